@@ -1,0 +1,150 @@
+"""The article's "morphological box": additive aggregates inside groups, their product across groups.
+
+The taxpayer study groups its indicators and combines them in two stages (digest part B):
+
+* each aggregate is the mean of its group's columns, e.g. Phi1 = (Phi11 + Phi13) / 2 and
+  Phi2 = (Phi21 + Phi24) / 2 (optionally a weighted mean);
+* the generalised criterion is the product of the aggregates, Phi = Phi1 * Phi2.
+
+:func:`aggregate` does both for any groups of numeric columns.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from clustering.errors import ConfigError, DataError
+
+__all__ = ["aggregate", "TAXPAYER_GROUPS"]
+
+#: The article's groups: profitability-type indicators and margin/growth indicators.
+TAXPAYER_GROUPS: dict[str, list[str]] = {"Phi1": ["Phi11", "Phi13"], "Phi2": ["Phi21", "Phi24"]}
+
+
+def _same_values(old: pd.Series, new: np.ndarray) -> bool:
+    """Whether an existing column already holds ``new`` (recomputing it replaces nothing)."""
+    if not pd.api.types.is_numeric_dtype(old):
+        return False
+    a = old.to_numpy(dtype=np.float64, na_value=np.nan)
+    return bool(np.allclose(a, new, rtol=1e-9, atol=1e-12, equal_nan=True))
+
+
+def aggregate(frame: pd.DataFrame, groups: Mapping[str, Sequence[str]], *,
+              weights: Optional[Mapping[str, float]] = None, criterion: Optional[str] = "Phi",
+              overwrite: bool = False) -> pd.DataFrame:
+    """Add group means (aggregates) and their product (the criterion) to a table.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table; the grouped columns must be numeric.
+    groups : mapping of str to list of str
+        Aggregate name -> the columns it averages, e.g. :data:`TAXPAYER_GROUPS`.
+    weights : mapping of str to float, optional
+        Column -> weight (>= 0) inside its group; columns not listed weigh 1. Each group's weights
+        are normalised to sum 1, so the aggregate is a weighted mean. Default: plain means.
+    criterion : str or None, default "Phi"
+        Name of the product-of-aggregates column; None adds only the aggregates.
+    overwrite : bool, default False
+        Replace existing columns of the same names. Without it a name clash is refused, unless the
+        existing column already holds the same values (recomputing an aggregate replaces nothing).
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``frame`` with the aggregate columns, then the criterion, added (or replaced in
+        place). A missing value in a group's column gives a missing aggregate in that row.
+
+    Raises
+    ------
+    ConfigError
+        Unknown or repeated columns, an empty group, bad weights, or a name clash.
+    DataError
+        A grouped column that is not numeric.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"Expected a table (pandas DataFrame), got {type(frame).__name__}.")
+    if not isinstance(groups, Mapping) or not groups:
+        raise ConfigError("groups: expected at least one aggregate (name -> list of columns).")
+    if frame.columns.has_duplicates:
+        dups = ", ".join(repr(str(c)) for c in frame.columns[frame.columns.duplicated()].unique())
+        raise DataError(f"Duplicate column names: {dups}. Give every column a different name.")
+    available = ", ".join(repr(str(c)) for c in frame.columns)
+    used: dict[str, str] = {}
+    plan: list[tuple[str, list[str]]] = []
+    for name, cols in groups.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"groups: an aggregate needs a non-empty name, got {name!r}.")
+        if isinstance(cols, str) or not isinstance(cols, Sequence):
+            raise ConfigError(f"groups.{name}: expected a list of column names, got {cols!r}.")
+        cols = list(cols)
+        if not cols:
+            raise ConfigError(f"groups.{name}: the group is empty; choose at least one column.")
+        for c in cols:
+            if c not in frame.columns:
+                raise ConfigError(f"groups.{name}: no column named {str(c)!r}. Available columns: "
+                                  f"{available}.")
+            if c in used:
+                where = "twice in this group" if used[c] == name else f"also in {used[c]!r}"
+                raise ConfigError(f"groups.{name}: column {c!r} is {where}; a column belongs to "
+                                  "one group once.")
+            used[c] = name
+            if not (pd.api.types.is_numeric_dtype(frame[c])
+                    and not pd.api.types.is_bool_dtype(frame[c])):
+                sample = frame[c].dropna()
+                example = f" (e.g. {str(sample.iloc[0])!r})" if len(sample) else ""
+                raise DataError(f"groups.{name}: column {c!r} is not numeric{example}; "
+                                "aggregates average numbers.")
+        plan.append((name, cols))
+
+    w = {}
+    if weights is not None:
+        if not isinstance(weights, Mapping):
+            raise ConfigError("weights: expected a mapping of column -> weight.")
+        for c, v in weights.items():
+            if c not in used:
+                raise ConfigError(f"weights.{c}: {str(c)!r} is in no group; weights belong to "
+                                  f"the grouped columns ({', '.join(map(repr, used))}).")
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+                raise ConfigError(f"weights.{c}: expected a finite number, got {v!r}.")
+            if v < 0:
+                raise ConfigError(f"weights.{c}: weights cannot be negative, got {v:g}.")
+            w[c] = float(v)
+
+    names = [name for name, _ in plan] + ([] if criterion is None else [criterion])
+    if criterion is not None:
+        if not isinstance(criterion, str) or not criterion.strip():
+            raise ConfigError(f"criterion: expected a non-empty column name, got {criterion!r}.")
+        if criterion in groups:
+            raise ConfigError(f"criterion: {criterion!r} is also an aggregate's name; choose "
+                              "another name.")
+
+    out = frame.copy()
+    product = None
+    new_values: dict[str, np.ndarray] = {}
+    for name, cols in plan:
+        ws = np.array([w.get(c, 1.0) for c in cols])
+        if ws.sum() == 0:
+            raise ConfigError(f"weights: the weights of group {name!r} ({', '.join(cols)}) are all "
+                              "zero; give at least one a positive weight.")
+        ws = ws / ws.sum()
+        block = frame[cols].to_numpy(dtype=np.float64, na_value=np.nan)
+        values = block @ ws
+        new_values[name] = values
+        product = values.copy() if product is None else product * values
+    if criterion is not None:
+        new_values[criterion] = product
+
+    clashes = [n for n in names if n in frame.columns
+               and not overwrite and not _same_values(frame[n], new_values[n])]
+    if clashes:
+        raise ConfigError(f"The table already has {'columns' if len(clashes) > 1 else 'a column'} "
+                          f"{', '.join(repr(c) for c in clashes)} with other values: choose other "
+                          "names or allow overwriting (overwrite=True).")
+    for n in names:
+        out[n] = new_values[n]
+    return out

@@ -1,0 +1,371 @@
+"""Command line: ``python -m clustering ...``, the same backend the app uses.
+
+Sub-commands
+------------
+``datasets``   the generators and their default parameters
+``kernels``    the proximity kernels of the neural method
+``methods``    the clustering methods and their hyper-parameters
+``run``        fit one method on generated data, a CSV table or a saved configuration, and write
+               one row per object (id, cluster, one probability column per cluster)
+
+Every user error (a bad file, an unknown parameter, an impossible value) ends with one line
+``error: ...`` saying what to fix and exit status 2; Ctrl-C during training stops it after the
+current step and writes what was trained so far (a second Ctrl-C aborts, status 130).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from clustering.errors import ClusteringError, ConfigError
+
+PRESETS = {"neural": ("seed", "recommended"), "som": ("haykin",)}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in the same one-line form as the rest (status 2)."""
+
+    def error(self, message: str):  # pragma: no cover - exercised through main()
+        self.print_usage(sys.stderr)
+        self.exit(2, f"error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m clustering",
+                     description="clustermap: neural soft clustering, Kohonen maps and their "
+                                 "quasi-Bayesian ensemble on generated data or your CSV tables.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    sub.add_parser("datasets", help="list the data generators and their defaults")
+    sub.add_parser("kernels", help="list the proximity kernels of the neural method")
+    m = sub.add_parser("methods", help="list the methods and their hyper-parameters")
+    m.add_argument("method", nargs="?", help="show one method's hyper-parameters")
+
+    r = sub.add_parser("run", help="fit a method and write labels and probabilities",
+                       description="Fit METHOD and write one row per object: id, cluster, "
+                                   "p_0 .. p_{K-1} and p_max (methods that give probabilities), "
+                                   "the true label when there is one.")
+    r.add_argument("--method", help="the method (see `methods`); read from --config if given")
+    src = r.add_mutually_exclusive_group()
+    src.add_argument("--data", metavar="GENERATOR", help="blobs, moons or circles")
+    src.add_argument("--csv", metavar="FILE", help="a CSV table (comma, semicolon or tab; "
+                                                   "decimal comma; UTF-8 or cp1251)")
+    r.add_argument("--config", metavar="FILE",
+                   help="repeat a run saved by the app or by --save-config (give --csv again "
+                        "when that run used an uploaded table)")
+    g = r.add_argument_group("generated data")
+    g.add_argument("--samples", type=int, help="n_samples of the generator")
+    g.add_argument("--noise", type=float, help="noise of moons/circles (std of blobs: use "
+                                               "--data-param cluster_std=...)")
+    g.add_argument("--data-seed", type=int, help="random_state of the generator")
+    g.add_argument("--data-param", action="append", default=[], metavar="NAME=VALUE",
+                   help="any other generator parameter (repeatable)")
+    t = r.add_argument_group("CSV table")
+    t.add_argument("--id-column", help="column naming the objects")
+    t.add_argument("--features", help="comma-separated feature columns (default: every "
+                                      "numeric column but the id and label columns)")
+    t.add_argument("--label-column", help="known classes, used only for scoring")
+    t.add_argument("--missing", choices=("refuse", "drop", "median"), default="refuse",
+                   help="missing feature values: refuse (default), drop their rows, or impute "
+                        "the column median")
+    t.add_argument("--scaling", choices=("standard", "minmax", "none"), default="standard")
+    f = r.add_argument_group("method")
+    f.add_argument("--clusters", type=int, help="number of clusters (n_clusters)")
+    f.add_argument("--preset", help="neural: seed or recommended; som: haykin")
+    f.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a hyper-parameter (repeatable); VALUE is JSON when it parses "
+                        "(3, 0.1, true, [20,20]) and text otherwise")
+    o = r.add_argument_group("output")
+    o.add_argument("--out", metavar="FILE", help="write the result CSV here (default: stdout)")
+    o.add_argument("--save-config", metavar="FILE",
+                   help="write the run's full configuration as JSON (reload with --config)")
+    o.add_argument("--save-model", metavar="FILE",
+                   help="neural: the trained Keras model (.keras); som/qbm: the codebook (CSV)")
+    o.add_argument("--quiet", action="store_true", help="no progress or figures on stderr")
+    return parser
+
+
+# ----------------------------------------------------------------------------------- helpers
+def _pairs(items: Sequence[str], what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ConfigError(f"{what} {item!r}: write NAME=VALUE.")
+        try:
+            out[name] = json.loads(text)
+        except json.JSONDecodeError:
+            out[name] = text
+    return out
+
+
+def _preset_params(method: str, preset: Optional[str], n_clusters: Optional[int]) -> dict:
+    from clustering import config
+
+    if preset is None:
+        return {}
+    allowed = PRESETS.get(method, ())
+    if preset not in allowed:
+        raise ConfigError(f"--preset: {method} has "
+                          + (f"the presets {', '.join(allowed)}" if allowed else "no presets")
+                          + f", not {preset!r}.")
+    cls = config.estimator_class(method)
+    factory = {"seed": "seed_preset", "recommended": "recommended", "haykin": "haykin"}[preset]
+    kwargs = {"n_clusters": n_clusters} if n_clusters is not None and method == "neural" else {}
+    return getattr(cls, factory)(**kwargs).get_params(deep=False)
+
+
+def _data_spec(args, n_clusters: Optional[int]):
+    """``(spec, dataset)`` for --data or --csv."""
+    from clustering import config, datasets, tables
+
+    if args.data is not None:
+        if args.data not in datasets.GENERATORS:
+            raise ConfigError(f"--data: unknown generator {args.data!r}; choose one of "
+                              f"{', '.join(datasets.GENERATORS)}.")
+        params = _pairs(args.data_param, "--data-param")
+        for key, value in (("n_samples", args.samples), ("noise", args.noise),
+                           ("random_state", args.data_seed)):
+            if value is not None:
+                params[key] = value
+        try:
+            spec = config.validate_data({"source": "generator", "name": args.data,
+                                         "params": params})
+            return spec, config.load_data(spec)
+        except ClusteringError as err:
+            raise type(err)(f"--data {args.data}: {err}") from err
+    path = Path(args.csv)
+    if not path.is_file():
+        raise ConfigError(f"--csv: no such file {args.csv!r}.")
+    raw = path.read_bytes()
+    frame = tables.read_csv(raw)
+    features = None
+    if args.features:
+        features = [c.strip() for c in args.features.split(",") if c.strip()]
+    dataset = tables.prepare(frame, feature_columns=features, id_column=args.id_column,
+                             label_column=args.label_column, missing=args.missing,
+                             scaling=args.scaling, n_clusters=n_clusters)
+    spec = config.validate_data({
+        "source": "csv", "sha256": config.sha256_of(raw), "file_name": path.name,
+        "aggregations": [],
+        "prepare": {"feature_columns": [str(c) for c in dataset.feature_names],
+                    "id_column": args.id_column, "label_column": args.label_column,
+                    "missing": args.missing, "scaling": args.scaling}})
+    return spec, dataset
+
+
+def _progress_printer(quiet: bool):
+    if quiet:
+        return None
+    state = {"last": 0.0}
+
+    def show(p):
+        now = time.monotonic()
+        if not p.done and now - state["last"] < 1.0:
+            return
+        state["last"] = now
+        figures = ", ".join(f"{k} {v:.4g}" for k, v in (p.metrics or {}).items()
+                            if isinstance(v, (int, float)) and math.isfinite(v))
+        where = f"{p.step}/{p.total}" if p.total else str(p.step)
+        line = f"[{p.method}] {where}" + (f"  {figures}" if figures else "") \
+            + (f"  {p.message}" if p.message else "")
+        print(line, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _result_frame(method: str, est, dataset, labels, proba):
+    from clustering import export
+
+    ids = dataset.ids if dataset.ids is not None else np.arange(dataset.n_samples)
+    extra = {}
+    if method == "som":
+        extra["cell"] = est.bmu_
+    if dataset.labels is not None:
+        names = dataset.label_names
+        extra["true_label"] = ([names[i] for i in dataset.labels] if names
+                               else dataset.labels)
+    frame = export.assignments_frame(ids, labels, proba, extra=extra)
+    if method == "qbm":
+        flags = est.flags_
+        text = {}
+        for row in flags.itertuples(index=False):
+            text.setdefault(int(row.object), []).append(f"{row.flag}: {row.reason}")
+        frame["flags"] = ["; ".join(text.get(i, [])) for i in range(len(frame))]
+    return frame
+
+
+def _save_model(method: str, est, dataset, path: str) -> None:
+    from clustering import export
+
+    if method == "neural":
+        if not path.endswith(".keras"):
+            raise ConfigError("--save-model: a Keras model file must end in .keras.")
+        est.model_.save(path)
+        return
+    som = est if method == "som" else getattr(est, "best_map_", None)
+    if som is None:
+        raise ConfigError(f"--save-model: {method} has no model to save; it applies to neural, "
+                          "som and qbm.")
+    frame = export.codebook_frame(som, dataset.feature_names)
+    Path(path).write_bytes(export.csv_bytes(frame))
+
+
+# ----------------------------------------------------------------------------------- commands
+def cmd_datasets(_args) -> int:
+    from clustering import datasets
+
+    for name in datasets.GENERATORS:
+        defaults = datasets.generator_defaults(name)
+        print(f"{name}: " + ", ".join(f"{k}={v!r}" for k, v in defaults.items()))
+    return 0
+
+
+def cmd_kernels(_args) -> int:
+    from clustering import kernels
+
+    for name in kernels.kernel_names():
+        k = kernels.get_kernel(name)
+        param = f" ({k.param_name} = {k.default_param})" if k.has_param else ""
+        print(f"{name}{param}: {k.description}")
+    return 0
+
+
+def cmd_methods(args) -> int:
+    from clustering import classic, config
+
+    names = config.method_names()
+    if args.method:
+        if args.method not in names:
+            raise ConfigError(f"unknown method {args.method!r}; choose one of {', '.join(names)}.")
+        for key, value in config.default_params(args.method).items():
+            print(f"{key} = {value!r}")
+        presets = PRESETS.get(args.method)
+        if presets:
+            print(f"presets: {', '.join(presets)}")
+        return 0
+    labels = {"neural": "neural soft clustering on a proximity-kernel loss (probabilities)",
+              "som": "Kohonen self-organizing map, cells grouped into clusters",
+              "qbm": "quasi-Bayesian ensemble of SOMs (posterior probabilities, flags)"}
+    for name in names:
+        entry = classic.CLASSIC_METHODS.get(name)
+        text = labels.get(name) or (entry.description if entry else "")
+        print(f"{name}: {text}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from clustering import config, export, metrics
+
+    if args.config is None and args.method is None:
+        raise ConfigError("run: give --method (or --config with a saved run).")
+    if args.config is None and args.data is None and args.csv is None:
+        raise ConfigError("run: give the data: --data blobs|moons|circles or --csv FILE.")
+    if args.clusters is not None and args.clusters < 1:
+        raise ConfigError(f"--clusters: expected a positive integer, got {args.clusters}.")
+
+    if args.config is not None:
+        try:
+            cfg = config.load_config(Path(args.config))
+        except ClusteringError as err:
+            raise type(err)(f"--config {args.config}: {err}") from err
+        if args.method is not None and args.method != cfg.method:
+            raise ConfigError(f"--method: the configuration is a {cfg.method} run; leave "
+                              "--method out or give the same one.")
+        if args.data is not None:
+            raise ConfigError("--data: a configuration holds its data recipe; give --csv only "
+                              "for a run on an uploaded table.")
+        params = dict(cfg.params)
+        params.update(_pairs(args.param, "--param"))
+        if args.clusters is not None:
+            params["n_clusters"] = args.clusters
+        cfg = config.RunConfig(cfg.method, config.validate_params(cfg.method, params),
+                               cfg.data, cfg.note)
+        dataset = config.load_data(cfg.data, csv=args.csv)
+    else:
+        method = args.method
+        if method not in config.method_names():
+            raise ConfigError(f"--method: unknown method {method!r}; choose one of "
+                              f"{', '.join(config.method_names())}.")
+        params = _preset_params(method, args.preset, args.clusters)
+        params.update(_pairs(args.param, "--param"))
+        if args.clusters is not None:
+            params["n_clusters"] = args.clusters
+        params = config.validate_params(method, params)
+        spec, dataset = _data_spec(args, params.get("n_clusters"))
+        cfg = config.RunConfig(method, params, spec, note="python -m clustering run")
+
+    stop = threading.Event()
+    interrupts = {"n": 0}
+
+    def on_sigint(_sig, _frame):
+        interrupts["n"] += 1
+        if interrupts["n"] > 1:
+            raise KeyboardInterrupt
+        stop.set()
+        print("stopping after the current step (Ctrl-C again to abort)", file=sys.stderr,
+              flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint) \
+        if threading.current_thread() is threading.main_thread() else None
+    started = time.perf_counter()
+    try:
+        outcome = config.run(cfg, dataset, callback=_progress_printer(args.quiet), stop=stop)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    elapsed = time.perf_counter() - started
+
+    frame = _result_frame(cfg.method, outcome.estimator, dataset, outcome.labels, outcome.proba)
+    data = export.csv_bytes(frame)
+    if args.out:
+        Path(args.out).write_bytes(data)
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+        sys.stdout.flush()
+    if args.save_config:
+        config.save_config(cfg, args.save_config)
+    if args.save_model:
+        _save_model(cfg.method, outcome.estimator, dataset, args.save_model)
+    if not args.quiet:
+        report = metrics.quality_report(dataset.X, outcome.labels, dataset.labels)
+        shown = ("n_clusters", "noise", "ari", "nmi", "silhouette", "theta")
+        figures = ", ".join(f"{k} {report[k]:.4g}" for k in shown
+                            if k in report and math.isfinite(report[k]))
+        stopped = " (stopped early by Ctrl-C)" if stop.is_set() else ""
+        print(f"{cfg.method} on {dataset.n_samples} objects x {dataset.n_features} features in "
+              f"{elapsed:.1f} s{stopped}: {figures}", file=sys.stderr)
+        if args.out:
+            print(f"wrote {len(frame)} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"datasets": cmd_datasets, "kernels": cmd_kernels, "methods": cmd_methods,
+            "run": cmd_run}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point; returns the exit status (0 ok, 2 bad input, 130 aborted)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ClusteringError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # unwritable --out, unreadable file: say which, no traceback
+        where = f" {err.filename!r}" if getattr(err, "filename", None) else ""
+        print(f"error: cannot access{where}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("aborted", file=sys.stderr)
+        return 130

@@ -1,0 +1,260 @@
+"""The seed's synthetic data sets: blobs, moons and circles with the notes' defaults.
+
+Each generator is a thin wrapper around :mod:`sklearn.datasets` that exposes every parameter with the
+default the notes use (500 points, ``random_state=0``, noise 0.1, factor 0.2, three centres in the box
+(-15, 15)), checks the parameters once with a message naming the faulty one, and returns ``(X, y)``:
+float64 points of shape (n_samples, n_features) and the generator's int64 labels.
+
+The registry (:data:`GENERATORS`, :func:`generator_defaults`, :func:`generate`) lets the app and the
+CLI list the generators and their parameters without knowing them in advance.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from typing import Any, Callable, Optional, Sequence, Union
+
+import numpy as np
+import sklearn.datasets
+
+from clustering.errors import ConfigError
+
+__all__ = ["make_blobs", "make_moons", "make_circles", "GENERATORS", "generator_defaults",
+           "generate", "MAX_SAMPLES", "MAX_FEATURES"]
+
+#: Largest number of points a generator makes (a guard against typing one zero too many).
+MAX_SAMPLES = 1_000_000
+#: Largest dimension of the blobs.
+MAX_FEATURES = 1_000
+
+
+# ----------------------------------------------------------------------------------- checks
+def _int(name: str, value: Any, low: int, high: Optional[int] = None) -> int:
+    """``value`` as an int in [low, high]; integral floats (500.0) are accepted."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, numbers.Real)):
+        raise ConfigError(f"{name}: expected a whole number, got {value!r}.")
+    if not isinstance(value, numbers.Integral):
+        if not (math.isfinite(value) and float(value).is_integer()):
+            raise ConfigError(f"{name}: expected a whole number, got {value!r}.")
+    value = int(value)
+    if value < low:
+        raise ConfigError(f"{name}: must be at least {low}, got {value}.")
+    if high is not None and value > high:
+        raise ConfigError(f"{name}: must be at most {high}, got {value}.")
+    return value
+
+
+def _float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{name}: expected a number, got {value!r}.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError(f"{name}: expected a finite number, got {value!r}.")
+    return value
+
+
+def _noise(value: Any) -> Optional[float]:
+    if value is None:
+        return None
+    value = _float("noise", value)
+    if value < 0:
+        raise ConfigError(f"noise: the standard deviation of the noise cannot be negative, "
+                          f"got {value}.")
+    return value
+
+
+def _random_state(value: Any) -> Optional[int]:
+    if value is None:
+        return None
+    return _int("random_state", value, 0, 2**32 - 1)
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{name}: expected true or false, got {value!r}.")
+    return bool(value)
+
+
+def _out(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------------- generators
+def make_blobs(n_samples: int = 500, centers: Union[int, Sequence[Sequence[float]]] = 3,
+               n_features: int = 2, center_box: tuple[float, float] = (-15, 15),
+               cluster_std: Union[float, Sequence[float]] = 1.0, shuffle: bool = True,
+               random_state: Optional[int] = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Isotropic Gaussian blobs (:func:`sklearn.datasets.make_blobs`).
+
+    Parameters
+    ----------
+    n_samples : int, default 500
+        Number of points, split as evenly as possible between the blobs (at least 2).
+    centers : int or array-like of shape (n_centers, n_features), default 3
+        Number of blobs, their centres drawn uniformly in ``center_box``; or the centres themselves.
+    n_features : int, default 2
+        Dimension of the points (ignored when ``centers`` gives coordinates).
+    center_box : (float, float), default (-15, 15)
+        Bounds of the box the random centres are drawn from (low < high).
+    cluster_std : float or sequence of float, default 1.0
+        Standard deviation of each blob (> 0), one value or one per blob.
+    shuffle : bool, default True
+        Shuffle the points.
+    random_state : int or None, default 0
+        Seed of the random generator; the same seed gives the same points.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), float64
+    y : ndarray of shape (n_samples,), int64
+        The blob of each point, 0 .. n_centers - 1.
+    """
+    n_samples = _int("n_samples", n_samples, 2, MAX_SAMPLES)
+    shuffle = _bool("shuffle", shuffle)
+    random_state = _random_state(random_state)
+    if isinstance(centers, (numbers.Real, np.number)) and not isinstance(centers, bool):
+        centers = _int("centers", centers, 1, n_samples)
+        n_features = _int("n_features", n_features, 1, MAX_FEATURES)
+        n_centers = centers
+    else:
+        try:
+            arr = np.asarray(centers, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"centers: expected a number of blobs or a list of centre "
+                              f"coordinates, got {centers!r}.") from err
+        if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise ConfigError("centers: expected a number of blobs or a list of centre "
+                              f"coordinates (one row per blob), got an array of shape {arr.shape}.")
+        if not np.all(np.isfinite(arr)):
+            raise ConfigError("centers: the centre coordinates must be finite numbers.")
+        if arr.shape[0] > n_samples:
+            raise ConfigError(f"centers: {arr.shape[0]} centres for {n_samples} points; give at "
+                              "most one centre per point.")
+        centers = arr
+        n_centers, n_features = arr.shape
+    if not isinstance(center_box, (tuple, list, np.ndarray)) or len(center_box) != 2:
+        raise ConfigError(f"center_box: expected two numbers (low, high), got {center_box!r}.")
+    low, high = (_float("center_box", v) for v in center_box)
+    if not low < high:
+        raise ConfigError(f"center_box: the low bound must be below the high bound, "
+                          f"got ({low:g}, {high:g}).")
+    if isinstance(cluster_std, (tuple, list, np.ndarray)):
+        stds = [_float("cluster_std", v) for v in cluster_std]
+        if len(stds) != n_centers:
+            raise ConfigError(f"cluster_std: expected one value per blob ({n_centers}), "
+                              f"got {len(stds)}.")
+        std_arg: Union[float, list[float]] = stds
+    else:
+        stds = [_float("cluster_std", cluster_std)]
+        std_arg = stds[0]
+    if min(stds) <= 0:
+        raise ConfigError(f"cluster_std: the standard deviation of a blob must be positive, "
+                          f"got {min(stds):g}.")
+    X, y = sklearn.datasets.make_blobs(n_samples=n_samples, n_features=n_features, centers=centers,
+                                       cluster_std=std_arg, center_box=(low, high), shuffle=shuffle,
+                                       random_state=random_state)
+    return _out(X, y)
+
+
+def make_moons(n_samples: int = 500, noise: Optional[float] = 0.1, shuffle: bool = True,
+               random_state: Optional[int] = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles (:func:`sklearn.datasets.make_moons`).
+
+    Parameters
+    ----------
+    n_samples : int, default 500
+        Number of points, split evenly between the two moons (at least 2).
+    noise : float or None, default 0.1
+        Standard deviation of the Gaussian noise added to the points (>= 0; None for none).
+    shuffle : bool, default True
+        Shuffle the points.
+    random_state : int or None, default 0
+        Seed of the random generator.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2), float64
+    y : ndarray of shape (n_samples,), int64
+        The moon of each point, 0 or 1.
+    """
+    n_samples = _int("n_samples", n_samples, 2, MAX_SAMPLES)
+    X, y = sklearn.datasets.make_moons(n_samples=n_samples, noise=_noise(noise),
+                                       shuffle=_bool("shuffle", shuffle),
+                                       random_state=_random_state(random_state))
+    return _out(X, y)
+
+
+def make_circles(n_samples: int = 500, noise: Optional[float] = 0.1, factor: float = 0.2,
+                 shuffle: bool = True,
+                 random_state: Optional[int] = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A small circle inside a large one (:func:`sklearn.datasets.make_circles`).
+
+    Parameters
+    ----------
+    n_samples : int, default 500
+        Number of points, split evenly between the two circles (at least 2).
+    noise : float or None, default 0.1
+        Standard deviation of the Gaussian noise added to the points (>= 0; None for none).
+    factor : float, default 0.2
+        Radius of the inner circle relative to the outer one, strictly between 0 and 1.
+    shuffle : bool, default True
+        Shuffle the points.
+    random_state : int or None, default 0
+        Seed of the random generator.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2), float64
+    y : ndarray of shape (n_samples,), int64
+        0 for the outer circle, 1 for the inner one.
+    """
+    n_samples = _int("n_samples", n_samples, 2, MAX_SAMPLES)
+    factor = _float("factor", factor)
+    if not 0 < factor < 1:
+        raise ConfigError(f"factor: the inner circle's relative size must be strictly between 0 "
+                          f"and 1, got {factor:g}.")
+    X, y = sklearn.datasets.make_circles(n_samples=n_samples, noise=_noise(noise), factor=factor,
+                                         shuffle=_bool("shuffle", shuffle),
+                                         random_state=_random_state(random_state))
+    return _out(X, y)
+
+
+# ----------------------------------------------------------------------------------- registry
+#: Generator name -> function; the order is the order the app lists them in.
+GENERATORS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+    "blobs": make_blobs,
+    "moons": make_moons,
+    "circles": make_circles,
+}
+
+
+def _lookup(name: str) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    try:
+        return GENERATORS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"Unknown generator {name!r}; choose one of "
+                          f"{', '.join(GENERATORS)}.") from None
+
+
+def generator_defaults(name: str) -> dict[str, Any]:
+    """The parameters of generator ``name`` with their defaults, in signature order."""
+    sig = inspect.signature(_lookup(name))
+    return {p.name: p.default for p in sig.parameters.values()}
+
+
+def generate(name: str, **params: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Run generator ``name`` with ``params`` (the others keep their defaults).
+
+    Raises
+    ------
+    ConfigError
+        Unknown generator or parameter (the message lists the valid ones), or an invalid value.
+    """
+    func = _lookup(name)
+    known = generator_defaults(name)
+    unknown = [p for p in params if p not in known]
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: not a parameter of the {name} generator; valid "
+                          f"parameters: {', '.join(known)}.")
+    return func(**params)

@@ -1,0 +1,694 @@
+"""Kohonen's self-organizing map (SOM), online and batch, with the map's cells grouped into clusters.
+
+The online algorithm is Haykin's formulation as the taxpayer article gives it (digest part B):
+
+* competition: the winner (best-matching unit, BMU) ``k* = argmin_k ||x - w_k||``;
+* cooperation: ``h(k*, q, t) = exp(-d^2(k*, q) / (2 sigma(t)^2))`` with ``d`` the distance between
+  the two units *on the lattice*;
+* decay: ``sigma(t) = sigma0 exp(-t / tau1)``, ``eta(t) = eta0 exp(-t / tau2)``;
+* adaptation: ``w_q <- w_q + eta(t) h(k*, q, t) (x - w_q)``.
+
+The batch algorithm (Kohonen's batch map) replaces the per-object updates by one update per
+pass over the data, ``w_q <- w_q + eta(t) (sum_i h(b_i, q, t) x_i / sum_i h(b_i, q, t) - w_q)``,
+computed with matrix products; ``eta0 = 1`` with a very large ``tau2`` gives the classic batch
+map. Afterwards the cells are grouped into ``n_clusters`` clusters (k-means on the codebook, or
+Ward's hierarchical clustering restricted to lattice neighbours), and every object gets its
+cell ``k`` and its cluster ``m``, as in the article's table 3.
+
+Lattice geometry: units are numbered row by row (unit ``u`` sits in row ``u // cols`` and
+column ``u % cols``). On the rectangular lattice unit ``(r, c)`` is at ``(c, r)``; on the
+hexagonal lattice odd rows are shifted right by half a cell and rows are ``sqrt(3)/2`` apart, so
+that the six neighbours of a unit are exactly 1 away. Neighbours (for the U-matrix and the
+topographic error) are the units at lattice distance 1: 4 on the rectangular lattice (no
+diagonals), 6 on the hexagonal one.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from threadpoolctl import threadpool_limits
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from clustering.errors import ConfigError, DataError
+from clustering.metrics import check_data
+from clustering.progress import Progress, stop_requested
+
+LATTICES = ("hexagonal", "rectangular")
+INITS = ("pca", "random", "sample")
+MODES = ("online", "batch")
+CLUSTER_METHODS = ("kmeans", "hierarchical")
+#: Most entries of the objects x units distance block held at once (bounds memory on big data).
+CHUNK_ENTRIES = 1_000_000
+
+
+# ----------------------------------------------------------------------------------- schedules
+def exponential_decay(value0: float, tau: float, t) -> np.ndarray:
+    """``value0 * exp(-t / tau)``: sigma(t) (formula 4) or eta(t) (formula 11) of the article.
+
+    >>> round(float(exponential_decay(4.0, 140, 500)), 6)   # table 2, tau1 = 140
+    0.112463
+    """
+    return value0 * np.exp(-np.asarray(t, dtype=float) / tau)
+
+
+# ----------------------------------------------------------------------------------- lattices
+def lattice_coordinates(rows: int, cols: int, lattice: str = "hexagonal") -> np.ndarray:
+    """Positions ``(x, y)`` of the units of a ``rows x cols`` lattice, row by row.
+
+    Neighbouring units are 1 apart: hexagon centres have odd rows shifted by 1/2 and rows
+    ``sqrt(3)/2`` apart.
+    """
+    r, c = np.divmod(np.arange(rows * cols), cols)
+    if lattice == "hexagonal":
+        return np.column_stack([c + 0.5 * (r % 2), r * math.sqrt(3) / 2]).astype(float)
+    return np.column_stack([c, r]).astype(float)
+
+
+def lattice_sq_distances(coords: np.ndarray) -> np.ndarray:
+    """Squared lattice distances between all pairs of units (units x units)."""
+    diff = coords[:, None, :] - coords[None, :, :]
+    return (diff ** 2).sum(axis=2)
+
+
+def lattice_adjacency(coords: np.ndarray) -> np.ndarray:
+    """Boolean units x units matrix: True for lattice neighbours (distance 1)."""
+    d2 = lattice_sq_distances(coords)
+    return np.abs(d2 - 1.0) < 1e-9
+
+
+def umatrix_values(codebook: np.ndarray, adjacency: np.ndarray) -> np.ndarray:
+    """U-matrix: each unit's mean input-space distance to its lattice neighbours."""
+    out = np.full(codebook.shape[0], np.nan)
+    for u in range(codebook.shape[0]):
+        nb = np.flatnonzero(adjacency[u])
+        if nb.size:
+            out[u] = np.linalg.norm(codebook[nb] - codebook[u], axis=1).mean()
+    return out
+
+
+def _sq_distances(X: np.ndarray, W: np.ndarray, ww: np.ndarray) -> np.ndarray:
+    """Squared distances via ``|x|^2 - 2 x.w + |w|^2`` (one matrix product), clipped at 0."""
+    d = _partial_sq_distances(X, W, ww)
+    d += (X ** 2).sum(axis=1)[:, None]
+    np.maximum(d, 0.0, out=d)
+    return d
+
+
+def _partial_sq_distances(X: np.ndarray, W: np.ndarray, ww: np.ndarray) -> np.ndarray:
+    """``|w|^2 - 2 x.w``: the squared distance less ``|x|^2``, enough to rank the units.
+
+    One matrix product and one in-place addition: the cheapest form of the BMU search (the
+    ``X W'`` expansion), about four times faster than forming ``x - w`` for every pair.
+    """
+    d = X @ (-2.0 * W).T
+    d += ww[None, :]
+    return d
+
+
+def _chunks(n: int, units: int):
+    size = max(1, CHUNK_ENTRIES // max(units, 1))
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+def best_two_units(X: np.ndarray, codebook: np.ndarray):
+    """Best and second-best matching unit of every object and the distance to the best.
+
+    Ties go to the lowest unit index. Computed in chunks of objects (bounded memory).
+    """
+    n, U = X.shape[0], codebook.shape[0]
+    ww = (codebook ** 2).sum(axis=1)
+    b1 = np.empty(n, dtype=np.int64)
+    b2 = np.empty(n, dtype=np.int64)
+    dist = np.empty(n)
+    for sl in _chunks(n, U):
+        d = _partial_sq_distances(X[sl], codebook, ww)
+        rows = np.arange(d.shape[0])
+        b1[sl] = first = np.argmin(d, axis=1)
+        dist[sl] = np.sqrt(np.maximum(d[rows, first] + (X[sl] ** 2).sum(axis=1), 0.0))
+        if U > 1:
+            d[rows, first] = np.inf
+            b2[sl] = np.argmin(d, axis=1)
+        else:
+            b2[sl] = first
+    return b1, b2, dist
+
+
+def topographic_error_of(b1: np.ndarray, b2: np.ndarray, adjacency: np.ndarray) -> float:
+    """Share of objects whose best and second-best units are not lattice neighbours."""
+    if adjacency.shape[0] < 2 or b1.size == 0:
+        return float("nan")
+    return float(np.mean(~adjacency[b1, b2]))
+
+
+# ----------------------------------------------------------------------------------- lattice size
+def suggest_lattice(X: np.ndarray, lattice: str = "hexagonal") -> tuple[int, int]:
+    """Rows and columns from the rule of thumb of about ``5 sqrt(N)`` units.
+
+    The side ratio (columns over rows, in lattice length) is ``sqrt(l1 / l2)`` of the two largest
+    principal-component variances, so the map's long side follows the data's main direction
+    (the SOM Toolbox's rule); hexagonal rows are ``sqrt(3)/2`` apart, which is allowed for.
+    """
+    n = X.shape[0]
+    units = max(4, int(round(5 * math.sqrt(n))))
+    ratio = 1.0
+    if X.shape[1] >= 2 and n >= 3:
+        ev = np.sort(np.linalg.eigvalsh(np.cov(X, rowvar=False)))[::-1]
+        if ev[1] > 1e-12 * max(ev[0], 1e-300):
+            ratio = float(math.sqrt(ev[0] / ev[1]))
+        else:
+            ratio = float(units)  # a line: as elongated as the units allow
+    elif X.shape[1] == 1:
+        ratio = float(units)
+    row_gap = math.sqrt(3) / 2 if lattice == "hexagonal" else 1.0
+    rows = max(2, int(round(math.sqrt(units / (ratio * row_gap)))))
+    cols = max(2, int(round(units / rows)))
+    return rows, cols
+
+
+# ----------------------------------------------------------------------------------- estimator
+class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
+    """Kohonen self-organizing map whose cells are grouped into clusters.
+
+    Parameters
+    ----------
+    rows, cols : int or None
+        Lattice size; None: about ``5 sqrt(N)`` units with the sides in the ratio of the two
+        largest principal components (:func:`suggest_lattice`). The study used 16 x 12.
+    lattice : {"hexagonal", "rectangular"}
+        Six neighbours per unit (hexagon centres) or four (square grid).
+    init : {"pca", "random", "sample"} or array (rows * cols, n_features)
+        Initial codebook: spread over the plane of the two largest principal components
+        (deterministic), uniform random in the data's bounding box, random objects, or given.
+    sigma0 : float or None
+        Initial neighbourhood width in lattice units (the study: 4). None: the lattice "radius"
+        ``max(rows, cols) / 2`` (Haykin).
+    eta0 : float
+        Initial learning rate (the study: 0.3).
+    tau1 : float or None
+        Time constant of ``sigma(t) = sigma0 exp(-t / tau1)``. Default 700, the study's best
+        network (table 2: the lowest Theta, with ``tau2 = 125``). None: Haykin's
+        ``1000 / ln(sigma0)`` (1000 when ``sigma0 <= 1``).
+    tau2 : float or None
+        Time constant of ``eta(t) = eta0 exp(-t / tau2)``; default 125; None: Haykin's 1000.
+    n_steps : int
+        T, the number of training steps (the study: 500). **One step**: in ``mode="online"``
+        one presented object (Haykin's iteration; objects are drawn pass after pass, each pass
+        in a new random order, so ``n_steps = k * N`` presents every object k times); in
+        ``mode="batch"`` one pass over all the data (an epoch) with one codebook update.
+    mode : {"online", "batch"}
+        Online: sequential updates exactly as the article (inherently one object at a time).
+        Batch: one vectorised whole-data update per step; the choice for large data.
+    tol : float
+        Stop before ``n_steps`` when no unit moved more than ``tol`` (Euclidean) since the last
+        check: every step in batch mode, every recorded interval in online mode (see
+        ``history_``). 0 disables the check.
+    convergence_steps : int or None
+        Steps of a second, convergence phase after the first ``n_steps`` (Haykin): the learning
+        rate is fixed at ``convergence_eta`` while sigma keeps decaying by its schedule.
+        0: no second phase; None: ``500 x units`` steps (Haykin: hundreds of times the units).
+    convergence_eta : float
+        Learning rate of the convergence phase (Haykin: about 0.01).
+    n_clusters : int
+        Number of clusters M the cells are grouped into.
+    cluster_method : {"kmeans", "hierarchical"}
+        k-means on the codebook vectors (every cell, empty or not; 10 restarts), or Ward's
+        agglomerative clustering allowed to merge only lattice neighbours (contiguous regions).
+    history_every : int
+        Record the errors every this many intervals (1: every epoch / interval; larger values
+        save time on big data). The final state is always recorded.
+    random_state : int, RandomState or None
+        Seed of the initialisation, the presentation order and the clustering of the cells.
+
+    Attributes
+    ----------
+    rows_, cols_ : int
+        Lattice size used.
+    codebook_ : ndarray (units, n_features)
+        Weight vectors, unit ``u`` in row ``u // cols_``, column ``u % cols_``.
+    bmu_ : ndarray (n_samples,)
+        Cell k of every training object (its best-matching unit).
+    cell_clusters_ : ndarray (units,)
+        Cluster m of every cell; clusters are numbered by decreasing number of objects.
+    labels_ : ndarray (n_samples,)
+        Cluster m of every training object (``cell_clusters_[bmu_]``).
+    hit_counts_ : ndarray (units,)
+        Training objects per cell.
+    quantization_error_ : float
+        Mean distance from the objects to their BMU.
+    topographic_error_ : float
+        Share of objects whose two best units are not lattice neighbours.
+    history_ : dict of lists
+        ``step``, ``quantization_error``, ``topographic_error``, ``sigma``, ``eta`` and
+        ``codebook_change`` (largest unit move since the previous record), recorded before each
+        batch epoch / after each online interval (one pass over the data, or ``n_steps / 20``
+        objects when that is shorter), and at the end.
+    sigma0_, tau1_, tau2_, convergence_steps_ : float, float, float, int
+        The schedule's constants as used (defaults resolved).
+    n_steps_done_ : int
+        Steps made (fewer than planned after convergence or a stop).
+    converged_ : bool
+        True when training ended on ``tol``.
+    stopped_ : bool
+        True when an external stop ended training.
+    """
+
+    def __init__(self, rows: Optional[int] = None, cols: Optional[int] = None,
+                 lattice: str = "hexagonal", init="pca", sigma0: Optional[float] = 4.0,
+                 eta0: float = 0.3, tau1: Optional[float] = 700.0,
+                 tau2: Optional[float] = 125.0, n_steps: int = 500, mode: str = "online",
+                 tol: float = 1e-4, convergence_steps: Optional[int] = 0,
+                 convergence_eta: float = 0.01, n_clusters: int = 3,
+                 cluster_method: str = "kmeans", history_every: int = 1, random_state=0):
+        self.rows = rows
+        self.cols = cols
+        self.lattice = lattice
+        self.init = init
+        self.sigma0 = sigma0
+        self.eta0 = eta0
+        self.tau1 = tau1
+        self.tau2 = tau2
+        self.n_steps = n_steps
+        self.mode = mode
+        self.tol = tol
+        self.convergence_steps = convergence_steps
+        self.convergence_eta = convergence_eta
+        self.n_clusters = n_clusters
+        self.cluster_method = cluster_method
+        self.history_every = history_every
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ presets
+    @classmethod
+    def haykin(cls, rows: Optional[int] = None, cols: Optional[int] = None, **params) -> "SOM":
+        """Haykin's recommendations: two phases, online.
+
+        Ordering: 1000 steps, ``eta0 = 0.1``, ``tau2 = 1000`` (eta stays above 0.01),
+        ``sigma0`` = the lattice radius, ``tau1 = 1000 / ln(sigma0)``; convergence: ``500 x
+        units`` steps at ``eta = 0.01``. ``params`` override any of these.
+        """
+        settings = dict(rows=rows, cols=cols, sigma0=None, eta0=0.1, tau1=None, tau2=None,
+                        n_steps=1000, mode="online", convergence_steps=None,
+                        convergence_eta=0.01)
+        settings.update(params)
+        return cls(**settings)
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self, X: np.ndarray):
+        def positive_int(name, value, allow_none=False):
+            if value is None and allow_none:
+                return
+            integral = isinstance(value, (int, np.integer)) or (
+                isinstance(value, float) and value.is_integer())  # 3.0 from a JSON file
+            if isinstance(value, bool) or not integral or value < 1:
+                raise ConfigError(f"{name}: expected a positive integer, got {value!r}.")
+
+        def positive(name, value, allow_none=False, upper=None):
+            if value is None and allow_none:
+                return
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                    or not value > 0 or (upper is not None and value > upper):
+                bound = f" and at most {upper}" if upper is not None else ""
+                raise ConfigError(f"{name}: expected a number above 0{bound}, got {value!r}.")
+
+        positive_int("rows", self.rows, True)
+        positive_int("cols", self.cols, True)
+        if (self.rows is None) != (self.cols is None):
+            raise ConfigError("rows, cols: give both lattice sides, or neither for the 5 sqrt(N) "
+                              "rule.")
+        if self.lattice not in LATTICES:
+            raise ConfigError(f"lattice: expected one of {', '.join(LATTICES)}, got "
+                              f"{self.lattice!r}.")
+        if self.mode not in MODES:
+            raise ConfigError(f"mode: expected one of {', '.join(MODES)}, got {self.mode!r}.")
+        if self.cluster_method not in CLUSTER_METHODS:
+            raise ConfigError(f"cluster_method: expected one of {', '.join(CLUSTER_METHODS)}, "
+                              f"got {self.cluster_method!r}.")
+        if isinstance(self.init, str) and self.init not in INITS:
+            raise ConfigError(f"init: expected one of {', '.join(INITS)} or an array of "
+                              f"weights, got {self.init!r}.")
+        positive("sigma0", self.sigma0, True)
+        positive("eta0", self.eta0, upper=1.0)
+        positive("tau1", self.tau1, True)
+        positive("tau2", self.tau2, True)
+        positive("convergence_eta", self.convergence_eta, upper=1.0)
+        positive_int("n_steps", self.n_steps)
+        positive_int("n_clusters", self.n_clusters)
+        positive_int("history_every", self.history_every)
+        if self.convergence_steps is not None and (
+                isinstance(self.convergence_steps, bool)
+                or not isinstance(self.convergence_steps, (int, np.integer))
+                or self.convergence_steps < 0):
+            raise ConfigError(f"convergence_steps: expected an integer >= 0 or null, got "
+                              f"{self.convergence_steps!r}.")
+        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)) \
+                or self.tol < 0:
+            raise ConfigError(f"tol: expected a number >= 0, got {self.tol!r}.")
+        if X.shape[0] < 2:
+            raise DataError(f"X: a map needs at least 2 objects, got {X.shape[0]}.")
+
+    def _resolve(self, X: np.ndarray):
+        if self.rows is None:
+            rows, cols = suggest_lattice(X, self.lattice)
+        else:
+            rows, cols = int(self.rows), int(self.cols)
+        units = rows * cols
+        if units < 2:
+            raise ConfigError("rows, cols: a map needs at least 2 units.")
+        if self.n_clusters > units:
+            raise ConfigError(f"n_clusters: {self.n_clusters} clusters cannot be formed from "
+                              f"{units} cells; enlarge the lattice or lower n_clusters.")
+        sigma0 = float(self.sigma0) if self.sigma0 is not None else max(rows, cols) / 2.0
+        if self.tau1 is not None:
+            tau1 = float(self.tau1)
+        else:
+            tau1 = 1000.0 / math.log(sigma0) if sigma0 > 1.0 + 1e-9 else 1000.0
+        tau2 = float(self.tau2) if self.tau2 is not None else 1000.0
+        conv = (500 * units if self.convergence_steps is None else int(self.convergence_steps))
+        return rows, cols, sigma0, tau1, tau2, conv
+
+    # ------------------------------------------------------------------ initialisation
+    def _initial_codebook(self, X: np.ndarray, coords: np.ndarray, rng) -> np.ndarray:
+        units, p = coords.shape[0], X.shape[1]
+        if not isinstance(self.init, str):
+            W = np.array(self.init, dtype=np.float64)
+            if W.shape != (units, p):
+                raise ConfigError(f"init: expected initial weights of shape ({units}, {p}), got "
+                                  f"{W.shape}.")
+            return W
+        if self.init == "sample":
+            idx = rng.choice(X.shape[0], units, replace=X.shape[0] < units)
+            return X[idx].copy()
+        if self.init == "random":
+            lo, hi = X.min(axis=0), X.max(axis=0)
+            return lo + rng.random_sample((units, p)) * (hi - lo)
+        # PCA: units spread over [-1, 1] x [-1, 1] times the principal axes' standard deviations,
+        # the lattice's x (columns) along the first component, y (rows) along the second.
+        mean = X.mean(axis=0)
+        Xc = X - mean
+        _, s, vt = np.linalg.svd(Xc, full_matrices=False)
+        std = s / math.sqrt(max(X.shape[0] - 1, 1))
+        span = coords.max(axis=0) - coords.min(axis=0)
+        span[span == 0] = 1.0
+        unit_pos = 2.0 * (coords - coords.min(axis=0)) / span - 1.0
+        W = np.repeat(mean[None, :], units, axis=0)
+        for j in range(min(2, vt.shape[0])):
+            W += unit_pos[:, j:j + 1] * std[j] * vt[j][None, :]
+        return W
+
+    # ------------------------------------------------------------------ training
+    def fit(self, X, y=None, *, callback: Optional[Callable[[Progress], None]] = None,
+            stop=None):
+        """Train the map on ``X`` and group its cells into ``n_clusters`` clusters.
+
+        ``callback`` receives a :class:`~clustering.progress.Progress` (method ``"som"``) at
+        every recorded interval with the current quantization and topographic errors, and once
+        with ``done=True``; ``stop.is_set()`` ends training after the current step.
+        """
+        X = check_data(X, min_samples=1)
+        self._check_params(X)
+        rng = check_random_state(self.random_state)
+        rows, cols, sigma0, tau1, tau2, conv = self._resolve(X)
+        self.rows_, self.cols_ = rows, cols
+        self.sigma0_, self.tau1_, self.tau2_ = sigma0, tau1, tau2
+        self.convergence_steps_ = conv
+        coords = lattice_coordinates(rows, cols, self.lattice)
+        self._D2 = lattice_sq_distances(coords)
+        self._adjacency = D2_adj = np.abs(self._D2 - 1.0) < 1e-9
+        W = self._initial_codebook(X, coords, rng)
+        total = int(self.n_steps) + conv
+        self.history_ = {k: [] for k in ("step", "quantization_error", "topographic_error",
+                                         "sigma", "eta", "codebook_change")}
+        self.converged_ = False
+        self.stopped_ = False
+        if self.mode == "batch":
+            W, done = self._train_batch(X, W, sigma0, tau1, tau2, total, D2_adj, callback, stop)
+        else:
+            W, done = self._train_online(X, W, sigma0, tau1, tau2, total, D2_adj, rng, callback,
+                                         stop)
+        self.n_steps_done_ = done
+        self.codebook_ = W
+        b1, b2, dist = best_two_units(X, W)
+        self.bmu_ = b1
+        self.quantization_error_ = float(dist.mean())
+        self.topographic_error_ = topographic_error_of(b1, b2, D2_adj)
+        if not self.history_["step"] or self.history_["step"][-1] != done:
+            prev = self._last_recorded
+            self._record(done, self.quantization_error_, self.topographic_error_, sigma0, tau1,
+                         tau2, W, prev)
+        self.hit_counts_ = np.bincount(b1, minlength=rows * cols)
+        self._cluster_cells(rng)
+        self.labels_ = self.cell_clusters_[self.bmu_]
+        self.n_features_in_ = X.shape[1]
+        for scratch in ("_D2", "_adjacency", "_last_recorded"):  # keep pickles small
+            self.__dict__.pop(scratch, None)
+        if callback is not None:
+            callback(Progress("som", done, total, self._metrics(), "done"
+                              if not self.stopped_ else "stopped", done=True))
+        return self
+
+    def _eta(self, t: int, tau2: float) -> float:
+        if self.convergence_steps_ > 0 and t >= self.n_steps:
+            return float(self.convergence_eta)
+        return float(self.eta0 * math.exp(-t / tau2))
+
+    def _record(self, step, qe, te, sigma0, tau1, tau2, W, prev):
+        h = self.history_
+        h["step"].append(int(step))
+        h["quantization_error"].append(float(qe))
+        h["topographic_error"].append(float(te))
+        h["sigma"].append(float(sigma0 * math.exp(-step / tau1)))
+        h["eta"].append(self._eta(step, tau2))
+        change = float(np.max(np.linalg.norm(W - prev, axis=1))) if prev is not None else \
+            float("nan")
+        h["codebook_change"].append(change)
+        self._last_recorded = W.copy()
+        return change
+
+    def _metrics(self):
+        h = self.history_
+        if not h["step"]:
+            return {}
+        return {"quantization_error": h["quantization_error"][-1],
+                "topographic_error": h["topographic_error"][-1]}
+
+    def _report(self, callback, step, total):
+        if callback is not None:
+            callback(Progress("som", step, total, self._metrics(),
+                              f"step {step} of {total}"))
+
+    def _train_batch(self, X, W, sigma0, tau1, tau2, total, adjacency, callback, stop):
+        n, p = X.shape
+        U = W.shape[0]
+        xx = (X ** 2).sum(axis=1)
+        self._last_recorded = None
+        t = 0
+        prev = W.copy()
+        for t in range(total):
+            ww = (W ** 2).sum(axis=1)
+            counts = np.zeros(U)
+            sums = np.zeros((U, p))
+            record = (t % self.history_every) == 0
+            if record:
+                qe_sum, te_bad = 0.0, 0
+            for sl in _chunks(n, U):
+                d = _partial_sq_distances(X[sl], W, ww)
+                first = np.argmin(d, axis=1)
+                counts += np.bincount(first, minlength=U)
+                # one-hot(BMU)' X without building the one-hot matrix: a weighted bincount per
+                # feature (p is small; numpy has no segmented sum that is faster here)
+                for j in range(p):
+                    sums[:, j] += np.bincount(first, weights=X[sl, j], minlength=U)
+                if record:
+                    rws = np.arange(d.shape[0])
+                    qe_sum += float(np.sqrt(np.maximum(d[rws, first] + xx[sl], 0.0)).sum())
+                    d[rws, first] = np.inf
+                    second = np.argmin(d, axis=1)
+                    te_bad += int(np.sum(~adjacency[first, second]))
+            if record:
+                self._record(t, qe_sum / n, te_bad / n, sigma0, tau1, tau2, W,
+                             self._last_recorded)
+                self._report(callback, t, total)
+            sigma = sigma0 * math.exp(-t / tau1)
+            H = np.exp(-self._D2 / (2.0 * sigma * sigma))
+            num = H @ sums
+            den = H @ counts
+            ok = den > 0
+            eta = self._eta(t, tau2)
+            W = W.copy()
+            W[ok] += eta * (num[ok] / den[ok, None] - W[ok])
+            change = float(np.max(np.linalg.norm(W - prev, axis=1)))
+            prev = W
+            if self.tol > 0 and change < self.tol:
+                self.converged_ = True
+                return W, t + 1
+            if stop_requested(stop):
+                self.stopped_ = True
+                return W, t + 1
+        return W, total
+
+    def _train_online(self, X, W, sigma0, tau1, tau2, total, adjacency, rng, callback, stop):
+        n = X.shape[0]
+        W = W.copy()
+        interval = max(1, min(n, math.ceil(total / 20)))
+        order = rng.permutation(n)
+        pos = 0
+        D2 = self._D2
+        self._last_recorded = None
+        self._record(0, *self._errors(X, W, adjacency), sigma0, tau1, tau2, W, None)
+        self._report(callback, 0, total)
+        checked = W.copy()
+        n_intervals = 0
+        for t in range(total):
+            if pos == n:
+                order = rng.permutation(n)
+                pos = 0
+            x = X[order[pos]]
+            pos += 1
+            diff = x - W
+            k = int(np.argmin(np.einsum("ij,ij->i", diff, diff)))
+            sigma = sigma0 * math.exp(-t / tau1)
+            eta = self.eta0 * math.exp(-t / tau2) if t < self.n_steps else self.convergence_eta
+            g = eta * np.exp(D2[k] / (-2.0 * sigma * sigma))
+            W += g[:, None] * diff
+            step = t + 1
+            if step % interval == 0 or step == total:
+                n_intervals += 1
+                change = float(np.max(np.linalg.norm(W - checked, axis=1)))
+                checked = W.copy()
+                if n_intervals % self.history_every == 0 or step == total:
+                    self._record(step, *self._errors(X, W, adjacency), sigma0, tau1, tau2, W,
+                                 self._last_recorded)
+                    self._report(callback, step, total)
+                if self.tol > 0 and change < self.tol and step < total:
+                    self.converged_ = True
+                    return W, step
+            if (step & 255) == 0 and stop_requested(stop):
+                self.stopped_ = True
+                return W, step
+        return W, total
+
+    @staticmethod
+    def _errors(X, W, adjacency):
+        b1, b2, dist = best_two_units(X, W)
+        return float(dist.mean()), topographic_error_of(b1, b2, adjacency)
+
+    # ------------------------------------------------------------------ clustering of cells
+    def _cluster_cells(self, rng):
+        W = self.codebook_
+        M = int(self.n_clusters)
+        if M == 1:
+            raw = np.zeros(W.shape[0], dtype=np.int64)
+        elif self.cluster_method == "hierarchical":
+            from scipy.sparse import csr_matrix
+            from sklearn.cluster import AgglomerativeClustering
+
+            raw = AgglomerativeClustering(n_clusters=M, linkage="ward",
+                                          connectivity=csr_matrix(self._adjacency)).fit_predict(W)
+        else:
+            from sklearn.cluster import KMeans
+
+            distinct = np.unique(W, axis=0).shape[0]
+            if distinct < M:
+                raise DataError(f"X: the map has only {distinct} distinct cells; it cannot be "
+                                f"grouped into {M} clusters (too few distinct objects?).")
+            # a few hundred codebook vectors never gain from threads, and right after the
+            # training's BLAS calls OpenMP threads fight the BLAS threads (seconds on 2 cores)
+            with threadpool_limits(limits=1):
+                raw = KMeans(n_clusters=M, n_init=10,
+                             random_state=rng.randint(np.iinfo(np.int32).max)).fit_predict(W)
+        # number the clusters by decreasing number of objects (then by their first cell)
+        hits = np.bincount(raw, weights=self.hit_counts_, minlength=M)
+        first_cell = np.array([np.flatnonzero(raw == m).min() if np.any(raw == m) else W.shape[0]
+                               for m in range(M)])
+        order = sorted(range(M), key=lambda m: (-hits[m], first_cell[m]))
+        rename = np.empty(M, dtype=np.int64)
+        rename[order] = np.arange(M)
+        self.cell_clusters_ = rename[raw]
+
+    # ------------------------------------------------------------------ use
+    def _check_X(self, X):
+        check_is_fitted(self, "codebook_")
+        X = check_data(X)
+        if X.shape[1] != self.n_features_in_:
+            raise DataError(f"X: {X.shape[1]} features, the map was trained on "
+                            f"{self.n_features_in_}.")
+        return X
+
+    def bmu(self, X) -> np.ndarray:
+        """Cell k (best-matching unit) of every row of ``X``; ties to the lowest index."""
+        X = self._check_X(X)
+        return best_two_units(X, self.codebook_)[0]
+
+    def predict(self, X) -> np.ndarray:
+        """Cluster m of every row of ``X``: the cluster of its best-matching cell."""
+        return self.cell_clusters_[self.bmu(X)]
+
+    def transform(self, X) -> np.ndarray:
+        """Euclidean distances from every row of ``X`` to every unit (n x units)."""
+        X = self._check_X(X)
+        ww = (self.codebook_ ** 2).sum(axis=1)
+        return np.sqrt(_sq_distances(X, self.codebook_, ww))
+
+    def quantization_error(self, X) -> float:
+        """Mean distance from the rows of ``X`` to their best-matching units."""
+        X = self._check_X(X)
+        return float(best_two_units(X, self.codebook_)[2].mean())
+
+    def topographic_error(self, X) -> float:
+        """Share of rows of ``X`` whose two best units are not lattice neighbours."""
+        X = self._check_X(X)
+        b1, b2, _ = best_two_units(X, self.codebook_)
+        return topographic_error_of(b1, b2, self.lattice_adjacency())
+
+    def unit_coordinates(self) -> np.ndarray:
+        """Lattice positions of the units (units x 2) for drawing; neighbours are 1 apart."""
+        check_is_fitted(self, "codebook_")
+        return lattice_coordinates(self.rows_, self.cols_, self.lattice)
+
+    def lattice_adjacency(self) -> np.ndarray:
+        """Units x units boolean matrix of lattice neighbours."""
+        return lattice_adjacency(self.unit_coordinates())
+
+    def unit_neighbours(self) -> list[np.ndarray]:
+        """Indices of every unit's lattice neighbours (4 rectangular, 6 hexagonal inside)."""
+        adj = self.lattice_adjacency()
+        return [np.flatnonzero(row) for row in adj]
+
+    def umatrix(self) -> np.ndarray:
+        """Per-unit mean distance (input space) to its lattice neighbours, in unit order."""
+        check_is_fitted(self, "codebook_")
+        return umatrix_values(self.codebook_, self.lattice_adjacency())
+
+    def component_planes(self) -> np.ndarray:
+        """The codebook feature by feature: array (n_features, units)."""
+        check_is_fitted(self, "codebook_")
+        return self.codebook_.T.copy()
+
+    def assignments(self, X) -> pd.DataFrame:
+        """The article's table 3 for the rows of ``X``: cell k, its lattice row and column, the
+        distance to the cell's weight vector, cluster m, and the distance to the centre of
+        gravity of the rows of ``X`` in that cluster."""
+        X = self._check_X(X)
+        b1, _, dist = best_two_units(X, self.codebook_)
+        m = self.cell_clusters_[b1]
+        centres = np.zeros((int(self.n_clusters), X.shape[1]))
+        for c in np.unique(m):
+            centres[c] = X[m == c].mean(axis=0)
+        return pd.DataFrame({"cell": b1, "row": b1 // self.cols_, "col": b1 % self.cols_,
+                             "cell_distance": dist, "cluster": m,
+                             "cluster_distance": np.linalg.norm(X - centres[m], axis=1)})
+
+    def hits(self, X) -> np.ndarray:
+        """Number of rows of ``X`` per unit."""
+        return np.bincount(self.bmu(X), minlength=self.codebook_.shape[0])
+
+
+__all__ = ["SOM", "exponential_decay", "lattice_coordinates", "lattice_adjacency",
+           "lattice_sq_distances", "umatrix_values", "best_two_units", "topographic_error_of",
+           "suggest_lattice"]
