@@ -1,0 +1,47 @@
+"""clustermap: the Streamlit workbench (entry point: ``streamlit run app.py``).
+
+Sets up the navigation over the page scripts in ``pages/`` and a sidebar showing the session's data
+set and training job. The pages stay thin: they call ``clustering/`` (the backend), draw with
+``clustering.plots`` and keep their state through ``ui.state``.
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import streamlit as st  # noqa: E402
+
+from ui import state  # noqa: E402
+
+st.set_page_config(page_title="clustermap", page_icon=":material/bubble_chart:", layout="wide")
+
+PAGES = {
+    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Workflow": [
+        st.Page("pages/data.py", title="Data", icon=":material/table:"),
+        st.Page("pages/neural.py", title="Neural clustering", icon=":material/hub:"),
+        st.Page("pages/som.py", title="Self-organizing map", icon=":material/hexagon:"),
+        st.Page("pages/ensemble.py", title="Quasi-Bayesian ensemble", icon=":material/stacks:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    ],
+}
+
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    ds = state.dataset()
+    if ds is None:
+        st.caption("No data set yet.")
+    else:
+        st.caption("Current data")
+        st.text(f"{state.data_label()}\n{ds.X.shape[0]} objects x {ds.X.shape[1]} features")
+    job = state.job()
+    if job is not None and job.running:
+        st.caption("Training in the background")
+        st.text(job.label)
+    done = [m for m in ("neural", "som", "qbm", "compare") if state.result(m) is not None]
+    if done:
+        names = {"neural": "neural", "som": "SOM", "qbm": "ensemble", "compare": "comparison"}
+        st.caption("Results: " + ", ".join(names[m] for m in done))
+
+page.run()

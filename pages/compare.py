@@ -1,0 +1,94 @@
+"""Compare: several methods on the current data, metrics table and small scatter multiples."""
+import numpy as np
+import streamlit as st
+
+from clustering import plots
+from ui import configio, live, runs, state, widgets
+
+st.title("Compare methods")
+st.caption("Run several methods on the current data with the same number of clusters and read "
+           "their quality figures side by side.")
+widgets.flash_messages()
+if not widgets.need_data():
+    configio.comparison_loader()
+    st.stop()
+live_slot = st.container()  # the live training panel sits on top
+
+from clustering import config as cfg  # noqa: E402
+
+ds = state.dataset()
+available = [m for m in runs.COMPARE_LABELS if m in cfg.method_names()]
+busy = live.other_job_notice("compare")
+running = state.job_running()
+guess_k = int(len(np.unique(ds.labels))) if getattr(ds, "labels", None) is not None else 3
+
+with st.container(border=True):
+    chosen = st.multiselect("Methods", available, default=available, key="cmp_methods",
+                            format_func=lambda m: runs.COMPARE_LABELS.get(m, m),
+                            persist_state="session", disabled=running)
+    c1, c2, c3, c4 = st.columns(4)
+    k = c1.number_input("clusters K", 1, 30, min(max(guess_k, 2), 30), key="cmp_k",
+                        persist_state="session", disabled=running)
+    seed = c2.number_input("random seed", 0, 2**31 - 1, 0, key="cmp_seed",
+                           persist_state="session", disabled=running)
+    eps = c3.number_input("DBSCAN eps", 0.001, 100.0, 0.3, step=0.05, key="cmp_eps",
+                          persist_state="session", disabled=running,
+                          help="Neighbourhood radius in the (scaled) feature space.")
+    min_samples = c4.number_input("DBSCAN min samples", 1, 500, 5, key="cmp_min_samples",
+                                  persist_state="session", disabled=running)
+    if st.button("Run the comparison", type="primary", key="cmp_run",
+                 icon=":material/play_arrow:", disabled=running or busy or not chosen):
+        with widgets.guard():
+            methods = runs.compare_params(chosen, int(k), int(seed), float(eps), int(min_samples),
+                                          n_objects=ds.X.shape[0])
+            spec, token = state.data_spec(), state.data_token()
+
+            def target(callback, stop):
+                return runs.compare(methods, ds, spec, callback=callback, stop=stop,
+                                    data_token=token)
+
+            state.start_job("compare", target, "Comparison")
+            st.rerun()
+
+configio.comparison_loader(disabled=running or busy)
+
+with live_slot, widgets.guard():
+    live.live_panel("compare")
+
+
+def results():
+    res = state.result("compare")
+    if res is None:
+        st.info("Pick methods and run the comparison.", icon=":material/info:")
+        return
+    st.divider()
+    st.subheader("Results")
+    for name, message in res.extra.get("errors", {}).items():
+        st.warning(widgets.md_escape(f"{name}: {message}"))
+    table = res.extra["table"]
+    if table.empty:
+        st.info("No method finished.")
+        return
+    counts = ("n_clusters", "noise", "clusters found", "noise points")
+    st.dataframe(table, column_config={
+        c: st.column_config.NumberColumn(format="%d" if c in counts else
+                                         "%.2f s" if c == "seconds" else "%.4f")
+        for c in table.columns})
+    P, axes = state.projection()
+    st.plotly_chart(plots.small_multiples(P, res.extra["partitions"], cols=4, axis_names=axes),
+                    key="cmp_multiples")
+    st.markdown("**Downloads**")
+    widgets.downloads([
+        ("All partitions (CSV)", runs.partitions_csv(res, ds), "comparison_labels.csv", "text/csv"),
+        ("Metrics table (CSV)", runs.table_csv(table, index=True), "comparison_metrics.csv",
+         "text/csv"),
+        ("Comparison configuration (JSON)", runs.config_json(res), "comparison_config.json",
+         "application/json"),
+    ], key="cmp_dl")
+    st.caption("Upload the configuration under 'Repeat a saved comparison' to run the same "
+               "methods with the same settings on the same data again.")
+
+
+if not state.job_running() or state.job().method != "compare":
+    with widgets.guard():
+        results()

@@ -1,0 +1,245 @@
+"""Data page: generate, upload or load the example; preview, statistics, scatter, aggregates."""
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from clustering import plots
+from ui import state, widgets
+from ui.forms import param_inputs
+
+TABLE = "cm_table"  # the working table of an upload or the example, before `prepare`
+
+st.title("Data")
+st.caption("Every method works on the current data set. Make one here: generate points, upload your "
+           "own CSV table, or load the bundled taxpayer example.")
+widgets.flash_messages()
+
+source = st.radio("Source", ["Generate", "Upload a CSV", "Example"], horizontal=True,
+                  key="data_source", persist_state="session", label_visibility="collapsed")
+
+
+# ------------------------------------------------------------------------------------ generate
+def generate_section():
+    from clustering import datasets, tables
+
+    names = list(datasets.GENERATORS)
+    name = st.selectbox("Generator", names, key="gen_name", persist_state="session",
+                        help="scikit-learn's make_blobs / make_moons / make_circles with the "
+                             "seed's defaults (500 points, noise 0.1, factor 0.2, 3 centres).")
+    defaults = datasets.generator_defaults(name)
+    params = param_inputs(defaults, key_prefix=f"gen_{name}", columns=3)
+    c1, c2, _ = st.columns([1, 1, 3])
+    if c1.button("Generate", type="primary", key="gen_button", icon=":material/scatter_plot:"):
+        with widgets.guard():
+            X, y = datasets.generate(name, **params)
+            ds = tables.from_arrays(X, y)
+            state.set_dataset(ds, {"source": "generator", "name": name, "params": params},
+                              f"{name} ({len(X)} points)")
+            st.rerun()
+    if c2.button("Reset to defaults", key="gen_reset"):
+        for p in defaults:
+            st.session_state.pop(f"gen_{name}_{p}", None)
+        st.rerun()
+
+
+# ------------------------------------------------------------------------------------ tables
+def _store_table(frame: pd.DataFrame, origin: dict, label: str) -> None:
+    st.session_state[TABLE] = {"frame": frame, "base": frame, "origin": origin,
+                               "aggregations": [], "label": label}
+    for key in ("tbl_id", "tbl_label", "tbl_features"):
+        st.session_state.pop(key, None)
+
+
+def upload_section():
+    from clustering import tables
+
+    up = st.file_uploader("CSV table (one object per row)", type=["csv", "txt", "tsv"],
+                          key="csv_upload",
+                          help="Comma, semicolon or tab separated; a decimal comma and the usual "
+                               "encodings (UTF-8, cp1251, latin-1) are detected.")
+    if up is None:
+        return
+    data = up.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    current = st.session_state.get(TABLE)
+    if current is None or current["origin"].get("sha256") != digest:
+        try:
+            frame = tables.read_csv(data)
+        except Exception as err:
+            st.session_state.pop(TABLE, None)
+            widgets.show_error(err)
+            return
+        _store_table(frame, {"source": "csv", "file_name": up.name, "sha256": digest},
+                     up.name)
+
+
+def example_section():
+    from clustering import tables
+
+    st.write("A synthetic table of enterprises shaped like the article's taxpayer study: the "
+             "indicators Phi11, Phi13, Phi21, Phi24 and the generalised criterion Phi.")
+    if st.button("Load the taxpayer example", type="primary", key="example_button",
+                 icon=":material/domain:"):
+        with widgets.guard():
+            from ui import runs
+
+            frame = tables.read_csv(runs.EXAMPLE_PATH.read_bytes())
+            _store_table(frame, {"source": "example", "path": runs.EXAMPLE_RELPATH}, "taxpayer example")
+            prep = runs.example_prepare_options(frame)
+            ds = tables.prepare(frame, **prep)
+            spec = {**st.session_state[TABLE]["origin"], "aggregations": [], "prepare": prep}
+            state.set_dataset(ds, spec, "taxpayer example")
+            st.rerun()
+
+
+def table_setup():
+    """Column roles, missing values, scaling and the aggregation builder for the working table."""
+    from clustering import tables
+
+    table = st.session_state.get(TABLE)
+    if table is None:
+        return
+    frame: pd.DataFrame = table["frame"]
+    st.subheader("Table")
+    st.text(f"{table['label']}: {frame.shape[0]} rows x {frame.shape[1]} columns")
+    st.dataframe(frame.head(200), height=230)
+    columns = [str(c) for c in frame.columns]
+    numeric = [str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    guess_id = next((c for c in columns if c.lower() in ("id", "enterprise_id", "name", "object")
+                     or c.lower().endswith("_id")), None)
+    if guess_id is None:  # else the first text column that names every row differently
+        guess_id = next((str(c) for c in frame.columns if str(c) not in numeric
+                         and frame[c].notna().all() and frame[c].is_unique), None)
+
+    c1, c2 = st.columns(2)
+    id_col = c1.selectbox("ID column", [None] + columns, key="tbl_id",
+                          index=([None] + columns).index(guess_id),
+                          format_func=lambda c: "(row number)" if c is None else c,
+                          help="Names the objects in tables, hovers and downloads.")
+    label_col = c2.selectbox("Label column (optional)", [None] + columns, key="tbl_label",
+                             format_func=lambda c: "(none)" if c is None else c,
+                             help="Known classes, used only to score the clustering (ARI, NMI).")
+    default_features = [c for c in numeric if c not in (id_col, label_col)]
+    features = st.multiselect("Feature columns", [c for c in columns if c not in (id_col, label_col)],
+                              default=[c for c in default_features], key="tbl_features",
+                              help="The numeric columns the methods cluster on.")
+    c3, c4 = st.columns(2)
+    missing = c3.radio("Missing values", ["refuse", "drop", "median"], horizontal=True,
+                       key="tbl_missing", persist_state="session",
+                       help="refuse: stop and name the cells; drop: leave those rows out; "
+                            "median: fill with the column's median.")
+    scaling = c4.radio("Scaling", ["standard", "minmax", "none"], horizontal=True,
+                       key="tbl_scaling", persist_state="session",
+                       help="standard: zero mean, unit variance per feature; minmax: to [0, 1].")
+    if st.button("Use this table", type="primary", key="tbl_use", icon=":material/check:"):
+        with widgets.guard():
+            prep = dict(feature_columns=list(features), id_column=id_col, label_column=label_col,
+                        missing=missing, scaling=scaling)
+            ds = tables.prepare(frame, **prep)
+            spec = {**table["origin"], "aggregations": list(table["aggregations"]), "prepare": prep}
+            state.set_dataset(ds, spec, table["label"])
+            st.rerun()
+
+    with st.expander("Aggregation builder: groups of columns → aggregates → product criterion"):
+        aggregation_builder(table, numeric)
+
+
+def aggregation_builder(table: dict, numeric: list):
+    from clustering import aggregation
+
+    st.write("Each aggregate is the mean of its group of columns; the criterion is the product of "
+             "the aggregates (the article's Phi1 = (Phi11 + Phi13) / 2, Phi2 = (Phi21 + Phi24) / 2, "
+             "Phi = Phi1 x Phi2). The new columns are added to the table.")
+    preset = getattr(aggregation, "TAXPAYER_GROUPS", None)
+    if preset and all(c in numeric for cols in preset.values() for c in cols):
+        if st.button("Fill in the article's taxpayer groups", key="agg_preset"):
+            st.session_state["agg_n"] = len(preset)
+            for i, (name, cols) in enumerate(preset.items()):
+                st.session_state[f"agg_name_{i}"] = name
+                st.session_state[f"agg_cols_{i}"] = list(cols)
+            st.session_state["agg_criterion"] = "Phi"
+            st.rerun()
+    n = int(st.number_input("Number of aggregates", 1, 8, 2, key="agg_n"))
+    groups = {}
+    for i in range(n):
+        c1, c2 = st.columns([1, 3])
+        name = c1.text_input(f"Aggregate {i + 1} name", f"A{i + 1}", key=f"agg_name_{i}")
+        cols = c2.multiselect(f"Aggregate {i + 1} columns", numeric, key=f"agg_cols_{i}")
+        groups[name.strip()] = list(cols)
+    criterion = st.text_input("Criterion column (product of the aggregates)", "criterion",
+                              key="agg_criterion")
+    new_names = [n for n in list(groups) + [criterion.strip()] if n]
+    clashes = [n for n in new_names if n in set(map(str, table["frame"].columns))]
+    overwrite = st.checkbox("Replace existing columns of the same names", key="agg_overwrite",
+                            help="Without it, a name that is already a column of the table is "
+                                 "refused (unless that column already holds the same values).")
+    if clashes and not overwrite:
+        st.caption("Already columns of the table: " + ", ".join(widgets.md_escape(c) for c in clashes)
+                   + ". Rename the aggregate or tick 'Replace existing columns'.")
+    if st.button("Add aggregate columns", key="agg_add", icon=":material/add:"):
+        with widgets.guard():
+            new = aggregation.aggregate(table["frame"], groups, criterion=criterion.strip(),
+                                        overwrite=overwrite)
+            table["frame"] = new
+            step = {"groups": groups, "criterion": criterion.strip()}
+            if overwrite:
+                step["overwrite"] = True
+            table["aggregations"].append(step)
+            st.session_state.pop("tbl_features", None)
+            state.flash("Added the columns " + ", ".join(new_names)
+                        + ". Choose the features again and press 'Use this table'.")
+            st.rerun()
+    if table["aggregations"]:
+        if st.button("Undo the aggregates", key="agg_undo"):
+            table["frame"] = table["base"]
+            table["aggregations"] = []
+            st.session_state.pop("tbl_features", None)
+            st.rerun()
+
+
+with widgets.guard():
+    if source == "Generate":
+        generate_section()
+    elif source == "Upload a CSV":
+        upload_section()
+        table_setup()
+    else:
+        example_section()
+        table_setup()
+
+
+# ------------------------------------------------------------------------------------ current data
+def current_data():
+    ds = state.dataset()
+    if ds is None:
+        st.info("No data set yet: pick a source above.", icon=":material/info:")
+        return
+    st.divider()
+    st.subheader("Current data set")
+    st.text(f"{state.data_label()}: {ds.X.shape[0]} objects, {ds.X.shape[1]} features"
+            + (f", scaling: {ds.scaling}" if getattr(ds, "scaling", None) else ""))
+    for note in getattr(ds, "notes", None) or []:
+        st.info(widgets.md_escape(note), icon=":material/info:")
+    raw = pd.DataFrame(ds.raw, columns=[str(f) for f in ds.feature_names])
+    if ds.ids is not None:
+        raw.insert(0, "id", [str(i) for i in ds.ids])
+    if ds.labels is not None:
+        raw["label"] = ds.labels if ds.label_names is None else [
+            ds.label_names[int(v)] if 0 <= int(v) < len(ds.label_names) else v for v in ds.labels]
+    left, right = st.columns([1, 1])
+    with left:
+        tab1, tab2 = st.tabs(["Preview", "Summary statistics"])
+        tab1.dataframe(raw, height=360, hide_index=True)
+        tab2.dataframe(raw[[str(f) for f in ds.feature_names]].describe().T, height=360)
+    with right:
+        P, axes = state.projection()
+        hover = [f"object {i}" for i in (ds.ids if ds.ids is not None else range(len(P)))]
+        title = "Points" if ds.X.shape[1] <= 2 else "PCA projection"
+        fig = plots.scatter(P, ds.labels, axis_names=axes, hover=hover, title=title, height=400)
+        st.plotly_chart(fig, key="data_scatter")
+    st.page_link("pages/neural.py", label="Next: neural clustering", icon=":material/arrow_forward:")
+
+
+with widgets.guard():
+    current_data()

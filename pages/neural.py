@@ -1,0 +1,208 @@
+"""Neural clustering: kernel, network and training settings; live training; soft results."""
+import numpy as np
+import streamlit as st
+
+from clustering import plots
+from ui import configio, forms, live, runs, state, widgets
+
+KEY = "nn"
+SPECIAL = ("n_clusters", "kernel", "kernel_param")
+HIDDEN = ("callback", "stop", "verbose")
+
+st.title("Neural clustering")
+st.caption("A Keras network maps each point to a probability per cluster and learns, without "
+           "labels, to keep close points together: the loss is -Σ_k (p_k·M p_k)/Σ_i p_ik for a "
+           "proximity kernel M of the squared distance.")
+widgets.flash_messages()
+if not widgets.need_data():
+    configio.config_loader("neural", "nn")
+    st.stop()
+live_slot = st.container()  # the live training panel sits on top
+
+from clustering import config as cfg  # noqa: E402
+from clustering import kernels  # noqa: E402
+from clustering.neural import (ACTIVATIONS, OPTIMIZERS, SOLVERS,  # noqa: E402
+                               NeuralSoftClustering)
+
+ds = state.dataset()
+defaults = cfg.default_params("neural")
+
+
+def kernel_default(kernel) -> float:
+    """The kernel's own default parameter (``Kernel.default_param``, a whole number for k)."""
+    if not kernel.has_param:
+        return 0.0
+    return int(kernel.default_param) if kernel.integer_param else float(kernel.default_param)
+
+
+def apply_preset(which: str) -> None:
+    k = int(st.session_state.get(f"{KEY}_n_clusters", defaults.get("n_clusters") or 3))
+    maker = NeuralSoftClustering.seed_preset if which == "seed" else NeuralSoftClustering.recommended
+    forms.set_values(maker(k).get_params(), KEY)
+
+
+# ------------------------------------------------------------------------------------ settings
+busy = live.other_job_notice("neural")
+running = state.job_running()
+with st.container(border=True):
+    kcol, ncol = st.columns([2, 3], gap="large")
+    with kcol:
+        st.markdown("**Kernel**")
+        values = {}
+        values["n_clusters"] = forms.param_input("n_clusters", defaults.get("n_clusters") or 3,
+                                                 f"{KEY}_n_clusters", disabled=running)
+        names = list(kernels.KERNELS)
+
+        def kernel_changed():
+            # a new kernel starts from its own default parameter
+            new = kernels.get_kernel(st.session_state[f"{KEY}_kernel"])
+            if new.has_param:
+                st.session_state[f"{KEY}_kernel_param"] = kernel_default(new)
+
+        values["kernel"] = forms.param_input("kernel", defaults.get("kernel") or names[0],
+                                             f"{KEY}_kernel", choices=names, disabled=running,
+                                             on_change=kernel_changed)
+        kernel = kernels.get_kernel(values["kernel"])
+        description = getattr(kernel, "description", "") or getattr(kernel, "formula", "")
+        if description:
+            st.caption(widgets.md_escape(description))
+        if kernel.has_param:
+            values["kernel_param"] = forms.param_input(
+                "kernel_param", kernel_default(kernel), f"{KEY}_kernel_param", disabled=running,
+                help=forms.kernel_param_help(kernel),
+                label=f"kernel parameter {kernel.param_name}")
+        else:
+            values["kernel_param"] = None
+            st.caption(widgets.md_escape(f"The {kernel.label.lower()} kernel has no parameter."))
+        with widgets.guard():
+            X_curve = ds.X if ds.X.shape[0] <= kernels.MAX_POINTS else None
+            if kernel.curve is not None:
+                top = max(1.0, 10 * float(values["kernel_param"] or 0.1))
+            else:  # graph kernels: up to the median squared distance between points
+                sample = ds.X[:: max(1, ds.X.shape[0] // 400)]
+                top = float(np.median(kernels.squared_distances(sample))) or 1.0
+            d2 = np.linspace(0, top, 300)
+            curve = kernels.kernel_curve(values["kernel"], values["kernel_param"], d2, X=X_curve)
+            if np.all(np.isnan(curve)):
+                st.caption(widgets.md_escape(
+                    f"No curve to draw: the {kernel.label.lower()} kernel is not a function of "
+                    "the distance alone (whether two points are close depends on the points "
+                    "around them)."))
+            else:
+                if kernel.curve is None:
+                    st.caption("On this data: M = 1 up to the median squared distance of a "
+                               "point to its k-th neighbour (the graph's typical reach).")
+                st.plotly_chart(plots.kernel_plot(d2, curve, name=values["kernel"]),
+                                key="kernel_plot")
+    with ncol:
+        st.markdown("**Network and training**")
+        b1, b2, _ = st.columns([1, 1, 1])
+        b1.button("Seed preset", key="nn_seed", on_click=apply_preset, args=("seed",),
+                  disabled=running, help="The notes' settings: 3 x Dense(20, relu), A = 3, Adam, "
+                                         "up to 5000 epochs, patience 50, min_delta 0.01.")
+        b2.button("Recommended", key="nn_recommended", on_click=apply_preset, args=("recommended",),
+                  disabled=running, help="Settings that train faster and more reliably on the "
+                                         "generated data.")
+        generic = {k: v for k, v in defaults.items() if k not in SPECIAL and k not in HIDDEN}
+        values.update(forms.param_inputs(generic, KEY, columns=3,
+                                         choices={"activation": list(ACTIVATIONS),
+                                                  "optimizer": list(OPTIMIZERS),
+                                                  "solver": list(SOLVERS)},
+                                         disabled=running))
+    if st.button("Train", type="primary", key="nn_train", icon=":material/play_arrow:",
+                 disabled=running or busy):
+        with widgets.guard():
+            params = cfg.validate_params("neural", values)
+            spec, token = state.data_spec(), state.data_token()
+
+            def target(callback, stop):
+                return runs.train("neural", params, ds, spec, callback=callback, stop=stop,
+                                  data_token=token)
+
+            state.start_job("neural", target, "Neural clustering")
+            st.rerun()
+
+
+# ------------------------------------------------------------------------------------ live
+def draw_snapshot(job):
+    proba = np.asarray(job.snapshot)
+    if proba.ndim != 2 or proba.shape[0] != ds.X.shape[0]:
+        return
+    P, axes = state.projection()
+    title = job.snapshot_title("Soft clusters")
+    st.plotly_chart(plots.soft_scatter(P, proba, axis_names=axes, height=260, title=title),
+                    key="live_soft")
+
+
+configio.config_loader("neural", KEY, disabled=running or busy)
+
+with live_slot, widgets.guard():
+    live.live_panel("neural", draw_snapshot)
+
+
+# ------------------------------------------------------------------------------------ results
+def results():
+    res = state.result("neural")
+    if res is None:
+        st.info("Train the network to see its clusters.", icon=":material/info:")
+        return
+    st.divider()
+    st.subheader("Results")
+    est = res.estimator
+    status = runs.status_word(res).lower().replace("trained", "finished")
+    restarts = len(est.restart_losses_)
+    kept = (f"; kept restart {est.best_restart_ + 1} of {restarts} (lowest loss)"
+            if restarts > 1 else "")
+    st.text(f"Training {status} in {res.elapsed:.1f} s: {est.n_epochs_} epochs, final loss "
+            f"{est.loss_:.4f}{kept}; K = {res.n_clusters}, kernel {est.kernel_.name}"
+            + (f" ({est.kernel_.param_name} = {est.kernel_param_:g})."
+               if est.kernel_.has_param else "."))
+    st.caption(widgets.md_escape(f"Solver: {est.solver_}. {est.solver_reason_}"))
+    P, axes = state.projection()
+    ids = runs.object_ids(ds)
+    hover = [f"object {i}" for i in ids]
+    proba = res.proba if res.proba is not None else np.eye(res.n_clusters)[res.labels]
+    tabs = st.tabs(["Soft clusters", "Hard labels", "Decision regions", "Uncertainty",
+                    "Loss", "Metrics"])
+    with tabs[0]:
+        st.plotly_chart(plots.soft_scatter(P, proba, axis_names=axes, hover=hover,
+                                           title="Colour = mix of the cluster colours by p"),
+                        key="nn_soft")
+    with tabs[1]:
+        st.plotly_chart(plots.scatter(P, res.labels, axis_names=axes, hover=hover,
+                                      title="argmax p"), key="nn_hard")
+        counts = np.bincount(res.labels[res.labels >= 0], minlength=res.n_clusters)
+        st.text("cluster sizes: " + ", ".join(f"{k}: {c}" for k, c in enumerate(counts)))
+    with tabs[2]:
+        if ds.X.shape[1] == 2:
+            xs, ys, grid = runs.decision_grid(res, ds.X)
+            st.plotly_chart(plots.decision_regions(xs, ys, grid, ds.X, proba, axis_names=axes,
+                                                   title="The network's output over the plane"),
+                            key="nn_regions")
+        else:
+            st.info("Decision regions are drawn for 2-D data; this data set has "
+                    f"{ds.X.shape[1]} features.", icon=":material/info:")
+    with tabs[3]:
+        st.plotly_chart(plots.entropy_scatter(P, proba, axis_names=axes, hover=hover,
+                                              title="Normalised entropy of p (1 = undecided)"),
+                        key="nn_entropy")
+    with tabs[4]:
+        st.plotly_chart(plots.loss_curve(est.loss_history_,
+                                         title="Loss per epoch (the kept restart)"),
+                        key="nn_loss")
+    with tabs[5]:
+        widgets.metrics_table(res.metrics)
+    st.markdown("**Downloads**")
+    widgets.downloads([
+        ("Labels and probabilities (CSV)", runs.labels_csv(res, ds), "neural_labels.csv", "text/csv"),
+        ("Run configuration (JSON)", runs.config_json(res), "neural_config.json", "application/json"),
+        ("Trained model (.keras)", runs.model_bytes(res), "neural_model.keras",
+         "application/octet-stream"),
+        ("Metrics (CSV)", runs.table_csv(widgets.metrics_frame(res.metrics)),
+         "neural_metrics.csv", "text/csv"),
+    ], key="nn_dl")
+
+
+if not state.job_running() or state.job().method != "neural":
+    with widgets.guard():
+        results()

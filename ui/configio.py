@@ -1,0 +1,132 @@
+"""Repeat a saved run: upload its configuration JSON (and its CSV when it used one)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from clustering import config as cfg
+from clustering.errors import ClusteringError
+from ui import forms, runs, state, widgets
+
+_LABELS = {"neural": "Neural clustering", "som": "Self-organizing map",
+           "qbm": "Quasi-Bayesian ensemble"}
+
+
+def _use_data(data: dict, csv: bytes | None) -> None:
+    """Make the data a configuration describes the session's data (unless it already is)."""
+    if state.data_spec() != data or state.dataset() is None:
+        ds = cfg.load_data(data, csv)
+        name = data.get("name") or data.get("file_name") or data.get("path", "data")
+        state.set_dataset(ds, dict(data), f"{name} (from a configuration)")
+
+
+def _failed(err: Exception) -> None:
+    state.flash(str(err) if isinstance(err, ClusteringError) else
+                f"The configuration could not be applied ({type(err).__name__}: {err}).",
+                "error")
+
+
+def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None) -> None:
+    """on_click: rebuild the data if needed, fill the settings in, start the run."""
+    try:
+        config = cfg.load_config(text)
+        if config.method != method:
+            raise ClusteringError(f"method: this configuration is for {config.method!r}; "
+                                  f"open its page to repeat it.")
+        _use_data(config.data, csv)
+        ds, spec, token = state.dataset(), state.data_spec(), state.data_token()
+        forms.set_values(config.params, key_prefix)
+        params = dict(config.params)
+
+        def target(callback, stop):
+            res = runs.train(method, params, ds, spec, callback=callback, stop=stop,
+                             data_token=token)
+            if method == "qbm":
+                runs.attach_kmeans_comparison(res, ds)
+            return res
+
+        state.start_job(method, target, _LABELS.get(method, method))
+        state.flash("Repeating the saved run.", "info")
+    except Exception as err:  # shown on the next run as a message
+        _failed(err)
+
+
+def _apply_comparison(text: bytes, csv: bytes | None) -> None:
+    """on_click: rebuild the data if needed and repeat every method of a saved comparison."""
+    try:
+        config = cfg.load_comparison(text)
+        _use_data(config.data, csv)
+        ds, spec, token = state.dataset(), state.data_spec(), state.data_token()
+        methods = {m: dict(p) for m, p in config.methods.items()}
+        st.session_state["cmp_methods"] = [m for m in methods if m in runs.COMPARE_LABELS]
+
+        def target(callback, stop):
+            return runs.compare(methods, ds, spec, callback=callback, stop=stop,
+                                data_token=token)
+
+        state.start_job("compare", target, "Comparison")
+        state.flash("Repeating the saved comparison.", "info")
+    except Exception as err:
+        _failed(err)
+
+
+def _csv_for(data: dict, key_prefix: str):
+    """The table a csv-based configuration needs (an uploader); ``(ready, bytes or None)``."""
+    if data["source"] != "csv" or state.data_spec() == data:
+        return True, None
+    csv_up = st.file_uploader(widgets.md_escape(f"The run used the table "
+                                                f"{data.get('file_name')!r}: upload it"),
+                              type=["csv", "txt", "tsv"], key=f"{key_prefix}_cfg_csv")
+    if csv_up is None:
+        return False, None
+    return True, csv_up.getvalue()
+
+
+def comparison_loader(disabled: bool = False) -> None:
+    """An expander to upload a saved comparison (JSON) and repeat it."""
+    with st.expander("Repeat a saved comparison (upload its configuration JSON)"):
+        up = st.file_uploader("Comparison configuration (.json)", type=["json"],
+                              key="cmp_cfg_upload")
+        if up is None:
+            return
+        text = up.getvalue()
+        try:
+            config = cfg.load_comparison(text)
+        except Exception as err:
+            widgets.show_error(err)
+            return
+        st.text("\n".join(f"{runs.COMPARE_LABELS.get(m, m)}: "
+                          + ", ".join(f"{k} = {v}" for k, v in p.items())
+                          for m, p in config.methods.items()))
+        ready, csv = _csv_for(config.data, "cmp")
+        if not ready:
+            return
+        st.button("Apply and run", key="cmp_cfg_apply", type="primary",
+                  on_click=_apply_comparison, args=(text, csv), disabled=disabled,
+                  icon=":material/replay:")
+
+
+def config_loader(method: str, key_prefix: str, disabled: bool = False) -> None:
+    """An expander to upload a configuration and repeat the run it describes."""
+    with st.expander("Repeat a saved run (upload its configuration JSON)"):
+        up = st.file_uploader("Run configuration (.json)", type=["json"],
+                              key=f"{key_prefix}_cfg_upload")
+        if up is None:
+            return
+        text = up.getvalue()
+        try:
+            config = cfg.load_config(text)
+        except Exception as err:
+            widgets.show_error(err)
+            return
+        if config.method != method:
+            st.error(widgets.md_escape(f"This configuration is for the method {config.method!r}, "
+                                       "not this page's."))
+            return
+        summary = ", ".join(f"{k} = {v}" for k, v in config.params.items())
+        st.text(f"{config.method}: {summary}")
+        ready, csv = _csv_for(config.data, key_prefix)
+        if not ready:
+            return
+        st.button("Apply and train", key=f"{key_prefix}_cfg_apply", type="primary",
+                  on_click=_apply, args=(method, key_prefix, text, csv), disabled=disabled,
+                  icon=":material/replay:")

@@ -1,0 +1,252 @@
+"""Widgets for hyper-parameters: one input per parameter, typed by its default value.
+
+Values persist for the whole session (``persist_state="session"``), so leaving a page and coming
+back finds the settings as they were. Preset buttons write the widget keys through
+:func:`set_values` in an ``on_click`` callback (before the widgets are drawn).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence
+
+import streamlit as st
+
+from ui.widgets import md_escape
+
+#: Label, help, and numeric limits (min, max, step) of parameters the app knows by name.
+PARAM_META: dict[str, dict[str, Any]] = {
+    # generators
+    "n_samples": dict(label="points", min=10, max=20000, step=50,
+                      help="Number of points to generate."),
+    "noise": dict(label="noise", min=0.0, max=2.0, step=0.01,
+                  help="Standard deviation of the Gaussian noise added to the points."),
+    "factor": dict(label="factor", min=0.01, max=0.99, step=0.05,
+                   help="Scale of the inner circle relative to the outer one."),
+    "centers": dict(label="centres", min=1, max=20, step=1, help="Number of blobs."),
+    "n_features": dict(label="features", min=1, max=50, step=1, help="Dimension of the points."),
+    "cluster_std": dict(label="cluster std", min=0.01, max=20.0, step=0.1,
+                        help="Standard deviation of each blob."),
+    "center_box": dict(label="centre box (low, high)",
+                       help="Bounding box of the blob centres, two numbers."),
+    "random_state": dict(label="random seed", min=0, max=2**31 - 1, step=1,
+                         help="Fixes the randomness: the same seed gives the same result."),
+    "shuffle": dict(label="shuffle", help="Shuffle the points."),
+    # neural
+    "n_clusters": dict(label="clusters K", min=1, max=30, step=1, help="Number of clusters."),
+    "kernel_param": dict(label="kernel parameter", min=0.0, max=1e6, step=0.01,
+                         help="The kernel's scale (e.g. c in c / (d² + c), the threshold of the "
+                              "hard kernel)."),
+    "hidden_layers": dict(label="hidden layers (units per layer)",
+                          help="Comma-separated sizes, e.g. 20, 20, 20 (the notes' network)."),
+    "activation": dict(label="activation", help="Activation of the hidden layers."),
+    "sharpness": dict(label="softmax sharpness A", min=0.01, max=100.0, step=0.5,
+                      help="Output = softmax(A (x - max x)); the notes use A = 3."),
+    "learning_rate": dict(label="learning rate", min=1e-6, max=1.0, step=0.0005, format="%.5f",
+                          help="Adam's step size."),
+    "max_epochs": dict(label="max epochs", min=1, max=20000, step=50,
+                       help="Upper bound on the full-batch epochs."),
+    "patience": dict(label="patience", min=1, max=5000, step=10,
+                     help="Early stopping: epochs without an improvement of at least min_delta."),
+    "min_delta": dict(label="min delta", min=0.0, max=10.0, step=0.001, format="%.4f",
+                      help="Early stopping: the smallest loss decrease that counts."),
+    "batch_size": dict(label="batch size", min=1, max=100000, step=64,
+                       help="Full batch when at least the number of points."),
+    # SOM
+    "rows": dict(label="rows", min=1, max=100, step=1, help="Lattice rows."),
+    "cols": dict(label="columns", min=1, max=100, step=1, help="Lattice columns."),
+    "lattice": dict(label="lattice", help="Hexagonal (6 neighbours) or rectangular (4)."),
+    "init": dict(label="initialisation", help="How the codebook starts."),
+    "sigma0": dict(label="σ0 (initial radius)", min=0.01, max=100.0, step=0.5,
+                   help="Initial neighbourhood width, about the lattice radius."),
+    "eta0": dict(label="η0 (initial learning rate)", min=0.0001, max=1.0, step=0.01,
+                 help="Initial learning rate; the study used 0.3."),
+    "tau1": dict(label="τ1 (radius decay)", min=0.01, max=1e6, step=10.0,
+                 help="σ(t) = σ0 exp(-t / τ1)."),
+    "tau2": dict(label="τ2 (rate decay)", min=0.01, max=1e6, step=10.0,
+                 help="η(t) = η0 exp(-t / τ2)."),
+    "n_steps": dict(label="T (training steps)", min=1, max=1_000_000, step=100,
+                    help="Training steps (online: one object per step; batch: one pass per step)."),
+    "mode": dict(label="mode", help="online: one object at a time (Haykin); batch: whole data."),
+    "n_replicates": dict(label="replicates per network", min=1, max=20, step=1,
+                         help="Maps trained per grid point with different seeds (the article: 3)."),
+    "tol": dict(label="tolerance", min=0.0, max=10.0, step=0.0001, format="%.5f",
+                help="Stop early when no unit moved more than this since the last check; 0: "
+                     "never."),
+    "convergence_steps": dict(label="convergence steps", min=0, max=1_000_000, step=100,
+                              help="Steps of a second phase at a small fixed learning rate "
+                                   "(Haykin); 0: none."),
+    "convergence_eta": dict(label="convergence η", min=0.0, max=1.0, step=0.005,
+                            help="Learning rate of the convergence phase (Haykin: 0.01)."),
+    "cluster_method": dict(label="grouping of cells",
+                           help="kmeans: k-means on the codebook; hierarchical: Ward's merging "
+                                "of neighbouring cells only (contiguous regions)."),
+    "history_every": dict(label="record errors every", min=1, max=10_000, step=1,
+                          help="Record the errors every this many intervals (larger: faster on "
+                               "big data)."),
+    # neural (besides the above)
+    "optimizer": dict(label="optimizer", help="Keras optimiser of the network's weights."),
+    "n_restarts": dict(label="restarts", min=1, max=100, step=1,
+                       help="Networks trained from different initial weights; the one with the "
+                            "lowest loss is kept (never chosen by the labels)."),
+    "sharpness_start": dict(label="sharpness start", min=0.0, max=100.0, step=0.5,
+                            help="Start the softmax sharpness here and raise it to A over the "
+                                 "anneal epochs; 0: no annealing."),
+    "anneal_epochs": dict(label="anneal epochs", min=1, max=20000, step=50,
+                          help="Epochs over which the sharpness grows to A (when annealing)."),
+    "fourier_features": dict(label="Fourier features", min=0, max=4096, step=8,
+                             help="Random Fourier features in front of the network (0: none); "
+                                  "they help a small network draw curved borders."),
+    "fourier_scale": dict(label="Fourier scale", min=0.0, max=100.0, step=0.1,
+                          help="Frequency scale of the Fourier features."),
+    "standardize": dict(label="standardise inputs",
+                        help="Scale every feature to zero mean and unit variance inside the "
+                             "network (the kernel is computed on the scaled points too)."),
+    "solver": dict(label="solver",
+                   help="How the loss meets the kernel: dense N x N matrix, its sparse form "
+                        "(knn, threshold, identity) or an approximation (Fourier features, "
+                        "landmarks) for large data; auto chooses by a memory estimate."),
+    "memory_limit": dict(label="memory limit (bytes)", min=1, max=2**50, step=2**20,
+                         help="A job estimated above it is refused before any work; empty: the "
+                              "server's default."),
+    "n_components": dict(label="approximation size", min=1, max=100_000, step=64,
+                         help="Fourier features or landmarks of the approximate solver; empty: "
+                              "the default."),
+    # ensemble
+    "alpha": dict(label="α (Cochran's test)", min=0.001, max=0.5, step=0.01,
+                  help="Significance level of Cochran's test of the replicate variances."),
+    "boundary_threshold": dict(label="boundary threshold", min=0.01, max=1.0, step=0.05,
+                               help="Objects whose posterior of their own cluster is below this "
+                                    "are flagged for an individual review."),
+    "outlier_min_size": dict(label="outlier cluster size", min=1, max=100_000, step=1,
+                             help="Objects of clusters at most this large are flagged as "
+                                  "outliers; empty: 2 % of the objects."),
+    "outlier_z": dict(label="outlier z-score", min=0.1, max=100.0, step=0.5,
+                      help="Objects further from their cluster's centre than this robust "
+                           "z-score are flagged as outliers."),
+    "max_coassociation": dict(label="co-association up to (objects)", min=1, max=20000,
+                              step=500, help="Largest data set whose co-association matrix is "
+                                             "kept and drawn."),
+    "tau1_grid": dict(label="τ1 grid", help="Decay constants of σ, comma-separated (the article: "
+                                           "140, 280, 700)."),
+    "tau2_grid": dict(label="τ2 grid", help="Decay constants of η, comma-separated (the article: "
+                                           "125, 250, 625)."),
+}
+
+#: Optional parameters (default None) that take whole numbers.
+OPTIONAL_INTS = ("random_state", "n_clusters", "n_samples", "memory_limit", "n_components",
+                 "batch_size", "outlier_min_size", "rows", "cols", "convergence_steps")
+
+#: What the kernel's parameter does, by its name (:attr:`clustering.kernels.Kernel.param_name`).
+KERNEL_PARAM_HELP = {
+    "s": "s of the rational kernel M = s / (d² + s): the squared distance at which the proximity "
+         "falls to 1/2. Larger s links points further apart (the notes: 0.1).",
+    "eps": "eps of the hard threshold M = 1 if d² ≤ eps: only points closer than √eps count as "
+           "close; the rest count 0.",
+    "sigma": "sigma of the Gaussian M = exp(-d² / (2 sigma²)): the width of the bump, in the "
+             "units of the scaled data.",
+    "k": "k of the nearest-neighbour graph: every point is linked to its k nearest neighbours (a "
+         "whole number, below the number of points). Larger k joins more loosely connected "
+         "groups.",
+    "tau": "tau of the diffusion kernel: the random walk takes t = tau x N steps on the "
+           "10-nearest-neighbour graph. Larger tau spreads proximity further along the shape "
+           "of the data (the recommended setting: 0.2).",
+}
+
+
+def kernel_param_help(kernel) -> str:
+    """Help text for the parameter of ``kernel`` (a :class:`clustering.kernels.Kernel`)."""
+    return KERNEL_PARAM_HELP.get(kernel.param_name, f"{kernel.param_name}: {kernel.description}")
+
+
+def _label(name: str) -> str:
+    return PARAM_META.get(name, {}).get("label", name.replace("_", " "))
+
+
+def _parse_tuple(text: str, like: Sequence) -> tuple:
+    parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
+    cast = int if all(isinstance(v, int) and not isinstance(v, bool) for v in like) and like else float
+    return tuple(cast(p.strip()) for p in parts)
+
+
+def set_values(values: Mapping[str, Any], key_prefix: str) -> None:
+    """Write ``values`` into the widgets' keys (use as an ``on_click`` callback)."""
+    for name, value in values.items():
+        key = f"{key_prefix}_{name}"
+        if isinstance(value, (tuple, list)):
+            value = ", ".join(str(v) for v in value)
+        st.session_state[key] = value
+
+
+def clear_values(names, key_prefix: str) -> None:
+    for name in names:
+        st.session_state.pop(f"{key_prefix}_{name}", None)
+
+
+def param_input(name: str, default: Any, key: str, *, choices: Optional[Sequence] = None,
+                help: Optional[str] = None, disabled: bool = False, on_change=None,
+                args: tuple = (), label: Optional[str] = None) -> Any:
+    """One input for parameter ``name`` typed like ``default``; returns its value."""
+    meta = PARAM_META.get(name, {})
+    label = label or _label(name)
+    help = help or meta.get("help")
+    ss = st.session_state
+    if choices is not None:
+        choices = list(choices)
+        if key not in ss or ss[key] not in choices:
+            ss[key] = default if default in choices else choices[0]
+        return st.selectbox(label, choices, key=key, help=help, disabled=disabled,
+                            persist_state="session", on_change=on_change, args=args)
+    if isinstance(default, bool):
+        ss.setdefault(key, default)
+        return st.checkbox(label, key=key, help=help, disabled=disabled, persist_state="session")
+    if isinstance(default, (tuple, list)):
+        ss.setdefault(key, ", ".join(str(v) for v in default))
+        text = st.text_input(label, key=key, help=help, disabled=disabled,
+                             persist_state="session")
+        try:
+            value = _parse_tuple(text, default)
+            if not value:
+                raise ValueError
+            return value
+        except ValueError:
+            st.error(md_escape(f"{label}: write numbers separated by commas, e.g. "
+                               f"{', '.join(str(v) for v in default)}. Using the default."))
+            return tuple(default)
+    if isinstance(default, str):
+        ss.setdefault(key, default)
+        return st.text_input(label, key=key, help=help, disabled=disabled, persist_state="session")
+    # numbers (and None, taken as an optional integer)
+    is_int = isinstance(default, int) or (default is None and name in OPTIONAL_INTS)
+    lo, hi = meta.get("min"), meta.get("max")
+    if key not in ss:
+        ss[key] = default
+    current = ss[key]
+    if current is not None and not isinstance(current, bool):  # presets may write 3 for 3.0
+        try:
+            ss[key] = int(current) if is_int else float(current)
+        except (TypeError, ValueError):
+            ss[key] = default
+    if is_int:
+        step = int(meta.get("step", 1))
+        return st.number_input(label, min_value=None if lo is None else int(lo),
+                               max_value=None if hi is None else int(hi), step=step, key=key,
+                               help=help, disabled=disabled, persist_state="session")
+    step = float(meta.get("step", 0.01))
+    return st.number_input(label, min_value=None if lo is None else float(lo),
+                           max_value=None if hi is None else float(hi), step=step,
+                           format=meta.get("format", "%.4g"), key=key, help=help,
+                           disabled=disabled, persist_state="session")
+
+
+def param_inputs(defaults: Mapping[str, Any], key_prefix: str, *, columns: int = 3,
+                 choices: Optional[Mapping[str, Sequence]] = None, skip: Sequence[str] = (),
+                 disabled: bool = False) -> dict:
+    """Inputs for every parameter in ``defaults`` laid out in ``columns``; returns the values."""
+    choices = choices or {}
+    names = [n for n in defaults if n not in skip]
+    cols = st.columns(columns)
+    values = {}
+    for i, name in enumerate(names):
+        with cols[i % columns]:
+            values[name] = param_input(name, defaults[name], f"{key_prefix}_{name}",
+                                       choices=choices.get(name), disabled=disabled)
+    return values

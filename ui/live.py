@@ -1,0 +1,95 @@
+"""The live view of a running training job: progress bar, Stop button, curves, snapshot.
+
+The panel is a fragment re-run every half second while the job runs, so only it redraws; when
+the job ends it asks for one full rerun, which draws the results.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import streamlit as st
+
+from clustering import plots
+from ui import state
+from ui.widgets import md_escape
+
+POLL_SECONDS = 0.5
+
+#: Metrics drawn on a second axis (they are on another scale than the main one).
+SECONDARY = ("topographic_error", "te", "topographic")
+
+
+def _curves(job) -> None:
+    with job.lock:
+        names = []
+        for _, m in job.history:
+            for k in m:
+                if k not in names:
+                    names.append(k)
+    if not names:
+        return
+    series = {n: job.series(n) for n in names}
+    series = {n: v for n, v in series.items() if len(v) > 1}
+    if not series:
+        return
+    steps = job.steps(next(iter(series)))
+    secondary = [n for n in series if any(s in n for s in SECONDARY)] if len(series) > 1 else []
+    x_title = {"neural": "epoch (restarts one after another)", "qbm": "map",
+               "compare": "step"}.get(job.method, "step")
+    fig = plots.line_curves(series, x=steps, x_title=x_title,
+                            secondary=secondary, height=260)
+    st.plotly_chart(fig, key=f"live_curves_{job.method}")
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _panel(method: str, drawer: Optional[Callable] = None) -> None:
+    # The drawer comes in as an argument (kept with this session's fragment), never through a
+    # module-level registry, which every browser session would share.
+    job = state.job()
+    if job is None or job.method != method:
+        return
+    if not job.running:
+        st.rerun()  # the job ended: redraw the whole page with its results
+    st.progress(job.fraction, text=md_escape(job.status_line()))
+    c1, c2 = st.columns([1, 5])
+    if c1.button("Stop", key=f"stop_{method}", icon=":material/stop_circle:", type="primary",
+                 help="End training after the current step and keep the model as it is."):
+        job.request_stop()
+    if job.stop.is_set():
+        c2.caption("Stopping after the current step; what was trained so far is kept…")
+    else:
+        c2.caption(f"{job.elapsed:.0f} s of at most {job.time_limit:g} s. Settings and other "
+                   "pages stay usable; the run goes on.")
+    left, right = st.columns(2)
+    with left:
+        _curves(job)
+    if drawer is not None and job.snapshot is not None:
+        with right:
+            drawer(job)
+
+
+def live_panel(method: str, drawer: Optional[Callable] = None) -> bool:
+    """Show the live panel when ``method``'s job runs; returns True while it runs.
+
+    ``drawer(job)`` draws the job's latest snapshot (e.g. the soft scatter during training). A job
+    that ended on an error shows it until the next run.
+    """
+    job = state.job()
+    if job is None or job.method != method:
+        return False
+    if job.running:
+        _panel(method, drawer)
+        return True
+    if job.error:
+        st.error(md_escape(job.error), icon=":material/error:")
+    return False
+
+
+def other_job_notice(method: str) -> bool:
+    """Say so when another method's job holds the session; True when one does."""
+    job = state.job()
+    if job is not None and job.running and job.method != method:
+        st.warning(md_escape(f"{job.status_line()}. One training runs at a time: wait for it or "
+                             "stop it on its page."), icon=":material/hourglass_top:")
+        return True
+    return False

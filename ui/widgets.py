@@ -1,0 +1,122 @@
+"""Small Streamlit building blocks shared by the pages: error boundary, safe text, downloads."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import string
+from typing import Iterator, Optional
+
+import streamlit as st
+
+from clustering.errors import ClusteringError
+
+log = logging.getLogger("clustermap.app")
+
+_PUNCT = re.compile("([" + re.escape(string.punctuation) + "])")
+
+
+def md_escape(text: object) -> str:
+    """Backslash-escape every ASCII punctuation character so user text renders literally.
+
+    Column names and cell values from user CSVs reach messages; CommonMark allows escaping any
+    ASCII punctuation, which also disarms Streamlit's ``:colour[...]`` and ``:material/...:``
+    directives. Newlines are kept.
+    """
+    return _PUNCT.sub(r"\\\1", str(text))
+
+
+def show_error(err: BaseException) -> None:
+    """A user-facing message for ``err``: its text for backend errors, a generic line otherwise."""
+    if isinstance(err, ClusteringError):
+        st.error(md_escape(err), icon=":material/error:")
+    elif isinstance(err, MemoryError):
+        st.error("Out of memory: use fewer rows or a lighter method.", icon=":material/error:")
+    else:
+        log.exception("unexpected error in a page")
+        st.error(md_escape(f"Something went wrong ({type(err).__name__}: {err}). "
+                           "Check the inputs; if it persists, report it."),
+                 icon=":material/error:")
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Show errors raised inside the block as messages, never as tracebacks.
+
+    Streamlit's own control flow (``st.rerun``, ``st.stop``, ``st.switch_page``) derives from
+    ``BaseException`` and passes through untouched.
+    """
+    try:
+        yield
+    except Exception as err:  # page boundary: every error becomes a message
+        show_error(err)
+
+
+def flash_messages() -> None:
+    """Show the message queued by :func:`ui.state.flash` before a rerun."""
+    from ui import state
+
+    item = state.pop_flash()
+    if item:
+        kind, message = item
+        getattr(st, kind, st.info)(md_escape(message))
+
+
+def need_data() -> bool:
+    """Tell the user to make a data set first; True when there is one."""
+    from ui import state
+
+    if state.dataset() is not None:
+        return True
+    st.info("No data yet. Generate a data set, upload a CSV or load the example on the Data page.",
+            icon=":material/info:")
+    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/table:")
+    return False
+
+
+def downloads(items: list[tuple[str, Optional[bytes], str, str]], key: str) -> None:
+    """A row of download buttons: ``(label, data, file_name, mime)``; None data is skipped."""
+    items = [it for it in items if it[1] is not None]
+    if not items:
+        return
+    cols = st.columns(len(items))
+    for col, (label, data, file_name, mime) in zip(cols, items):
+        col.download_button(label, data=data, file_name=file_name, mime=mime,
+                            key=f"{key}_{file_name}", icon=":material/download:",
+                            on_click="ignore", width="stretch")
+
+
+def job_panel_running(method: str) -> bool:
+    """True when a job of another method holds the session (buttons should be disabled)."""
+    from ui import state
+
+    j = state.job()
+    return j is not None and j.running and j.method != method
+
+
+#: Readable names and a hint for the quality figures the backend reports.
+METRIC_NOTES = {
+    "ari": ("ARI", "adjusted Rand index against the known labels (1 = identical, 0 = chance)"),
+    "nmi": ("NMI", "normalised mutual information with the known labels (1 = identical)"),
+    "silhouette": ("silhouette", "-1 .. 1, higher = tighter, better separated clusters"),
+    "theta": ("Θ (22)", "sum of squared distances to the cluster centres; smaller is better"),
+}
+
+
+def metrics_frame(metrics: dict):
+    """The quality figures as a two-column table with a short hint each."""
+    import pandas as pd
+
+    rows = []
+    for key, value in metrics.items():
+        name, hint = METRIC_NOTES.get(str(key).lower(), (str(key), ""))
+        rows.append({"figure": name, "value": value, "meaning": hint})
+    return pd.DataFrame(rows)
+
+
+def metrics_table(metrics: dict) -> None:
+    if not metrics:
+        st.caption("No quality figures.")
+        return
+    st.dataframe(metrics_frame(metrics), hide_index=True,
+                 column_config={"value": st.column_config.NumberColumn(format="%.4f")})
