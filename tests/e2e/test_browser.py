@@ -1,0 +1,157 @@
+"""End-to-end: the real app in headless Chromium (Playwright), screenshots in test-artifacts/."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def shot(page, name: str) -> None:
+    settle(page)  # no stale elements of the previous run in the picture
+    page.wait_for_timeout(600)  # let plotly finish drawing
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def settle(page) -> None:
+    """Wait until the app has finished its current script run."""
+    page.wait_for_timeout(400)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
+
+
+def nav(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    page.get_by_role("heading", name=title if title != "Compare" else "Compare methods").first \
+        .wait_for()
+    settle(page)
+
+
+def set_number(page, label: str, value) -> None:
+    box = page.get_by_role("spinbutton", name=label).first
+    box.fill(str(value))
+    box.press("Enter")
+    settle(page)
+
+
+def generate(page, name="blobs", n=200):
+    nav(page, "Data")
+    page.get_by_test_id("stSelectbox").filter(has_text="Generator").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    settle(page)
+    set_number(page, "points", n)
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_text(re.compile(rf"{name} \({n} points\): {n} objects")).wait_for()
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+
+
+def progress_values(page, seconds: float) -> list[float]:
+    """Sample the live panel's progress bar until it has moved (or ``seconds`` pass)."""
+    bar = page.locator('[data-testid="stMain"] [data-testid="stProgress"] [role="progressbar"]')
+    bar.first.wait_for()
+    values: list[float] = []
+    for _ in range(int(seconds / 0.25)):
+        try:
+            values.append(float(bar.first.get_attribute("aria-valuenow", timeout=1000) or 0))
+        except Exception:  # the panel was replaced by the results
+            break
+        if len(set(values)) >= 2:
+            break
+        page.wait_for_timeout(250)
+    return values
+
+
+def test_home_page_and_generate(page):
+    page.get_by_role("heading", name="clustermap").wait_for()
+    shot(page, "01-home")
+    generate(page, "moons", 300)
+    shot(page, "02-data-generated")
+
+
+def test_train_neural_live_then_download(page):
+    generate(page, "blobs", 150)
+    nav(page, "Neural clustering")
+    set_number(page, "max epochs", 80)
+    set_number(page, "patience", 80)
+    page.get_by_role("button", name="Train", exact=True).click()
+    values = progress_values(page, 45)
+    try:  # the live loss curve and soft scatter, while training still runs
+        page.locator('[data-testid="stMain"] [data-testid="stPlotlyChart"]').nth(1).wait_for(
+            timeout=20_000)
+    except Exception:  # training may already have ended on a fast machine
+        pass
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(ARTIFACTS / "03-neural-training.png"), full_page=True)
+    assert len(values) >= 2 and values[-1] > values[0], f"progress did not advance: {values}"
+    page.get_by_role("heading", name="Results").wait_for(timeout=180_000)
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    shot(page, "04-neural-results")
+    page.get_by_role("tab", name="Decision regions").click()
+    shot(page, "05-neural-decision-regions")
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Labels and probabilities (CSV)").click()
+    path = dl.value.path()
+    text = open(path, encoding="utf-8").read().splitlines()
+    assert text[0].startswith("id,cluster,p_0,p_1,p_2")
+    assert len(text) == 151
+
+
+def test_train_som_live(page):
+    generate(page, "blobs", 200)
+    nav(page, "Self-organizing map")
+    set_number(page, "rows", 6)
+    set_number(page, "columns", 8)
+    set_number(page, "T (training steps)", 3000)
+    page.get_by_role("button", name="Train the map").click()
+    values = progress_values(page, 20)
+    assert values, "no progress bar"
+    page.get_by_role("heading", name="Results").wait_for(timeout=180_000)
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    page.get_by_text(re.compile(r"6 x 8 hexagonal lattice")).wait_for()
+    shot(page, "06-som-umatrix")
+    page.get_by_role("tab", name="Component planes").click()
+    shot(page, "07-som-component-planes")
+    page.get_by_role("tab", name="Map in data space").click()
+    shot(page, "08-som-in-data-space")
+
+
+def test_upload_csv_through_file_chooser(page, tmp_path):
+    csv = tmp_path / "enterprises.csv"
+    rows = ["enterprise,x,y"] + [f"E{i},{(i % 7) * 1.5:.1f},{(i % 3) * 2 + 0.25 * i:.2f}"
+                                 for i in range(40)]
+    csv.write_text("\n".join(rows), encoding="utf-8")
+    nav(page, "Data")
+    page.get_by_text("Upload a CSV", exact=True).click()
+    with page.expect_file_chooser() as fc:
+        page.get_by_role("button", name=re.compile("Browse files|Upload")).first.click()
+    fc.value.set_files(str(csv))
+    page.get_by_text(re.compile(r"enterprises\.csv: 40 rows x 3 columns")).wait_for()
+    page.get_by_role("button", name="Use this table").click()
+    page.get_by_text(re.compile(r"enterprises\.csv: 40 objects, 2 features")).wait_for()
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    shot(page, "09-data-uploaded")
+
+
+def test_example_ensemble_and_compare(page):
+    nav(page, "Data")
+    page.get_by_text("Example", exact=True).click()
+    page.get_by_role("button", name="Load the taxpayer example").click()
+    page.get_by_text(re.compile(r"taxpayer example: \d+ objects, 5 features")).wait_for()
+    nav(page, "Quasi-Bayesian ensemble")
+    # the article's 3 x 3 grid with 2 replicates (18 maps) keeps the test short on a busy machine
+    set_number(page, "replicates per network", 2)
+    page.get_by_role("button", name="Run the ensemble").click()
+    page.get_by_text(re.compile(r"map \d+ of 18")).first.wait_for()  # live progress
+    page.get_by_role("heading", name="Results").wait_for(timeout=360_000)
+    shot(page, "10-ensemble-tables")
+    page.get_by_role("tab", name="Posterior").click()
+    shot(page, "11-ensemble-posterior")
+    page.get_by_role("tab", name="Co-association").click()
+    shot(page, "12-ensemble-coassociation")
+    nav(page, "Compare")
+    page.get_by_role("button", name="Run the comparison").click()
+    page.get_by_role("heading", name="Results").wait_for(timeout=240_000)
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    shot(page, "13-compare")

@@ -1,0 +1,255 @@
+"""AppTest: train every method on small data; results, downloads, state across pages, Stop."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.apptest_helpers import check, click, generate, goto, new_app, stop_all_jobs, set_number, wait_job
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_jobs():
+    yield
+    stop_all_jobs()
+
+
+def _small_neural(at, epochs=15):
+    goto(at, "neural")
+    set_number(at, "nn_max_epochs", epochs)
+    set_number(at, "nn_patience", epochs)
+    at.run()
+
+
+def _download(at, file_name):
+    for d in at.get("download_button"):
+        if d.proto.label and file_name in str(d.proto.url) or file_name in d.proto.label:
+            return d
+    return None
+
+
+def test_neural_trains_and_draws_results_with_downloads():
+    at = generate(new_app(), "blobs", 60)
+    _small_neural(at)
+    click(at, "nn_train")
+    check(at)
+    job = wait_job(at)
+    assert job.error is None
+    check(at)
+    res = at.session_state["cm_results"]["neural"]
+    assert res.labels.shape == (60,)
+    assert res.proba.shape == (60, 3)
+    np.testing.assert_allclose(res.proba.sum(axis=1), 1.0, atol=1e-5)
+    assert 1 <= len(res.estimator.loss_history_) <= 15
+    assert "ARI" in res.metrics or "ari" in {k.lower() for k in res.metrics}
+    # soft, hard, regions, entropy, loss charts (the default diffusion kernel has no curve)
+    keys = {c.key for c in at.get("plotly_chart")}
+    assert {"nn_soft", "nn_hard", "nn_regions", "nn_entropy", "nn_loss"} <= keys
+    assert any("No curve to draw" in c.value for c in at.caption)
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["Labels and probabilities (CSV)", "Run configuration (JSON)",
+                      "Trained model (.keras)", "Metrics (CSV)"]
+    assert any(f"{res.estimator.n_epochs_} epochs" in t.value for t in at.text)
+    # the progress panel's history was recorded during training
+    assert len(job.series("loss")) >= 1
+
+
+def test_results_and_data_survive_page_switches():
+    at = generate(new_app(), "moons", 60)
+    _small_neural(at, epochs=5)
+    click(at, "nn_train")
+    wait_job(at)
+    first = at.session_state["cm_results"]["neural"]
+    for page in ("som", "data", "compare", "home", "neural"):
+        goto(at, page)
+    assert at.session_state["cm_results"]["neural"] is first
+    assert at.session_state["cm_dataset"].X.shape == (60, 2)
+    # widget values persist across the switches
+    assert at.number_input(key="nn_max_epochs").value == 5
+    assert any(d.proto.label == "Trained model (.keras)" for d in at.get("download_button"))
+
+
+def test_stop_keeps_the_model_and_clicks_during_training_do_not_lose_it():
+    at = generate(new_app(), "blobs", 60)
+    goto(at, "neural")
+    set_number(at, "nn_max_epochs", 20000)
+    set_number(at, "nn_patience", 5000)
+    at.run()
+    click(at, "nn_train")
+    job = at.session_state["cm_job"]
+    assert job.running
+    # settings are locked while training; clicks elsewhere and page switches leave the job be
+    assert at.number_input(key="nn_learning_rate").disabled
+    goto(at, "data")
+    at.radio(key="data_source").set_value("Example").run()
+    goto(at, "neural")
+    assert at.session_state["cm_job"] is job
+    import time
+
+    deadline = time.monotonic() + 60
+    while len(job.series("loss")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    at.run()
+    assert job.running, "training finished too early for the test"
+    at.button(key="stop_neural").click().run()
+    wait_job(at, timeout=60)
+    res = at.session_state["cm_results"]["neural"]
+    assert res.stopped
+    assert 3 <= len(res.estimator.loss_history_) < 20000
+    assert res.labels.shape == (60,)
+    check(at)
+
+
+def test_one_job_at_a_time():
+    at = generate(new_app(), "blobs", 60)
+    goto(at, "neural")
+    set_number(at, "nn_max_epochs", 20000)
+    set_number(at, "nn_patience", 5000)
+    at.run()
+    click(at, "nn_train")
+    job = at.session_state["cm_job"]
+    goto(at, "som")
+    assert at.button(key="som_train").disabled
+    assert at.warning  # says which training holds the session
+    job.request_stop()
+    wait_job(at, timeout=60)
+    assert not at.button(key="som_train").disabled
+
+
+def test_som_trains_and_draws_lattice_maps():
+    at = generate(new_app(), "blobs", 60)
+    goto(at, "som")
+    set_number(at, "som_rows", 4)
+    set_number(at, "som_cols", 5)
+    set_number(at, "som_n_steps", 200)
+    at.run()
+    click(at, "som_train")
+    job = wait_job(at)
+    assert job.error is None
+    check(at)
+    res = at.session_state["cm_results"]["som"]
+    assert res.labels.shape == (60,)
+    som = res.estimator
+    assert np.asarray(som.codebook_).reshape(-1, 2).shape[0] == 20
+    assert len(at.get("plotly_chart")) >= 6
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert labels == ["Labels (CSV)", "Run configuration (JSON)", "Codebook (CSV)",
+                      "Metrics (CSV)"]
+    assert any(f"{som.rows_} x {som.cols_} hexagonal lattice" in t.value for t in at.text)
+
+
+def test_som_suggestion_button_uses_five_sqrt_n():
+    at = generate(new_app(), "blobs", 100)
+    goto(at, "som")
+    click(at, "som_suggest")
+    rows = at.number_input(key="som_rows").value
+    cols = at.number_input(key="som_cols").value
+    assert abs(rows * cols - 50) <= 6  # 5 sqrt(100) = 50 units
+
+
+def test_ensemble_runs_and_rebuilds_the_tables():
+    at = new_app()
+    goto(at, "data")
+    at.radio(key="data_source").set_value("Example").run()
+    click(at, "example_button")
+    goto(at, "ensemble")
+    at.text_input(key="qbm_tau1_grid").set_value("140, 700")
+    at.text_input(key="qbm_tau2_grid").set_value("125, 625")
+    set_number(at, "qbm_n_replicates", 2)
+    for key, value in (("qbm_rows", 4), ("qbm_cols", 4), ("qbm_n_steps", 100)):
+        try:
+            set_number(at, key, value)
+        except KeyError:
+            pass
+    at.run()
+    click(at, "qbm_train")
+    job = wait_job(at, timeout=240)
+    assert job.error is None, job.error
+    check(at)
+    res = at.session_state["cm_results"]["qbm"]
+    qbm = res.estimator
+    assert len(pd.DataFrame(qbm.networks_)) == 4
+    assert res.proba.shape[0] == at.session_state["cm_dataset"].X.shape[0]
+    assert "kmeans" in res.extra
+    assert 0.0 <= res.extra["kmeans"]["agreement"] <= 1.0
+    assert len(at.get("plotly_chart")) >= 3
+    labels = [d.proto.label for d in at.get("download_button")]
+    assert "Labels and posteriors (CSV)" in labels and "Run configuration (JSON)" in labels
+    assert any("map" in (p.message or "") for p in [job.progress])
+
+
+def test_compare_runs_selected_methods():
+    at = generate(new_app(), "blobs", 60)
+    goto(at, "compare")
+    at.multiselect(key="cmp_methods").set_value(["kmeans", "macqueen", "dbscan", "gmm"]).run()
+    click(at, "cmp_run")
+    job = wait_job(at)
+    assert job.error is None
+    check(at)
+    res = at.session_state["cm_results"]["compare"]
+    table = res.extra["table"]
+    assert len(table) == 4
+    assert set(res.extra["partitions"]) == {"k-means", "MacQueen k-means", "DBSCAN",
+                                            "Gaussian mixture"}
+    assert at.get("plotly_chart")
+
+
+def test_home_two_clicks_to_a_trained_network():
+    at = new_app()
+    click(at, "home_generate")
+    click(at, "home_train")
+    check(at)
+    assert at.title[0].value == "Neural clustering"
+    job = at.session_state["cm_job"]
+    assert job.method == "neural"
+    assert job.running or job.finished
+    # the recommended settings are what runs (and what the page shows afterwards)
+    import time
+
+    deadline = time.monotonic() + 60
+    while job.running and len(job.series("loss")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    job.request_stop()
+    wait_job(at, timeout=60)
+    check(at)
+    res = at.session_state["cm_results"]["neural"]
+    assert res.labels.shape == (500,)
+    assert at.get("plotly_chart")
+
+
+def test_saved_configuration_repeats_the_run_in_a_new_session():
+    at = generate(new_app(), "blobs", 60)
+    goto(at, "som")
+    set_number(at, "som_rows", 3)
+    set_number(at, "som_cols", 3)
+    set_number(at, "som_n_steps", 100)
+    at.run()
+    click(at, "som_train")
+    wait_job(at)
+    first = at.session_state["cm_results"]["som"]
+    saved = first.config.to_json().encode()
+
+    fresh = new_app()
+    goto(fresh, "som")  # no data yet: the loader is still offered
+    fresh.file_uploader(key="som_cfg_upload").upload("som_config.json", saved,
+                                                      "application/json").run()
+    check(fresh)
+    fresh.button(key="som_cfg_apply").click().run()
+    wait_job(fresh)
+    check(fresh)
+    again = fresh.session_state["cm_results"]["som"]
+    np.testing.assert_array_equal(again.labels, first.labels)
+    np.testing.assert_allclose(np.asarray(again.estimator.codebook_),
+                               np.asarray(first.estimator.codebook_))
+    assert fresh.number_input(key="som_rows").value == 3
+
+
+def test_bad_configuration_file_is_a_message():
+    at = generate(new_app(), "blobs", 60)
+    goto(at, "neural")
+    at.file_uploader(key="nn_cfg_upload").upload("x.json", b'{"method": "neural", "params": '
+                                                 b'{"max_epochs": "many"}}', "application/json")
+    at.run()
+    assert not at.exception
+    assert at.error and "params.max_epochs" in at.error[0].value.replace("\\", "")

@@ -1,0 +1,190 @@
+"""The command line, ``python -m clustering``: listings, runs, outputs, reproducibility, errors."""
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from clustering import datasets
+from clustering.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TAXPAYERS = ROOT / "data" / "taxpayers_synthetic.csv"
+OUTLIERS = {"E045", "E047", "E057", "E105"}
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def read(path_or_text) -> pd.DataFrame:
+    if isinstance(path_or_text, Path):
+        return pd.read_csv(path_or_text, dtype={"id": str})
+    return pd.read_csv(io.StringIO(path_or_text), dtype={"id": str})
+
+
+def test_listings_name_every_generator_kernel_and_method(capsys):
+    code, out, _ = run_cli(capsys, "datasets")
+    assert code == 0
+    assert "moons: n_samples=500, noise=0.1" in out and "circles:" in out and "factor=0.2" in out
+    code, out, _ = run_cli(capsys, "kernels")
+    assert code == 0
+    for name in ("rational (s = 0.1)", "threshold (eps = 0.1)", "identity", "spread",
+                 "gaussian", "knn (k = 10)", "diffusion"):
+        assert name in out
+    code, out, _ = run_cli(capsys, "methods")
+    for name in ("neural:", "som:", "qbm:", "kmeans:", "macqueen:", "spectral:", "dbscan:", "gmm:"):
+        assert name in out
+    code, out, _ = run_cli(capsys, "methods", "neural")
+    assert code == 0 and "kernel = 'diffusion'" in out and "presets: seed, recommended" in out
+
+
+def test_kmeans_on_blobs_recovers_the_generator_labels(capsys, tmp_path):
+    out_csv = tmp_path / "blobs.csv"
+    code, _, err = run_cli(capsys, "run", "--method", "kmeans", "--data", "blobs",
+                           "--clusters", "3", "--out", str(out_csv))
+    assert code == 0, err
+    frame = read(out_csv)
+    _, y = datasets.make_blobs()
+    assert list(frame.columns) == ["id", "cluster", "true_label"]
+    assert len(frame) == 500 and np.array_equal(frame["true_label"], y)
+    assert adjusted_rand_score(y, frame["cluster"]) > 0.98
+    assert "ari " in err and f"wrote 500 rows to {out_csv}" in err
+
+
+def test_neural_writes_probabilities_and_repeats_from_its_saved_config(capsys, tmp_path):
+    args = ["run", "--method", "neural", "--data", "moons", "--samples", "120", "--clusters", "2",
+            "--param", "n_restarts=1", "--param", "max_epochs=150", "--quiet"]
+    code, out, err = run_cli(capsys, *args, "--save-config", str(tmp_path / "run.json"),
+                             "--save-model", str(tmp_path / "net.keras"))
+    assert code == 0, err
+    assert err == ""  # --quiet
+    first = read(out)
+    assert list(first.columns) == ["id", "cluster", "p_0", "p_1", "p_max", "true_label"]
+    P = first[["p_0", "p_1"]].to_numpy()
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(first["cluster"], P.argmax(axis=1))
+    assert (tmp_path / "net.keras").stat().st_size > 0
+    saved = (tmp_path / "run.json").read_text()
+    assert '"max_epochs": 150' in saved and '"name": "moons"' in saved
+
+    code, out, err = run_cli(capsys, "run", "--config", str(tmp_path / "run.json"), "--quiet")
+    assert code == 0, err
+    again = read(out)
+    np.testing.assert_array_equal(again["cluster"], first["cluster"])
+    np.testing.assert_allclose(again[["p_0", "p_1"]], P, atol=1e-6)
+
+
+def test_seed_preset_is_the_notes_configuration(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", "--method", "neural", "--preset", "seed", "--data",
+                           "blobs", "--samples", "60", "--param", "max_epochs=5", "--quiet",
+                           "--out", str(tmp_path / "r.csv"), "--save-config",
+                           str(tmp_path / "seed.json"))
+    assert code == 0, err
+    text = (tmp_path / "seed.json").read_text()
+    for fragment in ('"kernel": "rational"', '"kernel_param": 0.1', '"sharpness": 3.0',
+                     '"standardize": false', '"n_restarts": 1'):
+        assert fragment in text
+
+
+@pytest.mark.slow
+def test_ensemble_on_the_taxpayer_csv_flags_the_planted_outliers(capsys, tmp_path):
+    out_csv = tmp_path / "qbm.csv"
+    codebook = tmp_path / "codebook.csv"
+    code, _, err = run_cli(
+        capsys, "run", "--method", "qbm", "--csv", str(TAXPAYERS), "--id-column", "enterprise_id",
+        "--features", "Phi11,Phi13,Phi21,Phi24,Phi", "--label-column", "planted_group",
+        "--clusters", "3", "--out", str(out_csv), "--save-model", str(codebook))
+    assert code == 0, err
+    frame = read(out_csv)
+    assert len(frame) == 120 and frame["id"].iloc[0].startswith("E")
+    P = frame[["p_0", "p_1", "p_2"]].to_numpy()
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    flagged = set(frame.loc[frame["flags"].fillna("").str.contains("outlier"), "id"])
+    assert OUTLIERS <= flagged
+    cb = pd.read_csv(codebook)
+    assert list(cb.columns[:3]) == ["unit", "row", "col"] and len(cb) == 16 * 12
+    assert cb["hits"].sum() == 120 and cb["row"].max() == 15 and cb["col"].max() == 11
+    assert "[qbm] 27/27" in err
+
+
+def test_csv_ids_that_look_like_formulas_are_neutralised(capsys, tmp_path):
+    rows = ["name,a,b"] + [f"{prefix}{i},{i % 3 + 0.1 * i},{(i * 7) % 5}"
+                           for i, prefix in enumerate(["=cmd|", "+", "-", "@", "ok"] * 4)]
+    src = tmp_path / "hostile.csv"
+    src.write_text("\n".join(rows) + "\n")
+    out_csv = tmp_path / "out.csv"
+    code, _, err = run_cli(capsys, "run", "--method", "kmeans", "--csv", str(src),
+                           "--id-column", "name", "--clusters", "2", "--out", str(out_csv))
+    assert code == 0, err
+    ids = out_csv.read_text().splitlines()[1:]
+    starts = [line.split(",")[0] for line in ids]
+    assert starts[:5] == ["'=cmd|0", "'+1", "'-2", "'@3", "ok4"]
+    assert not any(s.startswith(("=", "+", "-", "@")) for s in starts)
+
+
+def test_som_writes_the_cell_of_every_object(capsys):
+    code, out, err = run_cli(capsys, "run", "--method", "som", "--data", "blobs", "--samples",
+                             "200", "--param", "rows=4", "--param", "cols=5", "--param",
+                             "n_steps=20", "--param", "mode=\"batch\"", "--quiet")
+    assert code == 0, err
+    frame = read(out)
+    assert list(frame.columns) == ["id", "cluster", "cell", "true_label"]
+    assert frame["cell"].between(0, 19).all() and frame["cluster"].between(0, 2).all()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--method", "nope", "--data", "blobs"], "--method: unknown method 'nope'"),
+    (["run", "--method", "kmeans", "--data", "spiral"], "--data: unknown generator 'spiral'"),
+    (["run", "--method", "kmeans"], "give the data"),
+    (["run", "--data", "blobs"], "give --method"),
+    (["run", "--method", "kmeans", "--csv", "/no/such/file.csv"], "--csv: no such file"),
+    (["run", "--method", "kmeans", "--data", "blobs", "--param", "n_init=many"],
+     "params.n_init: expected an integer"),
+    (["run", "--method", "kmeans", "--data", "blobs", "--param", "colour=1"],
+     "params.colour: not a parameter of kmeans"),
+    (["run", "--method", "kmeans", "--data", "blobs", "--param", "oops"], "write NAME=VALUE"),
+    (["run", "--method", "neural", "--preset", "haykin", "--data", "blobs"],
+     "neural has the presets seed, recommended"),
+    (["run", "--method", "kmeans", "--data", "blobs", "--clusters", "0"],
+     "--clusters: expected a positive integer"),
+    (["run", "--method", "kmeans", "--data", "moons", "--noise", "-1"], "--data moons: noise"),
+    (["run", "--method", "kmeans", "--data", "blobs", "--out", "/no/such/dir/x.csv"],
+     "cannot access '/no/such/dir/x.csv'"),
+    (["methods", "nope"], "unknown method 'nope'"),
+])
+def test_bad_input_ends_with_one_clear_line_and_status_2(capsys, argv, message):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert err.startswith("error: ") and message in err, err
+    assert "Traceback" not in err
+
+
+def test_bad_csv_and_bad_config_name_the_problem(capsys, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,x,y\na,1,2\nb,hello,3\nc,2,4\n")
+    code, _, err = run_cli(capsys, "run", "--method", "kmeans", "--csv", str(bad),
+                           "--id-column", "id", "--features", "x,y", "--clusters", "2")
+    assert code == 2
+    assert "Column 'x' has cells that are not numbers: row 3: 'hello'" in err, err
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text('{"method": "kmeans", "params": {"n_clusters": "three"}, '
+                   '"data": {"source": "generator", "name": "blobs"}}')
+    code, _, err = run_cli(capsys, "run", "--config", str(cfg))
+    assert code == 2 and f"--config {cfg}: params.n_clusters: expected an integer" in err, err
+
+
+def test_python_dash_m_runs_without_traceback_on_error(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "clustering", "run", "--method", "kmeans",
+                           "--data", "blobs", "--clusters", "-3"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: --clusters: expected a positive integer, got -3."

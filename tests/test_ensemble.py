@@ -1,0 +1,231 @@
+"""Quasi-Bayesian ensemble: tables 2 and 5 of the article, Cochran's test and filtering, label
+alignment and posteriors, and an end-to-end run on synthetic taxpayers with planted outliers."""
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clustering.ensemble import (QuasiBayesianEnsemble, cochran_critical, cochran_test,
+                                 consensus_labels, filter_networks, replicate_variances)
+from clustering.errors import ClusteringError, ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+REF = Path(__file__).resolve().parents[2] / "shared" / "reference"
+FEATURES = ["Phi11", "Phi13", "Phi21", "Phi24", "Phi"]
+
+
+@pytest.fixture(scope="module")
+def table2():
+    return pd.read_csv(REF / "qbm_table2.csv")
+
+
+# ----------------------------------------------------------------------------------- article
+def test_table5_variances_from_table2_replicates(table2):
+    var = replicate_variances(table2[["theta_u1", "theta_u2", "theta_u3"]])
+    t5 = pd.read_csv(REF / "qbm_table5.csv")
+    # network 1 computes to 0.005958 where the article prints 0.005956
+    np.testing.assert_allclose(var, t5["replicate_variance"], atol=3e-6)
+    np.testing.assert_allclose(table2[["theta_u1", "theta_u2", "theta_u3"]].mean(axis=1),
+                               table2["theta_mean"], atol=1e-6)
+
+
+def test_cochran_g_on_table5_is_homogeneous(table2):
+    var = replicate_variances(table2[["theta_u1", "theta_u2", "theta_u3"]])
+    test = cochran_test(var, n_replicates=3, alpha=0.05)
+    assert round(test["G"], 3) == 0.393
+    assert test["G"] == pytest.approx(0.012954 / 0.032974, abs=1e-4)
+    printed = pd.read_csv(REF / "qbm_table5.csv")["replicate_variance"]
+    assert cochran_test(printed, 3)["G"] == pytest.approx(0.012954 / printed.sum())
+    assert round(test["critical"], 4) == 0.4775
+    assert test["homogeneous"] and test["k"] == 9 and test["largest"] == 7  # network 8
+
+
+@pytest.mark.parametrize("k, n, expected", [(2, 2, 0.9985), (3, 2, 0.9669), (10, 2, 0.6020),
+                                            (5, 3, 0.6838), (9, 3, 0.4775), (6, 5, 0.4803)])
+def test_cochran_critical_values_match_printed_tables(k, n, expected):
+    assert round(cochran_critical(k, n, 0.05), 4) == expected
+
+
+def test_filtering_rule_keeps_all_nine_networks_of_the_article(table2):
+    var = replicate_variances(table2[["theta_u1", "theta_u2", "theta_u3"]])
+    result = filter_networks(var, 3, 0.05, names=table2["network"].tolist())
+    assert result["kept"] == list(range(1, 10)) and result["removed"] == []
+    assert len(result["rounds"]) == 1 and result["final_homogeneous"]
+    # formula 34: the mean criterion of the filtered ensemble
+    assert table2["theta_mean"].mean() == pytest.approx(
+        np.mean(table2[["theta_u1", "theta_u2", "theta_u3"]].to_numpy()), abs=1e-6)
+
+
+def test_filtering_rule_drops_the_largest_variance_until_homogeneous():
+    var = np.array([0.001, 0.002, 0.0015, 0.2, 0.05, 0.001])
+    result = filter_networks(var, 3, 0.05, names=[1, 2, 3, 4, 5, 6])
+    assert not result["homogeneous"] and result["final_homogeneous"]
+    assert result["removed"][0] == 4
+    assert result["rounds"][0]["removed"] == 4 and result["rounds"][-1]["removed"] is None
+    assert 4 not in result["kept"] and result["G"] == pytest.approx(0.2 / var.sum())
+    for r in result["rounds"][:-1]:
+        assert r["G"] > r["critical"]
+
+
+def test_consensus_aligns_renamed_partitions():
+    base = np.array([0, 0, 0, 1, 1, 2, 2, 2])
+    other = np.array([2, 2, 2, 0, 0, 1, 1, 1])      # the same partition, renamed
+    noisy = np.array([1, 1, 0, 0, 0, 2, 2, 2])      # renamed, one object moved
+    aligned, perms, consensus = consensus_labels(np.array([base, other, noisy]), 3)
+    np.testing.assert_array_equal(consensus, base)
+    np.testing.assert_array_equal(aligned[1], base)
+    assert (aligned[2] != base).sum() == 1
+    np.testing.assert_array_equal(perms[1][other], base)
+
+
+# ----------------------------------------------------------------------------------- synthetic
+@pytest.fixture(scope="module")
+def taxpayers():
+    """The bundled synthetic taxpayers (4 planted outliers), the article's five variables,
+    standardised, through the project's CSV loader."""
+    from clustering.tables import load_csv
+
+    ds = load_csv(ROOT / "data" / "taxpayers_synthetic.csv", feature_columns=FEATURES,
+                  id_column="enterprise_id", scaling="standard")
+    return ds.frame.reset_index(drop=True), ds.X
+
+
+@pytest.fixture(scope="module")
+def fitted(taxpayers):  # 27 maps of 200 batch epochs (about 3 s)
+    frame, X = taxpayers
+    seen = []
+    qbm = QuasiBayesianEnsemble(n_steps=200, n_jobs=1).fit(X, callback=seen.append)
+    return frame, qbm, seen
+
+
+def test_end_to_end_tables_follow_the_article(fitted, table2):
+    frame, qbm, seen = fitted
+    net = qbm.networks_
+    assert list(net.columns) == ["network", "tau1", "sigma_end", "tau2", "eta_end", "theta_u1",
+                                 "theta_u2", "theta_u3", "theta_mean"]
+    assert len(net) == 9 and len(qbm.maps_) == 27
+    # with T = 500 the schedule's end values are table 2's (here T = 200: recompute)
+    assert net["sigma_end"].iloc[0] == pytest.approx(4 * np.exp(-200 / 140))
+    defaults = QuasiBayesianEnsemble().get_params()  # the article's grid and replicates
+    assert defaults["tau1_grid"] == (140, 280, 700) and defaults["tau2_grid"] == (125, 250, 625)
+    assert defaults["n_replicates"] == 3 and (defaults["rows"], defaults["cols"]) == (16, 12)
+    np.testing.assert_allclose(net[["theta_u1", "theta_u2", "theta_u3"]].mean(axis=1),
+                               net["theta_mean"])
+    np.testing.assert_allclose(qbm.variances_["replicate_variance"],
+                               replicate_variances(net[["theta_u1", "theta_u2", "theta_u3"]]))
+    kept = qbm.maps_table_[qbm.maps_table_["kept"]]
+    assert qbm.theta_mean_ == pytest.approx(kept["theta"].mean())
+    assert set(qbm.kept_networks_["network"]) == set(qbm.cochran_["kept"])
+    assert qbm.best_map_.rows_ == 16 and qbm.best_map_.cols_ == 12
+    messages = [p.message for p in seen]
+    assert "map 27 of 27" in messages[-2] and seen[-1].done and seen[-1].method == "qbm"
+
+
+def test_schedule_columns_match_table2_at_the_articles_t(table2, taxpayers):
+    X = taxpayers[1][:30]
+    qbm = QuasiBayesianEnsemble(n_steps=500, n_replicates=2, rows=4, cols=4, n_jobs=1,
+                                tau1_grid=(140, 280, 700), tau2_grid=(125, 250, 625))
+    qbm.fit(X)
+    np.testing.assert_allclose(qbm.networks_["sigma_end"].round(6), table2["sigma_end"])
+    np.testing.assert_allclose(qbm.networks_["eta_end"].round(6), table2["eta_end"])
+
+
+def test_end_to_end_flags_the_planted_outliers(fitted):
+    frame, qbm, _ = fitted
+    planted = set(np.flatnonzero(frame["planted_group"] == "outlier"))
+    outliers = qbm.flags_[qbm.flags_["flag"] == "outlier"]
+    assert planted <= set(outliers["object"])
+    # and hardly anything else
+    assert len(set(outliers["object"]) - planted) <= 2
+    assert outliers["reason"].str.len().min() > 20
+
+
+def test_end_to_end_posteriors_and_coassociation(fitted, taxpayers):
+    frame, qbm, _ = fitted
+    P = qbm.proba_
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(P.argmax(axis=1), qbm.labels_)
+    np.testing.assert_allclose(qbm.predict_proba(taxpayers[1]), P)
+    n_kept = int(qbm.maps_table_["kept"].sum())
+    assert np.allclose(P * n_kept, np.round(P * n_kept))  # shares of the kept maps
+    C = qbm.coassociation_
+    assert C.shape == (len(frame), len(frame))
+    np.testing.assert_allclose(np.diag(C), 1.0)
+    np.testing.assert_allclose(C, C.T)
+    np.testing.assert_allclose(qbm.coassociation(rows=[0, 5]), C[np.ix_([0, 5], [0, 5])])
+    # the planted groups other than the outliers sit firmly in their clusters
+    main = frame["planted_group"] != "outlier"
+    assert np.median(P.max(axis=1)[main]) == 1.0
+    boundary = qbm.flags_[qbm.flags_["flag"] == "boundary"]
+    assert (P.max(axis=1)[boundary["object"]] < qbm.boundary_threshold).all()
+
+
+def test_profile_ranks_clusters_by_phi(fitted):
+    frame, qbm, _ = fitted
+    prof = qbm.profile(frame, score="Phi")
+    assert list(prof["rank"]) == list(range(1, len(prof) + 1))
+    assert prof["Phi"].is_monotonic_increasing
+    assert prof["size"].sum() == len(frame) and "planted_group" not in prof.columns
+    for m, row in prof.iterrows():
+        assert row["Phi"] == pytest.approx(frame.loc[qbm.labels_ == m, "Phi"].mean())
+    with pytest.raises(ConfigError, match="score"):
+        qbm.profile(frame, score="Nope")
+
+
+def test_parallel_equals_sequential_and_article_online_mode(taxpayers):
+    X = taxpayers[1][::4]
+    common = dict(tau1_grid=(140, 700), tau2_grid=(125,), n_replicates=2, rows=5, cols=4,
+                  n_steps=100, random_state=3)
+    a = QuasiBayesianEnsemble(n_jobs=1, **common).fit(X)
+    b = QuasiBayesianEnsemble(n_jobs=2, **common).fit(X)
+    np.testing.assert_allclose(a.networks_["theta_mean"], b.networks_["theta_mean"])
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    online = QuasiBayesianEnsemble(mode="online", init="pca", n_jobs=1, **common).fit(X)
+    assert online.maps_table_["steps"].eq(100).all()
+    assert len(online.networks_) == 2
+
+
+def test_stop_keeps_the_finished_maps(taxpayers):
+    X = taxpayers[1][::3]
+    stop = threading.Event()
+
+    def callback(p):
+        if p.step >= 2:
+            stop.set()
+
+    qbm = QuasiBayesianEnsemble(rows=4, cols=4, n_steps=50, n_jobs=1).fit(
+        X, callback=callback, stop=stop)
+    assert qbm.stopped_ and len(qbm.maps_) == 2
+    assert qbm.proba_.shape == (len(X), 3)
+    stop.set()
+    with pytest.raises(ClusteringError, match="first map"):
+        QuasiBayesianEnsemble(rows=4, cols=4, n_jobs=1).fit(X, stop=stop)
+
+
+def test_single_replicate_skips_cochran(taxpayers):
+    X = taxpayers[1][::3]
+    qbm = QuasiBayesianEnsemble(n_replicates=1, rows=4, cols=4, n_steps=50, n_jobs=1).fit(X)
+    assert "note" in qbm.cochran_ and qbm.cochran_["kept"] == list(range(1, 10))
+
+
+@pytest.mark.parametrize("params, field", [
+    (dict(tau1_grid=()), "tau1_grid"), (dict(tau2_grid=(0, 5)), "tau2_grid"),
+    (dict(n_replicates=0), "n_replicates"), (dict(alpha=1.5), "alpha"),
+    (dict(boundary_threshold=0), "boundary_threshold"), (dict(lattice="square"), "lattice"),
+    (dict(rows=2, cols=1, n_clusters=3), "n_clusters"),
+])
+def test_bad_settings_name_the_field(params, field):
+    with pytest.raises(ConfigError) as err:
+        QuasiBayesianEnsemble(n_jobs=1, **params).fit(np.random.default_rng(0).normal(size=(20, 3)))
+    assert str(err.value).startswith(field)
+
+
+def test_identical_replicates_are_explained(taxpayers):
+    X = taxpayers[1][::3]
+    qbm = QuasiBayesianEnsemble(init="pca", mode="batch", rows=4, cols=4, n_steps=30,
+                                tau1_grid=(140,), tau2_grid=(125, 625), n_jobs=1).fit(X)
+    assert (qbm.variances_["replicate_variance"] == 0).all()
+    assert qbm.cochran_["homogeneous"] and np.isnan(qbm.cochran_["G"])
+    assert "init='random'" in qbm.cochran_["note"]

@@ -1,0 +1,192 @@
+"""Neural soft clustering: the loss, the estimator's contract, presets."""
+import itertools
+import threading
+
+import numpy as np
+import pytest
+from keras import ops
+
+from clustering import kernels
+from clustering.datasets import generate
+from clustering.errors import ConfigError, DataError
+from clustering.neural import NeuralSoftClustering, cluster_loss
+from clustering.progress import Progress
+
+RNG = np.random.default_rng(0)
+
+
+def _loss(p, M, minimise=False):
+    return float(ops.convert_to_numpy(cluster_loss(ops.convert_to_tensor(p),
+                                                   ops.convert_to_tensor(M), minimise)))
+
+
+def _direct_loss(p, M):
+    """The seed's N x N x K formulation, written out with numpy broadcasting."""
+    pp = p[:, None, :] * p[None, :, :]            # (N, N, K): p_ik p_jk
+    num = (pp * M[:, :, None]).sum(axis=(0, 1))   # sum_ij p_ik p_jk M_ij
+    return -(num / p.sum(axis=0)).sum()
+
+
+def test_loss_matches_the_direct_n_n_k_computation():
+    X = RNG.normal(size=(12, 2))
+    logits = RNG.normal(size=(12, 3))
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    for name, param in (("rational", 0.1), ("gaussian", 0.7), ("knn", 3), ("threshold", 1.0)):
+        M = kernels.kernel_matrix(X, name, param, dtype=np.float64)
+        assert _loss(p, M) == pytest.approx(_direct_loss(p, M), rel=1e-10)
+    D = kernels.kernel_matrix(X, "spread", dtype=np.float64)
+    assert _loss(p, D, minimise=True) == pytest.approx(-_direct_loss(p, D), rel=1e-10)
+
+
+def test_identity_kernel_scores_exactly_k_for_every_hard_partition():
+    n, k = 7, 3
+    eye = np.eye(n, dtype=np.float32)
+    for labels in itertools.product(range(k), repeat=n):
+        if len(set(labels)) < k:
+            continue
+        p = np.eye(k, dtype=np.float32)[list(labels)]
+        assert _loss(p, eye) == -k  # exactly, in float32
+
+
+def test_empty_cluster_gives_no_nan():
+    M = np.ones((4, 4), dtype=np.float32)
+    p = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0]], dtype=np.float32)
+    assert _loss(p, M) == -4.0  # cluster 3 is empty and adds 0
+
+
+def test_no_nan_on_circles_with_the_seed_kernel():
+    # the seed's run on circles ended in NaN (global-max softmax); per-row softmax cannot
+    X, _ = generate("circles", n_samples=120)
+    est = NeuralSoftClustering.seed_preset(2, max_epochs=150, sharpness=30.0,
+                                           learning_rate=0.05).fit(X)
+    assert np.all(np.isfinite(est.loss_history_))
+    assert np.all(np.isfinite(est.predict_proba(X)))
+
+
+def test_huge_logits_do_not_overflow():
+    X, _ = generate("blobs", n_samples=60)
+    est = NeuralSoftClustering(3, kernel="rational", sharpness=1e4, max_epochs=30,
+                               learning_rate=0.1, standardize=False).fit(X)
+    proba = est.predict_proba(X * 100)
+    assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1)
+
+
+def test_fit_predict_and_new_points():
+    X, y = generate("blobs", n_samples=150)
+    est = NeuralSoftClustering.recommended(3, max_epochs=400).fit(X)
+    assert est.labels_.shape == (150,) and est.proba_.shape == (150, 3)
+    np.testing.assert_allclose(est.proba_.sum(axis=1), 1, atol=1e-5)
+    assert est.n_epochs_ == len(est.loss_history_) <= 400
+    assert not est.stopped_
+    # new points near each blob's centre go to the cluster of that blob's training points
+    centres = np.array([X[y == c].mean(axis=0) for c in range(3)])
+    new = centres + RNG.normal(scale=0.1, size=centres.shape)
+    train_label = [np.bincount(est.labels_[y == c]).argmax() for c in range(3)]
+    np.testing.assert_array_equal(est.predict(new), train_label)
+    assert len(set(train_label)) == 3
+    assert est.score(X) == pytest.approx(-est.loss_, rel=1e-4)
+
+
+def test_same_seed_same_result():
+    X, _ = generate("moons", n_samples=120)
+    a = NeuralSoftClustering(2, max_epochs=120, n_restarts=2, random_state=5).fit(X)
+    b = NeuralSoftClustering(2, max_epochs=120, n_restarts=2, random_state=5).fit(X)
+    c = NeuralSoftClustering(2, max_epochs=120, n_restarts=2, random_state=6).fit(X)
+    assert a.loss_history_ == b.loss_history_
+    np.testing.assert_array_equal(a.proba_, b.proba_)
+    assert a.loss_history_ != c.loss_history_
+
+
+def test_early_stopping_follows_keras_rule():
+    X, _ = generate("blobs", n_samples=90)
+    est = NeuralSoftClustering(3, max_epochs=5000, patience=7, min_delta=0.5).fit(X)
+    h = np.array(est.loss_history_)
+    # replay Keras' EarlyStopping on the recorded history: it must stop exactly where we did
+    best, wait = np.inf, 0
+    for epoch, value in enumerate(h):
+        wait += 1
+        if value < best - 0.5:
+            best, wait = value, 0
+        elif wait >= 7 and epoch > 0:
+            break
+    assert epoch == len(h) - 1 and wait == 7
+    assert est.n_epochs_ < 5000
+
+
+def test_callback_and_stop():
+    X, _ = generate("moons", n_samples=100)
+    stop = threading.Event()
+    seen: list[Progress] = []
+
+    def callback(progress):
+        seen.append(progress)
+        if progress.step >= 100:
+            stop.set()
+
+    est = NeuralSoftClustering(2, max_epochs=5000, patience=5000, n_restarts=3).fit(
+        X, callback=callback, stop=stop)
+    assert est.stopped_
+    assert 100 <= est.n_epochs_ <= 150  # stops at the end of the running chunk
+    assert len(est.restart_losses_) == 1  # later restarts are not started
+    middle = [p for p in seen if not p.done]
+    assert middle and all(p.method == "neural" and "loss" in p.metrics for p in middle)
+    assert middle[0].payload().shape == (100, 2)
+    assert seen[-1].done and seen[-1].payload().shape == (100, 2)
+    assert est.predict(X).shape == (100,)
+
+
+def test_restarts_keep_the_lowest_loss():
+    X, _ = generate("moons", n_samples=100)
+    est = NeuralSoftClustering(2, max_epochs=100, n_restarts=3).fit(X)
+    assert len(est.restart_losses_) == 3
+    assert est.loss_ == pytest.approx(min(est.restart_losses_), rel=1e-6)
+    assert est.best_restart_ == int(np.argmin(est.restart_losses_))
+
+
+def test_model_saves_and_reloads(tmp_path):
+    import keras
+
+    X, _ = generate("circles", n_samples=80)
+    est = NeuralSoftClustering(2, max_epochs=30, fourier_features=16,
+                               sharpness_start=1.0, anneal_epochs=20).fit(X)
+    path = tmp_path / "m.keras"
+    est.model_.save(path)
+    again = keras.models.load_model(path)
+    np.testing.assert_allclose(again.predict(X, verbose=0), est.predict_proba(X), atol=1e-6)
+
+
+def test_seed_preset():
+    est = NeuralSoftClustering.seed_preset(3)
+    params = est.get_params()
+    assert params["kernel"] == "rational" and params["kernel_param"] == 0.1
+    assert params["hidden_layers"] == (20, 20, 20) and params["activation"] == "relu"
+    assert params["sharpness"] == 3.0 and params["optimizer"] == "adam"
+    assert params["learning_rate"] == 0.001 and params["max_epochs"] == 5000
+    assert params["patience"] == 50 and params["min_delta"] == 0.01
+    assert params["standardize"] is False and params["n_restarts"] == 1
+    assert NeuralSoftClustering.seed_preset(2, max_epochs=10).get_params()["max_epochs"] == 10
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(kernel="laplace"), "knn"),
+    (dict(kernel="rational", kernel_param=-1.0), "above 0"),
+    (dict(kernel="knn", kernel_param=200), "k <="),
+    (dict(n_clusters=0), "n_clusters"),
+    (dict(hidden_layers=(20, 0)), "hidden_layers"),
+    (dict(activation="magic"), "activation"),
+    (dict(optimizer="lbfgs"), "adam"),
+    (dict(learning_rate=0.0), "learning_rate"),
+    (dict(sharpness=-3.0), "sharpness"),
+])
+def test_bad_parameters(params, match):
+    X, _ = generate("blobs", n_samples=50)
+    with pytest.raises(ConfigError, match=match):
+        NeuralSoftClustering(**params).fit(X)
+
+
+def test_bad_data():
+    with pytest.raises(DataError):
+        NeuralSoftClustering().fit(np.array([[0.0, np.nan], [1, 1], [2, 2]]))
+    est = NeuralSoftClustering(2, max_epochs=5).fit(generate("moons", n_samples=40)[0])
+    with pytest.raises(DataError, match="expected 2 features"):
+        est.predict(np.zeros((3, 3)))

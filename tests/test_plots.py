@@ -1,0 +1,190 @@
+"""Figure builders: colours, WebGL switch, lattice geometry, projections."""
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from clustering import plots
+
+
+def _hexagonal(rows, cols):
+    return np.array([[c + 0.5 * (r % 2), r * np.sqrt(3) / 2] for r in range(rows) for c in range(cols)])
+
+
+def test_soft_rgb_is_the_notes_rgb_for_three_clusters():
+    proba = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1 / 3, 1 / 3, 1 / 3]])
+    rgb = plots.soft_rgb(proba)
+    np.testing.assert_allclose(rgb[:3], plots.base_colors(3))
+    np.testing.assert_allclose(rgb[3], plots.base_colors(3).mean(axis=0))
+    # pure cluster colours are dominated by their own channel
+    assert np.argmax(rgb[0]) == 0 and np.argmax(rgb[1]) == 1 and np.argmax(rgb[2]) == 2
+
+
+def test_soft_rgb_blends_palette_beyond_three_and_normalises_rows():
+    proba = np.array([[2.0, 0, 0, 0, 0], [0.5, 0.5, 0, 0, 0]])
+    rgb = plots.soft_rgb(proba)
+    base = plots.base_colors(5)
+    np.testing.assert_allclose(rgb[0], base[0])
+    np.testing.assert_allclose(rgb[1], (base[0] + base[1]) / 2)
+
+
+def test_hard_colour_matches_pure_soft_colour():
+    for k in (2, 3, 6):
+        proba = np.eye(k)
+        for label in range(k):
+            r, g, b = (int(round(v)) for v in plots.soft_rgb(proba)[label])
+            assert plots.cluster_color(label, k) == f"rgb({r},{g},{b})"
+    assert plots.cluster_color(-1, 3) == "rgb(150,150,150)"
+
+
+def test_normalized_entropy_bounds():
+    proba = np.array([[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.5, 0.5, 0.0]])
+    ent = plots.normalized_entropy(proba)
+    assert ent[0] == pytest.approx(0.0, abs=1e-9)
+    assert ent[1] == pytest.approx(1.0)
+    assert ent[2] == pytest.approx(np.log(2) / np.log(3))
+
+
+def test_webgl_above_threshold():
+    small = plots.scatter(np.zeros((plots.WEBGL_THRESHOLD, 2)))
+    big = plots.scatter(np.zeros((plots.WEBGL_THRESHOLD + 1, 2)))
+    assert isinstance(small.data[0], go.Scatter)
+    assert isinstance(big.data[0], go.Scattergl)
+    soft = plots.soft_scatter(np.zeros((5000, 2)), np.full((5000, 3), 1 / 3))
+    assert isinstance(soft.data[0], go.Scattergl)
+
+
+def test_scatter_one_trace_per_label_with_noise_grey():
+    X = np.arange(12, dtype=float).reshape(6, 2)
+    fig = plots.scatter(X, np.array([0, 0, 1, 1, -1, 2]))
+    names = [t.name for t in fig.data]
+    assert names == ["noise", "cluster 0", "cluster 1", "cluster 2"]
+    assert fig.data[0].marker.color == "rgb(150,150,150)"
+    assert sum(len(t.x) for t in fig.data) == 6
+
+
+def test_project_2d_keeps_two_features_and_uses_pca_beyond():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    P, names = plots.project_2d(X, ["a", "b"])
+    np.testing.assert_array_equal(P, X)
+    assert names == ["a", "b"]
+    X5 = rng.normal(size=(40, 5)) * [10, 1, 1, 1, 1]
+    P5, names5 = plots.project_2d(X5)
+    assert P5.shape == (40, 2) and names5[0].startswith("PC1")
+    # the first component follows the dominant feature
+    assert abs(np.corrcoef(P5[:, 0], X5[:, 0])[0, 1]) > 0.99
+
+
+def test_hexagon_cells_tile_a_hexagonal_lattice():
+    poly = plots.cell_polygon(0.0, 0.0, "hexagonal")
+    assert poly.shape == (7, 2)
+    np.testing.assert_allclose(poly[0], poly[-1])
+    # all six vertices on the circumcircle of radius 1/sqrt(3)
+    np.testing.assert_allclose(np.hypot(poly[:6, 0], poly[:6, 1]), 1 / np.sqrt(3))
+    # neighbours one apart share an edge: the right neighbour's cell shares two vertices
+    right = plots.cell_polygon(1.0, 0.0, "hexagonal")
+    shared = sum(np.any(np.all(np.isclose(v, right[:6]), axis=1)) for v in poly[:6])
+    assert shared == 2
+    diag = plots.cell_polygon(0.5, np.sqrt(3) / 2, "hexagonal")
+    shared = sum(np.any(np.all(np.isclose(v, diag[:6]), axis=1)) for v in poly[:6])
+    assert shared == 2
+    square = plots.cell_polygon(2.0, 3.0, "rectangular")
+    np.testing.assert_allclose(square[:4], [[1.5, 2.5], [2.5, 2.5], [2.5, 3.5], [1.5, 3.5]])
+
+
+def test_lattice_map_draws_every_cell_with_hover():
+    coords = _hexagonal(4, 5)
+    hover = [f"cell {i}" for i in range(20)]
+    fig = plots.lattice_map(coords, np.arange(20.0), hover=hover)
+    polygons = [t for t in fig.data if t.fill == "toself"]
+    n_cells = sum(list(t.x).count(None) for t in polygons)
+    assert n_cells == 20
+    hover_trace = fig.data[-1]
+    assert list(hover_trace.text) == hover
+    # row 0 drawn at the top
+    assert fig.layout.yaxis.range[0] > fig.layout.yaxis.range[1]
+    cats = plots.lattice_map(coords, categories=np.arange(20) % 3)
+    assert [t.name for t in cats.data if t.fill == "toself"] == ["cluster 0", "cluster 1", "cluster 2"]
+    with pytest.raises(ValueError):
+        plots.lattice_map(coords)
+
+
+def test_component_planes_one_subplot_per_feature():
+    coords = _hexagonal(3, 4)
+    planes = np.random.default_rng(1).normal(size=(12, 3))  # units x features, detected
+    fig = plots.component_planes(coords, planes, ["f1", "f2", "f3"], cols=2)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["f1", "f2", "f3"]
+    hover = [t for t in fig.data if t.mode == "markers"]
+    assert len(hover) == 3 and hover[1].text[0].startswith("f2 = ")
+
+
+def test_som_grid_links_lattice_neighbours():
+    coords = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    codebook = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    fig = plots.som_grid_in_data(np.zeros((4, 2)), codebook, coords, labels=np.array([0, 0, 1, 1]))
+    links = next(t for t in fig.data if t.name == "lattice links")
+    assert list(links.x).count(None) == 2  # 0-1 and 1-2, not 0-2
+
+
+def test_decision_regions_image_covers_the_grid():
+    X = np.array([[0.0, 0.0], [1.0, 2.0]])
+    xs, ys, grid = plots.plane_grid(X, resolution=10)
+    assert grid.shape == (100, 2)
+    proba = np.column_stack([grid[:, 0] > 0.5, grid[:, 0] <= 0.5]).astype(float)
+    fig = plots.decision_regions(xs, ys, proba, X, np.eye(2))
+    image = fig.data[0]
+    assert isinstance(image, go.Image)
+    z = np.asarray(image.z)
+    assert z.shape == (10, 10, 3)
+    # left half is cluster 1 (blue-ish), right half cluster 0 (red-ish)
+    assert z[0, 0, 2] > z[0, 0, 0] and z[0, -1, 0] > z[0, -1, 2]
+    with pytest.raises(ValueError):
+        plots.decision_regions(xs, ys, proba[:5], X, np.eye(2))
+
+
+def test_posterior_and_coassociation():
+    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.55, 0.45]])
+    labels = proba.argmax(axis=1)
+    fig = plots.posterior_plot(proba, labels, ids=["a", "b", "c", "d"], threshold=0.6)
+    bar = fig.data[0]
+    assert list(bar.x) == ["d", "b", "c", "a"]
+    np.testing.assert_allclose(bar.y, [0.55, 0.6, 0.8, 0.9])
+    C = proba @ proba.T
+    heat = plots.coassociation_heatmap(C, labels, ids=["a", "b", "c", "d"])
+    order = list(heat.data[0].x)
+    assert set(order[:2]) == {"a", "d"} and set(order[2:]) == {"b", "c"}
+
+
+def test_small_multiples_and_curves():
+    X = np.random.default_rng(2).normal(size=(30, 2))
+    fig = plots.small_multiples(X, {"a": np.zeros(30, int), "b": np.arange(30) % 2, "c": -np.ones(30, int)},
+                                cols=2)
+    assert len(fig.data) == 3
+    curve = plots.line_curves({"qe": [3, 2, 1], "te": [0.3, 0.2, 0.1]}, secondary=["te"])
+    assert [t.name for t in curve.data] == ["qe", "te"]
+    assert list(plots.loss_curve([5.0, 4.0]).data[0].x) == [1, 2]
+
+
+def test_user_text_is_shown_literally_not_rendered():
+    """Plotly renders tags in titles, ticks and hovers: names from a CSV are escaped."""
+    import json
+
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
+    fig = plots.scatter(X, np.array(["<b>a</b>", "b", "b"], dtype=object),
+                        axis_names=["<b>x</b>", "**y**"], hover=["<i>e1</i>", "e2", "e3\nline"],
+                        title="<a href='x'>t</a>")
+    assert fig.layout.xaxis.title.text == "&lt;b&gt;x&lt;/b&gt;"
+    assert fig.layout.yaxis.title.text == "**y**"
+    assert fig.layout.title.text.startswith("&lt;a href")
+    assert {t.name for t in fig.data} == {"&lt;b&gt;a&lt;/b&gt;", "b"}
+    texts = [t for tr in fig.data for t in tr.text]
+    assert "&lt;i&gt;e1&lt;/i&gt;" in texts and "e3<br>line" in texts
+    coords = np.array([[0.0, 0.0], [1.0, 0.0]])
+    planes = plots.component_planes(coords, np.array([[0.0, 1.0], [1.0, 0.0]]),
+                                    ["<b>x</b>", "<script>y</script>"])
+    spec = json.dumps(planes.to_plotly_json())
+    assert "<b>x" not in spec and "<script>" not in spec and "&lt;script&gt;" in spec
+    post = plots.posterior_plot(np.array([[0.9, 0.1], [0.3, 0.7]]), np.array([0, 1]),
+                                ["<b>e1</b>", "e2"])
+    assert "&lt;b&gt;e1&lt;/b&gt;" in list(post.data[0].x)

@@ -1,0 +1,272 @@
+"""Self-organizing map: the article's schedules, hand-checked steps, tiny lattices with known
+U-matrix and topographic error (rectangular and hexagonal), training, clustering of cells."""
+import math
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.sparse.csgraph import connected_components
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from clustering.errors import ConfigError, DataError
+from clustering.som import (SOM, best_two_units, exponential_decay, lattice_adjacency,
+                            lattice_coordinates, suggest_lattice, topographic_error_of,
+                            umatrix_values)
+
+REF = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(300, n_features=3, centers=3, cluster_std=0.6, random_state=2)
+    return (X - X.mean(0)) / X.std(0), y
+
+
+def test_schedule_end_values_of_table_2():
+    t2 = pd.read_csv(REF / "qbm_table2.csv")
+    np.testing.assert_allclose(exponential_decay(4.0, t2["tau1"], 500), t2["sigma_end"],
+                               atol=5e-7)
+    np.testing.assert_allclose(exponential_decay(0.3, t2["tau2"], 500), t2["eta_end"], atol=5e-7)
+
+
+def test_lattice_geometry_and_neighbours():
+    rect = lattice_coordinates(2, 3, "rectangular")
+    np.testing.assert_allclose(rect, [[0, 0], [1, 0], [2, 0], [0, 1], [1, 1], [2, 1]])
+    hexa = lattice_coordinates(2, 2, "hexagonal")
+    np.testing.assert_allclose(hexa, [[0, 0], [1, 0], [0.5, math.sqrt(3) / 2],
+                                      [1.5, math.sqrt(3) / 2]])
+    pairs = lambda adj: {(i, j) for i, j in zip(*np.nonzero(np.triu(adj)))}
+    assert pairs(lattice_adjacency(lattice_coordinates(2, 2, "rectangular"))) == \
+        {(0, 1), (0, 2), (1, 3), (2, 3)}
+    assert pairs(lattice_adjacency(hexa)) == {(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)}
+    # an inner unit has 4 neighbours on the square grid and 6 on the hexagonal one
+    assert lattice_adjacency(lattice_coordinates(3, 3, "rectangular"))[4].sum() == 4
+    assert lattice_adjacency(lattice_coordinates(3, 3, "hexagonal"))[4].sum() == 6
+
+
+CODEBOOK = np.array([[0.0], [1.0], [10.0], [11.0]])
+
+
+def test_umatrix_on_tiny_lattices():
+    rect = lattice_adjacency(lattice_coordinates(2, 2, "rectangular"))
+    np.testing.assert_allclose(umatrix_values(CODEBOOK, rect), [5.5, 5.5, 5.5, 5.5])
+    hexa = lattice_adjacency(lattice_coordinates(2, 2, "hexagonal"))
+    # unit 0: (1 + 10)/2; unit 1: (1 + 9 + 10)/3; unit 2: (10 + 9 + 1)/3; unit 3: (10 + 1)/2
+    np.testing.assert_allclose(umatrix_values(CODEBOOK, hexa), [5.5, 20 / 3, 20 / 3, 5.5])
+    line = lattice_adjacency(lattice_coordinates(1, 3, "rectangular"))
+    np.testing.assert_allclose(umatrix_values(np.array([[0.0], [1.0], [3.0]]), line),
+                               [1.0, 1.5, 2.0])
+
+
+def test_topographic_error_on_tiny_lattices():
+    X = np.array([[0.4], [5.6], [10.4]])
+    b1, b2, dist = best_two_units(X, CODEBOOK)
+    np.testing.assert_array_equal(b1, [0, 2, 2])
+    np.testing.assert_array_equal(b2, [1, 1, 3])
+    np.testing.assert_allclose(dist, [0.4, 4.4, 0.4])
+    rect = lattice_adjacency(lattice_coordinates(2, 2, "rectangular"))
+    hexa = lattice_adjacency(lattice_coordinates(2, 2, "hexagonal"))
+    # units 2 and 1 are diagonal on the square grid but neighbours on the hexagonal one
+    assert topographic_error_of(b1, b2, rect) == pytest.approx(1 / 3)
+    assert topographic_error_of(b1, b2, hexa) == 0.0
+    # units 0 and 3 are apart on both lattices
+    b1, b2, _ = best_two_units(np.array([[0.4]]), np.array([[0.0], [5.0], [6.0], [1.0]]))
+    assert topographic_error_of(b1, b2, hexa) == 1.0 == topographic_error_of(b1, b2, rect)
+
+
+def test_estimator_reports_the_same_on_a_set_codebook():
+    X = np.array([[0.4], [5.6], [10.4], [0.0]])
+    for lattice, te in (("rectangular", 1 / 4), ("hexagonal", 0.0)):
+        som = SOM(2, 2, lattice=lattice, n_steps=1, n_clusters=2).fit(X)
+        som.codebook_ = CODEBOOK.copy()
+        assert som.topographic_error(X[:3]) * 3 == pytest.approx(te * 4)
+        assert som.quantization_error(X) == pytest.approx((0.4 + 4.4 + 0.4 + 0) / 4)
+        np.testing.assert_array_equal(som.bmu(X), [0, 2, 2, 0])
+        assert som.umatrix().shape == (4,)
+        assert [len(n) for n in som.unit_neighbours()] == ([2, 2, 2, 2] if lattice ==
+                                                           "rectangular" else [2, 3, 3, 2])
+
+
+def test_one_online_step_by_hand():
+    W0 = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
+    X = np.array([[1.5, 0.5], [1.5, 0.5]])  # whichever is drawn, the same object
+    som = SOM(2, 2, lattice="rectangular", init=W0, sigma0=1.0, eta0=0.5, n_steps=1,
+              mode="online", tol=0, n_clusters=1).fit(X)
+    k = 1  # the winner (2, 0) at distance sqrt(0.5)
+    d2 = np.array([1.0, 0.0, 2.0, 1.0])  # lattice distances from unit 1 squared
+    h = np.exp(-d2 / 2.0)
+    expected = W0 + 0.5 * h[:, None] * (X[0] - W0)
+    np.testing.assert_allclose(som.codebook_, expected)
+    assert som.n_steps_done_ == 1 and som.history_["step"] == [0, 1]
+    assert k == som.history_["step"][1]
+
+
+def test_one_batch_step_by_hand():
+    W0 = np.array([[0.0], [10.0]])
+    X = np.array([[1.0], [3.0], [9.0]])
+    som = SOM(1, 2, lattice="rectangular", init=W0, sigma0=1.0, eta0=0.5, n_steps=1,
+              mode="batch", tol=0, n_clusters=1).fit(X)
+    h01 = math.exp(-0.5)
+    # unit 0 wins 1 and 3; unit 1 wins 9
+    target0 = (1 + 3 + h01 * 9) / (2 + h01)
+    target1 = (h01 * (1 + 3) + 9) / (2 * h01 + 1)
+    np.testing.assert_allclose(som.codebook_[:, 0], [0.5 * target0, 10 + 0.5 * (target1 - 10)])
+
+
+def test_step_means_object_online_and_pass_in_batch(blobs):
+    X, _ = blobs
+    online = SOM(4, 4, n_steps=25 * len(X), tol=0, mode="online").fit(X)
+    # recorded after every pass over the 300 objects ...
+    assert online.history_["step"] == list(range(0, 7501, 300))
+    # ... or every n_steps / 20 objects when that is shorter
+    short = SOM(4, 4, n_steps=3 * len(X), tol=0, mode="online").fit(X)
+    assert short.history_["step"] == list(range(0, 901, 45))
+    batch = SOM(4, 4, n_steps=5, tol=0, mode="batch").fit(X)
+    assert batch.history_["step"] == [0, 1, 2, 3, 4, 5]
+    np.testing.assert_allclose(batch.history_["sigma"], exponential_decay(4.0, 700.0,
+                                                                         np.arange(6)))
+    np.testing.assert_allclose(batch.history_["eta"], exponential_decay(0.3, 125.0,
+                                                                       np.arange(6)))
+
+
+@pytest.mark.parametrize("mode, steps", [("online", 6000), ("batch", 60)])
+@pytest.mark.parametrize("lattice", ["hexagonal", "rectangular"])
+def test_training_finds_the_blobs(blobs, mode, steps, lattice):
+    X, y = blobs
+    som = SOM(8, 6, lattice=lattice, mode=mode, init="random", n_steps=steps, tau1=steps / 2,
+              tau2=steps / 2, tol=0).fit(X)
+    h = som.history_
+    assert h["quantization_error"][-1] < 0.5 * h["quantization_error"][0]
+    assert som.quantization_error_ == pytest.approx(h["quantization_error"][-1])
+    assert som.topographic_error_ < 0.3
+    assert adjusted_rand_score(y, som.labels_) > 0.95
+    np.testing.assert_array_equal(som.predict(X), som.labels_)
+    np.testing.assert_array_equal(som.labels_, som.cell_clusters_[som.bmu_])
+    assert som.hit_counts_.sum() == len(X) and som.codebook_.shape == (48, 3)
+    assert som.transform(X).shape == (300, 48)
+    assert som.component_planes().shape == (3, 48)
+    sizes = np.bincount(som.labels_)
+    assert list(sizes) == sorted(sizes, reverse=True)  # clusters numbered by size
+
+
+def test_hierarchical_cells_form_contiguous_regions(blobs):
+    X, y = blobs
+    som = SOM(8, 6, mode="batch", n_steps=40, cluster_method="hierarchical", tol=0).fit(X)
+    adj = som.lattice_adjacency()
+    for m in range(3):
+        cells = np.flatnonzero(som.cell_clusters_ == m)
+        n_parts, _ = connected_components(adj[np.ix_(cells, cells)], directed=False)
+        assert n_parts == 1
+    assert adjusted_rand_score(y, som.labels_) > 0.95
+
+
+def test_tolerance_ends_training_early(blobs):
+    X, _ = blobs
+    # a fixed neighbourhood and rate: the batch map settles on a fixed point
+    som = SOM(4, 4, mode="batch", sigma0=1.0, tau1=1e9, eta0=0.5, tau2=1e9, n_steps=500,
+              tol=1e-4).fit(X)
+    assert som.converged_ and som.n_steps_done_ < 200
+    # online: eta0 exp(-t / 125) has practically vanished after a few thousand objects
+    online = SOM(4, 4, mode="online", n_steps=50_000, tol=1e-4).fit(X)
+    assert online.converged_ and online.n_steps_done_ < 5000
+    assert not SOM(4, 4, mode="online", n_steps=5000, tol=0).fit(X).converged_
+
+
+def test_callback_and_external_stop(blobs):
+    X, _ = blobs
+    seen = []
+    stop = threading.Event()
+
+    def callback(p):
+        seen.append(p)
+        if p.step >= 3:
+            stop.set()
+
+    som = SOM(4, 4, mode="batch", n_steps=200, tol=0).fit(X, callback=callback, stop=stop)
+    assert som.stopped_ and som.n_steps_done_ < 10
+    assert seen[-1].done and seen[0].method == "som"
+    assert set(seen[0].metrics) == {"quantization_error", "topographic_error"}
+    assert som.labels_.shape == (300,)  # the map is usable as it is
+    online = SOM(4, 4, mode="online", n_steps=100_000, tol=0).fit(X, stop=stop)
+    assert online.stopped_ and online.n_steps_done_ <= 256
+
+
+def test_lattice_rule_five_sqrt_n_and_pca_ratio():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3)) * [4.0, 1.0, 0.2]
+    rows, cols = suggest_lattice(X, "rectangular")
+    assert abs(rows * cols - 100) <= 10 and 3 <= cols / rows <= 5
+    som = SOM(n_steps=20, mode="batch").fit(X)
+    assert (som.rows_, som.cols_) == suggest_lattice(X, "hexagonal")
+    assert som.rows is None  # the parameter is kept as given
+    # PCA initialisation puts the first principal axis along the columns
+    planes = som.component_planes()
+    coords = som.unit_coordinates()
+    assert abs(np.corrcoef(planes[0], coords[:, 0])[0, 1]) > 0.9
+
+
+def test_pca_init_is_deterministic_and_random_init_is_not(blobs):
+    X, _ = blobs
+    a = SOM(4, 4, mode="batch", n_steps=5, random_state=1).fit(X)
+    b = SOM(4, 4, mode="batch", n_steps=5, random_state=2).fit(X)
+    np.testing.assert_allclose(a.codebook_, b.codebook_)
+    c = SOM(4, 4, init="random", mode="batch", n_steps=5, random_state=1).fit(X)
+    d = SOM(4, 4, init="random", mode="batch", n_steps=5, random_state=2).fit(X)
+    assert not np.allclose(c.codebook_, d.codebook_)
+    e = SOM(4, 4, init="sample", mode="batch", n_steps=5, random_state=1).fit(X)
+    f = SOM(4, 4, init="sample", mode="batch", n_steps=5, random_state=1).fit(X)
+    np.testing.assert_array_equal(e.codebook_, f.codebook_)
+
+
+def test_haykin_preset():
+    som = SOM.haykin(4, 6, n_steps=200, convergence_steps=None, tol=0)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    som.fit(X)
+    assert som.sigma0_ == 3.0 and som.tau1_ == pytest.approx(1000 / math.log(3.0))
+    assert som.tau2_ == 1000.0 and som.eta0 == 0.1
+    assert som.n_steps_done_ == 200 + 500 * 24
+    assert som.history_["eta"][-1] == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("params, field", [
+    (dict(lattice="triangular"), "lattice"),
+    (dict(mode="minibatch"), "mode"),
+    (dict(rows=3), "rows"),
+    (dict(rows=2, cols=2, n_clusters=5), "n_clusters"),
+    (dict(eta0=1.5), "eta0"),
+    (dict(sigma0=0.0), "sigma0"),
+    (dict(n_steps=0), "n_steps"),
+    (dict(init="zeros"), "init"),
+    (dict(rows=2, cols=2, init=np.zeros((3, 2))), "init"),
+])
+def test_bad_settings_name_the_field(params, field):
+    with pytest.raises(ConfigError) as err:
+        SOM(**params).fit(np.random.default_rng(0).normal(size=(20, 2)))
+    assert str(err.value).startswith(field)
+
+
+def test_bad_data_is_a_data_error():
+    with pytest.raises(DataError):
+        SOM(2, 2).fit([[0.0, np.inf], [1.0, 1.0]])
+    som = SOM(2, 2, n_steps=5, n_clusters=2).fit(np.random.default_rng(0).normal(size=(10, 2)))
+    with pytest.raises(DataError, match="features"):
+        som.predict(np.zeros((3, 3)))
+
+
+def test_table3_assignments_and_json_style_integers(blobs):
+    X, _ = blobs
+    som = SOM(4.0, 5.0, mode="batch", n_steps=20).fit(X)  # 4.0 as a JSON file may write it
+    table = som.assignments(X)
+    assert list(table.columns) == ["cell", "row", "col", "cell_distance", "cluster",
+                                   "cluster_distance"]
+    np.testing.assert_array_equal(table["cell"], som.bmu_)
+    np.testing.assert_array_equal(table["cluster"], som.labels_)
+    np.testing.assert_array_equal(table["cell"], table["row"] * 5 + table["col"])
+    assert table["cell_distance"].mean() == pytest.approx(som.quantization_error_)
+    m0 = som.labels_ == 0
+    np.testing.assert_allclose(table["cluster_distance"][m0],
+                               np.linalg.norm(X[m0] - X[m0].mean(0), axis=1))
