@@ -11,7 +11,10 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import streamlit as st  # noqa: E402
 
-from ui import state  # noqa: E402
+from ui import runtime, state  # noqa: E402
+
+runtime.keep_keras_state()  # background trainings keep their compiled kernels between reruns
+runtime.preload()  # TensorFlow & co. load in the background, once per server process
 
 st.set_page_config(page_title="clustermap", page_icon=":material/bubble_chart:", layout="wide")
 

@@ -130,8 +130,9 @@ def draw_snapshot(job):
         return
     P, axes = state.projection()
     title = job.snapshot_title("Soft clusters")
-    st.plotly_chart(plots.soft_scatter(P, proba, axis_names=axes, height=260, title=title),
-                    key="live_soft")
+    fig = live.cached_figure(job, "soft", title, lambda: plots.soft_scatter(
+        P, proba, axis_names=axes, height=260, title=title))
+    st.plotly_chart(fig, key="live_soft")
 
 
 configio.config_loader("neural", KEY, disabled=running or busy)

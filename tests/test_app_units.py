@@ -300,6 +300,81 @@ def test_a_second_job_in_a_session_is_refused_and_nothing_is_lost(monkeypatch):
     assert state.start_job("other", lambda callback, stop: None, "Other").wait(10)
 
 
+def _wait_until(cond, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not cond():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def test_server_wide_slots_queue_jobs_first_come_first_served():
+    from ui.jobs import JobSlots
+
+    slots = JobSlots(limit=2)
+    order = []
+
+    def make(name):
+        def target(callback, stop):
+            order.append(name)
+            return _until_stopped(callback, stop)
+        return target
+
+    jobs = [Job(f"j{i}", make(f"j{i}"), {}, slots=slots, label=f"Job {i}") for i in range(4)]
+    for job in jobs:
+        job.start()
+        time.sleep(0.05)  # a definite arrival order
+    try:
+        _wait_until(lambda: len(order) == 2)
+        time.sleep(0.2)
+        assert order == ["j0", "j1"] and slots.active == 2
+        assert jobs[2].waiting and jobs[3].waiting
+        assert jobs[2].status_line() == ("Job 2: waiting for a free worker (0 jobs ahead; "
+                                         "2 train at a time on this server)")
+        assert "(1 job ahead;" in jobs[3].status_line()
+        assert jobs[2].elapsed == 0.0  # the time cap and the clock start with the slot
+        jobs[0].request_stop()
+        _wait_until(lambda: order == ["j0", "j1", "j2"])
+        assert not jobs[2].waiting and jobs[3].waiting
+    finally:
+        for job in jobs:
+            job.request_stop()
+        for job in jobs:
+            assert job.wait(10)
+    assert slots.active == 0
+    assert order == ["j0", "j1", "j2"] and jobs[3].cancelled and jobs[3].finished_at is not None
+
+
+def test_stop_while_waiting_leaves_the_queue_and_trains_nothing():
+    from ui.jobs import JobSlots
+
+    slots = JobSlots(limit=1)
+    store = {"demo": "earlier result"}
+    first = Job("first", _until_stopped, {}, slots=slots).start()
+    _wait_until(lambda: slots.active == 1)
+    queued = Job("demo", _until_stopped, store, slots=slots).start()
+    _wait_until(lambda: slots.position(queued) == 0)
+    queued.request_stop()
+    assert queued.wait(10)
+    assert queued.cancelled and queued.error is None and store == {"demo": "earlier result"}
+    assert slots.position(queued) is None
+    first.request_stop()
+    assert first.wait(10) and slots.active == 0
+
+
+def test_concurrency_setting_comes_from_one_environment_variable(monkeypatch):
+    import os
+
+    from ui import jobs
+
+    monkeypatch.delenv(jobs.MAX_JOBS_ENV, raising=False)
+    assert jobs.max_concurrent_jobs() == max(1, os.cpu_count() or 1)
+    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "3")
+    assert jobs.max_concurrent_jobs() == 3 and jobs.JobSlots().limit == 3
+    for bad in ("abc", "-1", "0", "1.5"):
+        monkeypatch.setenv(jobs.MAX_JOBS_ENV, bad)
+        assert jobs.max_concurrent_jobs() == max(1, os.cpu_count() or 1)
+
+
 def test_snapshot_title_follows_training():
     seen = []
     gate = threading.Event()
@@ -358,3 +433,43 @@ def test_networks_train_in_concurrent_threads_despite_keras_name_state():
     for model in models:
         names = [layer.name for layer in model.layers]
         assert len(names) == len(set(names)) and set(names) == expected
+
+
+def test_streamlit_clean_up_after_a_run_keeps_keras_state(monkeypatch):
+    """Streamlit calls keras.backend.clear_session() after every script run (fragments too); a
+    background training then rebuilds its kernels on every poll. The app swaps that clean-up."""
+    import keras
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from ui import runtime
+
+    monkeypatch.setattr(script_runner, "_clean_problem_modules",
+                        script_runner._clean_problem_modules)
+    calls = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
+    script_runner._clean_problem_modules()
+    assert calls == [1]  # Streamlit's own clean-up: the behaviour this guards against
+    assert runtime.keep_keras_state() and runtime.keep_keras_state()  # idempotent
+    script_runner._clean_problem_modules()
+    assert calls == [1]
+
+
+def test_shipped_config_turns_off_the_garbage_collection_after_every_run():
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" /
+                            "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+
+
+def test_preload_imports_the_backends_once():
+    import sys
+
+    from ui import runtime
+
+    first = runtime.preload()
+    assert runtime.preload() is first
+    first.join(120)
+    assert not first.is_alive()
+    assert all(name in sys.modules for name in runtime.PRELOAD_MODULES)

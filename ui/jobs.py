@@ -14,6 +14,13 @@ Every job has a time cap (:func:`max_train_seconds`, set by the environment vari
 ``CLUSTERMAP_MAX_TRAIN_SECONDS``, default 600 s): a timer sets the same stop event when the cap is
 reached, so the run ends exactly as if Stop had been pressed, keeping what was trained, and the
 job records that the cap ended it (``timed_out``; ``result.stop_reason = "time"``).
+
+Training jobs of all sessions share the server's cores through :data:`SLOTS`: at most
+:func:`max_concurrent_jobs` of them train at once (``CLUSTERMAP_MAX_CONCURRENT_JOBS``, default the
+number of CPU cores); the others wait in arrival order and say so in their status line. Ten sessions
+that all press Train on a 2-core server then finish one pair after another instead of all thrashing
+for the same cores (a session's wait is bounded by the time caps of the jobs ahead of it). The time
+cap counts from the moment the job gets its slot; Stop while waiting ends the job without training.
 """
 from __future__ import annotations
 
@@ -55,6 +62,83 @@ def max_train_seconds() -> float:
     return value
 
 
+#: Environment variable holding the number of training jobs that may run at once, server-wide.
+MAX_JOBS_ENV = "CLUSTERMAP_MAX_CONCURRENT_JOBS"
+
+
+def max_concurrent_jobs() -> int:
+    """Jobs that train at once: ``CLUSTERMAP_MAX_CONCURRENT_JOBS`` (a positive integer), else the
+    number of CPU cores. A bad value is logged and the default used."""
+    default = max(1, os.cpu_count() or 1)
+    raw = os.environ.get(MAX_JOBS_ENV, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+        if value < 1:
+            raise ValueError
+    except ValueError:
+        log.warning("%s=%r is not a positive integer; using %d", MAX_JOBS_ENV, raw, default)
+        return default
+    return value
+
+
+class JobSlots:
+    """A first-come-first-served limit on the jobs that run at once.
+
+    ``threading.Semaphore`` gives no order and no queue position, which the status line shows;
+    hence this small queue on a condition variable.
+    """
+
+    def __init__(self, limit: Optional[int] = None):
+        self._limit = limit
+        self._cond = threading.Condition()
+        self._queue: list[object] = []  # waiting owners, oldest first
+        self._active = 0
+
+    @property
+    def limit(self) -> int:
+        return self._limit if self._limit is not None else max_concurrent_jobs()
+
+    @property
+    def active(self) -> int:
+        with self._cond:
+            return self._active
+
+    def position(self, owner: object) -> Optional[int]:
+        """How many waiting jobs are ahead of ``owner`` (None when it is not waiting)."""
+        with self._cond:
+            try:
+                return self._queue.index(owner)
+            except ValueError:
+                return None
+
+    def acquire(self, owner: object, cancel: threading.Event) -> bool:
+        """Wait for a slot; False (and out of the queue) when ``cancel`` is set first."""
+        with self._cond:
+            self._queue.append(owner)
+            try:
+                while True:
+                    if cancel.is_set():
+                        return False
+                    if self._queue[0] is owner and self._active < self.limit:
+                        self._active += 1
+                        return True
+                    self._cond.wait(0.2)
+            finally:
+                self._queue.remove(owner)
+                self._cond.notify_all()
+
+    def release(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+
+#: The server-wide slots every session's jobs share.
+SLOTS = JobSlots()
+
+
 class Job:
     """One training run in a background thread.
 
@@ -69,13 +153,15 @@ class Job:
     label : str
         What the job does, for status lines.
     time_limit : float or None
-        Seconds after which the job is stopped (keeping what was trained); None:
-        :func:`max_train_seconds`.
+        Seconds after which the job is stopped (keeping what was trained), counted from the moment
+        it gets a slot; None: :func:`max_train_seconds`.
+    slots : JobSlots or None
+        The limit on jobs running at once; None: the server-wide :data:`SLOTS`.
     """
 
     def __init__(self, method: str, target: Target, store: MutableMapping[str, Any], *,
                  label: str = "", snapshot_every: float = 0.6,
-                 time_limit: Optional[float] = None):
+                 time_limit: Optional[float] = None, slots: Optional[JobSlots] = None):
         self.method = method
         self.label = label or method
         self._target = target
@@ -97,6 +183,9 @@ class Job:
         self.time_limit = float(time_limit) if time_limit is not None else max_train_seconds()
         self.timed_out = False
         self._timer: Optional[threading.Timer] = None
+        self._slots = slots if slots is not None else SLOTS
+        self.waiting = False  # queued for a slot
+        self.cancelled = False  # stopped before it got a slot: nothing was trained
 
     # -------------------------------------------------------------- state
     @property
@@ -109,6 +198,7 @@ class Job:
 
     @property
     def elapsed(self) -> float:
+        """Seconds of training (waiting for a slot not counted)."""
         if self.started_at is None:
             return 0.0
         return (self.finished_at or time.monotonic()) - self.started_at
@@ -118,6 +208,11 @@ class Job:
         return 0.0 if self.progress is None else float(self.progress.fraction)
 
     def status_line(self) -> str:
+        if self.waiting:
+            ahead = self._slots.position(self) or 0
+            limit = self._slots.limit
+            return (f"{self.label}: waiting for a free worker ({ahead} job{'s' * (ahead != 1)} "
+                    f"ahead; {limit} train{'s' * (limit == 1)} at a time on this server)")
         p = self.progress
         if p is None:
             return f"{self.label}: starting…"
@@ -147,13 +242,10 @@ class Job:
     def start(self) -> "Job":
         if self._thread is not None:
             raise RuntimeError("job already started")
-        self.started_at = time.monotonic()
+        self.waiting = True
         self._thread = threading.Thread(target=self._run, name=f"clustermap-{self.method}",
                                         daemon=True)
-        self._timer = threading.Timer(self.time_limit, self._time_up)
-        self._timer.daemon = True
         self._thread.start()
-        self._timer.start()
         return self
 
     def _time_up(self) -> None:
@@ -192,6 +284,16 @@ class Job:
                 self.snapshot_message = progress.message or ""
 
     def _run(self) -> None:
+        if not self._slots.acquire(self, self.stop):
+            self.waiting = False
+            self.cancelled = True
+            self.finished_at = self.started_at = time.monotonic()
+            return
+        self.started_at = time.monotonic()
+        self.waiting = False
+        self._timer = threading.Timer(self.time_limit, self._time_up)
+        self._timer.daemon = True
+        self._timer.start()
         try:
             result = self._target(callback=self._callback, stop=self.stop)
             if self.stop.is_set() and hasattr(result, "stop_reason"):
@@ -209,6 +311,7 @@ class Job:
             self.error = (f"The training stopped on an unexpected error ({type(err).__name__}: "
                           f"{err}). Try other settings; if it persists, report it.")
         finally:
+            self._slots.release()
             if self._timer is not None:
                 self._timer.cancel()
             if self.timed_out and self.error:

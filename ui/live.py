@@ -1,7 +1,9 @@
 """The live view of a running training job: progress bar, Stop button, curves, snapshot.
 
-The panel is a fragment re-run every half second while the job runs, so only it redraws; when
-the job ends it asks for one full rerun, which draws the results.
+The panel is a fragment re-run every second while the job runs, so only it redraws; when the job
+ends it asks for one full rerun, which draws the results. Every session's panel runs in the one
+server process that also trains, so the panel does little: while the job waits for a worker it draws
+no chart, and a chart is rebuilt only when its data changed (the figures are kept on the job).
 """
 from __future__ import annotations
 
@@ -13,13 +15,31 @@ from clustering import plots
 from ui import state
 from ui.widgets import md_escape
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 1.0
 
 #: Metrics drawn on a second axis (they are on another scale than the main one).
 SECONDARY = ("topographic_error", "te", "topographic")
 
 
+def cached_figure(job, name: str, version, build: Callable):
+    """``build()``'s figure, rebuilt only when ``version`` changed since the last call for
+    ``name`` on this job (a rerun must draw every chart again, but need not rebuild it)."""
+    cache = job.__dict__.setdefault("_figures", {})
+    hit = cache.get(name)
+    if hit is None or hit[0] != version:
+        hit = cache[name] = (version, build())
+    return hit[1]
+
+
 def _curves(job) -> None:
+    with job.lock:
+        version = len(job.history)
+    fig = cached_figure(job, "curves", version, lambda: _curves_figure(job))
+    if fig is not None:
+        st.plotly_chart(fig, key=f"live_curves_{job.method}")
+
+
+def _curves_figure(job):
     with job.lock:
         names = []
         for _, m in job.history:
@@ -27,18 +47,16 @@ def _curves(job) -> None:
                 if k not in names:
                     names.append(k)
     if not names:
-        return
+        return None
     series = {n: job.series(n) for n in names}
     series = {n: v for n, v in series.items() if len(v) > 1}
     if not series:
-        return
+        return None
     steps = job.steps(next(iter(series)))
     secondary = [n for n in series if any(s in n for s in SECONDARY)] if len(series) > 1 else []
     x_title = {"neural": "epoch (restarts one after another)", "qbm": "map",
                "compare": "step"}.get(job.method, "step")
-    fig = plots.line_curves(series, x=steps, x_title=x_title,
-                            secondary=secondary, height=260)
-    st.plotly_chart(fig, key=f"live_curves_{job.method}")
+    return plots.line_curves(series, x=steps, x_title=x_title, secondary=secondary, height=260)
 
 
 @st.fragment(run_every=POLL_SECONDS)
@@ -57,6 +75,10 @@ def _panel(method: str, drawer: Optional[Callable] = None) -> None:
         job.request_stop()
     if job.stop.is_set():
         c2.caption("Stopping after the current step; what was trained so far is kept…")
+    elif job.waiting:
+        c2.caption("Other sessions' trainings hold the server's workers; this one starts when "
+                   "a worker is free. Stop takes it out of the queue.")
+        return  # nothing to draw yet
     else:
         c2.caption(f"{job.elapsed:.0f} s of at most {job.time_limit:g} s. Settings and other "
                    "pages stay usable; the run goes on.")
@@ -82,6 +104,9 @@ def live_panel(method: str, drawer: Optional[Callable] = None) -> bool:
         return True
     if job.error:
         st.error(md_escape(job.error), icon=":material/error:")
+    elif job.cancelled:
+        st.info("Stopped while waiting for a free worker: nothing was trained, earlier results "
+                "are kept.", icon=":material/info:")
     return False
 
 

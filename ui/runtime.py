@@ -1,0 +1,82 @@
+"""Adjustments of the Streamlit runtime that training in background threads needs.
+
+After every script run, fragment re-runs included, Streamlit calls
+``keras.backend.clear_session()`` (``streamlit.runtime.scriptrunner.script_runner.
+_clean_problem_modules``), meant for scripts that build a model on each run. Here models train in
+background threads (:mod:`ui.jobs`) while the live panel re-runs every half second, and on the
+TensorFlow backend each call clears the eager kernel cache, resets the default graph and runs a
+full garbage collection: every running training then rebuilds its kernels, about 30 times slower
+(a 1.4 s training took over 45 s with one browser session watching it). The model builder gives
+every layer an explicit name and each training builds its own model, so the clean-up protects
+nothing this app needs.
+
+:func:`keep_keras_state` swaps that clean-up for one that keeps its other duty (closing
+matplotlib figures) and leaves Keras alone. Streamlit offers no setting for it, hence this patch of
+a private function; if a Streamlit release renames it, the patch logs a warning and the app runs as
+before, slower while training.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import threading
+
+log = logging.getLogger("clustermap.runtime")
+
+
+def _clean_problem_modules_keeping_keras() -> None:
+    """Streamlit's post-run clean-up without ``keras.backend.clear_session()``."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        try:
+            plt.close("all")
+        except Exception:  # as Streamlit does: never let the clean-up break the app
+            pass
+
+
+def keep_keras_state() -> bool:
+    """Install the clean-up that keeps Keras's state; True when it is in place (idempotent)."""
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+    except ImportError:  # pragma: no cover - Streamlit reorganised its modules
+        log.warning("streamlit's script runner moved: Keras state is cleared after every run")
+        return False
+    if not hasattr(script_runner, "_clean_problem_modules"):
+        log.warning("streamlit no longer has _clean_problem_modules: nothing to patch")
+        return False
+    script_runner._clean_problem_modules = _clean_problem_modules_keeping_keras
+    return True
+
+
+_preload_lock = threading.Lock()
+_preload_thread: "threading.Thread | None" = None
+
+#: What :func:`preload` imports: the heavy backends the methods need (TensorFlow through Keras
+#: alone takes several seconds of CPU).
+PRELOAD_MODULES = ("clustering.neural", "clustering.som", "clustering.ensemble",
+                   "clustering.classic", "clustering.metrics", "clustering.plots")
+
+
+def _import_all() -> None:
+    for name in PRELOAD_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the page that needs it reports the problem
+            log.warning("preloading %s failed", name, exc_info=True)
+
+
+def preload() -> "threading.Thread":
+    """Import the methods' backends in a background thread, once per server process.
+
+    Called on the first script run, so the first visitor's first training does not wait for
+    TensorFlow to load, and ten visitors pressing Train at once do not all wait on that import
+    while it competes with their pages for the CPU.
+    """
+    global _preload_thread
+    with _preload_lock:
+        if _preload_thread is None:
+            _preload_thread = threading.Thread(target=_import_all, name="clustermap-preload",
+                                               daemon=True)
+            _preload_thread.start()
+        return _preload_thread
