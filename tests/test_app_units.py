@@ -443,13 +443,15 @@ def test_streamlit_clean_up_after_a_run_keeps_keras_state(monkeypatch):
 
     from ui import runtime
 
-    monkeypatch.setattr(script_runner, "_clean_problem_modules",
-                        script_runner._clean_problem_modules)
+    original = runtime.streamlit_clean_up or script_runner._clean_problem_modules
+    monkeypatch.setattr(script_runner, "_clean_problem_modules", original)  # as Streamlit ships
+    monkeypatch.setattr(runtime, "streamlit_clean_up", None)
     calls = []
     monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
     script_runner._clean_problem_modules()
     assert calls == [1]  # Streamlit's own clean-up: the behaviour this guards against
     assert runtime.keep_keras_state() and runtime.keep_keras_state()  # idempotent
+    assert runtime.streamlit_clean_up is original
     script_runner._clean_problem_modules()
     assert calls == [1]
 

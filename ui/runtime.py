@@ -24,6 +24,9 @@ import threading
 
 log = logging.getLogger("clustermap.runtime")
 
+#: Streamlit's own clean-up, as found before :func:`keep_keras_state` replaced it.
+streamlit_clean_up = None
+
 
 def _clean_problem_modules_keeping_keras() -> None:
     """Streamlit's post-run clean-up without ``keras.backend.clear_session()``."""
@@ -45,7 +48,11 @@ def keep_keras_state() -> bool:
     if not hasattr(script_runner, "_clean_problem_modules"):
         log.warning("streamlit no longer has _clean_problem_modules: nothing to patch")
         return False
-    script_runner._clean_problem_modules = _clean_problem_modules_keeping_keras
+    global streamlit_clean_up
+    current = script_runner._clean_problem_modules
+    if current is not _clean_problem_modules_keeping_keras:
+        streamlit_clean_up = current
+        script_runner._clean_problem_modules = _clean_problem_modules_keeping_keras
     return True
 
 
