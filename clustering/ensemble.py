@@ -27,6 +27,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
+from clustering import distributed
 from clustering.errors import ClusteringError, ConfigError, DataError
 from clustering.metrics import check_data, theta
 from clustering.progress import Progress, stop_requested
@@ -197,9 +198,21 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         :meth:`coassociation` computes it for any subset.
     n_jobs : int
         Maps trained in parallel (joblib processes; -1: every core). 1 trains in this process,
-        where an external stop also interrupts the map being trained.
+        where an external stop also interrupts the map being trained. On an embedded Dask
+        LocalCluster: its worker processes.
     random_state : int or None
-        Seeds every map (independent streams of one seed sequence), whatever ``n_jobs``.
+        Seeds every map (independent streams of one seed sequence), whatever ``n_jobs`` or
+        ``scheduler``.
+    scheduler : str or None
+        Where the maps are trained: None (the environment variable ``CLUSTERMAP_DASK_SCHEDULER``
+        when set, else the local path), "local" (this process or joblib, by ``n_jobs``),
+        "auto" (an embedded LocalCluster for large jobs, else local), "localcluster" or a Dask
+        scheduler address; see :mod:`clustering.distributed`. Every map is one Dask task; the
+        results are identical to the local path.
+    memory_limit : int or None
+        Bytes a map may use (see :class:`~clustering.som.SOM`); with ``n_jobs`` local
+        processes, ``n_jobs`` maps at once. None: ``CLUSTERMAP_MEMORY_LIMIT`` or half the
+        available memory. A run estimated above it is refused before the first map.
 
     Attributes
     ----------
@@ -235,6 +248,9 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
     stopped_ : bool
         True when an external stop ended the run early (the ensemble is then built from the
         maps finished by then).
+    execution_ : dict
+        Where the maps were trained: ``path`` ("local", "localcluster", "remote"),
+        ``workers``, ``address``, ``reason``, ``summary`` (one line for the app).
     """
 
     def __init__(self, tau1_grid: tuple = (140, 280, 700), tau2_grid: tuple = (125, 250, 625),
@@ -244,7 +260,8 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
                  tol: float = 1e-4, n_clusters: int = 3, cluster_method: str = "kmeans",
                  alpha: float = 0.05, boundary_threshold: float = 0.6,
                  outlier_min_size: Optional[int] = None, outlier_z: float = 3.5,
-                 max_coassociation: int = 5000, n_jobs: int = -1, random_state=0):
+                 max_coassociation: int = 5000, n_jobs: int = -1, random_state=0,
+                 scheduler: Optional[str] = None, memory_limit: Optional[int] = None):
         self.tau1_grid = tau1_grid
         self.tau2_grid = tau2_grid
         self.n_replicates = n_replicates
@@ -266,6 +283,8 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         self.max_coassociation = max_coassociation
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.scheduler = scheduler
+        self.memory_limit = memory_limit
 
     # ------------------------------------------------------------------ checks
     def _check_params(self, X):
@@ -297,6 +316,8 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
                               f"{self.outlier_min_size!r}.")
         if not (isinstance(self.outlier_z, (int, float)) and self.outlier_z > 0):
             raise ConfigError(f"outlier_z: expected a positive number, got {self.outlier_z!r}.")
+        distributed.check_scheduler(self.scheduler)
+        distributed.check_n_jobs(self.n_jobs)
         if X.shape[0] < 2:
             raise DataError(f"X: the ensemble needs at least 2 objects, got {X.shape[0]}.")
 
@@ -310,9 +331,12 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         params = dict(rows=rows, cols=cols, lattice=self.lattice, init=self.init,
                       sigma0=self.sigma0, eta0=self.eta0, n_steps=self.n_steps, mode=self.mode,
                       tol=self.tol, n_clusters=self.n_clusters,
-                      cluster_method=self.cluster_method, history_every=10)
-        SOM(**params)._check_params(X)  # fail early, in this process, naming the field
-        SOM(**params)._resolve(X)
+                      cluster_method=self.cluster_method, history_every=10,
+                      memory_limit=self.memory_limit, scheduler="local")
+        som = SOM(**params)
+        som._check_params(X)  # fail early, in this process, naming the field
+        rows, cols = som._resolve(X)[:2]
+        self._map_memory = som._plan(X, rows * cols)[1]  # refuses a map above the limit
         return params
 
     # ------------------------------------------------------------------ fit
@@ -345,32 +369,46 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
 
         if callback is not None:
             callback(Progress("qbm", 0, total, {}, f"map 0 of {total}: training"))
-        jobs = self._effective_jobs(total)
-        if jobs == 1:
-            for idx, (q, u, t1, t2) in enumerate(tasks):
-                if stop_requested(stop):
-                    self.stopped_ = True
-                    break
-                _, som, th = _train_map({**base, "tau1": t1, "tau2": t2}, X, int(seeds[idx]),
-                                        idx, stop)
-                if som.stopped_:
-                    self.stopped_ = True
-                    break
-                results[idx] = (som, th)
-                report(len(results), idx, th)
-        else:
-            from joblib import Parallel, delayed
-
-            with Parallel(n_jobs=jobs, return_as="generator_unordered") as parallel:
-                gen = parallel(delayed(_train_map)({**base, "tau1": t1, "tau2": t2}, X,
-                                                   int(seeds[idx]), idx)
-                               for idx, (q, u, t1, t2) in enumerate(tasks))
-                for idx, som, th in gen:
-                    results[idx] = (som, th)
-                    report(len(results), idx, th)
+        units = int(base["rows"]) * int(base["cols"])
+        ops = 2.0 * total * X.shape[0] * units * X.shape[1] * (
+            int(self.n_steps) if self.mode == "batch" else 1)
+        with distributed.dask_session(self.scheduler, self.n_jobs, ops=ops,
+                                      max_tasks=total) as (execution, client):
+            if client is None:
+                jobs = self._effective_jobs(total)
+                self._check_local_memory(jobs)
+                execution = distributed.Execution(
+                    "local", jobs, None, execution.reason + (
+                        f"; {jobs} joblib processes (n_jobs)" if jobs > 1 else
+                        "; maps one after the other in this process (n_jobs=1)"))
+            self.execution_ = {**execution.as_dict(), "summary": execution.describe()}
+            if client is not None:
+                self._fit_dask(client, X, base, tasks, seeds, results, report, stop)
+            elif jobs == 1:
+                for idx, (q, u, t1, t2) in enumerate(tasks):
                     if stop_requested(stop):
                         self.stopped_ = True
                         break
+                    _, som, th = _train_map({**base, "tau1": t1, "tau2": t2}, X,
+                                            int(seeds[idx]), idx, stop)
+                    if som.stopped_:
+                        self.stopped_ = True
+                        break
+                    results[idx] = (som, th)
+                    report(len(results), idx, th)
+            else:
+                from joblib import Parallel, delayed
+
+                with Parallel(n_jobs=jobs, return_as="generator_unordered") as parallel:
+                    gen = parallel(delayed(_train_map)({**base, "tau1": t1, "tau2": t2}, X,
+                                                       int(seeds[idx]), idx)
+                                   for idx, (q, u, t1, t2) in enumerate(tasks))
+                    for idx, som, th in gen:
+                        results[idx] = (som, th)
+                        report(len(results), idx, th)
+                        if stop_requested(stop):
+                            self.stopped_ = True
+                            break
         if not results:
             raise ClusteringError("The ensemble was stopped before its first map was trained; "
                                   "nothing to show.")
@@ -380,6 +418,36 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
                               "stopped" if self.stopped_ else f"{len(results)} maps done",
                               done=True))
         return self
+
+    def _fit_dask(self, client, X, base, tasks, seeds, results, report, stop):
+        """Every map as a Dask task (the data sent to the workers once); an external stop
+        cancels the maps not yet finished."""
+        from distributed import as_completed
+
+        X_future = client.scatter(X, broadcast=True)
+        futures = [client.submit(_train_map, {**base, "tau1": t1, "tau2": t2}, X_future,
+                                 int(seeds[idx]), idx, pure=False)
+                   for idx, (q, u, t1, t2) in enumerate(tasks)]
+        try:
+            for future in as_completed(futures):
+                idx, som, th = future.result()
+                results[idx] = (som, th)
+                report(len(results), idx, th)
+                if stop_requested(stop):
+                    self.stopped_ = True
+                    break
+        finally:
+            client.cancel(futures)
+
+    def _check_local_memory(self, jobs: int) -> None:
+        need = self._map_memory["total"] * jobs
+        limit = self._map_memory["limit"]
+        if jobs > 1 and need > limit:
+            raise ConfigError(
+                f"memory_limit: {jobs} maps trained at once (n_jobs) need about "
+                f"{distributed.fmt_bytes(need)}, above the limit of "
+                f"{distributed.fmt_bytes(limit)}. Lower n_jobs, or raise memory_limit or the "
+                f"environment variable {distributed.MEMORY_ENV}.")
 
     def _effective_jobs(self, n_tasks: int) -> int:
         from joblib import effective_n_jobs

@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_limits
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from clustering import distributed
 from clustering.errors import ConfigError, DataError
 from clustering.metrics import check_data
 from clustering.progress import Progress, stop_requested
@@ -44,6 +45,14 @@ MODES = ("online", "batch")
 CLUSTER_METHODS = ("kmeans", "hierarchical")
 #: Most entries of the objects x units distance block held at once (bounds memory on big data).
 CHUNK_ENTRIES = 1_000_000
+#: Memory budget of one objects x units distance block of batch training (float64): the
+#: default ``chunk_size`` is ``CHUNK_BYTES / (8 x units)`` rows (5,461 rows for 192 units).
+CHUNK_BYTES = 8 * 2 ** 20
+#: PCA initialisation: up to this many objects an SVD of the centred data (it copies the data
+#: twice); above it the covariance matrix is accumulated chunk by chunk (no N x p copy).
+PCA_SVD_MAX_ROWS = 200_000
+#: Batch training on Dask: chunks are grouped into at most this many tasks per worker and epoch.
+TASKS_PER_WORKER = 4
 
 
 # ----------------------------------------------------------------------------------- schedules
@@ -110,10 +119,46 @@ def _partial_sq_distances(X: np.ndarray, W: np.ndarray, ww: np.ndarray) -> np.nd
     return d
 
 
-def _chunks(n: int, units: int):
-    size = max(1, CHUNK_ENTRIES // max(units, 1))
+def _chunks(n: int, units: int, size: Optional[int] = None):
+    size = max(1, CHUNK_ENTRIES // max(units, 1)) if size is None else max(1, int(size))
     for start in range(0, n, size):
         yield slice(start, min(n, start + size))
+
+
+def batch_chunk_rows(units: int, chunk_size: Optional[int] = None) -> int:
+    """Objects per chunk of batch training: ``chunk_size``, else ``CHUNK_BYTES / (8 units)``
+    (one float64 objects x units block of at most :data:`CHUNK_BYTES`), at least 1."""
+    if chunk_size is not None:
+        return max(1, int(chunk_size))
+    return max(1, CHUNK_BYTES // (8 * max(int(units), 1)))
+
+
+def estimate_memory(n_samples: int, n_features: int, units: int, *, mode: str = "batch",
+                    chunk_rows: Optional[int] = None, dask: bool = False) -> dict:
+    """Estimated peak bytes of fitting a SOM, by part, and their ``"total"``.
+
+    ``data``: the float64 input (held by the caller, counted once) and, up to
+    :data:`PCA_SVD_MAX_ROWS` objects, the PCA initialisation's two N x p copies; ``per_object``:
+    the best and second-best units, distances, cells and labels (about 48 bytes an object);
+    ``chunk``: the objects x units block of one chunk and its temporaries (2 x 8 bytes an
+    entry; online training and the final pass use :data:`CHUNK_ENTRIES`); ``lattice``: the
+    units x units lattice distances, neighbourhood weights and adjacency (about 40 bytes an
+    entry); ``partials``: on Dask, one epoch's per-chunk sums gathered here. Estimates (+-30 %),
+    not guarantees; no part grows with N x units.
+    """
+    n, p, U = int(n_samples), int(n_features), int(units)
+    rows = batch_chunk_rows(U, chunk_rows) if mode == "batch" else max(1, CHUNK_ENTRIES // U)
+    rows = min(rows, n)
+    final_rows = min(n, max(1, CHUNK_ENTRIES // U))
+    parts = {
+        "data": n * p * 8 * (3 if n <= PCA_SVD_MAX_ROWS else 1),
+        "per_object": n * 48,
+        "chunk": 16 * U * max(rows, final_rows),
+        "lattice": 40 * U * U,
+        "partials": (math.ceil(n / rows) * U * (p + 1) * 8) if (dask and mode == "batch") else 0,
+    }
+    parts["total"] = int(sum(parts.values()))
+    return parts
 
 
 def best_two_units(X: np.ndarray, codebook: np.ndarray):
@@ -137,6 +182,35 @@ def best_two_units(X: np.ndarray, codebook: np.ndarray):
         else:
             b2[sl] = first
     return b1, b2, dist
+
+
+def _chunk_stats(Xc: np.ndarray, W: np.ndarray, ww: np.ndarray, adjacency, record: bool):
+    """One chunk's share of a batch epoch: hits per unit, the per-unit sums of its objects
+    (U x p) and, when ``record``, its summed quantization error and topographic faults."""
+    U, p = W.shape
+    d = _partial_sq_distances(Xc, W, ww)
+    first = np.argmin(d, axis=1)
+    counts = np.bincount(first, minlength=U)
+    # one-hot(BMU)' X without building the one-hot matrix: a weighted bincount per feature
+    # (p is small; numpy has no segmented sum that is faster here)
+    sums = np.empty((U, p))
+    for j in range(p):
+        sums[:, j] = np.bincount(first, weights=Xc[:, j], minlength=U)
+    qe, te = 0.0, 0
+    if record:
+        rws = np.arange(d.shape[0])
+        qe = float(np.sqrt(np.maximum(d[rws, first] + (Xc ** 2).sum(axis=1), 0.0)).sum())
+        d[rws, first] = np.inf
+        second = np.argmin(d, axis=1)
+        te = int(np.sum(~adjacency[first, second]))
+    return counts, sums, qe, te
+
+
+def _part_stats(Xpart: np.ndarray, rows: int, W: np.ndarray, ww: np.ndarray, adjacency,
+                record: bool) -> list:
+    """:func:`_chunk_stats` of every chunk of ``rows`` objects of a block (a Dask task)."""
+    return [_chunk_stats(Xpart[s:s + rows], W, ww, adjacency, record)
+            for s in range(0, Xpart.shape[0], rows)]
 
 
 def topographic_error_of(b1: np.ndarray, b2: np.ndarray, adjacency: np.ndarray) -> float:
@@ -169,6 +243,31 @@ def suggest_lattice(X: np.ndarray, lattice: str = "hexagonal") -> tuple[int, int
     rows = max(2, int(round(math.sqrt(units / (ratio * row_gap)))))
     cols = max(2, int(round(units / rows)))
     return rows, cols
+
+
+def _principal_axes(X: np.ndarray):
+    """Mean, principal standard deviations and axes (rows of ``vt``) of ``X``.
+
+    Up to :data:`PCA_SVD_MAX_ROWS` objects an SVD of the centred data; above, the covariance
+    matrix accumulated over chunks and its eigendecomposition (no N x p copy), each axis signed
+    so that its largest entry is positive.
+    """
+    n = X.shape[0]
+    mean = X.mean(axis=0)
+    if n <= PCA_SVD_MAX_ROWS:
+        _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
+        return mean, s / math.sqrt(max(n - 1, 1)), vt
+    p = X.shape[1]
+    cov = np.zeros((p, p))
+    for sl in _chunks(n, p):
+        Xc = X[sl] - mean
+        cov += Xc.T @ Xc
+    ev, vec = np.linalg.eigh(cov)
+    order = np.argsort(ev)[::-1]
+    ev, vt = np.maximum(ev[order], 0.0), vec[:, order].T
+    signs = np.sign(vt[np.arange(p), np.argmax(np.abs(vt), axis=1)])
+    vt = vt * np.where(signs == 0, 1.0, signs)[:, None]
+    return mean, np.sqrt(ev / max(n - 1, 1)), vt
 
 
 # ----------------------------------------------------------------------------------- estimator
@@ -224,6 +323,23 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         save time on big data). The final state is always recorded.
     random_state : int, RandomState or None
         Seed of the initialisation, the presentation order and the clustering of the cells.
+    chunk_size : int or None
+        Batch training: objects per chunk of the objects x units distance block (never the whole
+        N x units matrix at once). None: :func:`batch_chunk_rows`, one block of at most
+        :data:`CHUNK_BYTES` (8 MiB). The cells found do not depend on it; the weights only by
+        the rounding of sums added in another order (about 1e-15). Local and Dask runs with
+        the same chunk size give identical results.
+    memory_limit : int or None
+        Bytes the fit may use; None: ``CLUSTERMAP_MEMORY_LIMIT`` or half the memory available
+        (:func:`clustering.distributed.memory_limit_bytes`). A fit estimated above it
+        (:func:`estimate_memory`) is refused with a :class:`ConfigError` before any work.
+    scheduler : str or None
+        Where the batch sums run: None (``CLUSTERMAP_DASK_SCHEDULER`` or this process),
+        "local", "auto", "localcluster" or a Dask scheduler address; see
+        :mod:`clustering.distributed`. Chunks become Dask tasks; the result is identical to the
+        local path. Online training always runs here (one object at a time).
+    n_jobs : int or None
+        Worker processes of an embedded LocalCluster (None or -1: one per core).
 
     Attributes
     ----------
@@ -256,6 +372,15 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         True when training ended on ``tol``.
     stopped_ : bool
         True when an external stop ended training.
+    chunk_size_ : int
+        Objects per chunk of the batch epochs (and of the final pass).
+    n_chunks_ : int
+        Chunks per batch epoch (1: the data in one block).
+    memory_estimate_ : dict
+        :func:`estimate_memory` of the fit (bytes by part, ``"total"``) and ``"limit"``.
+    execution_ : dict
+        Where training ran: ``path`` ("local", "localcluster", "remote"), ``workers``,
+        ``address``, ``reason``, ``chunk_size``, ``n_chunks``, and ``summary`` (one line).
     """
 
     def __init__(self, rows: Optional[int] = None, cols: Optional[int] = None,
@@ -264,7 +389,9 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
                  tau2: Optional[float] = 125.0, n_steps: int = 500, mode: str = "online",
                  tol: float = 1e-4, convergence_steps: Optional[int] = 0,
                  convergence_eta: float = 0.01, n_clusters: int = 3,
-                 cluster_method: str = "kmeans", history_every: int = 1, random_state=0):
+                 cluster_method: str = "kmeans", history_every: int = 1, random_state=0,
+                 chunk_size: Optional[int] = None, memory_limit: Optional[int] = None,
+                 scheduler: Optional[str] = None, n_jobs: Optional[int] = None):
         self.rows = rows
         self.cols = cols
         self.lattice = lattice
@@ -282,6 +409,10 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         self.cluster_method = cluster_method
         self.history_every = history_every
         self.random_state = random_state
+        self.chunk_size = chunk_size
+        self.memory_limit = memory_limit
+        self.scheduler = scheduler
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ presets
     @classmethod
@@ -340,6 +471,11 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         positive_int("n_steps", self.n_steps)
         positive_int("n_clusters", self.n_clusters)
         positive_int("history_every", self.history_every)
+        positive_int("chunk_size", self.chunk_size, True)
+        if self.memory_limit is not None:
+            distributed.memory_limit_bytes(self.memory_limit)
+        distributed.check_scheduler(self.scheduler)
+        distributed.check_n_jobs(self.n_jobs)
         if self.convergence_steps is not None and (
                 isinstance(self.convergence_steps, bool)
                 or not isinstance(self.convergence_steps, (int, np.integer))
@@ -372,6 +508,26 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         conv = (500 * units if self.convergence_steps is None else int(self.convergence_steps))
         return rows, cols, sigma0, tau1, tau2, conv
 
+    def _plan(self, X: np.ndarray, units: int, dask: bool = False) -> tuple[int, dict]:
+        """Chunk rows and the memory estimate; refuses a fit above the memory limit."""
+        n, p = X.shape
+        rows = min(n, batch_chunk_rows(units, self.chunk_size))
+        est = estimate_memory(n, p, units, mode=self.mode, chunk_rows=rows, dask=dask)
+        limit = distributed.memory_limit_bytes(self.memory_limit)
+        if est["total"] > limit:
+            big = max((k for k in est if k != "total"), key=lambda k: est[k])
+            hint = {"lattice": "use a smaller lattice (rows x cols)",
+                    "chunk": "lower chunk_size",
+                    "data": "cluster a sample of the rows",
+                    "per_object": "cluster a sample of the rows",
+                    "partials": "lower chunk_size or run locally"}[big]
+            raise ConfigError(
+                f"memory_limit: a {units}-unit SOM on {n} x {p} objects needs about "
+                f"{distributed.fmt_bytes(est['total'])} (mostly its {big.replace('_', '-')} arrays, "
+                f"{distributed.fmt_bytes(est[big])}), above the limit of {distributed.fmt_bytes(limit)}. Raise "
+                f"memory_limit or the environment variable {distributed.MEMORY_ENV}, or {hint}.")
+        return rows, {**est, "limit": int(limit)}
+
     # ------------------------------------------------------------------ initialisation
     def _initial_codebook(self, X: np.ndarray, coords: np.ndarray, rng) -> np.ndarray:
         units, p = coords.shape[0], X.shape[1]
@@ -389,10 +545,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
             return lo + rng.random_sample((units, p)) * (hi - lo)
         # PCA: units spread over [-1, 1] x [-1, 1] times the principal axes' standard deviations,
         # the lattice's x (columns) along the first component, y (rows) along the second.
-        mean = X.mean(axis=0)
-        Xc = X - mean
-        _, s, vt = np.linalg.svd(Xc, full_matrices=False)
-        std = s / math.sqrt(max(X.shape[0] - 1, 1))
+        mean, std, vt = _principal_axes(X)
         span = coords.max(axis=0) - coords.min(axis=0)
         span[span == 0] = 1.0
         unit_pos = 2.0 * (coords - coords.min(axis=0)) / span - 1.0
@@ -417,18 +570,31 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         self.rows_, self.cols_ = rows, cols
         self.sigma0_, self.tau1_, self.tau2_ = sigma0, tau1, tau2
         self.convergence_steps_ = conv
+        units = rows * cols
+        total = int(self.n_steps) + conv
+        scheduler = distributed.resolve_scheduler(self.scheduler)
+        chunk_rows, self.memory_estimate_ = self._plan(
+            X, units, dask=self.mode == "batch" and scheduler != "local")
+        self.chunk_size_ = chunk_rows
+        self.n_chunks_ = math.ceil(X.shape[0] / chunk_rows)
         coords = lattice_coordinates(rows, cols, self.lattice)
         self._D2 = lattice_sq_distances(coords)
         self._adjacency = D2_adj = np.abs(self._D2 - 1.0) < 1e-9
         W = self._initial_codebook(X, coords, rng)
-        total = int(self.n_steps) + conv
         self.history_ = {k: [] for k in ("step", "quantization_error", "topographic_error",
                                          "sigma", "eta", "codebook_change")}
         self.converged_ = False
         self.stopped_ = False
         if self.mode == "batch":
-            W, done = self._train_batch(X, W, sigma0, tau1, tau2, total, D2_adj, callback, stop)
+            ops = 2.0 * X.shape[0] * units * X.shape[1] * total
+            with distributed.dask_session(self.scheduler, self.n_jobs, ops=ops,
+                                   max_tasks=self.n_chunks_) as (execution, client):
+                self._set_execution(execution)
+                W, done = self._train_batch(X, W, sigma0, tau1, tau2, total, D2_adj, callback,
+                                            stop, chunk_rows, client, execution.workers)
         else:
+            note = "" if scheduler == "local" else " (online training is sequential; not on Dask)"
+            self._set_execution(distributed.local_execution(f"online: one object at a time{note}"))
             W, done = self._train_online(X, W, sigma0, tau1, tau2, total, D2_adj, rng, callback,
                                          stop)
         self.n_steps_done_ = done
@@ -451,6 +617,20 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
             callback(Progress("som", done, total, self._metrics(), "done"
                               if not self.stopped_ else "stopped", done=True))
         return self
+
+    def _set_execution(self, execution):
+        info = execution.as_dict()
+        chunked = self.mode == "batch" and self.n_chunks_ > 1
+        how = (f"batch sums in {self.n_chunks_} chunks of {self.chunk_size_:,} objects"
+               if chunked else "batch sums in one block" if self.mode == "batch" else
+               "online updates")
+        mem = self.memory_estimate_
+        info.update(chunk_size=int(self.chunk_size_), n_chunks=int(self.n_chunks_),
+                    chunked=bool(chunked),
+                    summary=f"{execution.describe()}; {how}; memory about "
+                            f"{distributed.fmt_bytes(mem['total'])} of a {distributed.fmt_bytes(mem['limit'])} "
+                            f"limit")
+        self.execution_ = info
 
     def _eta(self, t: int, tau2: float) -> float:
         if self.convergence_steps_ > 0 and t >= self.n_steps:
@@ -482,34 +662,41 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
             callback(Progress("som", step, total, self._metrics(),
                               f"step {step} of {total}"))
 
-    def _train_batch(self, X, W, sigma0, tau1, tau2, total, adjacency, callback, stop):
+    def _train_batch(self, X, W, sigma0, tau1, tau2, total, adjacency, callback, stop,
+                     chunk_rows, client=None, workers=1):
+        """Batch epochs over chunks of ``chunk_rows`` objects; with a Dask ``client`` the chunks
+        run as tasks on blocks of whole chunks held by the workers, and their sums are added
+        here in chunk order, exactly as on the local path."""
         n, p = X.shape
         U = W.shape[0]
-        xx = (X ** 2).sum(axis=1)
         self._last_recorded = None
         t = 0
         prev = W.copy()
+        if client is not None:
+            n_chunks = math.ceil(n / chunk_rows)
+            per_part = math.ceil(n_chunks / max(1, min(n_chunks, TASKS_PER_WORKER * workers)))
+            bounds = [(a * chunk_rows, min(n, (a + per_part) * chunk_rows))
+                      for a in range(0, n_chunks, per_part)]
+            blocks = client.scatter([X[a:b] for a, b in bounds])
+            adj_future = client.scatter(adjacency, broadcast=True)
         for t in range(total):
             ww = (W ** 2).sum(axis=1)
             counts = np.zeros(U)
             sums = np.zeros((U, p))
             record = (t % self.history_every) == 0
-            if record:
-                qe_sum, te_bad = 0.0, 0
-            for sl in _chunks(n, U):
-                d = _partial_sq_distances(X[sl], W, ww)
-                first = np.argmin(d, axis=1)
-                counts += np.bincount(first, minlength=U)
-                # one-hot(BMU)' X without building the one-hot matrix: a weighted bincount per
-                # feature (p is small; numpy has no segmented sum that is faster here)
-                for j in range(p):
-                    sums[:, j] += np.bincount(first, weights=X[sl, j], minlength=U)
-                if record:
-                    rws = np.arange(d.shape[0])
-                    qe_sum += float(np.sqrt(np.maximum(d[rws, first] + xx[sl], 0.0)).sum())
-                    d[rws, first] = np.inf
-                    second = np.argmin(d, axis=1)
-                    te_bad += int(np.sum(~adjacency[first, second]))
+            qe_sum, te_bad = 0.0, 0
+            if client is None:
+                stats = (_chunk_stats(X[sl], W, ww, adjacency, record)
+                         for sl in _chunks(n, U, chunk_rows))
+            else:
+                futures = [client.submit(_part_stats, block, chunk_rows, W, ww, adj_future,
+                                         record, pure=False) for block in blocks]
+                stats = (item for part in client.gather(futures) for item in part)
+            for c, s_, qe, te in stats:
+                counts += c
+                sums += s_
+                qe_sum += qe
+                te_bad += te
             if record:
                 self._record(t, qe_sum / n, te_bad / n, sigma0, tau1, tau2, W,
                              self._last_recorded)
@@ -691,4 +878,4 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
 
 __all__ = ["SOM", "exponential_decay", "lattice_coordinates", "lattice_adjacency",
            "lattice_sq_distances", "umatrix_values", "best_two_units", "topographic_error_of",
-           "suggest_lattice"]
+           "suggest_lattice", "estimate_memory", "batch_chunk_rows", "CHUNK_BYTES"]

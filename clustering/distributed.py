@@ -1,0 +1,263 @@
+"""Where the heavy loops run: this process, an embedded Dask ``LocalCluster``, or an existing
+Dask cluster; and how much memory a job may take.
+
+The SOM's batch training (its per-chunk sums) and the quasi-Bayesian ensemble (its maps) take a
+``scheduler`` setting:
+
+``None`` (default)
+    The address or keyword in the environment variable ``CLUSTERMAP_DASK_SCHEDULER`` when it is
+    set, else ``"local"``.
+``"local"``
+    No Dask: this process (the ensemble: joblib processes when ``n_jobs`` > 1).
+``"auto"``
+    ``"local"`` for a small job (estimated under :data:`AUTO_MIN_OPS` floating-point operations,
+    where starting worker processes costs more than it saves) or when only one worker is
+    allowed; otherwise an embedded ``LocalCluster``.
+``"localcluster"``
+    An embedded Dask ``LocalCluster`` of ``n_jobs`` worker processes (one thread each; ``None``
+    or -1: one per core), started for the fit and closed after it.
+an address such as ``"tcp://10.0.0.5:8786"``
+    An existing Dask cluster's scheduler. Its workers need this package and the same versions
+    of numpy, scipy and scikit-learn (results are then identical to the local path).
+
+Results do not depend on the path: every task is seeded as on the local path and the partial
+sums are added in the same order. Dask is imported only when a run asks for it, so importing
+:mod:`clustering` stays fast and nothing is started unless asked.
+
+Memory: :func:`memory_limit_bytes` is the budget a job is checked against before it starts
+(``memory_limit`` of the estimator, else ``CLUSTERMAP_MEMORY_LIMIT``, else half the memory
+available now); the same rule as the neural estimator's.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Iterator, Optional
+
+from clustering.errors import ClusteringError, ConfigError
+
+#: Environment variable naming the default scheduler (an address or a keyword).
+SCHEDULER_ENV = "CLUSTERMAP_DASK_SCHEDULER"
+#: Environment variable with the memory budget of a job (``8G``, ``512M`` or bytes).
+MEMORY_ENV = "CLUSTERMAP_MEMORY_LIMIT"
+KEYWORDS = ("local", "auto", "localcluster")
+#: Address schemes Dask understands.
+SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+#: ``scheduler="auto"``: jobs below this many floating-point operations stay local (about ten
+#: seconds of one core; a LocalCluster takes 2-4 s to start and its transfers cost too).
+AUTO_MIN_OPS = 5e10
+#: Seconds to wait for an existing scheduler and its first worker.
+CONNECT_TIMEOUT = 10.0
+PATHS = {"local": "local", "localcluster": "Dask LocalCluster", "remote": "Dask scheduler"}
+
+
+# ----------------------------------------------------------------------------------- memory
+def parse_bytes(text, where: str = MEMORY_ENV) -> int:
+    """``"8G"``, ``"512M"``, ``"1.5GB"`` or ``"8000000000"`` as bytes (powers of 1024)."""
+    units = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20, "G": 2**30,
+             "GB": 2**30, "T": 2**40, "TB": 2**40}
+    t = str(text).strip().upper().replace("IB", "B")
+    num = t.rstrip("KMGTB")
+    unit = t[len(num):]
+    try:
+        value = float(num)
+    except ValueError:
+        value = float("nan")
+    if unit not in units or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{where}: expected bytes such as 8000000000 or 8G, got {text!r}.")
+    return int(value * units[unit])
+
+
+def memory_limit_bytes(memory_limit=None) -> int:
+    """The memory budget of a job: ``memory_limit`` (bytes) when given, else the environment
+    variable ``CLUSTERMAP_MEMORY_LIMIT``, else half the memory available now."""
+    if memory_limit is not None:
+        if isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, float)) \
+                or not memory_limit >= 1 or not math.isfinite(memory_limit):
+            raise ConfigError(f"memory_limit: expected a number of bytes >= 1 or null, got "
+                              f"{memory_limit!r}.")
+        return int(memory_limit)
+    env = os.environ.get(MEMORY_ENV)
+    if env:
+        return parse_bytes(env)
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available // 2)
+    except ImportError:  # pragma: no cover - psutil comes with dask.distributed
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2)
+
+
+def fmt_bytes(n: float) -> str:
+    """``1536`` -> ``"1.5 KB"`` (powers of 1024)."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024.0
+    return f"{n:.1f} TB"  # pragma: no cover
+
+
+# ----------------------------------------------------------------------------------- scheduler
+def check_scheduler(value, where: str = "scheduler") -> Optional[str]:
+    """``value`` if it is None, a keyword of :data:`KEYWORDS` or a Dask address; else a
+    :class:`ConfigError` naming ``where``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in KEYWORDS:
+            return text.lower()
+        scheme, sep, rest = text.partition("://")
+        if sep and scheme.lower() in SCHEMES and rest and not any(c.isspace() for c in rest):
+            return text
+    raise ConfigError(f"{where}: expected 'local', 'auto', 'localcluster' or a Dask scheduler "
+                      f"address such as 'tcp://10.0.0.5:8786', got {value!r}.")
+
+
+def resolve_scheduler(value) -> str:
+    """The scheduler a run uses: ``value``, else ``CLUSTERMAP_DASK_SCHEDULER``, else "local"."""
+    value = check_scheduler(value)
+    if value is not None:
+        return value
+    env = os.environ.get(SCHEDULER_ENV, "").strip()
+    if env:
+        return check_scheduler(env, SCHEDULER_ENV)
+    return "local"
+
+
+def check_n_jobs(value, where: str = "n_jobs") -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value == 0:
+        raise ConfigError(f"{where}: expected a non-zero integer (-1: every core) or null, got "
+                          f"{value!r}.")
+
+
+def local_workers(n_jobs) -> int:
+    """Worker processes of an embedded LocalCluster: ``n_jobs``; None or -1: one per core
+    (-2: all but one, as in joblib)."""
+    check_n_jobs(n_jobs)
+    cores = os.cpu_count() or 1
+    if n_jobs is None:
+        return cores
+    if n_jobs < 0:
+        return max(1, cores + 1 + n_jobs)
+    return int(n_jobs)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where a run went.
+
+    Attributes
+    ----------
+    path : {"local", "localcluster", "remote"}
+        This process (or joblib), an embedded Dask LocalCluster, an existing Dask scheduler.
+    workers : int
+        Processes that ran the tasks (1 for this process alone).
+    address : str or None
+        The scheduler's address (Dask paths).
+    reason : str
+        Why this path (the setting that chose it).
+    """
+
+    path: str
+    workers: int
+    address: Optional[str]
+    reason: str
+
+    @property
+    def uses_dask(self) -> bool:
+        return self.path != "local"
+
+    def describe(self) -> str:
+        """One line for the app, e.g. ``"Dask LocalCluster, 2 workers"``."""
+        label = PATHS[self.path]
+        if self.path == "remote":
+            label += f" {self.address}"
+        return f"{label}, {self.workers} worker{'s' if self.workers != 1 else ''}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def local_execution(reason: str, workers: int = 1) -> Execution:
+    return Execution("local", int(workers), None, reason)
+
+
+def _import_distributed():
+    try:
+        import distributed  # noqa: F401
+    except ImportError as err:  # pragma: no cover - dask is a requirement
+        raise ConfigError("scheduler: Dask is not installed (pip install 'dask[distributed]'); "
+                          "set scheduler='local' or unset CLUSTERMAP_DASK_SCHEDULER.") from err
+    return distributed
+
+
+@contextmanager
+def dask_session(scheduler, n_jobs=None, *, ops: float = math.inf,
+                 max_tasks: Optional[int] = None) -> Iterator[tuple[Execution, object]]:
+    """Yield ``(execution, client)`` for a run; ``client`` is None on the local path.
+
+    ``scheduler`` as the estimators take it (see the module notes); ``n_jobs``: workers of an
+    embedded LocalCluster; ``ops``: the job's estimated floating-point operations (for
+    ``"auto"``); ``max_tasks``: no more workers than tasks. A LocalCluster or client started
+    here is closed on exit, also after an error; an existing cluster is left running.
+    """
+    chosen = resolve_scheduler(scheduler)
+    src = "scheduler setting" if check_scheduler(scheduler) is not None else SCHEDULER_ENV
+    if chosen == "local":
+        yield local_execution("scheduler='local'" if src == "scheduler setting" else
+                              f"no Dask scheduler set ({SCHEDULER_ENV})"), None
+        return
+    if chosen in ("auto", "localcluster"):
+        workers = local_workers(n_jobs)
+        if max_tasks is not None:
+            workers = max(1, min(workers, int(max_tasks)))
+        if chosen == "auto" and (workers < 2 or ops < AUTO_MIN_OPS):
+            why = ("one worker allowed" if workers < 2 else
+                   f"a small job (about {ops:.2g} operations, under {AUTO_MIN_OPS:.0e})")
+            yield local_execution(f"scheduler='auto': {why}, run here"), None
+            return
+        distributed = _import_distributed()
+        cluster = client = None
+        try:
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                               processes=True, dashboard_address=None,
+                                               silence_logs=logging.ERROR)
+            client = distributed.Client(cluster)
+            yield (Execution("localcluster", workers, cluster.scheduler_address,
+                             f"scheduler='{chosen}' ({src}): embedded LocalCluster of "
+                             f"{workers} processes"), client)
+        finally:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+        return
+    distributed = _import_distributed()
+    try:
+        client = distributed.Client(chosen, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as err:
+        raise ClusteringError(f"{src}: no Dask scheduler answered at {chosen} within "
+                              f"{CONNECT_TIMEOUT:g} s ({type(err).__name__}); check the "
+                              f"address, or set scheduler='local' / unset {SCHEDULER_ENV} to "
+                              f"run here.") from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError):
+            raise ClusteringError(f"{src}: the Dask scheduler at {chosen} has no workers; start "
+                                  f"some (dask worker {chosen}) or run locally.") from None
+        workers = len(client.nthreads()) or 1
+        yield Execution("remote", workers, chosen, f"{src}: existing Dask scheduler"), client
+    finally:
+        client.close()
+
+
+__all__ = ["SCHEDULER_ENV", "MEMORY_ENV", "KEYWORDS", "AUTO_MIN_OPS", "Execution",
+           "check_scheduler", "resolve_scheduler", "local_workers", "dask_session",
+           "memory_limit_bytes", "parse_bytes", "fmt_bytes", "local_execution"]

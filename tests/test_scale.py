@@ -1,0 +1,175 @@
+"""Scale: chunked batch SOM, memory refusal, and Dask runs identical to the local path."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from clustering import distributed
+from clustering.ensemble import QuasiBayesianEnsemble
+from clustering.errors import ClusteringError, ConfigError
+from clustering.som import SOM, batch_chunk_rows, estimate_memory
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def _no_env(monkeypatch):
+    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
+    monkeypatch.delenv(distributed.MEMORY_ENV, raising=False)
+
+
+def _blobs(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0], [5.0, 5.0], [0.0, 6.0]])
+    return centres[np.arange(n) % 3] + rng.normal(scale=0.7, size=(n, 2))
+
+
+def _children():
+    """Child processes, less multiprocessing's resource tracker (it lives as long as Python)."""
+    import psutil
+
+    return {p.pid for p in psutil.Process().children(recursive=True)
+            if "resource_tracker" not in " ".join(p.cmdline())}
+
+
+SMALL_QBM = dict(tau1_grid=(140, 700), tau2_grid=(125,), n_replicates=2, rows=4, cols=3,
+                 n_steps=15, random_state=7)
+
+
+# ----------------------------------------------------------------------------------- chunks
+def test_chunked_batch_som_matches_one_block():
+    X = _blobs(300)
+    kw = dict(rows=5, cols=4, mode="batch", n_steps=25, init="random", tol=0, random_state=3)
+    whole = SOM(**kw, chunk_size=10_000).fit(X)
+    chunked = SOM(**kw, chunk_size=7).fit(X)
+    assert whole.n_chunks_ == 1 and not whole.execution_["chunked"]
+    assert chunked.n_chunks_ == 43 and chunked.execution_["chunked"]
+    assert "43 chunks of 7 objects" in chunked.execution_["summary"]
+    np.testing.assert_array_equal(whole.labels_, chunked.labels_)
+    np.testing.assert_array_equal(whole.bmu_, chunked.bmu_)
+    # sums added chunk by chunk: the same up to the rounding of the additions
+    np.testing.assert_allclose(whole.codebook_, chunked.codebook_, rtol=0, atol=1e-12)
+    assert whole.quantization_error_ == pytest.approx(chunked.quantization_error_, abs=1e-12)
+
+
+def test_default_chunk_follows_the_memory_budget():
+    assert batch_chunk_rows(192) == 8 * 2 ** 20 // (8 * 192)
+    assert batch_chunk_rows(192, 50) == 50
+    est = estimate_memory(1_000_000, 10, 192)
+    # nothing of N x units: the chunk block stays at the budget whatever N
+    assert est["chunk"] <= 2 * 8 * 2 ** 20 + 16 * 192 * 5300
+    assert est["total"] < 200 * 2 ** 20
+
+
+def test_pca_init_on_many_rows_uses_the_covariance(monkeypatch):
+    from clustering import som as som_mod
+
+    X = _blobs(400)
+    a = som_mod._principal_axes(X)
+    monkeypatch.setattr(som_mod, "PCA_SVD_MAX_ROWS", 10)
+    b = som_mod._principal_axes(X)
+    np.testing.assert_allclose(a[0], b[0])
+    np.testing.assert_allclose(a[1], b[1])
+    np.testing.assert_allclose(np.abs(a[2]), np.abs(b[2]), atol=1e-12)  # axes up to sign
+
+
+# ----------------------------------------------------------------------------------- memory
+def test_som_refuses_a_job_above_the_memory_limit():
+    with pytest.raises(ConfigError, match="memory_limit: a 1600-unit SOM on 120 x 2 objects "
+                                          "needs about .* CLUSTERMAP_MEMORY_LIMIT.*smaller "
+                                          "lattice"):
+        SOM(rows=40, cols=40, mode="batch", memory_limit=10 * 2 ** 20).fit(_blobs())
+
+
+def test_memory_limit_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CLUSTERMAP_MEMORY_LIMIT", "1M")
+    with pytest.raises(ConfigError, match="above the limit of 1.0 MB"):
+        SOM(rows=20, cols=20, mode="batch").fit(_blobs())
+    with pytest.raises(ConfigError, match="above the limit of 1.0 MB"):
+        QuasiBayesianEnsemble(**{**SMALL_QBM, "rows": 20, "cols": 20}, n_jobs=1).fit(_blobs())
+    monkeypatch.setenv("CLUSTERMAP_MEMORY_LIMIT", "lots")
+    with pytest.raises(ConfigError, match="CLUSTERMAP_MEMORY_LIMIT: expected bytes"):
+        SOM(rows=3, cols=3).fit(_blobs())
+
+
+def test_bad_settings_are_named():
+    X = _blobs()
+    for params, field in (({"scheduler": "cluster please"}, "scheduler"),
+                          ({"scheduler": 3}, "scheduler"), ({"n_jobs": 0}, "n_jobs"),
+                          ({"chunk_size": 0}, "chunk_size"), ({"memory_limit": -5}, "memory_limit")):
+        with pytest.raises(ConfigError, match=f"^{field}:"):
+            SOM(rows=3, cols=3, **params).fit(X)
+    with pytest.raises(ConfigError, match="^scheduler:"):
+        QuasiBayesianEnsemble(**SMALL_QBM, scheduler="somewhere").fit(X)
+
+
+def test_scheduler_from_the_environment_is_checked(monkeypatch):
+    monkeypatch.setenv("CLUSTERMAP_DASK_SCHEDULER", "not an address")
+    with pytest.raises(ConfigError, match="^CLUSTERMAP_DASK_SCHEDULER:"):
+        SOM(rows=3, cols=3, mode="batch").fit(_blobs())
+    assert distributed.resolve_scheduler("local") == "local"  # the setting wins
+
+
+def test_unreachable_scheduler_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(distributed, "CONNECT_TIMEOUT", 0.5)
+    with pytest.raises(ClusteringError, match="no Dask scheduler answered at tcp://127.0.0.1:9"):
+        SOM(rows=3, cols=3, mode="batch", n_steps=2,
+            scheduler="tcp://127.0.0.1:9").fit(_blobs())
+
+
+def test_small_auto_job_stays_local_and_nothing_is_started():
+    before = _children()
+    som = SOM(rows=3, cols=3, mode="batch", n_steps=3, scheduler="auto", chunk_size=10,
+              n_jobs=2).fit(_blobs())
+    assert som.execution_["path"] == "local"
+    assert som.execution_["reason"].startswith("scheduler='auto': a small job")
+    assert _children() == before
+
+
+def test_importing_the_package_does_not_import_dask():
+    code = ("import sys, clustering, clustering.som, clustering.ensemble, "
+            "clustering.distributed; print(any(m.split('.')[0] in ('dask', 'distributed') "
+            "for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+# ----------------------------------------------------------------------------------- Dask
+def test_ensemble_on_a_two_worker_local_cluster_equals_the_local_path():
+    X = _blobs(90)
+    before = _children()
+    local = QuasiBayesianEnsemble(**SMALL_QBM, n_jobs=1, scheduler="local").fit(X)
+    assert local.execution_["path"] == "local" and local.execution_["workers"] == 1
+    dask = QuasiBayesianEnsemble(**SMALL_QBM, n_jobs=2, scheduler="localcluster").fit(X)
+    assert dask.execution_["path"] == "localcluster" and dask.execution_["workers"] == 2
+    assert dask.execution_["summary"] == "Dask LocalCluster, 2 workers"
+    np.testing.assert_array_equal(local.labels_, dask.labels_)
+    np.testing.assert_array_equal(local.proba_, dask.proba_)
+    np.testing.assert_array_equal(local.maps_table_["theta"], dask.maps_table_["theta"])
+    np.testing.assert_array_equal(local.networks_.to_numpy(), dask.networks_.to_numpy())
+    for a, b in zip(local.maps_, dask.maps_):
+        np.testing.assert_array_equal(a.codebook_, b.codebook_)
+    assert local.theta_mean_ == dask.theta_mean_
+    assert _children() == before  # the cluster was closed
+
+
+def test_batch_som_on_an_existing_scheduler_equals_the_local_path(monkeypatch):
+    from distributed import LocalCluster
+
+    X = _blobs(240)
+    kw = dict(rows=4, cols=4, mode="batch", n_steps=12, init="random", tol=0, random_state=1,
+              chunk_size=20)
+    local = SOM(**kw, scheduler="local").fit(X)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        monkeypatch.setenv("CLUSTERMAP_DASK_SCHEDULER", cluster.scheduler_address)
+        remote = SOM(**kw).fit(X)
+    assert remote.execution_["path"] == "remote" and remote.execution_["workers"] == 2
+    assert remote.execution_["summary"].startswith(f"Dask scheduler {cluster.scheduler_address}"
+                                                   ", 2 workers; batch sums in 12 chunks")
+    np.testing.assert_array_equal(local.codebook_, remote.codebook_)
+    np.testing.assert_array_equal(local.labels_, remote.labels_)
+    np.testing.assert_equal(local.history_, remote.history_)
