@@ -7,10 +7,11 @@ from clustering import plots
 from ui import configio, forms, live, runs, state, widgets
 
 KEY = "qbm"
-HIDDEN = ("callback", "stop", "verbose", "n_jobs")
+#: Execution settings are the server's (CLUSTERMAP_DASK_SCHEDULER, CLUSTERMAP_MEMORY_LIMIT).
+HIDDEN = ("callback", "stop", "verbose", "n_jobs", "scheduler", "memory_limit")
 #: The app trains the maps one after the other in the session's job thread: Stop then interrupts
 #: the map under way, and one session cannot take every core of a shared server.
-APP_N_JOBS = 1
+APP_N_JOBS = runs.APP_N_JOBS
 CHOICES = {"lattice": ["hexagonal", "rectangular"], "mode": ["online", "batch"],
            "init": ["pca", "random", "sample"], "cluster_method": ["kmeans", "hierarchical"]}
 
@@ -62,10 +63,12 @@ with st.container(border=True):
     st.dataframe(plan, hide_index=True, height=min(36 * (len(plan) + 1) + 4, 400),
                  column_config={"sigma(T)": st.column_config.NumberColumn(format="%.6f"),
                                 "eta(T)": st.column_config.NumberColumn(format="%.6f")})
+    st.caption(widgets.md_escape(runs.planned_execution("qbm")))
     if st.button("Run the ensemble", type="primary", key="qbm_train",
                  icon=":material/play_arrow:", disabled=running or busy):
         with widgets.guard():
             params = cfg.validate_params("qbm", {**values, "n_jobs": APP_N_JOBS})
+            runs.preflight("qbm", params, ds.X)  # a job above the memory limit never starts
             spec, token = state.data_spec(), state.data_token()
 
             def target(callback, stop):
@@ -98,6 +101,7 @@ def results():
         res.stop_reason, "Stopped" if res.stopped else "Finished")
     st.text(f"{ended} in {res.elapsed:.1f} s: {done} maps trained, {res.n_clusters} clusters; "
             f"mean criterion of the filtered ensemble Θ = {qbm.theta_mean_:.6g} (34).")
+    st.caption(widgets.md_escape(runs.execution_text(res)))
     tabs = st.tabs(["Networks (table 2)", "Cochran's test (table 5)", "Posterior",
                     "Co-association", "Flagged objects", "Cluster profile", "vs k-means"])
     with tabs[0]:

@@ -8,7 +8,8 @@ from ui import configio, forms, live, runs, state, widgets
 KEY = "som"
 CHOICES = {"lattice": ["hexagonal", "rectangular"], "mode": ["online", "batch"],
            "init": ["pca", "random", "sample"], "cluster_method": ["kmeans", "hierarchical"]}
-HIDDEN = ("callback", "stop", "verbose")
+#: Execution settings are the server's (CLUSTERMAP_DASK_SCHEDULER, CLUSTERMAP_MEMORY_LIMIT).
+HIDDEN = ("callback", "stop", "verbose", "chunk_size", "memory_limit", "scheduler", "n_jobs")
 
 st.title("Self-organizing map")
 st.caption("Kohonen's map: a lattice of units whose weight vectors follow the data (winner, "
@@ -52,10 +53,12 @@ with st.container(border=True):
     if shown.get("cols") is None:
         shown["cols"] = sug_cols
     values = forms.param_inputs(shown, KEY, columns=4, choices=CHOICES, disabled=running)
+    st.caption(widgets.md_escape(runs.planned_execution("som")))
     if st.button("Train the map", type="primary", key="som_train", icon=":material/play_arrow:",
                  disabled=running or busy):
         with widgets.guard():
             params = cfg.validate_params("som", values)
+            runs.preflight("som", params, ds.X)  # a job above the memory limit never starts
             spec, token = state.data_spec(), state.data_token()
 
             def target(callback, stop):
@@ -81,6 +84,7 @@ def results():
     st.divider()
     st.subheader("Results")
     st.text(runs.som_status(res))
+    st.caption(widgets.md_escape(runs.execution_text(res)))
     ids = runs.object_ids(ds)
     coords = runs.unit_coordinates(som)
     bmu = np.asarray(som.bmu_)

@@ -137,6 +137,24 @@ def test_som_trains_and_draws_lattice_maps():
     assert labels == ["Labels (CSV)", "Run configuration (JSON)", "Codebook (CSV)",
                       "Metrics (CSV)"]
     assert any(f"{som.rows_} x {som.cols_} hexagonal lattice" in t.value for t in at.text)
+    # which path the run took and how many workers (issue 6)
+    assert som.execution_["path"] == "local"
+    assert any("Ran on: local, 1 worker" in c.value.replace("\\", "") for c in at.caption)
+
+
+def test_som_above_the_memory_limit_is_refused_before_it_starts(monkeypatch):
+    monkeypatch.setenv("CLUSTERMAP_MEMORY_LIMIT", "1M")
+    monkeypatch.delenv("CLUSTERMAP_DASK_SCHEDULER", raising=False)
+    at = generate(new_app(), "blobs", 60)
+    goto(at, "som")
+    set_number(at, "som_rows", 30)
+    set_number(at, "som_cols", 30)
+    at.run()
+    click(at, "som_train")
+    assert at.session_state["cm_results"].get("som") is None
+    errors = " ".join(e.value for e in at.error).replace("\\", "")  # markdown escapes
+    assert "memory_limit" in errors and "CLUSTERMAP_MEMORY_LIMIT" in errors, errors
+    assert not any("Traceback" in e.value for e in at.error)
 
 
 def test_som_suggestion_button_uses_five_sqrt_n():
@@ -177,6 +195,8 @@ def test_ensemble_runs_and_rebuilds_the_tables():
     labels = [d.proto.label for d in at.get("download_button")]
     assert "Labels and posteriors (CSV)" in labels and "Run configuration (JSON)" in labels
     assert any("map" in (p.message or "") for p in [job.progress])
+    assert qbm.execution_["path"] == "local" and qbm.execution_["workers"] == 1
+    assert any("Ran on: local, 1 worker" in c.value.replace("\\", "") for c in at.caption)
 
 
 def test_compare_runs_selected_methods():

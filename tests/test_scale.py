@@ -173,3 +173,11 @@ def test_batch_som_on_an_existing_scheduler_equals_the_local_path(monkeypatch):
     np.testing.assert_array_equal(local.codebook_, remote.codebook_)
     np.testing.assert_array_equal(local.labels_, remote.labels_)
     np.testing.assert_equal(local.history_, remote.history_)
+
+
+def test_the_app_never_starts_a_cluster_per_session():
+    from ui import runs
+
+    assert runs.app_params("qbm", {"scheduler": "localcluster", "n_jobs": -1}) == {"n_jobs": 1}
+    assert runs.app_params("som", {"scheduler": "auto", "n_jobs": 4, "rows": 3}) == {"rows": 3}
+    assert runs.planned_execution("som").startswith("Runs here (local, 1 worker)")

@@ -101,11 +101,82 @@ def _finish(method: str, config: cfg.RunConfig, dataset, est, labels, proba, sta
                         stopped=stopped, data_token=data_token, extra=extra or {})
 
 
+#: The app trains an ensemble's maps one after the other in the session's job thread (one core
+#: per session; the server-wide queue limits concurrent trainings).
+APP_N_JOBS = 1
+
+
+def app_params(method: str, params: Mapping[str, Any]) -> dict:
+    """The app's execution policy for the SOM and the ensemble: never a per-session Dask
+    LocalCluster; Dask only where the server sets ``CLUSTERMAP_DASK_SCHEDULER`` (a saved
+    configuration's ``scheduler`` is not followed), and the ensemble's maps one at a time."""
+    params = dict(params)
+    if method in ("som", "qbm"):
+        params.pop("scheduler", None)  # None: the server's CLUSTERMAP_DASK_SCHEDULER or local
+    if method == "qbm":
+        params["n_jobs"] = APP_N_JOBS
+    if method == "som":
+        params.pop("n_jobs", None)
+    return params
+
+
+def preflight(method: str, params: Mapping[str, Any], X: np.ndarray) -> None:
+    """Refuse before the job starts what the fit would refuse at once: bad settings and, for
+    the SOM and the ensemble, a memory estimate above the limit (the message names the setting,
+    ``memory_limit`` or ``CLUSTERMAP_MEMORY_LIMIT``). Nothing is trained."""
+    if method not in ("som", "qbm"):
+        return
+    from clustering.metrics import check_data
+
+    X = check_data(X)
+    est = cfg.estimator_class(method)(**app_params(method, params))
+    est._check_params(X)
+    if method == "som":
+        rows, cols = est._resolve(X)[:2]
+        est._plan(X, rows * cols)
+    else:
+        est._map_params(X)
+        est._check_local_memory(APP_N_JOBS)
+
+
+def planned_execution(method: str) -> str:
+    """Where the app's next SOM or ensemble run goes, without connecting to anything."""
+    import os
+
+    from clustering import distributed
+
+    where = os.environ.get(distributed.SCHEDULER_ENV, "").strip()
+    if not where or where == "local":
+        return (f"Runs here (local, 1 worker); the server can send runs to Dask by setting "
+                f"{distributed.SCHEDULER_ENV}.")
+    return f"Runs on Dask: {distributed.SCHEDULER_ENV} = {where}."
+
+
+def execution_text(result: "MethodResult") -> str:
+    """Which path a finished SOM or ensemble run took (local / Dask LocalCluster / remote
+    scheduler, chunked or not) and with how many workers; "" for other methods."""
+    est = result.estimator
+    if result.method == "qbm":
+        info = getattr(est, "execution_", None)
+        if not info:
+            return ""
+        return (f"Ran on: {info['summary']} ({len(est.maps_)} maps as "
+                f"{'Dask tasks' if info['path'] != 'local' else 'local jobs'}). {info['reason']}.")
+    if result.method == "som":
+        info = getattr(est, "execution_", None)
+        if not info:
+            return ""
+        return f"Ran on: {info['summary']}. {info['reason']}."
+    return ""
+
+
 def train(method: str, params: Mapping[str, Any], dataset, data_spec: Mapping[str, Any], *,
           callback: Optional[Callable[[Progress], None]] = None, stop=None,
           data_token: int = 0) -> MethodResult:
-    """Fit ``method`` with ``params`` on ``dataset``; the config records ``data_spec``."""
-    params = cfg.validate_params(method, params)
+    """Fit ``method`` with ``params`` on ``dataset``; the config records ``data_spec``.
+
+    The SOM and the ensemble follow :func:`app_params` (no per-session Dask cluster)."""
+    params = cfg.validate_params(method, app_params(method, params))
     config = cfg.RunConfig(method=method, params=params, data=dict(data_spec))
     started = time.monotonic()
     est, labels, proba = cfg.fit_method(method, params, dataset.X, callback=callback, stop=stop)
