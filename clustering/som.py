@@ -84,6 +84,18 @@ def lattice_sq_distances(coords: np.ndarray) -> np.ndarray:
     return (diff ** 2).sum(axis=2)
 
 
+def neighbourhood(d2: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian neighbourhood ``h = exp(-d2 / (2 sigma^2))`` on lattice distances (digest part B).
+
+    Exact for every sigma, also where ``sigma^2`` underflows to 0 late in a long schedule (the
+    Haykin preset's convergence phase): then ``h`` is 1 on the winner (d2 = 0) and 0 elsewhere,
+    the limit, instead of 0/0 = NaN.
+    """
+    s2 = max(2.0 * sigma * sigma, np.finfo(float).tiny)
+    with np.errstate(over="ignore"):
+        return np.exp(-np.asarray(d2) / s2)
+
+
 def lattice_adjacency(coords: np.ndarray) -> np.ndarray:
     """Boolean units x units matrix: True for lattice neighbours (distance 1)."""
     d2 = lattice_sq_distances(coords)
@@ -702,7 +714,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
                              self._last_recorded)
                 self._report(callback, t, total)
             sigma = sigma0 * math.exp(-t / tau1)
-            H = np.exp(-self._D2 / (2.0 * sigma * sigma))
+            H = neighbourhood(self._D2, sigma)
             num = H @ sums
             den = H @ counts
             ok = den > 0
@@ -741,7 +753,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
             k = int(np.argmin(np.einsum("ij,ij->i", diff, diff)))
             sigma = sigma0 * math.exp(-t / tau1)
             eta = self.eta0 * math.exp(-t / tau2) if t < self.n_steps else self.convergence_eta
-            g = eta * np.exp(D2[k] / (-2.0 * sigma * sigma))
+            g = eta * neighbourhood(D2[k], sigma)
             W += g[:, None] * diff
             step = t + 1
             if step % interval == 0 or step == total:

@@ -232,6 +232,20 @@ def test_haykin_preset():
     assert som.history_["eta"][-1] == pytest.approx(0.01)
 
 
+@pytest.mark.parametrize("mode", ["online", "batch"])
+def test_a_radius_that_underflows_keeps_the_codebook_finite(mode):
+    """Late in a long schedule sigma^2 underflows to 0 (the Haykin preset's convergence phase on
+    a map of a few hundred units); the neighbourhood is then the winner alone, never 0/0."""
+    X, y = make_blobs(n_samples=90, centers=3, random_state=0)
+    som = SOM(3, 3, lattice="rectangular", sigma0=4.0, tau1=1.0, n_steps=900, mode=mode,
+              tol=0, n_clusters=3).fit(X)
+    assert 4.0 * math.exp(-899.0) ** 2 == 0.0  # sigma(t)^2 really underflows
+    assert np.all(np.isfinite(som.codebook_))
+    # the units still follow the data: closer to it on average than the data's own spread
+    assert som.quantization_error_ < np.linalg.norm(X - X.mean(axis=0), axis=1).mean() / 2
+    assert np.unique(som.labels_).size == 3
+
+
 @pytest.mark.parametrize("params, field", [
     (dict(lattice="triangular"), "lattice"),
     (dict(mode="minibatch"), "mode"),
