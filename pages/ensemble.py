@@ -8,7 +8,7 @@ from ui import configio, forms, live, runs, state, widgets
 
 KEY = "qbm"
 #: Execution settings are the server's (CLUSTERMAP_DASK_SCHEDULER, CLUSTERMAP_MEMORY_LIMIT).
-HIDDEN = ("callback", "stop", "verbose", "n_jobs", "scheduler", "memory_limit")
+HIDDEN = ("callback", "stop", "verbose") + runs.SERVER_PARAMS
 #: The app trains the maps one after the other in the session's job thread: Stop then interrupts
 #: the map under way, and one session cannot take every core of a shared server.
 APP_N_JOBS = runs.APP_N_JOBS

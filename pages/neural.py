@@ -7,7 +7,7 @@ from ui import configio, forms, live, runs, state, widgets
 
 KEY = "nn"
 SPECIAL = ("n_clusters", "kernel", "kernel_param")
-HIDDEN = ("callback", "stop", "verbose")
+HIDDEN = ("callback", "stop", "verbose") + runs.SERVER_PARAMS
 
 st.title("Neural clustering")
 st.caption("A Keras network maps each point to a probability per cluster and learns, without "
@@ -113,6 +113,7 @@ with st.container(border=True):
                  disabled=running or busy):
         with widgets.guard():
             params = cfg.validate_params("neural", values)
+            runs.preflight("neural", params, ds.X)  # a job above the memory limit never starts
             spec, token = state.data_spec(), state.data_token()
 
             def target(callback, stop):

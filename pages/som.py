@@ -9,7 +9,7 @@ KEY = "som"
 CHOICES = {"lattice": ["hexagonal", "rectangular"], "mode": ["online", "batch"],
            "init": ["pca", "random", "sample"], "cluster_method": ["kmeans", "hierarchical"]}
 #: Execution settings are the server's (CLUSTERMAP_DASK_SCHEDULER, CLUSTERMAP_MEMORY_LIMIT).
-HIDDEN = ("callback", "stop", "verbose", "chunk_size", "memory_limit", "scheduler", "n_jobs")
+HIDDEN = ("callback", "stop", "verbose", "chunk_size") + runs.SERVER_PARAMS
 
 st.title("Self-organizing map")
 st.caption("Kohonen's map: a lattice of units whose weight vectors follow the data (winner, "

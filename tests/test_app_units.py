@@ -300,6 +300,28 @@ def test_a_second_job_in_a_session_is_refused_and_nothing_is_lost(monkeypatch):
     assert state.start_job("other", lambda callback, stop: None, "Other").wait(10)
 
 
+def test_new_data_is_refused_while_a_training_runs_on_the_current_data(monkeypatch):
+    """A result must never be stored against data it was not trained on."""
+    from clustering.errors import ClusteringError
+    from ui import state
+
+    session: dict = {}
+    monkeypatch.setattr(state, "_ss", lambda: session)
+    state.set_dataset("old data", {"source": "generator", "name": "blobs"}, "blobs")
+    state.results()["som"] = "result on the old data"
+    first = state.start_job("neural", _until_stopped, "Neural clustering")
+    try:
+        with pytest.raises(ClusteringError, match="Neural clustering is training on the current"):
+            state.set_dataset("new data", {"source": "generator", "name": "moons"}, "moons")
+        assert state.dataset() == "old data" and state.data_label() == "blobs"
+        assert state.results()["som"] == "result on the old data"
+    finally:
+        first.request_stop()
+        assert first.wait(10)
+    state.set_dataset("new data", {"source": "generator", "name": "moons"}, "moons")
+    assert state.dataset() == "new data" and state.results() == {}
+
+
 def _wait_until(cond, seconds=10.0):
     deadline = time.monotonic() + seconds
     while not cond():

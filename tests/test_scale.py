@@ -181,3 +181,35 @@ def test_the_app_never_starts_a_cluster_per_session():
     assert runs.app_params("qbm", {"scheduler": "localcluster", "n_jobs": -1}) == {"n_jobs": 1}
     assert runs.app_params("som", {"scheduler": "auto", "n_jobs": 4, "rows": 3}) == {"rows": 3}
     assert runs.planned_execution("som").startswith("Runs here (local, 1 worker)")
+
+
+def test_no_way_into_the_app_sets_where_or_how_big_a_run_is(monkeypatch):
+    """A saved run or comparison is a user's file: its scheduler address (which would send the
+    data to any host), process count and memory limit are never followed."""
+    from clustering import tables
+    from clustering.datasets import generate
+    from ui import runs
+
+    def no_dask(*args, **kwargs):
+        raise AssertionError("the app tried to reach a Dask scheduler")
+
+    monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
+    monkeypatch.setattr(distributed, "_import_distributed", no_dask)
+    for method in ("neural", "som", "qbm", "kmeans", "dbscan"):
+        kept = runs.app_params(method, {"scheduler": "tcp://203.0.113.9:8786", "n_jobs": 64,
+                                        "memory_limit": 2 ** 50, "n_clusters": 2})
+        assert "scheduler" not in kept and "memory_limit" not in kept
+        assert kept.get("n_jobs", 1) == 1 and kept["n_clusters"] == 2
+    X, y = generate("blobs", n_samples=200)
+    ds = tables.from_arrays(X, y)
+    hostile = {"som": {"mode": "batch", "rows": 4, "cols": 4, "n_clusters": 3, "n_steps": 5,
+                       "scheduler": "tcp://203.0.113.9:8786", "memory_limit": 2 ** 50}}
+    res = runs.compare(hostile, ds, {"source": "generator", "name": "blobs", "params": {}})
+    assert not res.extra["errors"] and "SOM clusters" in res.extra["partitions"]
+    saved = res.config.methods["som"]
+    assert saved.get("scheduler") is None and saved.get("memory_limit") is None
+    # the server's limit holds for the neural network too, before any training starts
+    monkeypatch.setenv(distributed.MEMORY_ENV, "1M")
+    with pytest.raises(ConfigError, match="memory_limit"):
+        runs.preflight("neural", {"n_clusters": 3, "solver": "dense", "memory_limit": 2 ** 50},
+                       np.repeat(ds.X, 10, axis=0))

@@ -104,32 +104,37 @@ def _finish(method: str, config: cfg.RunConfig, dataset, est, labels, proba, sta
 #: The app trains an ensemble's maps one after the other in the session's job thread (one core
 #: per session; the server-wide queue limits concurrent trainings).
 APP_N_JOBS = 1
+#: Settings that the server decides, never a page or a saved configuration: where a run executes
+#: (a Dask scheduler: the server's ``CLUSTERMAP_DASK_SCHEDULER`` or this process; an address in an
+#: uploaded file would send the user's data to any host), how many processes it takes, and how
+#: much memory it may plan for (``CLUSTERMAP_MEMORY_LIMIT``).
+SERVER_PARAMS = ("scheduler", "n_jobs", "memory_limit")
 
 
 def app_params(method: str, params: Mapping[str, Any]) -> dict:
-    """The app's execution policy for the SOM and the ensemble: never a per-session Dask
-    LocalCluster; Dask only where the server sets ``CLUSTERMAP_DASK_SCHEDULER`` (a saved
-    configuration's ``scheduler`` is not followed), and the ensemble's maps one at a time."""
-    params = dict(params)
-    if method in ("som", "qbm"):
-        params.pop("scheduler", None)  # None: the server's CLUSTERMAP_DASK_SCHEDULER or local
+    """The app's execution policy, for every method and every way a run starts (its page, a saved
+    run, a comparison): the :data:`SERVER_PARAMS` are dropped, so no per-session Dask cluster, no
+    remote scheduler, no memory limit above the server's; the ensemble's maps run one at a
+    time."""
+    params = {k: v for k, v in params.items() if k not in SERVER_PARAMS}
     if method == "qbm":
         params["n_jobs"] = APP_N_JOBS
-    if method == "som":
-        params.pop("n_jobs", None)
     return params
 
 
 def preflight(method: str, params: Mapping[str, Any], X: np.ndarray) -> None:
     """Refuse before the job starts what the fit would refuse at once: bad settings and, for
-    the SOM and the ensemble, a memory estimate above the limit (the message names the setting,
-    ``memory_limit`` or ``CLUSTERMAP_MEMORY_LIMIT``). Nothing is trained."""
-    if method not in ("som", "qbm"):
+    the neural network, the SOM and the ensemble, a memory estimate above the limit (the message
+    names the setting, ``memory_limit`` or ``CLUSTERMAP_MEMORY_LIMIT``). Nothing is trained."""
+    if method not in cfg.ESTIMATORS:
         return
     from clustering.metrics import check_data
 
     X = check_data(X)
     est = cfg.estimator_class(method)(**app_params(method, params))
+    if method == "neural":
+        est.plan(X)
+        return
     est._check_params(X)
     if method == "som":
         rows, cols = est._resolve(X)[:2]
@@ -175,7 +180,7 @@ def train(method: str, params: Mapping[str, Any], dataset, data_spec: Mapping[st
           data_token: int = 0) -> MethodResult:
     """Fit ``method`` with ``params`` on ``dataset``; the config records ``data_spec``.
 
-    The SOM and the ensemble follow :func:`app_params` (no per-session Dask cluster)."""
+    Every method follows :func:`app_params` (the server's execution settings)."""
     params = cfg.validate_params(method, app_params(method, params))
     config = cfg.RunConfig(method=method, params=params, data=dict(data_spec))
     started = time.monotonic()
@@ -216,7 +221,7 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
                               f"method {i + 1} of {len(names)}: {label}"))
         t0 = time.monotonic()
         try:
-            params = cfg.validate_params(name, methods[name])
+            params = cfg.validate_params(name, app_params(name, methods[name]))
             est, labels, _ = cfg.fit_method(name, params, dataset.X, callback=sub, stop=stop)
         except ClusteringError as err:
             errors[label] = str(err)
@@ -230,8 +235,9 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
         rows[label] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "method"
-    config = cfg.ComparisonConfig({name: cfg.validate_params(name, methods[name])
-                                   for name in names}, dict(data_spec))
+    config = cfg.ComparisonConfig(
+        {name: cfg.validate_params(name, app_params(name, methods[name])) for name in names},
+        dict(data_spec))
     if callback is not None:
         callback(Progress("compare", len(names) * 1000, len(names) * 1000, {}, "done", done=True))
     return MethodResult(method="compare", config=config, labels=np.zeros(0, int), proba=None,

@@ -46,7 +46,15 @@ def data_token() -> int:
 
 
 def set_dataset(ds, spec: dict, label: str) -> None:
-    """Make ``ds`` the session's data set and forget results computed on the previous one."""
+    """Make ``ds`` the session's data set and forget results computed on the previous one.
+
+    Refused with a :class:`ClusteringError` while a training runs: its result belongs to the
+    current data and would otherwise be stored against the new one."""
+    current = job()
+    if current is not None and current.running:
+        raise ClusteringError(f"{current.label} is training on the current data: wait until it "
+                              "ends or stop it on its page, then change the data. The current "
+                              "data and results are kept.")
     ss = _ss()
     ss[DATASET] = ds
     ss[DATA_SPEC] = spec
