@@ -595,6 +595,8 @@ def load_data(data: Mapping[str, Any], csv: Any = None):
     if data["source"] == "generator":
         from clustering import datasets
 
+        tables.check_size(*datasets.planned_shape(data["name"], data["params"]),
+                          what=f"The {data['name']} data set")
         X, y = datasets.generate(data["name"], **data["params"])
         return tables.from_arrays(X, y)
     frame = load_table(data, csv)

@@ -21,7 +21,7 @@ import sklearn.datasets
 from clustering.errors import ConfigError
 
 __all__ = ["make_blobs", "make_moons", "make_circles", "GENERATORS", "generator_defaults",
-           "generate", "MAX_SAMPLES", "MAX_FEATURES"]
+           "generate", "planned_shape", "MAX_SAMPLES", "MAX_FEATURES"]
 
 #: Largest number of points a generator makes (a guard against typing one zero too many).
 MAX_SAMPLES = 1_000_000
@@ -241,6 +241,21 @@ def generator_defaults(name: str) -> dict[str, Any]:
     """The parameters of generator ``name`` with their defaults, in signature order."""
     sig = inspect.signature(_lookup(name))
     return {p.name: p.default for p in sig.parameters.values()}
+
+
+def planned_shape(name: str, params: dict[str, Any]) -> tuple[Any, Any]:
+    """``(n_samples, n_features)`` that generator ``name`` would make with ``params``, read off
+    the parameters without generating (so that a size limit can refuse the work before it
+    starts); an entry that the parameters do not settle is None (the generator checks it)."""
+    full = {**generator_defaults(name), **params}
+    n_features: Any = 2
+    if name == "blobs":
+        centers = full.get("centers")
+        n_features = full.get("n_features")
+        if isinstance(centers, (list, tuple, np.ndarray)):
+            first = centers[0] if len(centers) else None
+            n_features = len(first) if isinstance(first, (list, tuple, np.ndarray)) else None
+    return full.get("n_samples"), n_features
 
 
 def generate(name: str, **params: Any) -> tuple[np.ndarray, np.ndarray]:

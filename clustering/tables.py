@@ -1025,6 +1025,21 @@ def load_csv(source: Any, **kwargs: Any) -> Dataset:
         raise ConfigError(f"load_csv: {err}") from err
 
 
+def check_size(n_rows: Any, n_columns: Any, limits: Optional[Limits] = None,
+               what: str = "The data") -> None:
+    """Refuse data of ``n_rows`` x ``n_columns`` over the row or column limit before it is made
+    (a generator's points); entries that are not whole numbers are left to the maker's checks."""
+    lim = _limits(limits)
+    for count, limit, name, unit in ((n_rows, lim.max_rows, "max_rows", "rows (points)"),
+                                     (n_columns, lim.max_columns, "max_columns",
+                                      "columns (features)")):
+        if isinstance(count, (int, np.integer)) and not isinstance(count, bool) \
+                and count > limit:
+            raise DataError(f"{what} would have {int(count)} {unit}, over the limit of {limit} "
+                            f"(setting {name}, {LIMIT_ENV[name]}). Ask for fewer or raise the "
+                            "limit.")
+
+
 def from_arrays(X: Any, y: Any = None, feature_names: Optional[Sequence[str]] = None) -> Dataset:
     """A :class:`Dataset` of given points (e.g. a generator's), unscaled.
 

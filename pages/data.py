@@ -21,7 +21,7 @@ source = st.radio("Source", ["Generate", "Upload a CSV", "Example"], horizontal=
 
 # ------------------------------------------------------------------------------------ generate
 def generate_section():
-    from clustering import datasets, tables
+    from clustering import config as cfg, datasets
 
     names = list(datasets.GENERATORS)
     name = st.selectbox("Generator", names, key="gen_name", persist_state="session",
@@ -32,10 +32,9 @@ def generate_section():
     c1, c2, _ = st.columns([1, 1, 3])
     if c1.button("Generate", type="primary", key="gen_button", icon=":material/scatter_plot:"):
         with widgets.guard():
-            X, y = datasets.generate(name, **params)
-            ds = tables.from_arrays(X, y)
-            state.set_dataset(ds, {"source": "generator", "name": name, "params": params},
-                              f"{name} ({len(X)} points)")
+            spec = {"source": "generator", "name": name, "params": params}
+            ds = cfg.load_data(spec)  # the size limits are checked before generating
+            state.set_dataset(ds, spec, f"{name} ({ds.X.shape[0]} points)")
             st.rerun()
     if c2.button("Reset to defaults", key="gen_reset"):
         for p in defaults:

@@ -259,3 +259,27 @@ def test_aggregation_overwrite_is_recorded_and_replayed():
     np.testing.assert_allclose(frame["Phi11"], (frame["Phi21"] + frame["Phi24"]) / 2)
     with pytest.raises(ConfigError, match=r"aggregations\[0\]\.overwrite"):
         validate_data({**data, "aggregations": [{**data["aggregations"][0], "overwrite": "yes"}]})
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("moons", {"n_samples": 200_001}, r"would have 200001 rows \(points\), over the limit of "
+                                      r"200000 \(setting max_rows, CLUSTERMAP_MAX_ROWS\)"),
+    ("blobs", {"n_features": 501}, r"501 columns \(features\), over the limit of 500 "
+                                   r"\(setting max_columns, CLUSTERMAP_MAX_COLUMNS\)"),
+])
+def test_generated_data_obey_the_table_limits_before_anything_is_made(name, params, message,
+                                                                     monkeypatch):
+    """A saved configuration's generator settings are a user's input like a CSV: the row and
+    column limits hold, checked before the points are generated."""
+    from clustering import datasets, tables
+    from clustering.errors import DataError
+
+    made = []
+    monkeypatch.setattr(datasets, "generate", lambda *a, **kw: made.append(kw))
+    monkeypatch.setattr(tables, "DEFAULT_LIMITS", tables.Limits())
+    with pytest.raises(DataError, match=message):
+        cfg.load_data({"source": "generator", "name": name, "params": params})
+    assert made == []
+    assert datasets.planned_shape("blobs", {}) == (500, 2)
+    assert datasets.planned_shape("circles", {"n_samples": 30}) == (30, 2)
+    assert datasets.planned_shape("blobs", {"centers": [[0.0] * 6, [1.0] * 6]}) == (500, 6)
