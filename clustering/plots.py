@@ -102,6 +102,23 @@ def plain(text) -> str:
     return html.escape(str(text), quote=False).replace("\n", "<br>")
 
 
+def category_names(ids: Optional[Sequence], n: int) -> list[str]:
+    """Object names for a category axis, one per object: :func:`plain` ids, a repeated id
+    numbered (``"A"``, ``"A (2)"``) so that objects sharing an id keep their own bar or cell
+    (a category axis merges equal names)."""
+    names = [plain(i) for i in (ids if ids is not None else range(n))]
+    taken: set[str] = set()
+    out = []
+    for name in names:
+        label, k = name, 1
+        while label in taken:
+            k += 1
+            label = f"{name} ({k})"
+        taken.add(label)
+        out.append(label)
+    return out
+
+
 def _axes_names(axis_names: Optional[Sequence[str]]) -> tuple[str, str]:
     if axis_names is None or len(axis_names) < 2:
         return "x1", "x2"
@@ -522,7 +539,7 @@ def posterior_plot(proba: np.ndarray, labels: np.ndarray, ids: Optional[Sequence
     proba = np.asarray(proba, float)
     labels = np.asarray(labels)
     n = len(labels)
-    ids = [plain(i) for i in (ids if ids is not None else range(n))]
+    ids = category_names(ids, n)
     own = proba[np.arange(n), np.clip(labels, 0, proba.shape[1] - 1)]
     order = np.argsort(own, kind="stable")
     k = proba.shape[1]
@@ -547,7 +564,7 @@ def coassociation_heatmap(C: np.ndarray, labels: np.ndarray, ids: Optional[Seque
     C = np.asarray(C, float)
     labels = np.asarray(labels)
     n = len(labels)
-    ids = [plain(i) for i in (ids if ids is not None else range(n))]
+    ids = category_names(ids, n)
     order = np.lexsort((-C.sum(axis=1), labels))
     names = [ids[i] for i in order]
     fig = go.Figure(go.Heatmap(

@@ -156,6 +156,18 @@ def test_posterior_and_coassociation():
     assert set(order[:2]) == {"a", "d"} and set(order[2:]) == {"b", "c"}
 
 
+def test_objects_sharing_an_id_keep_their_own_bar_and_cell():
+    """A category axis merges equal names: repeated ids (allowed in a table) are numbered."""
+    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.55, 0.45]])
+    labels = proba.argmax(axis=1)
+    ids = ["E1", "E1", "E2", "E1"]
+    bar = plots.posterior_plot(proba, labels, ids=ids).data[0]
+    assert len(set(bar.x)) == 4 and set(bar.x) == {"E1", "E1 (2)", "E2", "E1 (3)"}
+    heat = plots.coassociation_heatmap(proba @ proba.T, labels, ids=ids).data[0]
+    assert len(set(heat.x)) == 4 and list(heat.x) == list(heat.y)
+    assert plots.category_names(["A", "A (2)", "A"], 3) == ["A", "A (2)", "A (3)"]
+
+
 def test_small_multiples_and_curves():
     X = np.random.default_rng(2).normal(size=(30, 2))
     fig = plots.small_multiples(X, {"a": np.zeros(30, int), "b": np.arange(30) % 2, "c": -np.ones(30, int)},
