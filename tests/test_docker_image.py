@@ -160,3 +160,15 @@ def test_image_builds_and_serves_the_app_offline():
     assert re.search(r"PASSED in \d+ s \(build \d+ s, image size [\d.]+ [kMG]?B\)", output), tail
     for step in ("/_stcore/health == ok", "GET / -> 200", "HEALTHCHECK", "no DNS lookup"):
         assert step in output, step
+
+
+def test_shipped_streamlit_settings_are_the_production_ones():
+    """`.streamlit/config.toml` is what the image and `scripts/app.sh` run with."""
+    import tomllib
+
+    conf = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert conf["client"]["showErrorDetails"] == "none"  # messages, never tracebacks
+    assert conf["server"]["maxUploadSize"] == 50
+    assert conf["server"]["fileWatcherType"] == "none"
+    assert conf["server"]["headless"] is True
+    assert conf["browser"]["gatherUsageStats"] is False

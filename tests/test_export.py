@@ -90,13 +90,10 @@ def test_hostile_ids_round_trip_from_upload_to_download():
 
 def test_app_downloads_neutralise_formulas():
     """The app's CSV downloads go through export.csv_bytes (ui/runs.py builds them)."""
-    runs = pytest.importorskip("ui.runs")
+    from ui import runs
+
     ds = tables.load_csv(b"id,x,y\n=1+2,1,2\n@A1,2,1\nok,3,3\n", id_column="id")
     result = runs.MethodResult(method="kmeans", config=None, labels=np.array([0, 1, 0]),
                                proba=None, estimator=None, metrics={}, elapsed=0.0)
     rows = read_back(runs.labels_csv(result, ds))
-    if rows[1][0] == "=1+2":
-        pytest.xfail("ui/runs.py labels_csv/partitions_csv/codebook_csv and pages/compare.py "
-                     "write CSV with DataFrame.to_csv, not export.csv_bytes (reported to the UI "
-                     "owner)")
     assert [r[0] for r in rows[1:]] == ["'=1+2", "'@A1", "ok"]
