@@ -289,8 +289,8 @@ def sparse_kernel(X: np.ndarray, name: Any = "knn", param: Any = None):
         keep = ((X[G.row] - X[G.col]) ** 2).sum(axis=1) <= value
         A = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32),
                            (G.row[keep], G.col[keep])), shape=(n, n))
-    A = A.maximum(A.T).tolil()
-    A.setdiag(1.0)
+    # symmetrise and put ones on the diagonal (entries are 0 / 1, so both are maxima)
+    A = A.maximum(A.T).maximum(sp.identity(n, dtype=np.float32, format="csr"))
     return A.tocsr().astype(np.float32)
 
 

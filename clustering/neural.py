@@ -63,7 +63,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from clustering import kernels as kern
+from clustering import distributed, kernels as kern
 from clustering.errors import ConfigError, DataError
 from clustering.progress import Progress, stop_requested
 
@@ -284,68 +284,35 @@ class _FactorObjective:
         """The exact loss of ``proba`` under the factored kernel, in float64 chunks."""
         K = proba.shape[1]
         sizes = proba.sum(axis=0)
-        if False:
-            pass
-        else:
-            acc = np.zeros((self.D if self.kind != "spread" else self.xs_np.shape[1], K))
-            qp = np.zeros(K)
-            for start in range(0, self.n, 16384):
-                sl = slice(start, start + 16384)
-                xs = self.xs_np[sl].astype(np.float64) if self.xs_np is not None else None
-                if self.kind == "landmark":
-                    acc += self.F_np[sl].astype(np.float64).T @ proba[sl]
-                elif self.kind == "fourier":
-                    z = math.sqrt(2.0 / self.D) * np.cos(xs @ self.W_np + self.b_np)
-                    acc += z.T @ proba[sl]
-                else:
-                    acc += xs.T @ proba[sl]
-                    qp += (xs * xs).sum(axis=1) @ proba[sl]
-            inner = (acc * acc).sum(axis=0)
-            if self.kind == "spread":
-                inner = 2.0 * sizes * qp - 2.0 * inner
+        acc = np.zeros((self.D if self.kind != "spread" else self.xs_np.shape[1], K))
+        qp = np.zeros(K)
+        for start in range(0, self.n, 16384):
+            sl = slice(start, start + 16384)
+            xs = self.xs_np[sl].astype(np.float64) if self.xs_np is not None else None
+            if self.kind == "landmark":
+                acc += self.F_np[sl].astype(np.float64).T @ proba[sl]
+            elif self.kind == "fourier":
+                z = math.sqrt(2.0 / self.D) * np.cos(xs @ self.W_np + self.b_np)
+                acc += z.T @ proba[sl]
+            else:
+                acc += xs.T @ proba[sl]
+                qp += (xs * xs).sum(axis=1) @ proba[sl]
+        inner = (acc * acc).sum(axis=0)
+        if self.kind == "spread":
+            inner = 2.0 * sizes * qp - 2.0 * inner
         ratio = float(np.sum(inner / (sizes + _EMPTY_EPS)))
         return ratio if self.minimise else -ratio
 
 
 # ----------------------------------------------------------------------------------- planning
-def _parse_bytes(text: str) -> int:
-    units = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20, "G": 2**30,
-             "GB": 2**30, "T": 2**40, "TB": 2**40}
-    t = str(text).strip().upper().replace("IB", "B")
-    num = t.rstrip("KMGTB")
-    unit = t[len(num):]
-    try:
-        value = float(num)
-    except ValueError:
-        value = float("nan")
-    if unit not in units or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"CLUSTERMAP_MEMORY_LIMIT: expected bytes such as 8000000000 or 8G, "
-                          f"got {text!r}.")
-    return int(value * units[unit])
-
-
 def default_memory_limit() -> int:
     """Bytes a job may use when ``memory_limit`` is None: the environment variable
-    ``CLUSTERMAP_MEMORY_LIMIT`` (``8G``, ``512M`` or bytes), else half the memory available now."""
-    import os
-
-    env = os.environ.get("CLUSTERMAP_MEMORY_LIMIT")
-    if env:
-        return _parse_bytes(env)
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available // 2)
-    except ImportError:  # pragma: no cover - psutil comes with dask.distributed
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2)
+    ``CLUSTERMAP_MEMORY_LIMIT`` (``8G``, ``512M`` or bytes), else half the memory available now
+    (:func:`clustering.distributed.memory_limit_bytes`, the SOM's and the ensemble's budget)."""
+    return distributed.memory_limit_bytes(None)
 
 
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024.0
-    return f"{n:.1f} TB"  # pragma: no cover
+_fmt_bytes = distributed.fmt_bytes
 
 
 @dataclass(frozen=True)
@@ -497,6 +464,9 @@ def plan_solver(n_samples: int, n_features: int, *, n_clusters: int = 3,
                   if kind == "fourier" else int(min(n, comps or AUTO_LANDMARKS)))
         else:
             bsz, nc = n, None
+            if batch is not None:  # said, not silently dropped
+                reason += (f"; batch_size = {batch} is not used: the {chosen} path trains full "
+                           "batch (batch_size applies to solver='approx')")
         return ScalePlan(chosen, reason, int(est[chosen]), int(limit), int(bsz), nc, est)
 
     def too_big(chosen):
@@ -522,9 +492,9 @@ def plan_solver(n_samples: int, n_features: int, *, n_clusters: int = 3,
             why = (f"more than {AUTO_DENSE_MAX_POINTS} points, where a dense step costs "
                    f"O(N^2)" if n > AUTO_DENSE_MAX_POINTS else
                    f"the dense kernel needs {_fmt_bytes(est['dense'])}, above {lim}")
-            form = {"sparse": "the sparse kernel", "approx": {
+            form = "the sparse kernel" if large == "sparse" else {
                 "fourier": "random Fourier features", "landmark": "landmark diffusion",
-                "spread": "the exact factored spread"}[_approx_kind(kern_obj.name)]}[large]
+                "spread": "the exact factored spread"}[_approx_kind(kern_obj.name)]
             return plan(large, f"{large}: {n} points, {why}; {form} needs about "
                                f"{_fmt_bytes(est[large])} of {lim}")
         if large is None:
@@ -715,8 +685,9 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
     patience : int, default 50
         Early stopping: end after this many epochs without a loss decrease of at least
         ``min_delta`` below the best loss so far (Keras ``EarlyStopping`` on the loss).
-    min_delta : float, default 0.01
-        Early stopping: the smallest decrease that counts (0.01 as in the seed).
+    min_delta : float, default 0.001
+        Early stopping: the smallest decrease that counts (the seed used 0.01, see
+        :meth:`seed_preset`; the loss lies in [-K, 0], where 0.01 stops some restarts early).
     n_restarts : int, default 5
         Networks trained from different random initialisations; the one with the lowest final
         loss is kept (the labels are never used).
@@ -787,7 +758,7 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
                  hidden_layers: tuple = (20, 20, 20), activation: str = "relu",
                  sharpness: float = 3.0, sharpness_start: float = 0.0, anneal_epochs: int = 500,
                  optimizer: str = "adam", learning_rate: float = 0.01, max_epochs: int = 5000,
-                 patience: int = 50, min_delta: float = 0.01, n_restarts: int = 5,
+                 patience: int = 50, min_delta: float = 0.001, n_restarts: int = 5,
                  fourier_features: int = 0, fourier_scale: float = 0.5, standardize: bool = True,
                  random_state: int = 0, verbose: int = 0, solver: str = "auto",
                  memory_limit: Optional[int] = None, batch_size: Optional[int] = None,

@@ -213,3 +213,87 @@ def test_no_way_into_the_app_sets_where_or_how_big_a_run_is(monkeypatch):
     with pytest.raises(ConfigError, match="memory_limit"):
         runs.preflight("neural", {"n_clusters": 3, "solver": "dense", "memory_limit": 2 ** 50},
                        np.repeat(ds.X, 10, axis=0))
+
+
+# ----------------------------------------------------------------------------- neural, large N
+def _points(n=60, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, 2))
+
+
+@pytest.mark.parametrize("name, param", [("knn", 5), ("threshold", 0.5), ("identity", None)])
+def test_sparse_kernel_is_the_dense_kernel_entry_for_entry(name, param):
+    from clustering import kernels
+
+    X = np.vstack([_points(), _points(5)[:3]])
+    X[-1] = X[0]  # a duplicate point
+    S = kernels.sparse_kernel(X, name, param)
+    assert S.format == "csr" and S.dtype == np.float32
+    np.testing.assert_array_equal(S.toarray(), kernels.kernel_matrix(X, name, param))
+
+
+@pytest.mark.parametrize("name, param", [("gaussian", 1.0), ("rational", 0.5)])
+def test_random_fourier_features_approximate_the_kernel(name, param):
+    from clustering import kernels
+
+    X = _points(30)
+    W, b = kernels.fourier_weights(name, param, n_features=2, n_components=40_000,
+                                   random_state=0)
+    Z = np.sqrt(2.0 / W.shape[1]) * np.cos(X @ W + b)
+    exact = kernels.kernel_matrix(X, name, param)
+    assert np.max(np.abs(Z @ Z.T - exact)) < 0.03  # O(D^-1/2) error
+
+
+def test_landmark_diffusion_with_every_point_a_landmark_is_the_diffusion_kernel():
+    from clustering import kernels
+
+    X = _points(80)
+    landmarks, assign, G = kernels.landmark_diffusion(X, tau=0.2, n_landmarks=80, tol=1e-9)
+    np.testing.assert_array_equal(landmarks, np.arange(80))
+    np.testing.assert_array_equal(assign, np.arange(80))
+    np.testing.assert_allclose(G @ G.T, kernels.kernel_matrix(X, "diffusion", 0.2), atol=1e-4)
+
+
+def test_the_solver_is_chosen_by_size_and_memory_and_says_why():
+    from clustering.neural import AUTO_DENSE_MAX_POINTS, plan_solver
+
+    big = 16 * 2 ** 30
+    small = plan_solver(1000, 2, kernel="knn", memory_limit=big)
+    assert small.solver == "dense" and "1000 points" in small.reason
+    n = 4 * AUTO_DENSE_MAX_POINTS
+    assert plan_solver(n, 2, kernel="knn", memory_limit=big).solver == "sparse"
+    for kernel in ("gaussian", "rational", "diffusion"):
+        plan = plan_solver(n, 2, kernel=kernel, memory_limit=big)
+        assert plan.solver == "approx" and plan.reason and plan.bytes <= big
+        assert plan.estimates["dense"] > plan.bytes  # the N x N kernel would take more
+    with pytest.raises(ConfigError, match="memory_limit"):
+        plan_solver(n, 2, kernel="knn", solver="dense", memory_limit=2 ** 20)
+
+
+@pytest.mark.parametrize("kernel, param, solver", [("knn", 10, "sparse"),
+                                                   ("diffusion", 0.2, "approx")])
+def test_large_n_paths_cluster_blobs_and_predict_new_points(kernel, param, solver):
+    from sklearn.metrics import adjusted_rand_score
+
+    from clustering.datasets import generate
+    from clustering.neural import NeuralSoftClustering
+
+    X, y = generate("blobs", n_samples=800, random_state=1)
+    est = NeuralSoftClustering(3, kernel=kernel, kernel_param=param, solver=solver,
+                               n_restarts=2, max_epochs=300, random_state=0).fit(X)
+    assert est.solver_ == solver and est.solver_reason_
+    assert adjusted_rand_score(y, est.labels_) > 0.95
+    X_new, y_new = generate("blobs", n_samples=90, random_state=1)
+    proba = est.predict_proba(X_new + 0.01)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert adjusted_rand_score(y_new, proba.argmax(axis=1)) > 0.9
+
+
+def test_a_batch_size_the_solver_cannot_use_is_said_not_dropped():
+    from clustering.neural import plan_solver
+
+    plan = plan_solver(1000, 2, kernel="knn", batch_size=128, memory_limit=2 ** 34)
+    assert plan.solver == "dense" and plan.batch_size == 1000
+    assert "batch_size = 128 is not used" in plan.reason
+    approx = plan_solver(50_000, 2, kernel="gaussian", batch_size=128, memory_limit=2 ** 34)
+    assert approx.solver == "approx" and approx.batch_size == 128
+    assert "not used" not in approx.reason
