@@ -54,9 +54,11 @@ MAX_DEPTH = 12
 #: The fields of each part of a data recipe; any other field is refused by name.
 DATA_FIELDS = {
     "generator": ("source", "name", "params"),
-    "csv": ("source", "sha256", "file_name", "aggregations", "prepare"),
-    "example": ("source", "path", "aggregations", "prepare"),
+    "csv": ("source", "sha256", "file_name", "read", "aggregations", "prepare"),
+    "example": ("source", "path", "read", "aggregations", "prepare"),
 }
+#: Reading options of a table (:func:`clustering.tables.read_csv`); absent: detected.
+READ_FIELDS = ("delimiter", "encoding")
 AGGREGATION_FIELDS = ("groups", "criterion", "weights", "overwrite")
 PREPARE_FIELDS = ("feature_columns", "id_column", "label_column", "missing", "scaling")
 MISSING = ("refuse", "drop", "median")
@@ -287,6 +289,17 @@ def validate_data(spec: Any, where: str = "data") -> dict:
         if (ROOT / "data").resolve() not in full.parents:
             raise ConfigError(f"{where}.path: examples must live in the project's data/ folder.")
         out["path"] = path
+    read = spec.get("read")
+    if read is not None:
+        from clustering import tables
+
+        if not isinstance(read, Mapping):
+            raise ConfigError(f"{where}.read: expected an object, got {_kind(read)}.")
+        _refuse_unknown(f"{where}.read", read, READ_FIELDS)
+        delimiter, encoding = tables.check_read_options(read.get("delimiter"),
+                                                        read.get("encoding"), f"{where}.read.")
+        out["read"] = {k: v for k, v in (("delimiter", delimiter), ("encoding", encoding))
+                       if v is not None}
     aggs = spec.get("aggregations", [])
     if not isinstance(aggs, list):
         raise ConfigError(f"{where}.aggregations: expected a list, got {_kind(aggs)}.")
@@ -576,7 +589,7 @@ def load_table(data: Mapping[str, Any], csv: Any = None):
         if sha256_of(raw) != data["sha256"]:
             raise ConfigError(f"data.sha256: the file given differs from the one the run used "
                               f"({data.get('file_name') or 'unnamed'}); give the same file.")
-    frame = tables.read_csv(raw)
+    frame = tables.read_csv(raw, **data.get("read", {}))
     for agg in data.get("aggregations", []):
         kwargs = {"criterion": agg["criterion"]}
         if agg.get("weights") is not None:

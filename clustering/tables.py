@@ -153,6 +153,8 @@ NA_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "#н/д",
 
 DELIMITERS = (",", ";", "\t")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+#: Encodings a caller may force when detection guesses wrong (:func:`read_csv`'s ``encoding``).
+ENCODINGS = ("utf-8", "utf-8-sig", "cp1251", "cp1252", "latin-1", "utf-16")
 _SAMPLE_CHARS = 64 * 1024
 _EXAMPLES = 3  # offending cells quoted per column in a message
 _HUGE = 1e100  # larger magnitudes overflow float64 in squared distances and variances
@@ -351,15 +353,17 @@ def _legacy_decode(data: bytes) -> tuple[str, str]:
     return best[1], best[2]
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    """Decode a CSV file; returns (text, encoding name)."""
+def _decode(data: bytes, forced: Optional[str] = None) -> tuple[str, str]:
+    """Decode a CSV file (in the ``forced`` encoding when given); returns (text, encoding)."""
     if data.startswith(b"PK\x03\x04"):
         raise DataError("This is a ZIP archive or an Excel workbook (.xlsx), not a text CSV: open it "
                         "in the spreadsheet and save it as CSV.")
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise DataError("This is an old Excel workbook (.xls), not a text CSV: open it in the "
                         "spreadsheet and save it as CSV.")
-    if data.startswith(codecs.BOM_UTF8):
+    if forced is not None:
+        encoding = forced
+    elif data.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
@@ -369,6 +373,10 @@ def _decode(data: bytes) -> tuple[str, str]:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as err:
+            if forced is not None:
+                raise DataError(f"The file is not {forced} text: byte {err.start} cannot be "
+                                "decoded in that encoding. Choose another encoding, or let it "
+                                "be detected.") from err
             raise DataError(f"The file starts like {encoding.upper()} text but byte {err.start} "
                             "cannot be decoded: it is not a text CSV or it is damaged.") from err
     else:
@@ -533,7 +541,27 @@ def _column_from_text(stripped: pd.Series, decimal_comma: bool) -> tuple[pd.Seri
     return pd.Series(nums, index=stripped.index, dtype=np.float64), used_comma
 
 
-def read_csv(source: Any, *, max_bytes: Optional[int] = None, max_rows: Optional[int] = None,
+def check_read_options(delimiter: Any = None, encoding: Any = None,
+                       where: str = "") -> tuple[Optional[str], Optional[str]]:
+    """``(delimiter, encoding)`` for :func:`read_csv`, None meaning "detect"; a delimiter may be
+    given as the character or its name (comma, semicolon, tab). Raises ConfigError naming the
+    option otherwise."""
+    if delimiter is not None:
+        by_name = {v: k for k, v in _DELIMITER_NAMES.items()}
+        delimiter = by_name.get(delimiter, delimiter)
+        if delimiter not in DELIMITERS:
+            raise ConfigError(f"{where}delimiter: expected one of comma, semicolon, tab (or none "
+                              f"to detect it), got {delimiter!r}.")
+    if encoding is not None:
+        if not isinstance(encoding, str) or encoding.lower() not in ENCODINGS:
+            raise ConfigError(f"{where}encoding: expected one of {', '.join(ENCODINGS)} (or none "
+                              f"to detect it), got {encoding!r}.")
+        encoding = encoding.lower()
+    return delimiter, encoding
+
+
+def read_csv(source: Any, *, delimiter: Optional[str] = None, encoding: Optional[str] = None,
+             max_bytes: Optional[int] = None, max_rows: Optional[int] = None,
              max_columns: Optional[int] = None, max_memory: Optional[int] = None,
              limits: Optional[Limits] = None) -> pd.DataFrame:
     """Read a CSV table with a header line.
@@ -542,6 +570,11 @@ def read_csv(source: Any, *, max_bytes: Optional[int] = None, max_rows: Optional
     ----------
     source : str, Path, bytes or binary file-like
         A path, the file's bytes, or an open binary file (e.g. Streamlit's ``UploadedFile``).
+    delimiter : {",", ";", "\\t", "comma", "semicolon", "tab"} or None
+        The separator; None detects it. A decimal comma is read in semicolon and tab separated
+        files.
+    encoding : one of :data:`ENCODINGS` or None
+        The text encoding; None detects it (UTF-8 with or without BOM, UTF-16, cp1251, cp1252).
     max_bytes, max_rows, max_columns, max_memory : int, optional
         Size limits; those not given come from ``limits``.
     limits : Limits, optional
@@ -562,14 +595,15 @@ def read_csv(source: Any, *, max_bytes: Optional[int] = None, max_rows: Optional
     """
     lim = _limits(limits, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns,
                   max_memory=max_memory)
+    forced_delimiter, forced_encoding = check_read_options(delimiter, encoding)
     data = _read_bytes(source, lim.max_bytes)
     if not data.strip(b" \t\r\n\x1a" + codecs.BOM_UTF8):
         raise DataError("The file is empty: it has no header line and no data.")
-    text, encoding = _decode(data)
+    text, encoding = _decode(data, forced_encoding)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise DataError("The file is empty: it has no header line and no data.")
-    delimiter = _sniff_delimiter(text)
+    delimiter = forced_delimiter or _sniff_delimiter(text)
     # The header is the first non-empty line; empty lines before it are skipped.
     leading = len(text) - len(text.lstrip("\n"))
     first_row = text[:leading].count("\n") + 1

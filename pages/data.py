@@ -57,20 +57,38 @@ def upload_section():
                           key="csv_upload",
                           help="Comma, semicolon or tab separated; a decimal comma and the usual "
                                "encodings (UTF-8, cp1251, latin-1) are detected.")
+    with st.expander("Reading options (when the table looks wrong)"):
+        c1, c2 = st.columns(2)
+        delimiter = c1.selectbox("Delimiter", ["detect", "comma", "semicolon", "tab"],
+                                 key="csv_delimiter",
+                                 help="A decimal comma (1,5) is read in semicolon and tab "
+                                      "separated files.")
+        encoding = c2.selectbox("Encoding", ["detect", *tables.ENCODINGS], key="csv_encoding")
     if up is None:
         return
+    read = {k: v for k, v in (("delimiter", delimiter), ("encoding", encoding)) if v != "detect"}
     data = up.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     current = st.session_state.get(TABLE)
-    if current is None or current["origin"].get("sha256") != digest:
+    if current is None or current["origin"].get("sha256") != digest \
+            or current["origin"].get("read", {}) != read:
         try:
-            frame = tables.read_csv(data)
+            frame = tables.read_csv(data, **read)
         except Exception as err:
             st.session_state.pop(TABLE, None)
             widgets.show_error(err)
             return
-        _store_table(frame, {"source": "csv", "file_name": up.name, "sha256": digest},
-                     up.name)
+        origin = {"source": "csv", "file_name": up.name, "sha256": digest}
+        if read:
+            origin["read"] = read
+        _store_table(frame, origin, up.name)
+    found = st.session_state[TABLE]["base"].attrs.get("csv") or {}
+    if found:
+        names = {",": "comma", ";": "semicolon", "\t": "tab"}
+        st.caption(widgets.md_escape(
+            f"Read as {names.get(found.get('delimiter'), found.get('delimiter'))} separated, "
+            f"decimal {'comma' if found.get('decimal') == ',' else 'point'}, encoding "
+            f"{found.get('encoding')}" + (" (as chosen)." if read else " (detected).")))
 
 
 def example_section():

@@ -90,6 +90,33 @@ def test_upload_valid_csv_with_semicolons_and_decimal_comma():
     assert spec["prepare"]["id_column"] == "name"
 
 
+def test_upload_reading_options_override_detection_and_replay(tmp_path):
+    """A cp1251 table whose detection the analyst overrides: the choice is applied, shown,
+    recorded in the run's recipe and used again when the run is repeated."""
+    from clustering import config as cfg
+
+    rows = ["предприятие;x;y"] + [f"П{i};{i},5;{i % 4}" for i in range(12)]
+    data = "\n".join(rows).encode("cp1251")
+    at = _upload(new_app(), data, "enterprises.csv")
+    check(at)
+    captions = lambda: [c.value.replace("\\", "") for c in at.caption]  # noqa: E731 (escaped)
+    assert "Read as semicolon separated, decimal comma, encoding cp1251 (detected)." in captions()
+    at.selectbox(key="csv_delimiter").set_value("comma").run()
+    assert at.error and "read as comma separated" in at.error[0].value  # said, nothing lost
+    at.selectbox(key="csv_delimiter").set_value("semicolon")
+    at.selectbox(key="csv_encoding").set_value("cp1251").run()
+    check(at)
+    assert "Read as semicolon separated, decimal comma, encoding cp1251 (as chosen)." in captions()
+    at.selectbox(key="tbl_id").set_value("предприятие").run()
+    click(at, "tbl_use")
+    check(at)
+    spec = at.session_state["cm_data_spec"]
+    assert spec["read"] == {"delimiter": "semicolon", "encoding": "cp1251"}
+    again = cfg.load_data(spec, data)
+    np.testing.assert_allclose(again.X, at.session_state["cm_dataset"].X)
+    assert list(again.ids[:2]) == ["П0", "П1"]
+
+
 def test_upload_malformed_csv_shows_message_not_traceback():
     at = _upload(new_app(), b"\x00\x01\x02 not a table", "broken.csv")
     assert not at.exception

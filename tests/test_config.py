@@ -283,3 +283,18 @@ def test_generated_data_obey_the_table_limits_before_anything_is_made(name, para
     assert datasets.planned_shape("blobs", {}) == (500, 2)
     assert datasets.planned_shape("circles", {"n_samples": 30}) == (30, 2)
     assert datasets.planned_shape("blobs", {"centers": [[0.0] * 6, [1.0] * 6]}) == (500, 6)
+
+
+def test_reading_options_of_a_table_are_validated_by_name():
+    base = {"source": "csv", "sha256": "0" * 64, "file_name": "t.csv", "aggregations": [],
+            "prepare": {"feature_columns": ["x"], "id_column": None, "label_column": None,
+                        "missing": "refuse", "scaling": "standard"}}
+    ok = cfg.validate_data({**base, "read": {"delimiter": "\t", "encoding": "CP1251"}})
+    assert ok["read"] == {"delimiter": "\t", "encoding": "cp1251"}
+    assert "read" not in cfg.validate_data(base)
+    for read, field in (({"delimiter": "|"}, "data.read.delimiter"),
+                        ({"encoding": "ebcdic"}, "data.read.encoding"),
+                        ({"quote": "'"}, "data.read.quote"), ("tab", "data.read")):
+        with pytest.raises(ConfigError) as err:
+            cfg.validate_data({**base, "read": read})
+        assert str(err.value).startswith(field), str(err.value)
