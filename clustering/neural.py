@@ -413,8 +413,13 @@ def estimate_memory(n_samples: int, n_features: int, *, n_clusters: int = 3,
             extra = B * D * 4 * 4 + n * d * 4 + d * D * 8
         elif kind == "landmark":
             L = int(min(n, n_components or AUTO_LANDMARKS))
-            # the landmarks' graph and eigh; per-point factor rows (about 64 floats a point)
-            extra = 40 * L * L + n * 24 + n * 64 * 4 * 2
+            # the landmarks' graph and eigh; per-point factor rows of LANDMARK_DRAWS draws, each
+            # of the rank of S^t (about 2.5 / tau + 4 on blobs, moons and circles: 15 at the
+            # default tau = 0.2, 110 at 0.01; at most 256), plus one draw's rows in passing;
+            # checked exactly once the draws are known (_objective)
+            tau = kern.check_param(kern_obj, kernel_param, n)
+            rank = min(256, math.ceil(2.5 / tau) + 4)
+            extra = 40 * L * L + n * 24 + n * rank * 4 * (LANDMARK_DRAWS + 1)
         else:
             extra = n * d * 4 + B * d * 8
         out["approx"] = int(base + network(max(B, min(n, 65536))) + extra)
@@ -914,13 +919,27 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
                                                         seed + 104729 * r)
                     draws.append((Xs[idx].copy(), F))
                 approx = {"kind": kind, "draws": draws}
-            rows = []
+            # the per-point factor rows, N x (sum of the draws' ranks): its size is known
+            # exactly only now (the rank grows as tau shrinks), so it is checked before it is
+            # allocated, and filled in place (no list of blocks and a concatenated copy)
+            ranks = [F.shape[1] for _, F in approx["draws"]]
+            need = 4 * Xs.shape[0] * sum(ranks)
+            if need > plan.limit:
+                raise ConfigError(
+                    f"memory_limit: landmark diffusion at tau = {param:g} has rank "
+                    f"{sum(ranks)} over {len(ranks)} landmark draws, so its factor takes "
+                    f"{_fmt_bytes(need)} for {Xs.shape[0]} points, above the limit of "
+                    f"{_fmt_bytes(plan.limit)}. Raise kernel_param (tau) or memory_limit, or "
+                    "cluster a sample of the rows.")
+            factor = np.empty((Xs.shape[0], sum(ranks)), dtype=np.float32)
+            scale = np.float32(1.0 / math.sqrt(len(ranks)))
+            col = 0
             for landmarks, F in approx["draws"]:
                 a = NearestNeighbors(n_neighbors=1).fit(landmarks).kneighbors(
                     Xs, return_distance=False)[:, 0]
-                rows.append(F[a] / np.float32(math.sqrt(len(approx["draws"]))))
-            return _FactorObjective(kind, x_t, None, kernel.minimise,
-                                    factor=np.concatenate(rows, axis=1)), approx
+                np.multiply(F[a], scale, out=factor[:, col:col + F.shape[1]])
+                col += F.shape[1]
+            return _FactorObjective(kind, x_t, None, kernel.minimise, factor=factor), approx
         return _FactorObjective("spread", x_t, Xs, kernel.minimise), {"kind": kind}
 
     # ------------------------------------------------------------------------------- model

@@ -297,3 +297,25 @@ def test_a_batch_size_the_solver_cannot_use_is_said_not_dropped():
     approx = plan_solver(50_000, 2, kernel="gaussian", batch_size=128, memory_limit=2 ** 34)
     assert approx.solver == "approx" and approx.batch_size == 128
     assert "not used" not in approx.reason
+
+
+def test_landmark_memory_estimate_follows_the_rank_that_tau_gives():
+    """The factor rows grow as tau shrinks (rank ~ 2.5 / tau): the estimate must follow, and
+    the exact size is checked before the factor is allocated."""
+    from clustering import kernels
+    from clustering.neural import LANDMARK_DRAWS, estimate_memory
+
+    n = 100_000
+    wide = estimate_memory(n, 2, kernel="diffusion", kernel_param=0.2)["approx"]
+    narrow = estimate_memory(n, 2, kernel="diffusion", kernel_param=0.01)["approx"]
+    from sklearn.preprocessing import StandardScaler
+
+    from clustering.datasets import generate
+
+    X, _ = generate("moons", n_samples=20_000)
+    Xs = StandardScaler().fit_transform(X)
+    for tau, estimate in ((0.2, wide), (0.01, narrow)):
+        rank = kernels.landmark_diffusion(Xs, tau, 1000, 0)[2].shape[1]
+        factor_bytes = n * 4 * LANDMARK_DRAWS * rank
+        assert factor_bytes < estimate < 4 * factor_bytes + 60 * 2 ** 20, (tau, rank)
+    assert narrow > 4 * wide
