@@ -53,9 +53,7 @@ def test_filtering_rule_keeps_all_nine_networks_of_the_article(table2):
     result = filter_networks(var, 3, 0.05, names=table2["network"].tolist())
     assert result["kept"] == list(range(1, 10)) and result["removed"] == []
     assert len(result["rounds"]) == 1 and result["final_homogeneous"]
-    # formula 34: the mean criterion of the filtered ensemble
-    assert table2["theta_mean"].mean() == pytest.approx(
-        np.mean(table2[["theta_u1", "theta_u2", "theta_u3"]].to_numpy()), abs=1e-6)
+    # formula 34 (the filtered ensemble's mean criterion) is checked on a run below
 
 
 def test_filtering_rule_drops_the_largest_variance_until_homogeneous():
