@@ -152,7 +152,9 @@ SCALINGS = ("standard", "minmax", "none")
 NA_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "#н/д", "н/д"})
 
 DELIMITERS = (",", ";", "\t")
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+#: The delimiters by name, as messages and the app say them.
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+_DELIMITER_NAMES = DELIMITER_NAMES
 #: Encodings a caller may force when detection guesses wrong (:func:`read_csv`'s ``encoding``).
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1251", "cp1252", "latin-1", "utf-16")
 _SAMPLE_CHARS = 64 * 1024

@@ -59,7 +59,7 @@ def upload_section():
                                "encodings (UTF-8, cp1251, latin-1) are detected.")
     with st.expander("Reading options (when the table looks wrong)"):
         c1, c2 = st.columns(2)
-        delimiter = c1.selectbox("Delimiter", ["detect", "comma", "semicolon", "tab"],
+        delimiter = c1.selectbox("Delimiter", ["detect", *tables.DELIMITER_NAMES.values()],
                                  key="csv_delimiter",
                                  help="A decimal comma (1,5) is read in semicolon and tab "
                                       "separated files.")
@@ -84,9 +84,9 @@ def upload_section():
         _store_table(frame, origin, up.name)
     found = st.session_state[TABLE]["base"].attrs.get("csv") or {}
     if found:
-        names = {",": "comma", ";": "semicolon", "\t": "tab"}
+        delimiter_name = tables.DELIMITER_NAMES.get(found.get("delimiter"), found.get("delimiter"))
         st.caption(widgets.md_escape(
-            f"Read as {names.get(found.get('delimiter'), found.get('delimiter'))} separated, "
+            f"Read as {delimiter_name} separated, "
             f"decimal {'comma' if found.get('decimal') == ',' else 'point'}, encoding "
             f"{found.get('encoding')}" + (" (as chosen)." if read else " (detected).")))
 

@@ -200,6 +200,7 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
     started = time.monotonic()
     names = list(methods)
     partitions: dict[str, np.ndarray] = {}
+    checked: dict[str, dict] = {}
     rows: dict[str, dict] = {}
     errors: dict[str, str] = {}
     y_true = getattr(dataset, "labels", None)
@@ -221,7 +222,7 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
                               f"method {i + 1} of {len(names)}: {label}"))
         t0 = time.monotonic()
         try:
-            params = cfg.validate_params(name, app_params(name, methods[name]))
+            params = checked[name] = cfg.validate_params(name, app_params(name, methods[name]))
             est, labels, _ = cfg.fit_method(name, params, dataset.X, callback=sub, stop=stop)
         except ClusteringError as err:
             errors[label] = str(err)
@@ -235,9 +236,7 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
         rows[label] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "method"
-    config = cfg.ComparisonConfig(
-        {name: cfg.validate_params(name, app_params(name, methods[name])) for name in names},
-        dict(data_spec))
+    config = cfg.ComparisonConfig(checked, dict(data_spec))  # the settings of what ran
     if callback is not None:
         callback(Progress("compare", len(names) * 1000, len(names) * 1000, {}, "done", done=True))
     return MethodResult(method="compare", config=config, labels=np.zeros(0, int), proba=None,
