@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--data-param", action="append", default=[], metavar="NAME=VALUE",
                    help="any other generator parameter (repeatable)")
     t = r.add_argument_group("CSV table")
+    t.add_argument("--delimiter", choices=("comma", "semicolon", "tab"),
+                   help="the separator, when detection guesses wrong (default: detected)")
+    t.add_argument("--encoding", help="the text encoding, when detection guesses wrong: utf-8, "
+                                      "utf-8-sig, cp1251, cp1252, latin-1, utf-16 (default: "
+                                      "detected)")
     t.add_argument("--id-column", help="column naming the objects")
     t.add_argument("--features", help="comma-separated feature columns (default: every "
                                       "numeric column but the id and label columns)")
@@ -148,7 +153,8 @@ def _data_spec(args, n_clusters: Optional[int]):
     if not path.is_file():
         raise ConfigError(f"--csv: no such file {args.csv!r}.")
     raw = path.read_bytes()
-    frame = tables.read_csv(raw)
+    read = tables.read_options(args.delimiter, args.encoding, "--")
+    frame = tables.read_csv(raw, **read)
     features = None
     if args.features:
         features = [c.strip() for c in args.features.split(",") if c.strip()]
@@ -157,7 +163,7 @@ def _data_spec(args, n_clusters: Optional[int]):
                              scaling=args.scaling, n_clusters=n_clusters)
     spec = config.validate_data({
         "source": "csv", "sha256": config.sha256_of(raw), "file_name": path.name,
-        "aggregations": [],
+        **({"read": read} if read else {}), "aggregations": [],
         "prepare": {"feature_columns": [str(c) for c in dataset.feature_names],
                     "id_column": args.id_column, "label_column": args.label_column,
                     "missing": args.missing, "scaling": args.scaling}})

@@ -296,10 +296,8 @@ def validate_data(spec: Any, where: str = "data") -> dict:
         if not isinstance(read, Mapping):
             raise ConfigError(f"{where}.read: expected an object, got {_kind(read)}.")
         _refuse_unknown(f"{where}.read", read, READ_FIELDS)
-        delimiter, encoding = tables.check_read_options(read.get("delimiter"),
-                                                        read.get("encoding"), f"{where}.read.")
-        out["read"] = {k: v for k, v in (("delimiter", delimiter), ("encoding", encoding))
-                       if v is not None}
+        out["read"] = tables.read_options(read.get("delimiter"), read.get("encoding"),
+                                          f"{where}.read.")
     aggs = spec.get("aggregations", [])
     if not isinstance(aggs, list):
         raise ConfigError(f"{where}.aggregations: expected a list, got {_kind(aggs)}.")

@@ -543,23 +543,25 @@ def _column_from_text(stripped: pd.Series, decimal_comma: bool) -> tuple[pd.Seri
     return pd.Series(nums, index=stripped.index, dtype=np.float64), used_comma
 
 
-def check_read_options(delimiter: Any = None, encoding: Any = None,
-                       where: str = "") -> tuple[Optional[str], Optional[str]]:
-    """``(delimiter, encoding)`` for :func:`read_csv`, None meaning "detect"; a delimiter may be
-    given as the character or its name (comma, semicolon, tab). Raises ConfigError naming the
-    option otherwise."""
+def read_options(delimiter: Any = None, encoding: Any = None, where: str = "") -> dict:
+    """The reading options given, normalised for :func:`read_csv` (``{"delimiter": ";",
+    "encoding": "cp1251"}``; an option left None is detected and not in the dict). A delimiter
+    may be given as the character or its name (comma, semicolon, tab). Raises ConfigError
+    naming the option (prefixed by ``where``) otherwise."""
+    out = {}
     if delimiter is not None:
-        by_name = {v: k for k, v in _DELIMITER_NAMES.items()}
+        by_name = {v: k for k, v in DELIMITER_NAMES.items()}
         delimiter = by_name.get(delimiter, delimiter)
         if delimiter not in DELIMITERS:
             raise ConfigError(f"{where}delimiter: expected one of comma, semicolon, tab (or none "
                               f"to detect it), got {delimiter!r}.")
+        out["delimiter"] = delimiter
     if encoding is not None:
         if not isinstance(encoding, str) or encoding.lower() not in ENCODINGS:
             raise ConfigError(f"{where}encoding: expected one of {', '.join(ENCODINGS)} (or none "
                               f"to detect it), got {encoding!r}.")
-        encoding = encoding.lower()
-    return delimiter, encoding
+        out["encoding"] = encoding.lower()
+    return out
 
 
 def read_csv(source: Any, *, delimiter: Optional[str] = None, encoding: Optional[str] = None,
@@ -597,15 +599,15 @@ def read_csv(source: Any, *, delimiter: Optional[str] = None, encoding: Optional
     """
     lim = _limits(limits, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns,
                   max_memory=max_memory)
-    forced_delimiter, forced_encoding = check_read_options(delimiter, encoding)
+    forced = read_options(delimiter, encoding)
     data = _read_bytes(source, lim.max_bytes)
     if not data.strip(b" \t\r\n\x1a" + codecs.BOM_UTF8):
         raise DataError("The file is empty: it has no header line and no data.")
-    text, encoding = _decode(data, forced_encoding)
+    text, encoding = _decode(data, forced.get("encoding"))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise DataError("The file is empty: it has no header line and no data.")
-    delimiter = forced_delimiter or _sniff_delimiter(text)
+    delimiter = forced.get("delimiter") or _sniff_delimiter(text)
     # The header is the first non-empty line; empty lines before it are skipped.
     leading = len(text) - len(text.lstrip("\n"))
     first_row = text[:leading].count("\n") + 1

@@ -66,7 +66,7 @@ def upload_section():
         encoding = c2.selectbox("Encoding", ["detect", *tables.ENCODINGS], key="csv_encoding")
     if up is None:
         return
-    read = {k: v for k, v in (("delimiter", delimiter), ("encoding", encoding)) if v != "detect"}
+    read = tables.read_options(*(None if v == "detect" else v for v in (delimiter, encoding)))
     data = up.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     current = st.session_state.get(TABLE)

@@ -111,7 +111,7 @@ def test_upload_reading_options_override_detection_and_replay(tmp_path):
     click(at, "tbl_use")
     check(at)
     spec = at.session_state["cm_data_spec"]
-    assert spec["read"] == {"delimiter": "semicolon", "encoding": "cp1251"}
+    assert spec["read"] == {"delimiter": ";", "encoding": "cp1251"}
     again = cfg.load_data(spec, data)
     np.testing.assert_allclose(again.X, at.session_state["cm_dataset"].X)
     assert list(again.ids[:2]) == ["П0", "П1"]

@@ -1,5 +1,6 @@
 """The command line, ``python -m clustering``: listings, runs, outputs, reproducibility, errors."""
 import io
+import json
 import os
 import subprocess
 import sys
@@ -159,6 +160,8 @@ def test_som_writes_the_cell_of_every_object(capsys):
     (["run", "--method", "kmeans", "--data", "blobs", "--out", "/no/such/dir/x.csv"],
      "cannot access '/no/such/dir/x.csv'"),
     (["methods", "nope"], "unknown method 'nope'"),
+    (["run", "--method", "kmeans", "--data", "moons", "--samples", "900000"],
+     "900000 rows (points), over the limit of 200000 (setting max_rows, CLUSTERMAP_MAX_ROWS)"),
 ])
 def test_bad_input_ends_with_one_clear_line_and_status_2(capsys, argv, message):
     code, _, err = run_cli(capsys, *argv)
@@ -188,3 +191,22 @@ def test_python_dash_m_runs_without_traceback_on_error(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip() == "error: --clusters: expected a positive integer, got -3."
+
+
+def test_reading_options_force_delimiter_and_encoding_and_are_replayed(capsys, tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_bytes("id;x;y\nА;1,5;2\nБ;2,5;3\nВ;9,0;9\nГ;9,5;8\n".encode("cp1251"))
+    base = ["run", "--method", "kmeans", "--csv", str(table), "--id-column", "id",
+            "--clusters", "2", "--quiet"]
+    code, _, err = run_cli(capsys, *base, "--delimiter", "comma")
+    assert code == 2 and "read as comma separated" in err, err
+    code, _, err = run_cli(capsys, *base, "--encoding", "ebcdic")
+    assert code == 2 and err.startswith("error: --encoding: expected one of utf-8"), err
+    saved = tmp_path / "run.json"
+    code, out, _ = run_cli(capsys, *base, "--delimiter", "semicolon", "--encoding", "cp1251",
+                           "--save-config", str(saved))
+    assert code == 0 and read(out)["id"].tolist() == ["А", "Б", "В", "Г"]
+    assert json.loads(saved.read_text())["data"]["read"] == {"delimiter": ";",
+                                                             "encoding": "cp1251"}
+    code, again, _ = run_cli(capsys, "run", "--config", str(saved), "--csv", str(table), "--quiet")
+    assert code == 0 and again == out
