@@ -154,7 +154,6 @@ NA_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "#н/д",
 DELIMITERS = (",", ";", "\t")
 #: The delimiters by name, as messages and the app say them.
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
-_DELIMITER_NAMES = DELIMITER_NAMES
 #: Encodings a caller may force when detection guesses wrong (:func:`read_csv`'s ``encoding``).
 ENCODINGS = ("utf-8", "utf-8-sig", "cp1251", "cp1252", "latin-1", "utf-16")
 _SAMPLE_CHARS = 64 * 1024
@@ -638,17 +637,17 @@ def read_csv(source: Any, *, delimiter: Optional[str] = None, encoding: Optional
             line = int(m.group(2)) + first_row - 1
             raise DataError(
                 f"Row {line} has {m.group(3)} cells but the header has {m.group(1)} (the file is "
-                f"read as {_DELIMITER_NAMES[delimiter]} separated): check that row, and quote "
+                f"read as {DELIMITER_NAMES[delimiter]} separated): check that row, and quote "
                 "cells that contain the separator.") from err
         m = re.search(r"EOF inside string starting at row (\d+)", str(err))
         if m:
             line = int(m.group(1)) + first_row
             raise DataError(f"Row {line} opens a quoted cell (\") that is never closed: add the "
                             "closing quote, or remove the stray one.") from err
-        raise DataError(f"Cannot parse the file as a {_DELIMITER_NAMES[delimiter]} separated "
+        raise DataError(f"Cannot parse the file as a {DELIMITER_NAMES[delimiter]} separated "
                         f"table: {str(err).strip()}") from err
     except (ValueError, csv.Error) as err:
-        raise DataError(f"Cannot parse the file as a {_DELIMITER_NAMES[delimiter]} separated "
+        raise DataError(f"Cannot parse the file as a {DELIMITER_NAMES[delimiter]} separated "
                         f"table: {str(err).strip()}") from err
     cells = cells.iloc[1:]  # the header, parsed above
     # Skip empty lines but remember the spreadsheet row of every kept row.
@@ -749,7 +748,7 @@ def _bad_cells_text(col: Any, series: pd.Series, parsed: _Numbers, rows: np.ndar
     shown = cells.iloc[where[:50]].astype(str)
     for sep in (";", "\t", ","):
         if shown.str.contains(sep, regex=False).any():
-            name = _DELIMITER_NAMES[sep]
+            name = DELIMITER_NAMES[sep]
             if sep == "," and not decimal_comma:
                 text += (" (a decimal comma in a comma separated file: write the decimals with "
                          "a point, or separate the columns with semicolons)")
@@ -948,7 +947,7 @@ def prepare(frame: pd.DataFrame, *, feature_columns: Optional[Sequence[Any]] = N
     if info.get("encoding") not in (None, "utf-8", "utf-8-sig"):
         read_bits.append(f"encoding {info['encoding']}")
     if info.get("delimiter") not in (None, ","):
-        read_bits.append(f"{_DELIMITER_NAMES[info['delimiter']]} separated")
+        read_bits.append(f"{DELIMITER_NAMES[info['delimiter']]} separated")
     if info.get("decimal") == ",":
         read_bits.append("decimal comma")
     if read_bits:
@@ -1048,7 +1047,7 @@ def prepare(frame: pd.DataFrame, *, feature_columns: Optional[Sequence[Any]] = N
                    scaler=scaler)
 
 
-_READ_KEYS = ("max_bytes", "max_rows", "max_columns", "max_memory")
+_READ_KEYS = ("delimiter", "encoding", "max_bytes", "max_rows", "max_columns", "max_memory")
 
 
 def load_csv(source: Any, **kwargs: Any) -> Dataset:
