@@ -34,9 +34,9 @@ def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None) -> None
                                   f"open its page to repeat it.")
         _use_data(config.data, csv)
         ds, spec, token = state.dataset(), state.data_spec(), state.data_token()
-        forms.set_values(config.params, key_prefix)
         params = dict(config.params)
         runs.preflight(method, params, ds.X)  # refused before the job starts, like the page
+        forms.set_values(config.params, key_prefix)  # only for a run that starts
 
         def target(callback, stop):
             res = runs.train(method, params, ds, spec, callback=callback, stop=stop,
