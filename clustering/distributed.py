@@ -25,8 +25,8 @@ sums are added in the same order. Dask is imported only when a run asks for it, 
 :mod:`clustering` stays fast and nothing is started unless asked.
 
 Memory: :func:`memory_limit_bytes` is the budget a job is checked against before it starts
-(``memory_limit`` of the estimator, else ``CLUSTERMAP_MEMORY_LIMIT``, else half the memory
-available now); the same rule as the neural estimator's.
+(``memory_limit`` of the estimator, else ``CLUSTERMAP_MEMORY_LIMIT``, else a share of one Dask
+worker's memory limit, see :mod:`clustering.resources`); the same rule as the neural estimator's.
 """
 from __future__ import annotations
 
@@ -72,23 +72,18 @@ def parse_bytes(text, where: str = MEMORY_ENV) -> int:
 
 
 def memory_limit_bytes(memory_limit=None) -> int:
-    """The memory budget of a job: ``memory_limit`` (bytes) when given, else the environment
-    variable ``CLUSTERMAP_MEMORY_LIMIT``, else half the memory available now."""
+    """The memory budget of a job: ``memory_limit`` (bytes) when given, else
+    :func:`clustering.resources.job_memory` (``CLUSTERMAP_MEMORY_LIMIT``, else a share of the
+    memory limit of one Dask worker, which follows the container's cgroup limits)."""
     if memory_limit is not None:
         if isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, float)) \
                 or not memory_limit >= 1 or not math.isfinite(memory_limit):
             raise ConfigError(f"memory_limit: expected a number of bytes >= 1 or null, got "
                               f"{memory_limit!r}.")
         return int(memory_limit)
-    env = os.environ.get(MEMORY_ENV)
-    if env:
-        return parse_bytes(env)
-    try:
-        import psutil
+    from clustering.resources import job_memory
 
-        return int(psutil.virtual_memory().available // 2)
-    except ImportError:  # pragma: no cover - psutil comes with dask.distributed
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2)
+    return job_memory()
 
 
 def fmt_bytes(n: float) -> str:

@@ -137,9 +137,10 @@ def test_som_trains_and_draws_lattice_maps():
     assert labels == ["Labels (CSV)", "Run configuration (JSON)", "Codebook (CSV)",
                       "Metrics (CSV)"]
     assert any(f"{som.rows_} x {som.cols_} hexagonal lattice" in t.value for t in at.text)
-    # which path the run took and how many workers (issue 6)
-    assert som.execution_["path"] == "local"
-    assert any("Ran on: local, 1 worker" in c.value.replace("\\", "") for c in at.caption)
+    # the job ran on a Dask worker of the server, the map inside that worker's process
+    assert som.execution_["path"] == "local" and job.worker.startswith("tcp://")
+    shown = [c.value.replace("\\", "") for c in at.caption]
+    assert any(c.startswith(f"Ran on Dask worker {job.worker}: ") for c in shown)
 
 
 def test_som_above_the_memory_limit_is_refused_before_it_starts(monkeypatch):
@@ -196,7 +197,8 @@ def test_ensemble_runs_and_rebuilds_the_tables():
     assert "Labels and posteriors (CSV)" in labels and "Run configuration (JSON)" in labels
     assert any("map" in (p.message or "") for p in [job.progress])
     assert qbm.execution_["path"] == "local" and qbm.execution_["workers"] == 1
-    assert any("Ran on: local, 1 worker" in c.value.replace("\\", "") for c in at.caption)
+    assert any(f"Ran on Dask worker {job.worker}: {len(qbm.maps_)} maps one after the other."
+               in c.value.replace("\\", "") for c in at.caption)
 
 
 def test_compare_runs_selected_methods():

@@ -1,90 +1,14 @@
-"""The app's plain-Python helpers: background jobs, safe text, run downloads, lattice sizes."""
+"""The app's plain-Python helpers: safe text, run downloads, lattice sizes."""
 import io
 import threading
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from clustering.errors import DataError
-from clustering.progress import Progress
 from clustering.som import SOM
 from ui import runs
-from ui.jobs import Job
 from ui.widgets import md_escape
-
-
-def _wait(job):
-    assert job.wait(10)
-
-
-def test_job_records_progress_history_snapshot_and_result():
-    store = {}
-
-    def target(callback, stop):
-        for step in range(1, 6):
-            callback(Progress("demo", step, 5, {"loss": -step}, f"step {step}",
-                              payload=lambda step=step: np.full((2, 2), step)))
-        callback(Progress("demo", 5, 5, {"loss": -5.0}, "done", done=True))
-        return "model"
-
-    job = Job("demo", target, store, snapshot_every=0.0).start()
-    _wait(job)
-    assert store["demo"] == "model" and job.result == "model" and job.error is None
-    assert job.series("loss") == [-1, -2, -3, -4, -5, -5.0]
-    assert job.snapshot_step == 5 and job.snapshot[0, 0] == 5
-    assert job.fraction == 1.0 and job.finished and not job.running
-
-
-def test_job_stop_event_reaches_the_target_and_keeps_its_result():
-    started = threading.Event()
-
-    def target(callback, stop):
-        steps = 0
-        started.set()
-        while not stop.is_set():
-            steps += 1
-            callback(Progress("demo", steps, 10**9, {"loss": 1.0 / steps}))
-            time.sleep(0.005)
-        return steps
-
-    store = {}
-    job = Job("demo", target, store).start()
-    started.wait(5)
-    time.sleep(0.05)
-    job.request_stop()
-    _wait(job)
-    assert store["demo"] >= 1 and store["demo"] == len(job.series("loss"))
-
-
-def test_job_turns_errors_into_messages():
-    def user_error(callback, stop):
-        raise DataError("Column 'x' has text in row 3; fix it.")
-
-    def bug(callback, stop):
-        raise KeyError("oops")
-
-    store = {}
-    a = Job("a", user_error, store).start()
-    b = Job("b", bug, store).start()
-    _wait(a)
-    _wait(b)
-    assert a.error == "Column 'x' has text in row 3; fix it."
-    assert "unexpected error" in b.error and "KeyError" in b.error
-    assert store == {}
-
-
-def test_snapshot_failure_does_not_stop_training():
-    def target(callback, stop):
-        callback(Progress("demo", 1, 2, {"loss": 1.0}, payload=lambda: 1 / 0))
-        callback(Progress("demo", 2, 2, {"loss": 0.5}, done=True))
-        return "ok"
-
-    store = {}
-    job = Job("demo", target, store, snapshot_every=0.0).start()
-    _wait(job)
-    assert store["demo"] == "ok" and job.snapshot is None
 
 
 def test_md_escape_disarms_markdown_and_directives():
@@ -238,189 +162,6 @@ def test_cochran_verdict_words():
     assert not v["homogeneous"] and "not homogeneous" in v["text"]
 
 
-# ----------------------------------------------------------------------------------- issue 7
-def _until_stopped(callback, stop):
-    steps = 0
-    while not stop.is_set():
-        steps += 1
-        callback(Progress("demo", steps, 10**9, {"loss": 1.0}))
-        time.sleep(0.01)
-    return runs.MethodResult("demo", None, np.zeros(1, int), None, None, {}, 0.0, stopped=True)
-
-
-def test_time_cap_stops_the_job_keeping_its_result():
-    store = {}
-    job = Job("demo", _until_stopped, store, time_limit=0.3).start()
-    assert job.wait(10)
-    assert job.timed_out and job.error is None
-    assert store["demo"].stop_reason == "time" and store["demo"].stopped
-    assert 0.3 <= job.elapsed < 5
-    assert runs.status_word(store["demo"]) == "Stopped at the time cap"
-
-
-def test_user_stop_is_told_apart_from_the_time_cap():
-    store = {}
-    job = Job("demo", _until_stopped, store, time_limit=60).start()
-    time.sleep(0.05)
-    job.request_stop()
-    assert job.wait(10)
-    assert not job.timed_out and store["demo"].stop_reason == "user"
-    assert runs.status_word(store["demo"]) == "Stopped by you"
-
-
-def test_time_cap_setting_comes_from_one_environment_variable(monkeypatch):
-    from ui import jobs
-
-    monkeypatch.delenv(jobs.MAX_SECONDS_ENV, raising=False)
-    assert jobs.max_train_seconds() == jobs.DEFAULT_MAX_SECONDS == 600
-    monkeypatch.setenv(jobs.MAX_SECONDS_ENV, "2.5")
-    assert jobs.max_train_seconds() == 2.5
-    assert Job("demo", _until_stopped, {}).time_limit == 2.5
-    for bad in ("abc", "-1", "0", "nan", "inf"):
-        monkeypatch.setenv(jobs.MAX_SECONDS_ENV, bad)
-        assert jobs.max_train_seconds() == 600
-
-
-def test_a_second_job_in_a_session_is_refused_and_nothing_is_lost(monkeypatch):
-    from clustering.errors import ClusteringError
-    from ui import state
-
-    session: dict = {}
-    monkeypatch.setattr(state, "_ss", lambda: session)
-    state.results()["som"] = "earlier result"
-    first = state.start_job("demo", _until_stopped, "Demo training")
-    try:
-        with pytest.raises(ClusteringError, match="One training runs at a time: Demo training"):
-            state.start_job("other", _until_stopped, "Other")
-        assert state.job() is first and first.running and not first.stop.is_set()
-        assert state.results()["som"] == "earlier result"
-    finally:
-        first.request_stop()
-        assert first.wait(10)
-    assert state.start_job("other", lambda callback, stop: None, "Other").wait(10)
-
-
-def test_new_data_is_refused_while_a_training_runs_on_the_current_data(monkeypatch):
-    """A result must never be stored against data it was not trained on."""
-    from clustering.errors import ClusteringError
-    from ui import state
-
-    session: dict = {}
-    monkeypatch.setattr(state, "_ss", lambda: session)
-    state.set_dataset("old data", {"source": "generator", "name": "blobs"}, "blobs")
-    state.results()["som"] = "result on the old data"
-    first = state.start_job("neural", _until_stopped, "Neural clustering")
-    try:
-        with pytest.raises(ClusteringError, match="Neural clustering is training on the current"):
-            state.set_dataset("new data", {"source": "generator", "name": "moons"}, "moons")
-        assert state.dataset() == "old data" and state.data_label() == "blobs"
-        assert state.results()["som"] == "result on the old data"
-    finally:
-        first.request_stop()
-        assert first.wait(10)
-    state.set_dataset("new data", {"source": "generator", "name": "moons"}, "moons")
-    assert state.dataset() == "new data" and state.results() == {}
-
-
-def _wait_until(cond, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not cond():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
-
-
-def test_server_wide_slots_queue_jobs_first_come_first_served():
-    from ui.jobs import JobSlots
-
-    slots = JobSlots(limit=2)
-    order = []
-
-    def make(name):
-        def target(callback, stop):
-            order.append(name)
-            return _until_stopped(callback, stop)
-        return target
-
-    jobs = [Job(f"j{i}", make(f"j{i}"), {}, slots=slots, label=f"Job {i}") for i in range(4)]
-    for job in jobs:
-        job.start()
-        time.sleep(0.05)  # a definite arrival order
-    try:
-        _wait_until(lambda: len(order) == 2)
-        time.sleep(0.2)
-        assert order == ["j0", "j1"] and slots.active == 2
-        assert jobs[2].waiting and jobs[3].waiting
-        assert jobs[2].status_line() == ("Job 2: waiting for a free worker (0 jobs ahead; "
-                                         "2 train at a time on this server)")
-        assert "(1 job ahead;" in jobs[3].status_line()
-        assert jobs[2].elapsed == 0.0  # the time cap and the clock start with the slot
-        jobs[0].request_stop()
-        _wait_until(lambda: order == ["j0", "j1", "j2"])
-        assert not jobs[2].waiting and jobs[3].waiting
-    finally:
-        for job in jobs:
-            job.request_stop()
-        for job in jobs:
-            assert job.wait(10)
-    assert slots.active == 0
-    assert order == ["j0", "j1", "j2"] and jobs[3].cancelled and jobs[3].finished_at is not None
-
-
-def test_stop_while_waiting_leaves_the_queue_and_trains_nothing():
-    from ui.jobs import JobSlots
-
-    slots = JobSlots(limit=1)
-    store = {"demo": "earlier result"}
-    first = Job("first", _until_stopped, {}, slots=slots).start()
-    _wait_until(lambda: slots.active == 1)
-    queued = Job("demo", _until_stopped, store, slots=slots).start()
-    _wait_until(lambda: slots.position(queued) == 0)
-    queued.request_stop()
-    assert queued.wait(10)
-    assert queued.cancelled and queued.error is None and store == {"demo": "earlier result"}
-    assert slots.position(queued) is None
-    first.request_stop()
-    assert first.wait(10) and slots.active == 0
-
-
-def test_concurrency_setting_comes_from_one_environment_variable(monkeypatch):
-    import os
-
-    from ui import jobs
-
-    monkeypatch.delenv(jobs.MAX_JOBS_ENV, raising=False)
-    assert jobs.max_concurrent_jobs() == max(1, os.cpu_count() or 1)
-    monkeypatch.setenv(jobs.MAX_JOBS_ENV, "3")
-    assert jobs.max_concurrent_jobs() == 3 and jobs.JobSlots().limit == 3
-    for bad in ("abc", "-1", "0", "1.5"):
-        monkeypatch.setenv(jobs.MAX_JOBS_ENV, bad)
-        assert jobs.max_concurrent_jobs() == max(1, os.cpu_count() or 1)
-
-
-def test_snapshot_title_follows_training():
-    seen = []
-    gate = threading.Event()
-
-    def target(callback, stop):
-        for epoch in (25, 50):
-            callback(Progress("neural", epoch, 100, {"loss": -1.0},
-                              f"training: restart 1/2, epoch {epoch}",
-                              payload=lambda: np.ones((2, 2))))
-            gate.wait(5)
-            gate.clear()
-        return None
-
-    job = Job("neural", target, {}, snapshot_every=0.0).start()
-    for _ in range(2):
-        deadline = time.monotonic() + 5
-        while job.snapshot_step < (25 if not seen else 50) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        seen.append(job.snapshot_title("Soft clusters"))
-        gate.set()
-    _wait(job)
-    assert seen == ["Soft clusters, restart 1/2, epoch 25", "Soft clusters, restart 1/2, epoch 50"]
-
-
 @pytest.mark.slow
 def test_networks_train_in_concurrent_threads_despite_keras_name_state():
     """Keras numbers auto-named layers per thread (thread-local uids) and clear_session() resets
@@ -496,4 +237,6 @@ def test_preload_imports_the_backends_once():
     assert runtime.preload() is first
     first.join(120)
     assert not first.is_alive()
-    assert all(name in sys.modules for name in runtime.PRELOAD_MODULES)
+    from clustering.preload import MODULES
+
+    assert all(name in sys.modules for name in MODULES)

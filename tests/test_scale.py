@@ -180,7 +180,10 @@ def test_the_app_never_starts_a_cluster_per_session():
 
     assert runs.app_params("qbm", {"scheduler": "localcluster", "n_jobs": -1}) == {"n_jobs": 1}
     assert runs.app_params("som", {"scheduler": "auto", "n_jobs": 4, "rows": 3}) == {"rows": 3}
-    assert runs.planned_execution("som").startswith("Runs here (local, 1 worker)")
+    assert runs.planned_execution("som").startswith("Runs on a worker of embedded Dask "
+                                                    "LocalCluster, ")
+    assert runs.planned_execution("som").endswith(", never in the web server.")
+    assert runs.worker_params("som", {"rows": 3}) == {"rows": 3, "scheduler": "local"}
 
 
 def test_no_way_into_the_app_sets_where_or_how_big_a_run_is(monkeypatch):

@@ -1,26 +1,33 @@
-"""Background training jobs owned by one browser session.
+"""Training jobs owned by one browser session, run on the server's Dask workers.
 
-A :class:`Job` runs a training function in a daemon thread. The function receives ``callback`` and
-``stop`` (the backend's progress protocol); the job keeps the latest :class:`Progress`, the history of
-its metrics and, at most every ``snapshot_every`` seconds, the heavier snapshot the estimator offers
-(``Progress.payload``, e.g. the current membership probabilities). The snapshot is computed in the
-training thread, so the model is never read while another thread updates it.
+The web process never trains. A :class:`Job` submits its training function to the shared Dask
+cluster (:mod:`clustering.cluster`) as :func:`clustering.tasks.run_job`; a thread of the web
+process only watches it: it drains the job's progress queue (the latest :class:`Progress`, the
+history of its metrics and, at most every ``snapshot_every`` seconds, the snapshot the estimator
+offers, computed on the worker), forwards Stop to the job's ``distributed.Event`` and collects the
+result. The function gets ``callback`` and ``stop`` as before, so it is any picklable callable of
+the backend's progress protocol.
 
-The page polls the job (``st.fragment(run_every=...)``); a widget click re-runs the script but leaves
-the thread, and hence what was trained so far, untouched. Stop sets the event: the estimator ends
-after its current step and keeps its state, and the job stores that result as usual.
+The page polls the job (``st.fragment(run_every=...)``); a widget click re-runs the script but
+leaves the job alone. Stop sets the event: the estimator ends after its current step and keeps its
+state, and the job stores that result as usual.
 
-Every job has a time cap (:func:`max_train_seconds`, set by the environment variable
-``CLUSTERMAP_MAX_TRAIN_SECONDS``, default 600 s): a timer sets the same stop event when the cap is
-reached, so the run ends exactly as if Stop had been pressed, keeping what was trained, and the
-job records that the cap ended it (``timed_out``; ``result.stop_reason = "time"``).
+Every job has a time cap (:func:`max_train_seconds`, ``CLUSTERMAP_MAX_TRAIN_SECONDS``, default
+600 s): at the cap the job is stopped as if Stop had been pressed, keeping what was trained
+(``timed_out``; ``result.stop_reason = "time"``). Code that never reads Stop (a classic method
+with a huge ``n_init``) cannot hold a worker longer than that: :data:`GRACE_SECONDS` after a Stop,
+the cap or its session's end, a job still running has its worker restarted and ends with a message.
+A job whose worker died (its memory limit, or anything else) ends with one sentence saying so; the
+session keeps its data and results and the next job runs on a fresh worker.
 
-Training jobs of all sessions share the server's cores through :data:`SLOTS`: at most
-:func:`max_concurrent_jobs` of them train at once (``CLUSTERMAP_MAX_CONCURRENT_JOBS``, default the
-number of CPU cores); the others wait in arrival order and say so in their status line. Ten sessions
-that all press Train on a 2-core server then finish one pair after another instead of all thrashing
-for the same cores (a session's wait is bounded by the time caps of the jobs ahead of it). The time
-cap counts from the moment the job gets its slot; Stop while waiting ends the job without training.
+The jobs of all sessions share the workers through :data:`SLOTS`: at most
+:func:`max_concurrent_jobs` train at once (one per worker), the others wait and say how many are
+ahead. The queue is bounded (``CLUSTERMAP_MAX_QUEUED``) and one client address holds at most
+``CLUSTERMAP_MAX_JOBS_PER_CLIENT`` jobs, running or waiting; a freed slot goes to the waiting job
+whose client runs the fewest jobs, oldest first, so twenty tabs of one visitor cannot starve the
+others. The time cap counts from the moment the job gets its slot; Stop while waiting ends the job
+without training. A job whose browser session has gone (closed tab) for :data:`ORPHAN_SECONDS` is
+stopped.
 """
 from __future__ import annotations
 
@@ -30,6 +37,7 @@ import os
 import threading
 import time
 import traceback
+import uuid
 from typing import Any, Callable, MutableMapping, Optional
 
 from clustering.errors import ClusteringError
@@ -38,6 +46,15 @@ from clustering.progress import Progress
 log = logging.getLogger("clustermap.jobs")
 
 Target = Callable[..., Any]
+
+#: Seconds a job may take to end after Stop, the time cap or its session's end before its worker
+#: is restarted.
+GRACE_SECONDS = 10.0
+#: Seconds a job's browser session may be gone (closed tab, lost connection) before it is stopped.
+ORPHAN_SECONDS = 15.0
+#: Seconds between two looks of the watching thread at the job's queue and state.
+WATCH_EVERY = 0.1
+
 
 #: Environment variable holding the training time cap in seconds.
 MAX_SECONDS_ENV = "CLUSTERMAP_MAX_TRAIN_SECONDS"
@@ -64,13 +81,16 @@ def max_train_seconds() -> float:
 
 #: Environment variable holding the number of training jobs that may run at once, server-wide.
 MAX_JOBS_ENV = "CLUSTERMAP_MAX_CONCURRENT_JOBS"
+#: Environment variable: how many jobs may wait for a worker, server-wide.
+MAX_QUEUED_ENV = "CLUSTERMAP_MAX_QUEUED"
+DEFAULT_MAX_QUEUED = 16
+#: Environment variable: how many jobs, running or waiting, one client address may hold.
+PER_CLIENT_ENV = "CLUSTERMAP_MAX_JOBS_PER_CLIENT"
+DEFAULT_PER_CLIENT = 2
 
 
-def max_concurrent_jobs() -> int:
-    """Jobs that train at once: ``CLUSTERMAP_MAX_CONCURRENT_JOBS`` (a positive integer), else the
-    number of CPU cores. A bad value is logged and the default used."""
-    default = max(1, os.cpu_count() or 1)
-    raw = os.environ.get(MAX_JOBS_ENV, "").strip()
+def _positive_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
@@ -78,23 +98,47 @@ def max_concurrent_jobs() -> int:
         if value < 1:
             raise ValueError
     except ValueError:
-        log.warning("%s=%r is not a positive integer; using %d", MAX_JOBS_ENV, raw, default)
+        log.warning("%s=%r is not a positive integer; using %d", name, raw, default)
         return default
     return value
 
 
-class JobSlots:
-    """A first-come-first-served limit on the jobs that run at once.
+def max_concurrent_jobs() -> int:
+    """Jobs that train at once: ``CLUSTERMAP_MAX_CONCURRENT_JOBS`` (a positive integer), else one
+    per worker of the cluster (:func:`clustering.cluster.n_workers`). A bad value is logged and
+    the default used."""
+    from clustering import cluster
 
-    ``threading.Semaphore`` gives no order and no queue position, which the status line shows;
-    hence this small queue on a condition variable.
+    return _positive_env(MAX_JOBS_ENV, cluster.n_workers())
+
+
+def max_queued() -> int:
+    """Jobs that may wait for a worker: ``CLUSTERMAP_MAX_QUEUED``, else 16."""
+    return _positive_env(MAX_QUEUED_ENV, DEFAULT_MAX_QUEUED)
+
+
+def max_per_client() -> int:
+    """Jobs one client address may hold, running or waiting: ``CLUSTERMAP_MAX_JOBS_PER_CLIENT``,
+    else 2."""
+    return _positive_env(PER_CLIENT_ENV, DEFAULT_PER_CLIENT)
+
+
+class JobSlots:
+    """A fair, bounded limit on the jobs that run at once.
+
+    Owners :meth:`enqueue` (refused with a message when the queue or their client's share is
+    full), then :meth:`acquire` a slot. A free slot goes to the waiting owner whose client runs
+    the fewest jobs, the oldest first; owners without a client (None) count as clients of their
+    own, so they are served first come, first served.
     """
 
-    def __init__(self, limit: Optional[int] = None):
-        self._limit = limit
+    def __init__(self, limit: Optional[int] = None, *, max_queued: Optional[int] = None,
+                 per_client: Optional[int] = None):
+        self._limit, self._max_queued, self._per_client = limit, max_queued, per_client
         self._cond = threading.Condition()
         self._queue: list[object] = []  # waiting owners, oldest first
-        self._active = 0
+        self._running: dict[object, Any] = {}  # owner -> client
+        self._client: dict[object, Any] = {}  # waiting owner -> client
 
     @property
     def limit(self) -> int:
@@ -103,35 +147,73 @@ class JobSlots:
     @property
     def active(self) -> int:
         with self._cond:
-            return self._active
+            return len(self._running)
+
+    def _held(self, client) -> int:
+        if client is None:
+            return 0
+        return (sum(1 for c in self._running.values() if c == client)
+                + sum(1 for c in self._client.values() if c == client))
+
+    def _order(self) -> list[object]:
+        """Waiting owners in the order they get slots."""
+        running: dict[Any, int] = {}
+        for c in self._running.values():
+            if c is not None:
+                running[c] = running.get(c, 0) + 1
+        rank = {o: i for i, o in enumerate(self._queue)}
+        return sorted(self._queue, key=lambda o: (running.get(self._client[o], 0), rank[o]))
 
     def position(self, owner: object) -> Optional[int]:
         """How many waiting jobs are ahead of ``owner`` (None when it is not waiting)."""
         with self._cond:
             try:
-                return self._queue.index(owner)
+                return self._order().index(owner)
             except ValueError:
                 return None
 
-    def acquire(self, owner: object, cancel: threading.Event) -> bool:
-        """Wait for a slot; False (and out of the queue) when ``cancel`` is set first."""
+    def enqueue(self, owner: object, client=None) -> None:
+        """Join the queue; a :class:`ClusteringError` when the server's queue or the client's
+        share is full (nothing is queued then)."""
         with self._cond:
+            per_client = self._per_client or max_per_client()
+            if client is not None and self._held(client) >= per_client:
+                raise ClusteringError(
+                    f"Your address already has {per_client} trainings running or waiting on "
+                    f"this server (at most {per_client} per visitor, {PER_CLIENT_ENV}); wait "
+                    "for one to end. Nothing was started and your settings are kept.")
+            queued = self._max_queued or max_queued()
+            if len(self._queue) >= queued:
+                raise ClusteringError(
+                    f"The server is busy: {len(self._queue)} trainings are already waiting "
+                    f"for a worker (at most {queued} wait at once, {MAX_QUEUED_ENV}). Try again "
+                    "in a few minutes; nothing was started and your settings are kept.")
             self._queue.append(owner)
+            self._client[owner] = client
+
+    def acquire(self, owner: object, cancel: threading.Event) -> bool:
+        """Wait for a slot (after :meth:`enqueue`); False, and out of the queue, when ``cancel``
+        is set first."""
+        with self._cond:
+            if owner not in self._client:
+                self._queue.append(owner)
+                self._client[owner] = None
             try:
                 while True:
                     if cancel.is_set():
                         return False
-                    if self._queue[0] is owner and self._active < self.limit:
-                        self._active += 1
+                    if len(self._running) < self.limit and self._order()[0] is owner:
+                        self._running[owner] = self._client[owner]
                         return True
                     self._cond.wait(0.2)
             finally:
                 self._queue.remove(owner)
+                del self._client[owner]
                 self._cond.notify_all()
 
-    def release(self) -> None:
+    def release(self, owner: object) -> None:
         with self._cond:
-            self._active -= 1
+            self._running.pop(owner, None)
             self._cond.notify_all()
 
 
@@ -139,15 +221,26 @@ class JobSlots:
 SLOTS = JobSlots()
 
 
+def _worker_died_message(label: str, memory_limit: Optional[int]) -> str:
+    from clustering.distributed import fmt_bytes
+    from clustering.resources import WORKER_MEMORY_ENV, worker_memory
+
+    limit = fmt_bytes(memory_limit or worker_memory())
+    return (f"{label} stopped because the worker process running it ended (most likely over its "
+            f"memory limit of {limit} per worker; {WORKER_MEMORY_ENV} "
+            "raises it, smaller data or settings need less); your data and earlier results are "
+            "kept and the next training runs on a fresh worker.")
+
+
 class Job:
-    """One training run in a background thread.
+    """One training run on a Dask worker, watched from a thread of the web process.
 
     Parameters
     ----------
     method : str
         Key of the result in ``store`` (``"neural"``, ``"som"``, ``"qbm"``, ``"compare"``).
     target : callable
-        ``target(callback=..., stop=...) -> result``.
+        ``target(callback=..., stop=...) -> result``; picklable (it travels to a worker).
     store : mutable mapping
         Where the finished result is put under ``method`` (the session's result store).
     label : str
@@ -157,11 +250,16 @@ class Job:
         it gets a slot; None: :func:`max_train_seconds`.
     slots : JobSlots or None
         The limit on jobs running at once; None: the server-wide :data:`SLOTS`.
+    client : hashable or None
+        Who asked (the browser's address), for the per-client share of :data:`SLOTS`.
+    alive : callable or None
+        ``alive() -> bool``: whether the session that owns the job is still there; None: always.
     """
 
     def __init__(self, method: str, target: Target, store: MutableMapping[str, Any], *,
                  label: str = "", snapshot_every: float = 0.6,
-                 time_limit: Optional[float] = None, slots: Optional[JobSlots] = None):
+                 time_limit: Optional[float] = None, slots: Optional[JobSlots] = None,
+                 client=None, alive: Optional[Callable[[], bool]] = None):
         self.method = method
         self.label = label or method
         self._target = target
@@ -174,7 +272,6 @@ class Job:
         self.snapshot: Any = None
         self.snapshot_step: int = -1
         self.snapshot_message: str = ""
-        self._last_snapshot = 0.0
         self.result: Any = None
         self.error: Optional[str] = None
         self.started_at: Optional[float] = None
@@ -182,9 +279,15 @@ class Job:
         self._thread: Optional[threading.Thread] = None
         self.time_limit = float(time_limit) if time_limit is not None else max_train_seconds()
         self.timed_out = False
-        self._timer: Optional[threading.Timer] = None
+        self.abandoned = False  # its session went away
         self._slots = slots if slots is not None else SLOTS
+        self._client_id = client
+        self._alive = alive
+        self.key = f"clustermap-{method}-{uuid.uuid4().hex}"
+        self.worker: Optional[str] = None  # the Dask worker running it
+        self.worker_memory: Optional[int] = None  # and its memory limit
         self.waiting = False  # queued for a slot
+        self.connecting = False  # waiting for the cluster to start
         self.cancelled = False  # stopped before it got a slot: nothing was trained
 
     # -------------------------------------------------------------- state
@@ -213,6 +316,8 @@ class Job:
             limit = self._slots.limit
             return (f"{self.label}: waiting for a free worker ({ahead} job{'s' * (ahead != 1)} "
                     f"ahead; {limit} train{'s' * (limit == 1)} at a time on this server)")
+        if self.connecting:
+            return f"{self.label}: starting the server's workers…"
         p = self.progress
         if p is None:
             return f"{self.label}: starting…"
@@ -240,18 +345,16 @@ class Job:
 
     # -------------------------------------------------------------- control
     def start(self) -> "Job":
+        """Queue the job and start watching it; a :class:`ClusteringError` (nothing started)
+        when the server's queue or this client's share is full."""
         if self._thread is not None:
             raise RuntimeError("job already started")
+        self._slots.enqueue(self, self._client_id)
         self.waiting = True
         self._thread = threading.Thread(target=self._run, name=f"clustermap-{self.method}",
                                         daemon=True)
         self._thread.start()
         return self
-
-    def _time_up(self) -> None:
-        if self.running and not self.stop.is_set():
-            self.timed_out = True
-            self.stop.set()
 
     def request_stop(self) -> None:
         self.stop.set()
@@ -263,25 +366,131 @@ class Job:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    # -------------------------------------------------------------- thread side
-    def _callback(self, progress: Progress) -> None:
+    # -------------------------------------------------------------- watching thread
+    def _apply(self, report) -> None:
         with self.lock:
-            self.progress = progress
-            if progress.metrics:
-                self.history.append((int(progress.step), dict(progress.metrics)))
-        now = time.monotonic()
-        if progress.payload is not None and (progress.done or now - self._last_snapshot
-                                             >= self.snapshot_every):
-            self._last_snapshot = now
-            try:
-                snap = progress.payload()
-            except Exception:  # a snapshot is a nicety; training goes on without it
-                log.debug("snapshot failed", exc_info=True)
-                return
+            self.worker = report.worker
+            self.worker_memory = report.memory_limit or self.worker_memory
+            self.history.extend(report.history)
+            if report.progress is not None:
+                self.progress = Progress(**report.progress)
+            if report.has_snapshot:
+                self.snapshot, self.snapshot_step = report.snapshot, report.snapshot_step
+                self.snapshot_message = report.snapshot_message
+
+    def _drain(self, queue) -> None:
+        from clustering.tasks import read_report
+
+        for message in queue.get(batch=True):
+            self._apply(read_report(message))
+
+    def _session_gone(self, now: float) -> bool:
+        if self._alive is None:
+            return False
+        try:
+            alive = bool(self._alive())
+        except Exception:  # noqa: BLE001 - the runtime is shutting down
+            alive = False
+        if alive:
+            self._gone_since = None
+            return False
+        self._gone_since = getattr(self, "_gone_since", None) or now
+        return now - self._gone_since >= ORPHAN_SECONDS
+
+    def _should_stop(self, now: float) -> None:
+        if self.stop.is_set():
+            return
+        if now - self.started_at >= self.time_limit:
+            self.timed_out = True
+            self.stop.set()
+        elif self._session_gone(now):
+            self.abandoned = True
+            self.stop.set()
+
+    def _give_up(self, future) -> None:
+        """The job did not stop within the grace: restart its worker, keep nothing."""
+        from clustering import cluster
+
+        future.cancel()
+        restarted = self.worker is not None and cluster.restart_worker(self.worker)
+        why = (f"at the time cap of {self.time_limit:g} s ({MAX_SECONDS_ENV} raises it)"
+               if self.timed_out else "when its session closed" if self.abandoned
+               else "when you pressed Stop")
+        self.error = (f"{self.label} did not stop within {GRACE_SECONDS:g} s of being stopped "
+                      f"{why}: its worker was {'restarted' if restarted else 'abandoned'} and "
+                      "nothing of this run was kept; your data and earlier results are.")
+
+    def _watch(self, future, queue, stop_event) -> bool:
+        """Follow the job until it ends (True) or is given up (False)."""
+        give_up_at = None
+        while True:
+            self._drain(queue)
+            if future.done():
+                self._drain(queue)
+                return True
+            now = time.monotonic()
+            self._should_stop(now)
+            if self.stop.is_set():
+                if give_up_at is None:
+                    stop_event.set()
+                    give_up_at = now + GRACE_SECONDS
+                elif now >= give_up_at:
+                    self._give_up(future)
+                    return False
+            time.sleep(WATCH_EVERY)
+
+    def _collect(self, future) -> None:
+        from distributed import CancelledError
+        from distributed.scheduler import KilledWorker
+
+        try:
+            result = future.result()
+        except ClusteringError as err:
+            self.error = str(err)
+        except MemoryError:
+            self.error = ("Out of memory: the data set is too large for this method. "
+                          "Use fewer rows or a method without an N x N matrix.")
+        except (KilledWorker, CancelledError):
+            self.error = _worker_died_message(self.label, self.worker_memory)
+        except Exception as err:  # the page shows a message, never a traceback
+            log.error("training job %s failed:\n%s", self.method, traceback.format_exc())
+            self.error = (f"The training stopped on an unexpected error ({type(err).__name__}: "
+                          f"{err}). Try other settings; if it persists, report it.")
+        else:
+            if self.stop.is_set() and hasattr(result, "stop_reason"):
+                result.stop_reason = "time" if self.timed_out else "user"
+            if isinstance(getattr(result, "extra", None), dict):
+                result.extra["worker"] = self.worker
             with self.lock:
-                self.snapshot = snap
-                self.snapshot_step = int(progress.step)
-                self.snapshot_message = progress.message or ""
+                self.result = result
+            self._store[self.method] = result
+
+    def _submit_and_watch(self) -> None:
+        from distributed import Event, Queue
+
+        from clustering import cluster
+        from clustering.tasks import progress_name, run_job, stop_name
+
+        self.connecting = True
+        try:
+            client = cluster.client()
+        finally:
+            self.connecting = False
+        queue = Queue(progress_name(self.key), client=client)
+        stop_event = Event(stop_name(self.key), client=client)
+        self.started_at = time.monotonic()
+        future = client.submit(run_job, self._target, self.key, self.snapshot_every,
+                               key=self.key, pure=False, retries=0)
+        try:
+            if self._watch(future, queue, stop_event):
+                self._collect(future)
+        finally:
+            future.release()
+            for thing in (stop_event.clear, queue.close):
+                try:
+                    thing()
+                except Exception:  # noqa: BLE001 - the cluster is closing
+                    pass
 
     def _run(self) -> None:
         if not self._slots.acquire(self, self.stop):
@@ -289,31 +498,19 @@ class Job:
             self.cancelled = True
             self.finished_at = self.started_at = time.monotonic()
             return
-        self.started_at = time.monotonic()
         self.waiting = False
-        self._timer = threading.Timer(self.time_limit, self._time_up)
-        self._timer.daemon = True
-        self._timer.start()
         try:
-            result = self._target(callback=self._callback, stop=self.stop)
-            if self.stop.is_set() and hasattr(result, "stop_reason"):
-                result.stop_reason = "time" if self.timed_out else "user"
-            with self.lock:
-                self.result = result
-            self._store[self.method] = result
+            self._submit_and_watch()
         except ClusteringError as err:
             self.error = str(err)
-        except MemoryError:
-            self.error = ("Out of memory: the data set is too large for this method. "
-                          "Use fewer rows or a method without an N x N matrix.")
-        except Exception as err:  # the page shows a message, never a traceback
-            log.error("training job %s failed:\n%s", self.method, traceback.format_exc())
-            self.error = (f"The training stopped on an unexpected error ({type(err).__name__}: "
-                          f"{err}). Try other settings; if it persists, report it.")
+        except Exception as err:  # noqa: BLE001 - the cluster itself failed
+            log.error("job %s could not run:\n%s", self.method, traceback.format_exc())
+            self.error = (f"{self.label} could not run on the server's workers "
+                          f"({type(err).__name__}: {err}); your data and results are kept.")
         finally:
-            self._slots.release()
-            if self._timer is not None:
-                self._timer.cancel()
-            if self.timed_out and self.error:
+            self._slots.release(self)
+            if self.started_at is None:
+                self.started_at = time.monotonic()
+            if self.timed_out and self.error and "time cap" not in self.error:
                 self.error += f" (Training was stopped at the time cap of {self.time_limit:g} s.)"
             self.finished_at = time.monotonic()

@@ -144,35 +144,38 @@ def preflight(method: str, params: Mapping[str, Any], X: np.ndarray) -> None:
         est._check_local_memory(APP_N_JOBS)
 
 
+def worker_params(method: str, params: Mapping[str, Any]) -> dict:
+    """The settings a fit on a worker gets beyond the recorded ones: a SOM or an ensemble runs
+    inside the job's worker process (``scheduler="local"``), which is already the one worker that
+    the job holds; its batch sums or maps never fan out to other workers from there."""
+    params = dict(params)
+    if "scheduler" in cfg.default_params(method):
+        params["scheduler"] = "local"
+    return params
+
+
 def planned_execution(method: str) -> str:
-    """Where the app's next SOM or ensemble run goes, without connecting to anything."""
-    import os
+    """Where the app's next run goes, without connecting to anything."""
+    from clustering import cluster
 
-    from clustering import distributed
-
-    where = os.environ.get(distributed.SCHEDULER_ENV, "").strip()
-    if not where or where == "local":
-        return (f"Runs here (local, 1 worker); the server can send runs to Dask by setting "
-                f"{distributed.SCHEDULER_ENV}.")
-    return f"Runs on Dask: {distributed.SCHEDULER_ENV} = {where}."
+    return f"Runs on a worker of {cluster.describe()}, never in the web server."
 
 
 def execution_text(result: "MethodResult") -> str:
-    """Which path a finished SOM or ensemble run took (local / Dask LocalCluster / remote
-    scheduler, chunked or not) and with how many workers; "" for other methods."""
-    est = result.estimator
-    if result.method == "qbm":
-        info = getattr(est, "execution_", None)
-        if not info:
-            return ""
-        return (f"Ran on: {info['summary']} ({len(est.maps_)} maps as "
-                f"{'Dask tasks' if info['path'] != 'local' else 'local jobs'}). {info['reason']}.")
-    if result.method == "som":
-        info = getattr(est, "execution_", None)
-        if not info:
-            return ""
-        return f"Ran on: {info['summary']}. {info['reason']}."
-    return ""
+    """Which Dask worker ran a finished run and, for a SOM or an ensemble, how it ran there
+    (chunked or not, maps one after the other); "" when nothing is known."""
+    worker = result.extra.get("worker") if isinstance(result.extra, dict) else None
+    where = f"Ran on Dask worker {worker}" if worker else ""
+    info = getattr(result.estimator, "execution_", None)
+    if result.method == "qbm" and info:
+        how = f"{len(result.estimator.maps_)} maps one after the other"
+    elif result.method == "som" and info:
+        how = info["summary"].split("; ", 1)[-1] if "; " in info["summary"] else ""
+    else:
+        how = ""
+    if where and how:
+        return f"{where}: {how}."
+    return f"{where}." if where else ""
 
 
 def train(method: str, params: Mapping[str, Any], dataset, data_spec: Mapping[str, Any], *,
@@ -184,7 +187,8 @@ def train(method: str, params: Mapping[str, Any], dataset, data_spec: Mapping[st
     params = cfg.validate_params(method, app_params(method, params))
     config = cfg.RunConfig(method=method, params=params, data=dict(data_spec))
     started = time.monotonic()
-    est, labels, proba = cfg.fit_method(method, params, dataset.X, callback=callback, stop=stop)
+    est, labels, proba = cfg.fit_method(method, worker_params(method, params), dataset.X,
+                                        callback=callback, stop=stop)
     return _finish(method, config, dataset, est, labels, proba, started, stop, data_token)
 
 
@@ -223,7 +227,8 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
         t0 = time.monotonic()
         try:
             params = checked[name] = cfg.validate_params(name, app_params(name, methods[name]))
-            est, labels, _ = cfg.fit_method(name, params, dataset.X, callback=sub, stop=stop)
+            est, labels, _ = cfg.fit_method(name, worker_params(name, params), dataset.X,
+                                            callback=sub, stop=stop)
         except ClusteringError as err:
             errors[label] = str(err)
             continue

@@ -17,7 +17,6 @@ before, slower while training.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 import threading
@@ -59,31 +58,23 @@ def keep_keras_state() -> bool:
 _preload_lock = threading.Lock()
 _preload_thread: "threading.Thread | None" = None
 
-#: What :func:`preload` imports: the heavy backends the methods need (TensorFlow through Keras
-#: alone takes several seconds of CPU).
-PRELOAD_MODULES = ("clustering.neural", "clustering.som", "clustering.ensemble",
-                   "clustering.classic", "clustering.metrics", "clustering.plots")
-
-
-def _import_all() -> None:
-    for name in PRELOAD_MODULES:
-        try:
-            importlib.import_module(name)
-        except Exception:  # the page that needs it reports the problem
-            log.warning("preloading %s failed", name, exc_info=True)
-
 
 def preload() -> "threading.Thread":
-    """Import the methods' backends in a background thread, once per server process.
+    """Once per server process: start the Dask cluster the jobs run on (in the background; its
+    workers import the backends as they start) and import the backends here too, in a
+    background thread, for drawing results.
 
-    Called on the first script run, so the first visitor's first training does not wait for
-    TensorFlow to load, and ten visitors pressing Train at once do not all wait on that import
-    while it competes with their pages for the CPU.
+    Called on the first script run, so the first visitor's first training does not wait for the
+    workers or TensorFlow to load.
     """
     global _preload_thread
+    from clustering import cluster
+    from clustering.preload import import_all
+
     with _preload_lock:
         if _preload_thread is None:
-            _preload_thread = threading.Thread(target=_import_all, name="clustermap-preload",
+            cluster.start()
+            _preload_thread = threading.Thread(target=import_all, name="clustermap-preload",
                                                daemon=True)
             _preload_thread.start()
         return _preload_thread

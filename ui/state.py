@@ -110,9 +110,32 @@ def start_job(method: str, target: Callable[..., Any], label: str) -> Job:
         raise ClusteringError(f"One training runs at a time: {current.label} is still running. "
                               "Wait until it ends or stop it on its page, then start again; "
                               "nothing was started and your settings are kept.")
-    new = Job(method, target, results(), label=label)
+    new = Job(method, target, results(), label=label, client=client_address(),
+              alive=session_alive())
+    new.start()  # refused (nothing kept) when the server's queue is full
     _ss()[JOB] = new
-    return new.start()
+    return new
+
+
+def client_address() -> Optional[str]:
+    """The browser's address as the server sees it (None outside a served page, e.g. AppTest)."""
+    try:
+        return st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context
+        return None
+
+
+def session_alive() -> Optional[Callable[[], bool]]:
+    """``alive()``: whether this browser session is still connected; None when there is no
+    server runtime to ask (AppTest)."""
+    from streamlit.runtime import Runtime, exists
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if not exists() or ctx is None:
+        return None
+    runtime, session_id = Runtime.instance(), ctx.session_id
+    return lambda: runtime.is_active_session(session_id)
 
 
 def flash(message: str, kind: str = "success") -> None:

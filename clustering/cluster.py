@@ -1,0 +1,185 @@
+"""The Dask cluster a server's jobs run on: one per process, shared by every session.
+
+``CLUSTERMAP_DASK_SCHEDULER`` set to an address (``tcp://host:8786``): the existing cluster there
+(its workers need this package; start them with ``dask worker ADDRESS --preload
+clustering.preload``). Unset (or ``local`` / ``auto`` / ``localcluster``): an embedded
+``LocalCluster`` of :func:`clustering.resources.worker_count` worker processes, one thread each,
+each limited to :func:`clustering.resources.worker_memory` (its nanny stops and restarts a worker
+that goes over), with the backends preloaded (:mod:`clustering.preload`). It is started once,
+lazily (:func:`start` begins it in the background so the first job does not wait), and closed
+when the process exits.
+
+The embedded scheduler never retries a job whose worker died (``allowed-failures`` 0): a job
+that runs out of memory costs one worker once, not every worker in turn; and its workers are never
+paused for memory (:data:`WORKER_CONFIG`). An existing cluster should be started with the same
+settings: ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0`` for the scheduler and
+``DASK_DISTRIBUTED__WORKER__MEMORY__PAUSE=False`` for the workers (the Docker image sets both).
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from typing import Optional
+
+from clustering import resources
+from clustering.distributed import (CONNECT_TIMEOUT, KEYWORDS, SCHEDULER_ENV, check_scheduler,
+                                    fmt_bytes)
+from clustering.errors import ClusteringError
+
+log = logging.getLogger("clustermap.cluster")
+
+#: Seconds to wait for the embedded cluster's workers (they import TensorFlow as they start).
+START_TIMEOUT = 180.0
+
+#: Dask settings of the embedded cluster: a dead worker's job is not retried; a worker whose
+#: nanny restarts it (importing TensorFlow again, slow on a busy machine) is not given up as lost
+#: after Dask's default 15 s; a worker is never paused for memory (pausing suits data-heavy
+#: graphs; here it would leave a job waiting for ever, since a worker with TensorFlow loaded
+#: already holds much of a small limit): over its limit the nanny restarts it instead.
+WORKER_CONFIG = {"distributed.scheduler.allowed-failures": 0,
+                 "distributed.deploy.lost-worker-timeout": f"{START_TIMEOUT:g}s",
+                 "distributed.worker.memory.pause": False}
+
+_lock = threading.Lock()
+_ready = threading.Event()
+_client = None
+_cluster = None
+_error: Optional[str] = None
+_starter: Optional[threading.Thread] = None
+
+
+def address() -> Optional[str]:
+    """The existing scheduler's address from ``CLUSTERMAP_DASK_SCHEDULER``; None: embedded."""
+    value = check_scheduler(os.environ.get(SCHEDULER_ENV, "").strip() or None, SCHEDULER_ENV)
+    return None if value is None or value in KEYWORDS else value
+
+
+def _embedded():
+    import dask
+    import distributed
+
+    dask.config.set(WORKER_CONFIG)
+    cluster = distributed.LocalCluster(
+        n_workers=resources.worker_count(), threads_per_worker=1, processes=True,
+        memory_limit=resources.worker_memory(), dashboard_address=None, scheduler_port=0,
+        silence_logs=logging.ERROR, preload=["clustering.preload"])
+    return cluster, distributed.Client(cluster, set_as_default=False)
+
+
+def _existing(where: str):
+    import distributed
+
+    try:
+        client = distributed.Client(where, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise ClusteringError(f"{SCHEDULER_ENV}: no Dask scheduler answered at {where} within "
+                              f"{CONNECT_TIMEOUT:g} s ({type(err).__name__}); the server cannot "
+                              "train until it does. Your data and results are kept.") from None
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError):
+        client.close()
+        raise ClusteringError(f"{SCHEDULER_ENV}: the Dask scheduler at {where} has no workers; "
+                              f"start some (dask worker {where} --preload clustering.preload)."
+                              ) from None
+    return None, client
+
+
+def _connect() -> None:
+    global _client, _cluster, _error
+    try:
+        where = address()
+        _cluster, _client = _existing(where) if where else _embedded()
+        _error = None
+        log.info("jobs run on %s", describe())
+    except ClusteringError as err:
+        _error = str(err)
+    except Exception as err:  # noqa: BLE001 - the pages show one sentence, the log the rest
+        log.error("the Dask cluster did not start", exc_info=True)
+        _error = (f"The server's Dask workers did not start ({type(err).__name__}: {err}); "
+                  "trainings cannot run until the server is restarted.")
+    finally:
+        _ready.set()
+
+
+def _alive() -> bool:
+    return _client is not None and _client.status == "running"
+
+
+def start() -> None:
+    """Begin connecting (or starting the embedded cluster) in the background; returns at once."""
+    global _starter
+    with _lock:
+        if _starter is not None and (_starter.is_alive() or _alive()):
+            return
+        _ready.clear()
+        _starter = threading.Thread(target=_connect, name="clustermap-cluster", daemon=True)
+        _starter.start()
+
+
+def starting() -> bool:
+    """True while the cluster is being started or connected."""
+    return _starter is not None and _starter.is_alive()
+
+
+def client(timeout: float = START_TIMEOUT):
+    """The shared ``distributed.Client``, started on first use; a :class:`ClusteringError` when
+    no cluster can be had (the message says why and what to set)."""
+    if not _alive():
+        start()
+    if not _ready.wait(timeout):
+        raise ClusteringError(f"The server's Dask workers did not start within {timeout:g} s; "
+                              "try again in a minute.")
+    if not _alive():
+        raise ClusteringError(_error or "The server's Dask cluster is not running.")
+    return _client
+
+
+def n_workers() -> int:
+    """Workers of the cluster now (the embedded cluster's planned size before it runs)."""
+    if _alive():
+        try:
+            return max(1, sum(_client.nthreads().values()))
+        except Exception:  # noqa: BLE001 - a figure for a status line
+            pass
+    return 1 if address() else resources.worker_count()
+
+
+def describe() -> str:
+    """One line: where jobs run, e.g. "embedded Dask LocalCluster, 2 workers of 8.8 GB"."""
+    where = address()
+    workers = n_workers()
+    plural = "s" if workers != 1 else ""
+    if where:
+        return f"the Dask cluster at {where}, {workers} worker{plural}"
+    return (f"embedded Dask LocalCluster, {workers} worker{plural} of "
+            f"{fmt_bytes(resources.worker_memory())}")
+
+
+def restart_worker(worker: str) -> bool:
+    """Restart one worker (its nanny starts a fresh process); False when that failed."""
+    try:
+        status = client(timeout=5).restart_workers([worker], timeout=60, raise_for_error=False)
+        return status.get(worker) == "OK"
+    except Exception:  # noqa: BLE001 - logged; the job is given up in any case
+        log.warning("restarting worker %s failed", worker, exc_info=True)
+        return False
+
+
+def close() -> None:
+    """Close the client and the embedded cluster (at exit; tests)."""
+    global _client, _cluster, _starter
+    with _lock:
+        for thing in (_client, _cluster):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # noqa: BLE001 - closing at exit
+                    pass
+        _client = _cluster = _starter = None
+        _ready.clear()
+
+
+atexit.register(close)

@@ -1,0 +1,35 @@
+"""Import the methods' backends ahead of the first job (TensorFlow through Keras alone takes
+several seconds of CPU).
+
+Used twice: every Dask worker runs it when it starts (``dask_setup``, Dask's preload hook, named
+in the embedded cluster's ``preload`` and in ``dask worker --preload clustering.preload``), so the
+first job does not pay the imports; the web process imports the same modules in the background to
+draw results.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+log = logging.getLogger("clustermap.preload")
+
+#: The modules a job or a results page needs.
+MODULES = ("clustering.neural", "clustering.som", "clustering.ensemble", "clustering.classic",
+           "clustering.metrics", "clustering.plots", "clustering.tasks")
+
+
+def import_all() -> None:
+    """Import :data:`MODULES`; a failure is logged (the job that needs the module reports it)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    for name in MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            log.warning("preloading %s failed", name, exc_info=True)
+
+
+def dask_setup(worker=None) -> None:
+    """Dask's preload hook: import the backends when a worker starts."""
+    import_all()
