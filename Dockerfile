@@ -3,6 +3,13 @@
 #   docker build -t clustermap .
 #   docker run --rm -p 8501:8501 clustermap
 #
+# The same image runs each role of a scaled deployment (README, "Scale out"): the web server (the
+# default command; alone it trains on an embedded Dask cluster of its own), a Dask scheduler
+# (`dask scheduler`) or a Dask worker (`dask worker tcp://SCHEDULER:8786 --nthreads 1
+# --memory-limit 4GB --preload clustering.preload`); PYTHONPATH makes the backend importable
+# for the workers, the scheduler never retries a job whose worker died, and a worker is never
+# paused for memory (over its limit its nanny restarts it).
+#
 # CPU-only TensorFlow (tensorflow-cpu in requirements.txt); nothing is downloaded when the
 # container starts. Layers are few on purpose: the dependency layer is cached until
 # requirements.txt changes, the code layer comes last.
@@ -20,10 +27,13 @@ ENV PYTHONUNBUFFERED=1 \
     STREAMLIT_SERVER_PORT=8501 \
     STREAMLIT_BROWSER_SERVER_ADDRESS=localhost \
     STREAMLIT_SERVER_FILE_WATCHER_TYPE=none \
-    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
+    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
+    PYTHONPATH=/app \
+    DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0 \
+    DASK_DISTRIBUTED__WORKER__MEMORY__PAUSE=False
 
 WORKDIR /app
-EXPOSE 8501
+EXPOSE 8501 8786
 # The slim image has no curl: the probe is a few lines of Python (scripts/docker/healthcheck.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
     CMD ["python", "/app/scripts/docker/healthcheck.py"]

@@ -171,6 +171,10 @@ class Server:
     def __enter__(self) -> "Server":
         env = dict(os.environ, KERAS_BACKEND=os.environ.get("KERAS_BACKEND", "tensorflow"),
                    TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+        # every session of this script comes from one address (127.0.0.1): lift the per-visitor
+        # share of the job queue, which would otherwise refuse all but two of them
+        env.setdefault("CLUSTERMAP_MAX_JOBS_PER_CLIENT", str(MAX_SESSIONS))
+        env.setdefault("CLUSTERMAP_MAX_QUEUED", str(MAX_SESSIONS))
         log = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),

@@ -54,7 +54,11 @@ def test_dockerfile_layout():
     user = [a for k, a in steps if k == "USER"]
     assert user and user[-1] not in {"root", "0"}
     assert keywords.index("USER") < copy_code
-    assert ("EXPOSE", "8501") in steps
+    assert ("EXPOSE", "8501 8786") in steps  # the web server; a scheduler role's port
+    env = " ".join(a for k, a in steps if k == "ENV")
+    # the worker role imports the backend; the scheduler role never retries a dead worker's job
+    assert "PYTHONPATH=/app" in env and "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0" in env
+    assert "DASK_DISTRIBUTED__WORKER__MEMORY__PAUSE=False" in env
     health = next(a for k, a in steps if k == "HEALTHCHECK")
     assert "curl" not in health and "python" in health
     cmd = next(a for k, a in steps if k == "CMD")

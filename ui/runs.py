@@ -183,13 +183,20 @@ def train(method: str, params: Mapping[str, Any], dataset, data_spec: Mapping[st
           data_token: int = 0) -> MethodResult:
     """Fit ``method`` with ``params`` on ``dataset``; the config records ``data_spec``.
 
-    Every method follows :func:`app_params` (the server's execution settings)."""
+    Every method follows :func:`app_params` (the server's execution settings). A network's
+    views that need the model (its decision regions on 2-D data, its ``.keras`` file) are made
+    here too, on the job's worker, so the web process only draws them."""
     params = cfg.validate_params(method, app_params(method, params))
     config = cfg.RunConfig(method=method, params=params, data=dict(data_spec))
     started = time.monotonic()
     est, labels, proba = cfg.fit_method(method, worker_params(method, params), dataset.X,
                                         callback=callback, stop=stop)
-    return _finish(method, config, dataset, est, labels, proba, started, stop, data_token)
+    result = _finish(method, config, dataset, est, labels, proba, started, stop, data_token)
+    if method == "neural":
+        if dataset.X.shape[1] == 2:
+            decision_grid(result, dataset.X)
+        model_bytes(result)
+    return result
 
 
 def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mapping[str, Any], *,

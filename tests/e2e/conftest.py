@@ -20,6 +20,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-dev-shm-usage"]
 
 
+#: The running server's process id (set by the ``server`` fixture).
+SERVER: dict = {}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -54,6 +58,7 @@ def server():
             log.close()
             pytest.fail("streamlit did not start: see test-artifacts/streamlit-server.log")
         time.sleep(0.3)
+    SERVER["pid"] = proc.pid
     yield url
     proc.terminate()
     try:

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import re
+import signal
+import threading
+import time
+import urllib.request
 
+import psutil
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, SERVER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -104,6 +109,52 @@ def test_train_neural_live_then_download(page):
     text = open(path, encoding="utf-8").read().splitlines()
     assert text[0].startswith("id,cluster,p_0,p_1,p_2")
     assert len(text) == 151
+
+
+def _health_latencies(url: str, stop: threading.Event, out: list) -> None:
+    """Ask the health endpoint every 0.2 s until ``stop``; (seconds, status) per request."""
+    while not stop.is_set():
+        t0 = time.monotonic()
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=5) as r:
+                status = r.status
+        except OSError:
+            status = 0
+        out.append((time.monotonic() - t0, status))
+        stop.wait(0.2)
+
+
+def test_a_killed_worker_costs_one_training_and_the_server_keeps_serving(page, server):
+    generate(page, "blobs", 150)
+    nav(page, "Neural clustering")
+    set_number(page, "max epochs", 5000)
+    set_number(page, "patience", 5000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    values = progress_values(page, 60)
+    assert len(values) >= 2 and values[-1] > values[0], f"training did not start: {values}"
+    workers = [p for p in psutil.Process(SERVER["pid"]).children(recursive=True)
+               if "spawn_main" in " ".join(p.cmdline())]
+    assert workers, "the server has no worker processes"
+    health: list = []
+    done = threading.Event()
+    probe = threading.Thread(target=_health_latencies, args=(server, done, health), daemon=True)
+    probe.start()
+    try:
+        for worker in workers:  # every worker, so the one training is surely among them
+            worker.send_signal(signal.SIGKILL)
+        page.get_by_text(re.compile("Neural clustering stopped because the worker process "
+                                    "running it ended")).wait_for(timeout=60_000)
+        shot(page, "06-worker-killed")
+        # the next training runs, on a fresh worker
+        set_number(page, "max epochs", 30)
+        set_number(page, "patience", 30)
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.get_by_text(re.compile(r"Training finished in [\d.]+ s")).wait_for(timeout=240_000)
+    finally:
+        done.set()
+        probe.join(10)
+    assert health and all(status == 200 for _, status in health), health
+    assert max(seconds for seconds, _ in health) < 1.0, max(health)
 
 
 def test_train_som_live(page):
