@@ -10,6 +10,7 @@ by name and returns a :class:`ClassicResult` (``labels_``, ``proba_`` where the 
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -18,8 +19,16 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from clustering import limits
 from clustering.errors import ConfigError
 from clustering.metrics import check_data
+
+#: What one MacQueen presentation costs at least, in operations of its distance step (the
+#: interpreter's overhead of one step, about 5 microseconds): the work bound counts
+#: ``max(k * d, PRESENTATION_OPS)`` per presented object.
+PRESENTATION_OPS = 1000
+#: Objects x centres x features computed at once by the final assignment (float64, 64 MiB).
+_BLOCK_CELLS = 8 * 1024 ** 2
 
 
 class MacQueenKMeans(ClusterMixin, BaseEstimator):
@@ -83,17 +92,31 @@ class MacQueenKMeans(ClusterMixin, BaseEstimator):
                               f"{centres.shape}.")
         return centres, np.arange(n)
 
+    def _check_params(self, n_samples: int, n_features: int) -> None:
+        """Check the settings for data of ``n_samples`` x ``n_features``, the bounds of
+        :mod:`clustering.limits` included (``n_clusters``, and the work ``objects x passes x
+        max(clusters x features, PRESENTATION_OPS)`` against ``macqueen_ops``)."""
+        k = self.n_clusters
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ConfigError(f"n_clusters: expected a positive integer, got {k!r}.")
+        limits.check("n_clusters", int(k), "n_clusters")
+        if k > n_samples:
+            raise ConfigError(f"n_clusters: {k} clusters need at least {k} objects, got "
+                              f"{n_samples}.")
+        passes = self.n_passes
+        if isinstance(passes, bool) or not isinstance(passes, (int, np.integer)) or passes < 1:
+            raise ConfigError(f"n_passes: expected a positive integer, got {passes!r}.")
+        n, d, passes = int(n_samples), int(n_features), int(passes)
+        step = (f"{k} clusters x {d} features" if k * d >= PRESENTATION_OPS else
+                f"{PRESENTATION_OPS} (the least one presentation costs)")
+        limits.check("macqueen_ops", n * passes * max(int(k) * d, PRESENTATION_OPS),
+                     "n_clusters x n_passes", f"{n} objects x {passes} passes x {step}")
+
     def fit(self, X, y=None):
         """Run the sequential updates over ``X`` (rows in their order)."""
         X = check_data(X)
+        self._check_params(*X.shape)
         k = self.n_clusters
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ConfigError(f"n_clusters: expected a positive integer, got {k!r}.")
-        if k > X.shape[0]:
-            raise ConfigError(f"n_clusters: {k} clusters need at least {k} objects, got "
-                              f"{X.shape[0]}.")
-        if not isinstance(self.n_passes, (int, np.integer)) or self.n_passes < 1:
-            raise ConfigError(f"n_passes: expected a positive integer, got {self.n_passes!r}.")
         centres, order = self._initial(X)
         weights = np.ones(k)
         passes = 0
@@ -111,9 +134,8 @@ class MacQueenKMeans(ClusterMixin, BaseEstimator):
         self.cluster_centers_ = centres
         self.weights_ = weights
         self.n_passes_ = passes
-        d2 = ((X[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        self.labels_ = np.argmin(d2, axis=1)
-        self.inertia_ = float(d2[np.arange(X.shape[0]), self.labels_].sum())
+        self.labels_, d2 = _nearest(X, centres)
+        self.inertia_ = float(d2.sum())
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -124,8 +146,23 @@ class MacQueenKMeans(ClusterMixin, BaseEstimator):
         if X.shape[1] != self.n_features_in_:
             raise ConfigError(f"X: {X.shape[1]} features, the model was fitted on "
                               f"{self.n_features_in_}.")
-        d2 = ((X[:, None, :] - self.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
-        return np.argmin(d2, axis=1)
+        return _nearest(X, self.cluster_centers_)[0]
+
+
+def _nearest(X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest centre of every row (ties to the lowest index) and its squared distance, from
+    exact differences computed in blocks of rows (never the whole objects x centres x features
+    array)."""
+    n = X.shape[0]
+    rows = max(1, _BLOCK_CELLS // max(1, centres.size))
+    labels = np.empty(n, dtype=np.int64)
+    dist = np.empty(n)
+    for start in range(0, n, rows):
+        block = X[start:start + rows]
+        d2 = ((block[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        labels[start:start + rows] = np.argmin(d2, axis=1)
+        dist[start:start + rows] = d2[np.arange(block.shape[0]), labels[start:start + rows]]
+    return labels, dist
 
 
 # ----------------------------------------------------------------------------------- registry
@@ -215,28 +252,54 @@ CLASSIC_METHODS: dict[str, ClassicMethod] = {
 }
 
 
+#: Parameters of the classic methods bounded by :mod:`clustering.limits` (same names).
+BOUNDED_PARAMS = ("n_init", "max_iter")
+
+
+def check_classic(name: str, n_clusters: int, params: dict,
+                  shape: Optional[tuple] = None) -> dict:
+    """Check the settings of the classic method ``name`` before any work; returns the keyword
+    arguments of its estimator (its defaults, overridden by ``params``).
+
+    ``n_clusters``, ``n_init`` and ``max_iter`` are bounded by :mod:`clustering.limits`;
+    with the data's ``shape`` (n_samples, n_features), also ``n_clusters <= n_samples`` and
+    MacQueen's work. Raises :class:`ConfigError` naming the parameter.
+    """
+    if name not in CLASSIC_METHODS:
+        raise ConfigError(f"method: unknown classic method {name!r}; choose one of "
+                          f"{', '.join(CLASSIC_METHODS)}.")
+    entry = CLASSIC_METHODS[name]
+    unknown = set(params) - set(entry.defaults)
+    if unknown:
+        raise ConfigError(f"{sorted(unknown)[0]}: not a parameter of {entry.label}; known: "
+                          f"{', '.join(sorted(entry.defaults))}.")
+    kwargs = {**entry.defaults, **{k: v for k, v in params.items() if v is not None}}
+    if entry.uses_n_clusters:
+        if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)) \
+                or n_clusters < 1:
+            raise ConfigError(f"n_clusters: expected a positive integer, got {n_clusters!r}.")
+        limits.check("n_clusters", int(n_clusters), "n_clusters")
+        if shape is not None and n_clusters > shape[0]:
+            raise ConfigError(f"n_clusters: {n_clusters} clusters need at least {n_clusters} "
+                              f"objects, got {shape[0]}.")
+    for key in BOUNDED_PARAMS:
+        value = kwargs.get(key)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):  # not "auto"
+            limits.check(key, value, key)
+    if name == "macqueen" and shape is not None:
+        MacQueenKMeans(n_clusters=n_clusters, **kwargs)._check_params(*shape)
+    return kwargs
+
+
 def run_classic(name: str, X, n_clusters: int = 3, **params) -> ClassicResult:
     """Fit the classic method ``name`` on ``X``; returns its labels (and probabilities).
 
     ``params`` override the method's defaults (:data:`CLASSIC_METHODS`); ``n_clusters`` is
     ignored by the density-based methods. Raises :class:`ConfigError` naming the bad parameter.
     """
-    if name not in CLASSIC_METHODS:
-        raise ConfigError(f"method: unknown classic method {name!r}; choose one of "
-                          f"{', '.join(CLASSIC_METHODS)}.")
-    entry = CLASSIC_METHODS[name]
     X = check_data(X)
-    unknown = set(params) - set(entry.defaults)
-    if unknown:
-        raise ConfigError(f"{sorted(unknown)[0]}: not a parameter of {entry.label}; known: "
-                          f"{', '.join(sorted(entry.defaults))}.")
-    if entry.uses_n_clusters:
-        if not isinstance(n_clusters, (int, np.integer)) or n_clusters < 1:
-            raise ConfigError(f"n_clusters: expected a positive integer, got {n_clusters!r}.")
-        if n_clusters > X.shape[0]:
-            raise ConfigError(f"n_clusters: {n_clusters} clusters need at least {n_clusters} "
-                              f"objects, got {X.shape[0]}.")
-    kwargs = {**entry.defaults, **{k: v for k, v in params.items() if v is not None}}
+    kwargs = check_classic(name, n_clusters, params, X.shape)
+    entry = CLASSIC_METHODS[name]
     if name == "spectral" and "n_neighbors" in kwargs:
         kwargs["n_neighbors"] = min(int(kwargs["n_neighbors"]), X.shape[0] - 1)
     try:
@@ -255,4 +318,5 @@ def run_classic(name: str, X, n_clusters: int = 3, **params) -> ClassicResult:
     return ClassicResult(name, np.asarray(labels, dtype=np.int64), proba, est)
 
 
-__all__ = ["MacQueenKMeans", "ClassicResult", "ClassicMethod", "CLASSIC_METHODS", "run_classic"]
+__all__ = ["MacQueenKMeans", "ClassicResult", "ClassicMethod", "CLASSIC_METHODS", "check_classic",
+           "run_classic", "BOUNDED_PARAMS", "PRESENTATION_OPS"]

@@ -18,10 +18,12 @@ from typing import Any, Callable, Optional, Sequence, Union
 import numpy as np
 import sklearn.datasets
 
+from clustering import distributed
 from clustering.errors import ConfigError
 
 __all__ = ["make_blobs", "make_moons", "make_circles", "GENERATORS", "generator_defaults",
-           "generate", "planned_shape", "MAX_SAMPLES", "MAX_FEATURES"]
+           "generate", "planned_shape", "estimate_memory", "check_memory", "MAX_SAMPLES",
+           "MAX_FEATURES"]
 
 #: Largest number of points a generator makes (a guard against typing one zero too many).
 MAX_SAMPLES = 1_000_000
@@ -258,13 +260,43 @@ def planned_shape(name: str, params: dict[str, Any]) -> tuple[Any, Any]:
     return full.get("n_samples"), n_features
 
 
+def estimate_memory(n_samples: int, n_features: int) -> int:
+    """Bytes of a generated data set of that shape: its float64 points and int64 labels, twice
+    (the generator's arrays and the data set's working copy)."""
+    return 2 * (int(n_samples) * int(n_features) * 8 + int(n_samples) * 8)
+
+
+def check_memory(name: str, params: dict[str, Any], memory_limit: Optional[int] = None) -> None:
+    """Refuse a data set whose :func:`estimate_memory` is above the memory limit
+    (``memory_limit``, else ``CLUSTERMAP_MEMORY_LIMIT``, see
+    :func:`clustering.distributed.memory_limit_bytes`), before it is generated; a shape the
+    parameters do not settle, or beyond :data:`MAX_SAMPLES` / :data:`MAX_FEATURES`, is left to
+    the generator's checks."""
+    shape = planned_shape(name, params)
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+               and v >= 1 for v in shape):
+        return
+    n, d = (int(v) for v in shape)
+    if n > MAX_SAMPLES or d > MAX_FEATURES:
+        return  # the generator refuses it, naming its own bound
+    need, limit = estimate_memory(n, d), distributed.memory_limit_bytes(memory_limit)
+    if need > limit:
+        env = distributed.MEMORY_ENV
+        raise ConfigError(f"n_samples: the {name} data set of {n} points x {d} features needs "
+                          f"about {distributed.fmt_bytes(need)} (float64 points, twice), above "
+                          f"the memory limit of {distributed.fmt_bytes(limit)} (memory_limit, "
+                          f"setting {env}). Ask for fewer points or features, or raise the "
+                          f"limit with the environment variable {env}.")
+
+
 def generate(name: str, **params: Any) -> tuple[np.ndarray, np.ndarray]:
     """Run generator ``name`` with ``params`` (the others keep their defaults).
 
     Raises
     ------
     ConfigError
-        Unknown generator or parameter (the message lists the valid ones), or an invalid value.
+        Unknown generator or parameter (the message lists the valid ones), an invalid value,
+        or a data set above the memory limit (:func:`check_memory`), before any point is made.
     """
     func = _lookup(name)
     known = generator_defaults(name)
@@ -272,4 +304,5 @@ def generate(name: str, **params: Any) -> tuple[np.ndarray, np.ndarray]:
     if unknown:
         raise ConfigError(f"{unknown[0]}: not a parameter of the {name} generator; valid "
                           f"parameters: {', '.join(known)}.")
+    check_memory(name, params)
     return func(**params)

@@ -27,7 +27,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
-from clustering import distributed
+from clustering import distributed, limits
 from clustering.errors import ClusteringError, ConfigError, DataError
 from clustering.metrics import check_data, theta
 from clustering.progress import Progress, stop_requested
@@ -172,7 +172,8 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         Decay constants of sigma and eta; one network per pair (the article's 3 x 3).
     n_replicates : int
         Maps trained per network with different seeds (the article: 3). At least 2 for
-        Cochran's test.
+        Cochran's test. The maps, ``n_replicates x len(tau1_grid) x len(tau2_grid)``, are
+        bounded by ``ensemble_maps`` of :mod:`clustering.limits` (``CLUSTERMAP_MAX_ENSEMBLE_MAPS``).
     sigma0, eta0, n_steps, rows, cols, lattice, init, mode, tol, n_clusters, cluster_method
         Shared by every map; see :class:`~clustering.som.SOM`. The article: sigma0 = 4,
         eta0 = 0.3, T = 500, a 16 x 12 lattice, M = 3. ``rows=None`` and ``cols=None``: the
@@ -194,8 +195,9 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         Objects whose distance to their cluster's centre has a robust z-score (median and MAD
         of all such distances) above this are flagged "outlier" too.
     max_coassociation : int
-        Largest number of objects for which ``coassociation_`` is kept (n x n floats);
-        :meth:`coassociation` computes it for any subset.
+        Largest number of objects for which ``coassociation_`` is kept (n x n floats, and only
+        when 12 n^2 bytes fit ``memory_limit``); :meth:`coassociation` computes it for any
+        subset. At most the ``coassociation`` bound of :mod:`clustering.limits`.
     n_jobs : int
         Maps trained in parallel (joblib processes; -1: every core). 1 trains in this process,
         where an external stop also interrupts the map being trained. On an embedded Dask
@@ -211,8 +213,8 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         results are identical to the local path.
     memory_limit : int or None
         Bytes a map may use (see :class:`~clustering.som.SOM`); with ``n_jobs`` local
-        processes, ``n_jobs`` maps at once. None: ``CLUSTERMAP_MEMORY_LIMIT`` or half the
-        available memory. A run estimated above it is refused before the first map.
+        processes, ``n_jobs`` maps at once. None: ``CLUSTERMAP_MEMORY_LIMIT`` or a Dask
+        worker's share of the container's memory (:mod:`clustering.resources`). A run estimated above it is refused before the first map.
 
     Attributes
     ----------
@@ -239,7 +241,7 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         Most probable cluster; clusters are numbered by decreasing size.
     coassociation_ : ndarray (n_samples, n_samples) or None
         Share of kept maps putting two objects in the same cluster (None above
-        ``max_coassociation`` objects).
+        ``max_coassociation`` objects, or when it would not fit ``memory_limit``).
     flags_ : DataFrame
         Objects recommended for an individual review: object (row position from 0), flag
         ("boundary" or "outlier"), cluster, posterior, reason.
@@ -302,6 +304,7 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
                 self.n_replicates, (int, np.integer)) or self.n_replicates < 1:
             raise ConfigError(f"n_replicates: expected a positive integer, got "
                               f"{self.n_replicates!r}.")
+        self._check_size()
         if not (isinstance(self.alpha, (int, float)) and 0 < self.alpha < 1):
             raise ConfigError(f"alpha: expected a level between 0 and 1, got {self.alpha!r}.")
         if not (isinstance(self.boundary_threshold, (int, float))
@@ -320,6 +323,18 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         distributed.check_n_jobs(self.n_jobs)
         if X.shape[0] < 2:
             raise DataError(f"X: the ensemble needs at least 2 objects, got {X.shape[0]}.")
+
+    def _check_size(self) -> None:
+        """Refuse more maps (replicates x tau grid) and a larger co-association matrix than
+        :mod:`clustering.limits` allows, before the first map."""
+        n1, n2, U = len(self.tau1_grid), len(self.tau2_grid), int(self.n_replicates)
+        limits.check("ensemble_maps", U * n1 * n2,
+                     "n_replicates x len(tau1_grid) x len(tau2_grid)", f"{U} x {n1} x {n2}")
+        size = self.max_coassociation
+        if isinstance(size, bool) or not isinstance(size, (int, float, np.number)) \
+                or not size >= 0 or float(size) % 1:
+            raise ConfigError(f"max_coassociation: expected an integer >= 0, got {size!r}.")
+        limits.check("coassociation", int(size), "max_coassociation")
 
     def _map_params(self, X) -> dict:
         rows, cols = self.rows, self.cols
@@ -553,8 +568,15 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         self._perms = rename[perms]          # map k: consensus cluster = _perms[k][own cluster]
         # (kept maps, objects) in consensus numbering; small integers keep big data affordable
         self._aligned = rename[aligned].astype(np.int16 if M < 2 ** 15 else np.int64)
-        self.coassociation_ = (self.coassociation() if n <= self.max_coassociation else None)
+        self.coassociation_ = self.coassociation() if self._keeps_coassociation(n) else None
         self.flags_ = self._flags(X)
+
+    def _keeps_coassociation(self, n: int) -> bool:
+        """Keep the n x n matrix up to ``max_coassociation`` objects, and only when it fits the
+        memory limit (a float32 product and its float64 copy, 12 n^2 bytes)."""
+        limit = getattr(self, "_map_memory", {}).get("limit")
+        fits = limit is None or 12 * n * n <= limit
+        return n <= self.max_coassociation and fits
 
     # ------------------------------------------------------------------ results
     def coassociation(self, rows: Optional[Sequence[int]] = None) -> np.ndarray:

@@ -63,19 +63,28 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from clustering import distributed, kernels as kern
+from clustering import distributed, kernels as kern, limits
 from clustering.errors import ConfigError, DataError
 from clustering.progress import Progress, stop_requested
 
 __all__ = ["NeuralSoftClustering", "SharpSoftmax", "FourierFeatures", "cluster_loss",
            "OPTIMIZERS", "STEPS_PER_CALL", "SOLVERS", "ScalePlan", "plan_solver",
-           "estimate_memory", "default_memory_limit", "AUTO_DENSE_MAX_POINTS"]
+           "estimate_memory", "network_memory", "default_memory_limit", "AUTO_DENSE_MAX_POINTS",
+           "OPTIMIZER_SLOTS"]
 
 #: Optimiser steps run per compiled call (and the most epochs between two progress reports).
 STEPS_PER_CALL = 50
 #: Optimisers by name (Keras classes), each built with the given learning rate.
 OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "nadam": "Nadam", "rmsprop": "RMSprop",
               "sgd": "SGD", "adagrad": "Adagrad", "adamax": "Adamax"}
+#: State arrays each optimiser keeps per trainable weight (Keras defaults: Adam's first and second
+#: moments; RMSprop's and Adagrad's accumulator; SGD without momentum none).
+OPTIMIZER_SLOTS = {"adam": 2, "adamw": 2, "nadam": 2, "rmsprop": 1, "sgd": 0, "adagrad": 1,
+                   "adamax": 2}
+#: Arrays of the size of the trainable weights held besides the optimiser slots: the weights,
+#: their gradients, the best network kept so far, and the next restart's freshly built network
+#: with its host copy.
+WEIGHT_COPIES = 5
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "softplus", "linear")
 #: Guards the division by the cluster size when a cluster empties (float32 keeps n_k + 1e-12 == n_k
 #: for any n_k >= 1e-4, so hard partitions score exactly).
@@ -307,8 +316,9 @@ class _FactorObjective:
 # ----------------------------------------------------------------------------------- planning
 def default_memory_limit() -> int:
     """Bytes a job may use when ``memory_limit`` is None: the environment variable
-    ``CLUSTERMAP_MEMORY_LIMIT`` (``8G``, ``512M`` or bytes), else half the memory available now
-    (:func:`clustering.distributed.memory_limit_bytes`, the SOM's and the ensemble's budget)."""
+    ``CLUSTERMAP_MEMORY_LIMIT`` (``8G``, ``512M`` or bytes), else a Dask worker's share of the
+    container's memory (:func:`clustering.distributed.memory_limit_bytes`, the SOM's and the
+    ensemble's budget)."""
     return distributed.memory_limit_bytes(None)
 
 
@@ -364,16 +374,39 @@ def _approx_kind(kernel_name: str) -> str:
             "spread": "spread"}[kernel_name]
 
 
+def network_memory(n_features: int, hidden_layers: Sequence[int] = (20, 20, 20),
+                   n_clusters: int = 3, *, optimizer: str = "adam", fourier_features: int = 0,
+                   points: int = 0) -> int:
+    """Estimated bytes of the network itself when trained on ``points`` points a step.
+
+    Weights: ``sum over layers of (fan_in * fan_out + fan_out)`` float32 parameters (the input,
+    or its ``fourier_features``, through ``hidden_layers`` to the ``n_clusters`` logits), each
+    held :data:`WEIGHT_COPIES` times plus once per slot of the optimiser
+    (:data:`OPTIMIZER_SLOTS`: 2 for Adam); the fixed Fourier layer's ``d x D`` weights once.
+    Activations: every layer's outputs, their gradients and two temporaries on the points of
+    one step (float32).
+    """
+    d, K, D = int(n_features), int(n_clusters), int(fourier_features)
+    widths = [D or d] + [int(h) for h in hidden_layers] + [K]
+    params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    copies = WEIGHT_COPIES + OPTIMIZER_SLOTS.get(str(optimizer).lower(), 2)
+    fixed = (d * D + D) * 4
+    activations = int(points) * (sum(widths) + (d if D else 0)) * 4 * 4
+    return int(params * copies * 4 + fixed + activations)
+
+
 def estimate_memory(n_samples: int, n_features: int, *, n_clusters: int = 3,
                     kernel: Any = "diffusion", kernel_param=None,
                     hidden_layers: Sequence[int] = (20, 20, 20), batch_size: Optional[int] = None,
-                    n_components: Optional[int] = None, X: Optional[np.ndarray] = None) -> dict:
+                    n_components: Optional[int] = None, X: Optional[np.ndarray] = None,
+                    optimizer: str = "adam", fourier_features: int = 0) -> dict:
     """Estimated peak bytes of training with each solver: ``{"dense": .., "sparse": ..,
     "approx": ..}``, None where the kernel has no such form (or, for dense, above
     :data:`clustering.kernels.MAX_POINTS` points).
 
-    Counts the data (float64 and float32 copies), the network's activations and gradients on
-    the points of one step, the probabilities, and the kernel in its form: dense, the N x N
+    Counts the data (float64 and float32 copies), the network (:func:`network_memory`: its
+    weights, gradients and optimiser slots, and its activations on the points of one step),
+    the probabilities, and the kernel in its form: dense, the N x N
     construction (float64 distances and values, float32 copies: 24 bytes per entry, 40 for the
     graph kernels' matrix powers); sparse, the edges (``2 N (k + 1)`` for kNN, counted on a
     sample of ``X`` for the threshold kernel) at about 40 + 8 K bytes each; approx, the batch's
@@ -381,11 +414,11 @@ def estimate_memory(n_samples: int, n_features: int, *, n_clusters: int = 3,
     """
     kern_obj = kern.get_kernel(kernel)
     n, d, K = int(n_samples), int(n_features), int(n_clusters)
-    width = sum(int(h) for h in hidden_layers) + K + d
     base = n * d * 12 + n * K * 16 + n * 8
 
     def network(points):
-        return points * width * 4 * 4  # activations, their gradients, optimiser temporaries
+        return network_memory(d, hidden_layers, K, optimizer=optimizer,
+                              fourier_features=fourier_features, points=points)
 
     out: dict = {"dense": None, "sparse": None, "approx": None}
     if n <= kern.MAX_POINTS:
@@ -430,8 +463,8 @@ def plan_solver(n_samples: int, n_features: int, *, n_clusters: int = 3,
                 kernel: Any = "diffusion", kernel_param=None,
                 hidden_layers: Sequence[int] = (20, 20, 20), solver: str = "auto",
                 memory_limit: Optional[int] = None, batch_size: Optional[int] = None,
-                n_components: Optional[int] = None, X: Optional[np.ndarray] = None
-                ) -> ScalePlan:
+                n_components: Optional[int] = None, X: Optional[np.ndarray] = None,
+                optimizer: str = "adam", fourier_features: int = 0) -> ScalePlan:
     """Choose the solver of a neural clustering job and check its memory.
 
     ``solver="auto"``: dense up to :data:`AUTO_DENSE_MAX_POINTS` points when it fits
@@ -453,10 +486,14 @@ def plan_solver(n_samples: int, n_features: int, *, n_clusters: int = 3,
         "memory_limit", memory_limit, 1)
     n = int(n_samples)
     batch = None if batch_size is None else _int("batch_size", batch_size, 1)
-    comps = None if n_components is None else _int("n_components", n_components, 1, 1_000_000)
+    comps = None if n_components is None else limits.check(
+        "components", _int("n_components", n_components, 1), "n_components")
     est = estimate_memory(n, n_features, n_clusters=n_clusters, kernel=kern_obj,
                           kernel_param=kernel_param, hidden_layers=hidden_layers,
-                          batch_size=batch, n_components=comps, X=X)
+                          batch_size=batch, n_components=comps, X=X, optimizer=optimizer,
+                          fourier_features=fourier_features)
+    net = network_memory(n_features, hidden_layers, n_clusters, optimizer=optimizer,
+                         fourier_features=fourier_features)
     large = ("sparse" if kern_obj.name in kern.SPARSE_KERNELS else
              "approx" if kern_obj.name in kern.APPROX_KERNELS else None)
     lim = _fmt_bytes(limit)
@@ -483,9 +520,17 @@ def plan_solver(n_samples: int, n_features: int, *, n_clusters: int = 3,
         fewer = ""
         if chosen == "approx" and kern_obj.name in ("gaussian", "rational", "diffusion"):
             fewer = ", lower n_components or batch_size"
+        if 2 * net > est[chosen]:  # the network's weights dominate: say so, and what to lower
+            return ConfigError(
+                f"memory_limit: a network of hidden_layers = {tuple(hidden_layers)} "
+                f"(optimizer {optimizer}) needs about {need}, its weights, gradients and "
+                f"optimiser slots {_fmt_bytes(net)}, above the limit of {lim}. Use fewer or "
+                f"narrower hidden layers, or raise memory_limit or the environment variable "
+                f"{distributed.MEMORY_ENV}.")
         return ConfigError(f"memory_limit: neural clustering of {n} points with solver="
                            f"'{chosen}' and the {kern_obj.name} kernel needs about {need}, "
-                           f"above the limit of {lim}{hint}. Raise memory_limit{fewer}, or "
+                           f"above the limit of {lim}{hint}. Raise memory_limit or the "
+                           f"environment variable {distributed.MEMORY_ENV}{fewer}, or "
                            f"cluster a sample of the rows.")
 
     if solver == "auto":
@@ -671,7 +716,11 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
         The kernel's parameter (s, eps, sigma or k) in the units of the data it sees (standardised
         when ``standardize``); None takes the kernel's default.
     hidden_layers : tuple of int, default (20, 20, 20)
-        Units of the hidden Dense layers (the seed: three of 20). Empty: a linear map.
+        Units of the hidden Dense layers (the seed: three of 20). Empty: a linear map. The
+        layers, their units, ``n_restarts``, the epochs, ``fourier_features``, ``n_components``
+        and ``n_clusters`` are bounded by :mod:`clustering.limits` (each bound's environment
+        variable raises it), and the weights, gradients and optimiser slots count in the
+        memory estimate (:func:`network_memory`); both are checked before anything is built.
     activation : str, default "relu"
         Activation of the hidden layers.
     sharpness : float, default 3.0
@@ -826,7 +875,8 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
     # ------------------------------------------------------------------------------- checks
     def _check_params(self, n_samples: int) -> dict:
         p = {}
-        p["n_clusters"] = _int("n_clusters", self.n_clusters, 1)
+        p["n_clusters"] = limits.check("n_clusters", _int("n_clusters", self.n_clusters, 1),
+                                       "n_clusters")
         if p["n_clusters"] > n_samples:
             raise ConfigError(f"n_clusters: {p['n_clusters']} clusters for {n_samples} points; "
                               "use at most one cluster per point.")
@@ -838,23 +888,31 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
         if not isinstance(layers, (tuple, list)):
             raise ConfigError(f"hidden_layers: expected a list of layer sizes such as (20, 20, 20), "
                               f"got {layers!r}.")
-        p["hidden_layers"] = tuple(_int(f"hidden_layers[{i}]", u, 1, 100_000)
+        limits.check("hidden_layers", len(layers), "hidden_layers")
+        p["hidden_layers"] = tuple(limits.check("layer_units", _int(f"hidden_layers[{i}]", u, 1),
+                                                f"hidden_layers[{i}]")
                                    for i, u in enumerate(layers))
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f"activation: unknown activation {self.activation!r}; choose one of "
                               f"{', '.join(ACTIVATIONS)}.")
         p["sharpness"] = _float("sharpness", self.sharpness, 0.0)
         p["sharpness_start"] = _float("sharpness_start", self.sharpness_start, 0.0, strict=False)
-        p["anneal_epochs"] = _int("anneal_epochs", self.anneal_epochs, 1)
+        p["anneal_epochs"] = limits.check("epochs", _int("anneal_epochs", self.anneal_epochs, 1),
+                                          "anneal_epochs")
         if not isinstance(self.optimizer, str) or self.optimizer.lower() not in OPTIMIZERS:
             raise ConfigError(f"optimizer: unknown optimizer {self.optimizer!r}; choose one of "
                               f"{', '.join(OPTIMIZERS)}.")
+        p["optimizer"] = self.optimizer.lower()
         p["learning_rate"] = _float("learning_rate", self.learning_rate, 0.0)
-        p["max_epochs"] = _int("max_epochs", self.max_epochs, 1)
+        p["max_epochs"] = limits.check("epochs", _int("max_epochs", self.max_epochs, 1),
+                                       "max_epochs")
         p["patience"] = _int("patience", self.patience, 1)
         p["min_delta"] = _float("min_delta", self.min_delta, 0.0, strict=False)
-        p["n_restarts"] = _int("n_restarts", self.n_restarts, 1, 1000)
-        p["fourier_features"] = _int("fourier_features", self.fourier_features, 0, 100_000)
+        p["n_restarts"] = limits.check("restarts", _int("n_restarts", self.n_restarts, 1),
+                                       "n_restarts")
+        p["fourier_features"] = limits.check(
+            "fourier_features", _int("fourier_features", self.fourier_features, 0),
+            "fourier_features")
         p["fourier_scale"] = _float("fourier_scale", self.fourier_scale, 0.0)
         if not isinstance(self.standardize, (bool, np.bool_)):
             raise ConfigError(f"standardize: expected true or false, got {self.standardize!r}.")
@@ -887,7 +945,8 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
                            kernel=p["kernel"], kernel_param=p["kernel_param"],
                            hidden_layers=p["hidden_layers"], solver=self.solver,
                            memory_limit=self.memory_limit, batch_size=self.batch_size,
-                           n_components=self.n_components, X=Xs)
+                           n_components=self.n_components, X=Xs,
+                           optimizer=p["optimizer"], fourier_features=p["fourier_features"])
 
     def _objective(self, plan: ScalePlan, kernel, param, Xs: np.ndarray, x_t, seed: int,
                    approx: Optional[dict] = None):
@@ -991,7 +1050,8 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
                            kernel_param=p["kernel_param"], hidden_layers=p["hidden_layers"],
                            solver=self.solver, memory_limit=self.memory_limit,
                            batch_size=self.batch_size, n_components=self.n_components,
-                           X=Xs if p["kernel"].name == "threshold" else None)
+                           X=Xs if p["kernel"].name == "threshold" else None,
+                           optimizer=p["optimizer"], fourier_features=p["fourier_features"])
         self.plan_, self.solver_, self.solver_reason_ = plan, plan.solver, plan.reason
         self.batch_size_ = plan.batch_size
         x_t = ops.convert_to_tensor(X.astype(np.float32))

@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from clustering import distributed
+from clustering import distributed, limits
 from clustering.errors import ConfigError, DataError
 from clustering.metrics import check_data
 from clustering.progress import Progress, stop_requested
@@ -312,6 +312,8 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         one presented object (Haykin's iteration; objects are drawn pass after pass, each pass
         in a new random order, so ``n_steps = k * N`` presents every object k times); in
         ``mode="batch"`` one pass over all the data (an epoch) with one codebook update.
+        With ``convergence_steps``, at most ``som_steps`` (online) or ``epochs`` (batch) of
+        :mod:`clustering.limits` in all, checked before training.
     mode : {"online", "batch"}
         Online: sequential updates exactly as the article (inherently one object at a time).
         Batch: one vectorised whole-data update per step; the choice for large data.
@@ -342,8 +344,8 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         the rounding of sums added in another order (about 1e-15). Local and Dask runs with
         the same chunk size give identical results.
     memory_limit : int or None
-        Bytes the fit may use; None: ``CLUSTERMAP_MEMORY_LIMIT`` or half the memory available
-        (:func:`clustering.distributed.memory_limit_bytes`). A fit estimated above it
+        Bytes the fit may use; None: ``CLUSTERMAP_MEMORY_LIMIT`` or a Dask worker's share of
+        the container's memory (:func:`clustering.distributed.memory_limit_bytes`). A fit estimated above it
         (:func:`estimate_memory`) is refused with a :class:`ConfigError` before any work.
     scheduler : str or None
         Where the batch sums run: None (``CLUSTERMAP_DASK_SCHEDULER`` or this process),
@@ -518,7 +520,19 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
             tau1 = 1000.0 / math.log(sigma0) if sigma0 > 1.0 + 1e-9 else 1000.0
         tau2 = float(self.tau2) if self.tau2 is not None else 1000.0
         conv = (500 * units if self.convergence_steps is None else int(self.convergence_steps))
+        self._check_steps(conv, units)
         return rows, cols, sigma0, tau1, tau2, conv
+
+    def _check_steps(self, conv: int, units: int) -> None:
+        """Refuse more training steps (both phases) than :mod:`clustering.limits` allows:
+        ``som_steps`` presentations online, ``epochs`` passes over the data in batch mode."""
+        name = "som_steps" if self.mode == "online" else "epochs"
+        if not conv:
+            limits.check(name, int(self.n_steps), "n_steps")
+            return
+        how = f" (null: 500 x {units} units)" if self.convergence_steps is None else ""
+        limits.check(name, int(self.n_steps) + conv, "n_steps + convergence_steps",
+                     f"{int(self.n_steps)} + {conv}{how}")
 
     def _plan(self, X: np.ndarray, units: int, dask: bool = False) -> tuple[int, dict]:
         """Chunk rows and the memory estimate; refuses a fit above the memory limit."""

@@ -100,3 +100,26 @@ def test_config_sees_the_registry():
                                         np.r_[np.zeros((10, 2)), np.ones((10, 2)) * 5]
                                         + np.random.default_rng(0).normal(size=(20, 2)) * 0.1)
     assert proba.shape == (20, 2) and len(set(labels)) == 2
+
+
+def test_macqueen_final_assignment_in_blocks_equals_the_whole_array(monkeypatch):
+    from clustering import classic
+
+    X, _ = make_blobs(300, centers=4, n_features=3, random_state=2)
+    whole = MacQueenKMeans(4).fit(X)
+    d2 = ((X[:, None, :] - whole.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
+    monkeypatch.setattr(classic, "_BLOCK_CELLS", 7)  # blocks of 7 // 12 -> 1 row
+    blocked = MacQueenKMeans(4).fit(X)
+    np.testing.assert_array_equal(blocked.labels_, np.argmin(d2, axis=1))
+    assert blocked.inertia_ == pytest.approx(float(d2.min(axis=1).sum()), rel=1e-12)
+    np.testing.assert_array_equal(blocked.predict(X[:50]), whole.labels_[:50])
+
+
+def test_classic_limits_are_checked_without_the_data():
+    from clustering.classic import check_classic
+
+    assert check_classic("kmeans", 3, {"n_init": 5})["n_init"] == 5
+    with pytest.raises(ConfigError, match="n_init: 1000 .*CLUSTERMAP_MAX_N_INIT"):
+        check_classic("kmeans", 3, {"n_init": 1000})
+    with pytest.raises(ConfigError, match="n_clusters: 2000 .*CLUSTERMAP_MAX_CLUSTERS"):
+        run_classic("gmm", np.zeros((10, 2)), 2000)
