@@ -31,10 +31,16 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
 def _processes():
+    """This (web) process and every process of the embedded cluster (scheduler, nannies,
+    workers)."""
     import psutil
 
     web = psutil.Process()
-    return web, [p for p in web.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+    return web, web.children(recursive=True)
+
+
+def _is_worker(proc) -> bool:
+    return "spawn_main" in " ".join(proc.cmdline())
 
 
 def _cpu(proc) -> float:
@@ -46,7 +52,7 @@ def _mb(n: float) -> str:
     return f"{n / 2**20:,.0f} MB"
 
 
-def _quick_start_job():
+def _quick_start_job(epochs=None):
     from ui import quick, runs
     from ui.jobs import Job
 
@@ -57,6 +63,8 @@ def _quick_start_job():
     ds = tables.from_arrays(X, y)
     spec = {"source": "generator", "name": quick.DEFAULT_GENERATOR, "params": params}
     nn = quick.recommended_neural_params(quick.DEFAULT_CLUSTERS)
+    if epochs:  # a long run: no early stop
+        nn.update(max_epochs=epochs, patience=epochs, n_restarts=1)
 
     def target(callback, stop):
         return runs.train("neural", nn, ds, spec, callback=callback, stop=stop)
@@ -64,9 +72,9 @@ def _quick_start_job():
     return Job("neural", target, {}, label="Neural clustering")
 
 
-def run_job(poll: float = 1.0) -> tuple[float, object]:
+def run_job(poll: float = 1.0, epochs=None) -> tuple[float, object]:
     """Submit the quick-start job and watch it as the live panel does; (seconds, job)."""
-    job = _quick_start_job()
+    job = _quick_start_job(epochs)
     t0 = time.monotonic()
     job.start()
     while not job.wait(poll):
@@ -77,6 +85,8 @@ def run_job(poll: float = 1.0) -> tuple[float, object]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--jobs", type=int, default=1, help="warm jobs after the first (default 1)")
+    ap.add_argument("--long-epochs", type=int, default=4000,
+                    help="epochs of the long warm job (no early stop; default 4000; 0: none)")
     args = ap.parse_args(argv)
 
     from clustering import cluster, resources
@@ -90,24 +100,33 @@ def main(argv=None) -> int:
     print(f"resources: {resources.describe()}")
     print(f"cluster ready in {ready:.1f} s: {cluster.describe()}")
     time.sleep(2)
-    web, workers = _processes()
-    idle = [p.memory_info().rss for p in workers]
+    web, others = _processes()
+    workers = [p.memory_info().rss for p in others if _is_worker(p)]
+    rest = sum(p.memory_info().rss for p in others if not _is_worker(p))
+    total = web.memory_info().rss + sum(workers) + rest
     print(f"idle memory: web {_mb(web.memory_info().rss)}, workers "
-          f"{', '.join(_mb(r) for r in idle)}, together {_mb(web.memory_info().rss + sum(idle))}")
+          f"{', '.join(_mb(r) for r in workers)}, scheduler and nannies {_mb(rest)}, "
+          f"together {_mb(total)}")
+    cpu = _cpu(web)
+    time.sleep(10)
+    print(f"idle CPU of the web process: {100 * (_cpu(web) - cpu) / 10:.1f} % of a core")
 
     first, job = run_job()
     assert job.error is None, job.error
     print(f"first job (quick start, {job.result.estimator.n_epochs_} epochs): {first:.2f} s")
-    for i in range(args.jobs):
+    runs = [("warm job", None)] * args.jobs
+    if args.long_epochs:
+        runs.append((f"long job ({args.long_epochs} epochs)", args.long_epochs))
+    for i, (name, epochs) in enumerate(runs):
         web, workers = _processes()
         cpu_web, cpu_workers = _cpu(web), sum(_cpu(p) for p in workers)
-        seconds, job = run_job()
+        seconds, job = run_job(epochs=epochs)
         assert job.error is None, job.error
         web, workers = _processes()
         d_web = _cpu(web) - cpu_web
         d_workers = sum(_cpu(p) for p in workers) - cpu_workers
         share = d_web / (d_web + d_workers) if d_web + d_workers else float("nan")
-        print(f"warm job {i + 1}: {seconds:.2f} s; CPU web {d_web:.2f} s, workers "
+        print(f"{name} {i + 1}: {seconds:.2f} s; CPU web {d_web:.2f} s, cluster "
               f"{d_workers:.2f} s; web share {100 * share:.1f} % (target < 5 %)")
     cluster.close()
     return 0

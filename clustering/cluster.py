@@ -2,12 +2,14 @@
 
 ``CLUSTERMAP_DASK_SCHEDULER`` set to an address (``tcp://host:8786``): the existing cluster there
 (its workers need this package; start them with ``dask worker ADDRESS --preload
-clustering.preload``). Unset (or ``local`` / ``auto`` / ``localcluster``): an embedded
-``LocalCluster`` of :func:`clustering.resources.worker_count` worker processes, one thread each,
-each limited to :func:`clustering.resources.worker_memory` (its nanny stops and restarts a worker
-that goes over), with the backends preloaded (:mod:`clustering.preload`). It is started once,
-lazily (:func:`start` begins it in the background so the first job does not wait), and closed
-when the process exits.
+clustering.preload``). Unset (or ``local`` / ``auto`` / ``localcluster``): an embedded cluster
+of :func:`clustering.resources.worker_count` worker processes, one thread each, each limited to
+:func:`clustering.resources.worker_memory` (its nanny stops and restarts a worker that goes over),
+with the backends preloaded (:mod:`clustering.preload`). It is Dask's ``SubprocessCluster``:
+the scheduler and every worker's nanny run in processes of their own, not in the web process (a
+``LocalCluster`` keeps them there, where their event loops took about 7 % of a core at idle). It
+is started once, lazily (:func:`start` begins it in the background so the first job does not
+wait), and closed when the process exits.
 
 The embedded scheduler never retries a job whose worker died (``allowed-failures`` 0): a job
 that runs out of memory costs one worker once, not every worker in turn; and its workers are never
@@ -57,15 +59,29 @@ def address() -> Optional[str]:
 
 
 def _embedded():
-    import dask
     import distributed
+    from distributed.deploy.subprocess import SubprocessCluster
+
+    dask_config_for_workers()
+    cluster = SubprocessCluster(
+        n_workers=resources.worker_count(), threads_per_worker=1, dashboard_address=None,
+        worker_kwargs={"memory_limit": resources.worker_memory(),
+                       "preload": ["clustering.preload"]},
+        silence_logs=logging.ERROR)
+    client = distributed.Client(cluster, set_as_default=False)
+    client.wait_for_workers(resources.worker_count(), timeout=START_TIMEOUT)
+    return cluster, client
+
+
+def dask_config_for_workers() -> None:
+    """Apply :data:`WORKER_CONFIG` here and, through the environment, to the processes the
+    embedded cluster starts (a setting already in the environment is kept)."""
+    import dask
 
     dask.config.set(WORKER_CONFIG)
-    cluster = distributed.LocalCluster(
-        n_workers=resources.worker_count(), threads_per_worker=1, processes=True,
-        memory_limit=resources.worker_memory(), dashboard_address=None, scheduler_port=0,
-        silence_logs=logging.ERROR, preload=["clustering.preload"])
-    return cluster, distributed.Client(cluster, set_as_default=False)
+    for key, value in WORKER_CONFIG.items():
+        env = "DASK_" + key.upper().replace(".", "__").replace("-", "_")
+        os.environ.setdefault(env, str(value))
 
 
 def _existing(where: str):
@@ -148,13 +164,13 @@ def n_workers() -> int:
 
 
 def describe() -> str:
-    """One line: where jobs run, e.g. "embedded Dask LocalCluster, 2 workers of 8.8 GB"."""
+    """One line: where jobs run, e.g. "the embedded Dask cluster, 2 workers of 8.8 GB"."""
     where = address()
     workers = n_workers()
     plural = "s" if workers != 1 else ""
     if where:
         return f"the Dask cluster at {where}, {workers} worker{plural}"
-    return (f"embedded Dask LocalCluster, {workers} worker{plural} of "
+    return (f"the embedded Dask cluster, {workers} worker{plural} of "
             f"{fmt_bytes(resources.worker_memory())}")
 
 

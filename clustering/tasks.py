@@ -23,8 +23,8 @@ from clustering.progress import Progress
 
 log = logging.getLogger("clustermap.tasks")
 
-#: Seconds between two progress messages (the page redraws about once a second).
-REPORT_EVERY = 0.25
+#: Seconds between two progress messages (the live panel redraws once a second).
+REPORT_EVERY = 0.5
 #: Seconds between two reads of the Stop event.
 POLL_EVERY = 0.2
 

@@ -41,6 +41,7 @@ with st.container(border=True):
         with widgets.guard():
             methods = runs.compare_params(chosen, int(k), int(seed), float(eps), int(min_samples),
                                           n_objects=ds.X.shape[0])
+            runs.preflight_comparison(methods, ds.X)  # refused before the job starts
             spec, token = state.data_spec(), state.data_token()
 
             def target(callback, stop):

@@ -180,8 +180,8 @@ def test_the_app_never_starts_a_cluster_per_session():
 
     assert runs.app_params("qbm", {"scheduler": "localcluster", "n_jobs": -1}) == {"n_jobs": 1}
     assert runs.app_params("som", {"scheduler": "auto", "n_jobs": 4, "rows": 3}) == {"rows": 3}
-    assert runs.planned_execution("som").startswith("Runs on a worker of embedded Dask "
-                                                    "LocalCluster, ")
+    assert runs.planned_execution("som").startswith("Runs on a worker of the embedded Dask "
+                                                    "cluster, ")
     assert runs.planned_execution("som").endswith(", never in the web server.")
     assert runs.worker_params("som", {"rows": 3}) == {"rows": 3, "scheduler": "local"}
 

@@ -58,6 +58,7 @@ def _apply_comparison(text: bytes, csv: bytes | None) -> None:
         _use_data(config.data, csv)
         ds, spec, token = state.dataset(), state.data_spec(), state.data_token()
         methods = {m: dict(p) for m, p in config.methods.items()}
+        runs.preflight_comparison(methods, ds.X)  # refused before the job starts, like the page
         st.session_state["cmp_methods"] = [m for m in methods if m in runs.COMPARE_LABELS]
 
         def target(callback, stop):

@@ -53,7 +53,7 @@ GRACE_SECONDS = 10.0
 #: Seconds a job's browser session may be gone (closed tab, lost connection) before it is stopped.
 ORPHAN_SECONDS = 15.0
 #: Seconds between two looks of the watching thread at the job's queue and state.
-WATCH_EVERY = 0.1
+WATCH_EVERY = 0.5
 
 
 #: Environment variable holding the training time cap in seconds.

@@ -125,8 +125,14 @@ def app_params(method: str, params: Mapping[str, Any]) -> dict:
 def preflight(method: str, params: Mapping[str, Any], X: np.ndarray) -> None:
     """Refuse before the job starts what the fit would refuse at once: bad settings and, for
     the neural network, the SOM and the ensemble, a memory estimate above the limit (the message
-    names the setting, ``memory_limit`` or ``CLUSTERMAP_MEMORY_LIMIT``). Nothing is trained."""
+    names the setting, ``memory_limit`` or ``CLUSTERMAP_MEMORY_LIMIT``); for a classic method,
+    its bounded settings (clusters, restarts, iterations, MacQueen's work; :mod:`clustering.
+    limits`). Nothing is trained."""
     if method not in cfg.ESTIMATORS:
+        from clustering.classic import check_classic
+
+        params = dict(app_params(method, params))
+        check_classic(method, params.pop("n_clusters", 3), params, np.shape(X))
         return
     from clustering.metrics import check_data
 
@@ -152,6 +158,16 @@ def worker_params(method: str, params: Mapping[str, Any]) -> dict:
     if "scheduler" in cfg.default_params(method):
         params["scheduler"] = "local"
     return params
+
+
+def preflight_comparison(methods: Mapping[str, Mapping[str, Any]], X: np.ndarray) -> None:
+    """:func:`preflight` for every method of a comparison, before its job starts; a refusal
+    names the method."""
+    for name, params in methods.items():
+        try:
+            preflight(name, cfg.validate_params(name, app_params(name, params)), X)
+        except ClusteringError as err:
+            raise type(err)(f"{COMPARE_LABELS.get(name, name)}: {err}") from None
 
 
 def planned_execution(method: str) -> str:

@@ -214,3 +214,76 @@ def test_example_ensemble_and_compare(page):
     page.get_by_role("heading", name="Results").wait_for(timeout=240_000)
     page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
     shot(page, "13-compare")
+
+
+def _hostile_files() -> list[tuple[str, str, bytes, str]]:
+    """(page, file name, configuration, the setting its refusal must name), as a visitor of the
+    public demo could upload them."""
+    from clustering import config as cfg
+
+    blobs = {"source": "generator", "name": "blobs", "params": {"n_samples": 300}}
+
+    def run(method, params):
+        return cfg.RunConfig(method, params, blobs).to_json().encode()
+
+    comparison = cfg.ComparisonConfig({"kmeans": {"n_clusters": 3, "n_init": 10**9},
+                                       "gmm": {"n_clusters": 3, "n_init": 10**9}}, blobs)
+    return [
+        ("Neural clustering", "wide.json", run("neural", {"hidden_layers": [100000, 100000]}),
+         "CLUSTERMAP_MAX_LAYER_UNITS"),
+        ("Quasi-Bayesian ensemble", "maps.json", run("qbm", {"n_replicates": 3_000_000}),
+         "CLUSTERMAP_MAX_ENSEMBLE_MAPS"),
+        ("Compare", "restarts.json", comparison.to_json().encode(), "CLUSTERMAP_MAX_N_INIT"),
+    ]
+
+
+def _upload_and_apply(page, name: str, data: bytes) -> None:
+    page.get_by_text(re.compile(r"Repeat a saved (run|comparison)")).first.click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+        files=[{"name": name, "mimeType": "application/json", "buffer": data}])
+    # the upload's own rerun shows either the file's summary with its button, or a refusal
+    apply = page.get_by_role("button", name=re.compile(r"Apply and (train|run)"))
+    apply.or_(page.locator('[data-testid="stAlertContentError"]')).first.wait_for()
+    if apply.count():
+        apply.first.click()
+        settle(page)
+
+
+def test_a_hostile_visitor_is_refused_while_an_honest_one_trains(page, browser, server):
+    """While one session uploads each hostile configuration, a second session's small training
+    completes, the health endpoint answers within 1 s throughout, and every refusal names the
+    limit's setting."""
+    health: list = []
+    done = threading.Event()
+    probe = threading.Thread(target=_health_latencies, args=(server, done, health), daemon=True)
+    probe.start()
+    hostile_ctx = browser.new_context(viewport={"width": 1400, "height": 1800})
+    try:
+        generate(page, "blobs", 150)
+        nav(page, "Neural clustering")
+        set_number(page, "max epochs", 300)
+        set_number(page, "patience", 300)
+        page.get_by_role("button", name="Train", exact=True).click()
+        hostile = hostile_ctx.new_page()
+        hostile.set_default_timeout(60_000)
+        hostile.goto(server)
+        hostile.wait_for_selector('[data-testid="stSidebarNav"]')
+        for title, name, data, setting in _hostile_files():
+            nav(hostile, title)
+            _upload_and_apply(hostile, name, data)
+            refusal = hostile.locator('[data-testid="stAlertContentError"]').filter(
+                has_text=setting)
+            refusal.first.wait_for(timeout=60_000)
+            assert "is above the limit of" in refusal.first.inner_text()
+        hostile.screenshot(path=str(ARTIFACTS / "14-hostile-refused.png"), full_page=True)
+        page.get_by_text(re.compile(r"Training finished in [\d.]+ s")).wait_for(timeout=240_000)
+    except Exception:
+        if "hostile" in locals():
+            hostile.screenshot(path=str(ARTIFACTS / "FAILED-hostile.png"), full_page=True)
+        raise
+    finally:
+        done.set()
+        probe.join(10)
+        hostile_ctx.close()
+    assert health and all(status == 200 for _, status in health), health
+    assert max(seconds for seconds, _ in health) < 1.0, max(health)
