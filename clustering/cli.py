@@ -8,6 +8,11 @@ Sub-commands
 ``run``        fit one method on generated data, a CSV table or a saved configuration, and write
                one row per object (id, cluster, one probability column per cluster)
 
+Where and how a run executes (``scheduler``, ``n_jobs``, ``memory_limit``) is this machine's
+choice: a ``--config`` file's values for them are ignored, with one line on stderr each, unless the
+command line gives them (``--scheduler``, ``--n-jobs``, ``--memory-limit`` or ``--param``), so a
+shared configuration cannot send the data to a Dask scheduler of its choosing.
+
 Every user error (a bad file, an unknown parameter, an impossible value) ends with one line
 ``error: ...`` saying what to fix and exit status 2; Ctrl-C during training stops it after the
 current step and writes what was trained so far (a second Ctrl-C aborts, status 130).
@@ -29,6 +34,10 @@ import numpy as np
 from clustering.errors import ClusteringError, ConfigError
 
 PRESETS = {"neural": ("seed", "recommended"), "som": ("haykin",)}
+#: Execution settings taken from this command line only, never from a ``--config`` file:
+#: hyper-parameter -> its option.
+EXECUTION_OPTIONS = {"scheduler": "--scheduler", "n_jobs": "--n-jobs",
+                     "memory_limit": "--memory-limit"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a hyper-parameter (repeatable); VALUE is JSON when it parses "
                         "(3, 0.1, true, [20,20]) and text otherwise")
+    x = r.add_argument_group("execution (never read from --config)")
+    x.add_argument("--scheduler", help="som, qbm: 'local', 'auto', 'localcluster' or a Dask "
+                                       "scheduler address such as tcp://10.0.0.5:8786 (default: "
+                                       "CLUSTERMAP_DASK_SCHEDULER, else local)")
+    x.add_argument("--n-jobs", type=int, help="som, qbm: worker processes (-1: every core)")
+    x.add_argument("--memory-limit", metavar="BYTES",
+                   help="neural, som, qbm: memory budget of the job, e.g. 8G or 8000000000 "
+                        "(default: CLUSTERMAP_MEMORY_LIMIT, else the worker's share)")
     o = r.add_argument_group("output")
     o.add_argument("--out", metavar="FILE", help="write the result CSV here (default: stdout)")
     o.add_argument("--save-config", metavar="FILE",
@@ -112,6 +129,51 @@ def _pairs(items: Sequence[str], what: str) -> dict[str, Any]:
         except json.JSONDecodeError:
             out[name] = text
     return out
+
+
+def _execution_params(args) -> dict[str, Any]:
+    """The execution settings given as options (``--scheduler``, ``--n-jobs``,
+    ``--memory-limit``), checked; the hyper-parameter names as keys."""
+    from clustering import distributed
+
+    out: dict[str, Any] = {}
+    if args.scheduler is not None:
+        out["scheduler"] = distributed.check_scheduler(args.scheduler, "--scheduler")
+    if args.n_jobs is not None:
+        distributed.check_n_jobs(args.n_jobs, "--n-jobs")
+        out["n_jobs"] = args.n_jobs
+    if args.memory_limit is not None:
+        out["memory_limit"] = distributed.parse_bytes(args.memory_limit, "--memory-limit")
+    return out
+
+
+def _drop_execution_settings(method: str, params: dict, given: Sequence[str]) -> dict:
+    """``params`` of a ``method`` read from a configuration file, without the settings of
+    :data:`EXECUTION_OPTIONS` that the command line did not give: each such setting away from
+    its default is dropped (the default applies) and said on stderr, in one line."""
+    from clustering import config
+
+    defaults = config.default_params(method)
+    kept = dict(params)
+    for name, option in EXECUTION_OPTIONS.items():
+        if name in given or name not in kept or kept[name] == defaults.get(name):
+            continue
+        value = kept.pop(name)
+        print(f"ignored {name}={value!r} from the configuration file: pass {option} to use it",
+              file=sys.stderr, flush=True)
+    return kept
+
+
+def _with_execution(method: str, params: dict, execution: dict) -> dict:
+    """``params`` updated with the execution options, refusing one ``method`` does not take."""
+    from clustering import config
+
+    defaults = config.default_params(method)
+    for name, value in execution.items():
+        if name not in defaults:
+            raise ConfigError(f"{EXECUTION_OPTIONS[name]}: {method} has no {name} setting.")
+        params[name] = value
+    return params
 
 
 def _preset_params(method: str, preset: Optional[str], n_clusters: Optional[int]) -> dict:
@@ -291,8 +353,12 @@ def cmd_run(args) -> int:
         if args.data is not None:
             raise ConfigError("--data: a configuration holds its data recipe; give --csv only "
                               "for a run on an uploaded table.")
-        params = dict(cfg.params)
-        params.update(_pairs(args.param, "--param"))
+        overrides = _pairs(args.param, "--param")
+        execution = _execution_params(args)
+        params = _drop_execution_settings(cfg.method, dict(cfg.params),
+                                          [*overrides, *execution])
+        params.update(overrides)
+        _with_execution(cfg.method, params, execution)
         if args.clusters is not None:
             params["n_clusters"] = args.clusters
         cfg = config.RunConfig(cfg.method, config.validate_params(cfg.method, params),
@@ -305,6 +371,7 @@ def cmd_run(args) -> int:
                               f"{', '.join(config.method_names())}.")
         params = _preset_params(method, args.preset, args.clusters)
         params.update(_pairs(args.param, "--param"))
+        _with_execution(method, params, _execution_params(args))
         if args.clusters is not None:
             params["n_clusters"] = args.clusters
         params = config.validate_params(method, params)

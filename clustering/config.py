@@ -25,13 +25,14 @@ import inspect
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Union
 
 import numpy as np
 
-from clustering.errors import ConfigError, DataError
+from clustering.errors import ConfigError
 
 #: Format tag written into every file (bumped on incompatible changes).
 FORMAT = "clustermap-run"
@@ -420,6 +421,49 @@ class RunConfig:
         return cls.from_dict(parse_json(text))
 
 
+#: A JSON string, or an unterminated one running to the end of the text. The closing quote is
+#: optional so a match never fails: each string is scanned once (linear time, no backtracking).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_BRACKET_STEP = np.zeros(256, dtype=np.int8)
+_BRACKET_STEP[[ord("["), ord("{")]] = 1
+_BRACKET_STEP[[ord("]"), ord("}")]] = -1
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse text whose brackets outside strings nest deeper than :data:`MAX_DEPTH`.
+
+    Checked before parsing (the parser recurses), in linear time: one pass blanks out string
+    contents, one vectorised running sum counts the brackets.
+
+    Raises
+    ------
+    ConfigError
+        When objects and lists nest more than :data:`MAX_DEPTH` levels deep.
+    """
+    bare = _JSON_STRING.sub('""', text).encode("ascii", "replace")
+    steps = _BRACKET_STEP[np.frombuffer(bare, dtype=np.uint8)]
+    if steps.size and np.cumsum(steps, dtype=np.int64).max() > MAX_DEPTH:
+        raise ConfigError(f"The configuration nests objects or lists more than {MAX_DEPTH} "
+                          "levels deep: it is not a run configuration.")
+
+
+def _unique_keys(pairs: list) -> dict:
+    """``object_pairs_hook`` refusing a key given twice in one object (linear time).
+
+    Raises
+    ------
+    ConfigError
+        Naming the duplicated key (the first in sorted order when there are several).
+    """
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        counts = Counter(k for k, _ in pairs)
+        dups = sorted(k for k, n in counts.items() if n > 1)
+        raise ConfigError(f"{dups[0]}: the field is given more than once in one object; "
+                          "keep one.")
+    return obj
+
+
 def parse_json(text: Union[str, bytes]) -> Any:
     """Strict, bounded JSON parsing of a saved file (see :meth:`RunConfig.from_json`)."""
     size = len(text.encode("utf-8")) if isinstance(text, str) else len(text)
@@ -432,27 +476,14 @@ def parse_json(text: Union[str, bytes]) -> Any:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as err:
             raise ConfigError("The configuration file is not UTF-8 text.") from err
-    # Nesting depth before parsing (the parser recurses): brackets outside strings.
-    bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
-    depth = np.cumsum([1 if c in "[{" else -1 for c in bare if c in "[]{}"] or [0])
-    if depth.max() > MAX_DEPTH:
-        raise ConfigError(f"The configuration nests objects or lists more than {MAX_DEPTH} "
-                          "levels deep: it is not a run configuration.")
+    _check_nesting(text)
 
     def constant(token: str):
         raise ConfigError(f"The configuration holds {token}, which is not a JSON number: "
                           "write a finite number (or null).")
 
-    def unique(pairs):
-        keys = [k for k, _ in pairs]
-        dups = sorted({k for k in keys if keys.count(k) > 1})
-        if dups:
-            raise ConfigError(f"{dups[0]}: the field is given more than once in one object; "
-                              "keep one.")
-        return dict(pairs)
-
     try:
-        obj = json.loads(text, parse_constant=constant, object_pairs_hook=unique)
+        obj = json.loads(text, parse_constant=constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
         raise ConfigError(f"The configuration is not valid JSON (line {err.lineno}, "
                           f"column {err.colno}: {err.msg}).") from err

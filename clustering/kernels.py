@@ -70,6 +70,8 @@ __all__ = ["Kernel", "KERNELS", "get_kernel", "register_kernel", "kernel_names",
 
 #: Largest number of points for an N x N kernel (float32: 20,000^2 * 4 bytes = 1.6 GB).
 MAX_POINTS = 20_000
+#: :func:`kernel_curve` finds neighbours among at most this many points (a sample beyond).
+CURVE_POINTS = 500
 #: Neighbours of the kNN graph behind the diffusion kernel.
 DIFFUSION_NEIGHBOURS = 10
 #: Kernels with an exact sparse form (:func:`sparse_kernel`).
@@ -228,14 +230,27 @@ def kernel_matrix(X: np.ndarray, name: Any = "knn", param: Any = None,
     return np.asarray(M, dtype=dtype)
 
 
-def kernel_curve(name: Any, param: Any, d2_values: Any, X: Optional[np.ndarray] = None
-                 ) -> np.ndarray:
+def curve_sample(n_points: int, max_points: int = CURVE_POINTS) -> np.ndarray:
+    """Row indices of at most ``max_points`` of ``n_points`` points, evenly spaced (deterministic;
+    all rows when there are at most ``max_points``)."""
+    if n_points <= max_points:
+        return np.arange(n_points)
+    return np.unique(np.linspace(0, n_points - 1, max_points).round().astype(np.int64))
+
+
+def kernel_curve(name: Any, param: Any, d2_values: Any, X: Optional[np.ndarray] = None,
+                 max_points: int = CURVE_POINTS) -> np.ndarray:
     """M as a function of the squared distance, for plotting.
 
     The graph kernels (knn, diffusion) are not functions of the distance alone (whether j is a
     neighbour of i depends on the other points): their curve is all NaN (nothing to draw), except
     for kNN given the points ``X``: the step ``1 if d2 <= r2 else 0`` where ``r2`` is the median
     squared distance of a point to its k-th neighbour in ``X`` (the typical reach of the graph).
+
+    Bounded work whatever the size of ``X`` (the app draws this on every rerun): ``k`` is checked
+    against all of ``X``, the neighbours are then found among at most ``max_points`` evenly spaced
+    points (:func:`curve_sample`), with ``k`` scaled to the sample (``k (m - 1) / (N - 1)``,
+    between 1 and ``m - 1``: the same share of the points). At most ``max_points`` points: exact.
     """
     kernel = get_kernel(name)
     d2 = np.asarray(d2_values, dtype=np.float64)
@@ -245,8 +260,13 @@ def kernel_curve(name: Any, param: Any, d2_values: Any, X: Optional[np.ndarray] 
         check_param(kernel, param)
         return np.full(d2.shape, np.nan)
     X = np.asarray(X, dtype=np.float64)
-    return np.asarray(kernel.curve_from_points(X, check_param(kernel, param, X.shape[0]), d2),
-                      dtype=np.float64)
+    value = check_param(kernel, param, X.shape[0])
+    n = X.shape[0]
+    rows = curve_sample(n, max(2, int(max_points)))
+    if len(rows) < n and kernel.integer_param:
+        m = len(rows)
+        value = int(min(m - 1, max(1, round(value * (m - 1) / (n - 1)))))
+    return np.asarray(kernel.curve_from_points(X[rows], value, d2), dtype=np.float64)
 
 
 # ----------------------------------------------------------------------------------- large N

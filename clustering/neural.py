@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Optional, Sequence
 

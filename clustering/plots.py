@@ -28,6 +28,9 @@ WEBGL_THRESHOLD = 1000
 _RGB3 = np.array([[220, 30, 30], [30, 170, 40], [40, 70, 230]], dtype=float)
 _RGB2 = np.array([[220, 30, 30], [40, 70, 230]], dtype=float)
 _NOISE = "rgb(150,150,150)"
+_PALETTE = qualitative.D3 + qualitative.Dark24
+#: The co-association heatmap draws at most this many objects (a stratified sample beyond).
+HEATMAP_MAX_OBJECTS = 300
 _LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10))
 
 
@@ -47,8 +50,7 @@ def base_colors(n_clusters: int) -> np.ndarray:
         return _RGB2.copy()
     if n_clusters == 3:
         return _RGB3.copy()
-    palette = qualitative.D3 + qualitative.Dark24
-    return np.array([_hex_to_rgb(palette[k % len(palette)]) for k in range(n_clusters)], float)
+    return np.array([_hex_to_rgb(_PALETTE[k % len(_PALETTE)]) for k in range(n_clusters)], float)
 
 
 def _css(rgb: Sequence[float], alpha: Optional[float] = None) -> str:
@@ -57,10 +59,31 @@ def _css(rgb: Sequence[float], alpha: Optional[float] = None) -> str:
 
 
 def cluster_color(label: int, n_clusters: int) -> str:
-    """CSS colour of hard cluster ``label`` (grey for noise, label -1)."""
+    """CSS colour of hard cluster ``label`` (grey for noise, label -1), in constant time."""
     if label < 0:
         return _NOISE
-    return _css(base_colors(max(n_clusters, label + 1))[label])
+    size = max(n_clusters, label + 1)
+    if size <= 3:
+        return _css(base_colors(size)[label])
+    return _css(_hex_to_rgb(_PALETTE[label % len(_PALETTE)]))
+
+
+def indexed_colors(labels: Sequence[int], n_clusters: int, **marker) -> dict:
+    """A marker coloured by hard cluster: each point's index into one palette (a stepped
+    colour scale, one step per distinct label, colours of :func:`cluster_color`).
+
+    Plotly checks a list of colour strings one by one (about 40 µs a point); an array of numbers
+    with a colour scale is checked at once, and draws the same colours.
+    """
+    labels = np.asarray(labels).astype(np.int64).ravel()
+    uniq, inverse = np.unique(labels, return_inverse=True)
+    m = max(len(uniq), 1)
+    scale = []
+    for i, u in enumerate(uniq.tolist()):
+        colour = cluster_color(int(u), n_clusters)
+        scale += [[i / m, colour], [(i + 1) / m, colour]]
+    return dict(marker, color=inverse.ravel(), colorscale=scale or [[0, _NOISE], [1, _NOISE]],
+                cmin=-0.5, cmax=m - 0.5, showscale=False)
 
 
 def soft_rgb(proba: np.ndarray) -> np.ndarray:
@@ -79,8 +102,8 @@ def soft_rgb(proba: np.ndarray) -> np.ndarray:
 
 
 def soft_colors(proba: np.ndarray) -> list[str]:
-    """CSS colours of :func:`soft_rgb`."""
-    return [_css(c) for c in soft_rgb(proba)]
+    """CSS colours of :func:`soft_rgb` (rounded in one vectorised step)."""
+    return [f"rgb({r},{g},{b})" for r, g, b in np.rint(soft_rgb(proba)).astype(int).tolist()]
 
 
 def normalized_entropy(proba: np.ndarray) -> np.ndarray:
@@ -105,15 +128,19 @@ def plain(text) -> str:
 def category_names(ids: Optional[Sequence], n: int) -> list[str]:
     """Object names for a category axis, one per object: :func:`plain` ids, a repeated id
     numbered (``"A"``, ``"A (2)"``) so that objects sharing an id keep their own bar or cell
-    (a category axis merges equal names)."""
+    (a category axis merges equal names). Linear time: each name resumes its numbering where
+    its previous repeat stopped."""
     names = [plain(i) for i in (ids if ids is not None else range(n))]
     taken: set[str] = set()
+    last: dict[str, int] = {}  # name -> the number its latest copy got
     out = []
     for name in names:
-        label, k = name, 1
+        k = last.get(name, 0) + 1
+        label = name if k == 1 else f"{name} ({k})"
         while label in taken:
             k += 1
             label = f"{name} ({k})"
+        last[name] = k
         taken.add(label)
         out.append(label)
     return out
@@ -191,20 +218,23 @@ def scatter(X2: np.ndarray, labels: Optional[np.ndarray] = None, *, axis_names=N
         numeric = all(isinstance(u, (int, np.integer)) for u in uniq)
         uniq = sorted(uniq) if numeric else sorted(uniq, key=str)
         n_colours = int(max([u for u in uniq if numeric and u >= 0], default=-1)) + 1 if numeric else len(uniq)
+        base = None if numeric else base_colors(max(len(uniq), 1))
+        groups = pd.Series(np.arange(n)).groupby(labels, sort=False).indices
+        empty = np.zeros(0, dtype=np.int64)
         for i, lab in enumerate(uniq):
-            mask = labels == lab
+            mask = groups.get(lab, empty)
             if numeric:
                 colour = cluster_color(int(lab), n_colours)
                 name = "noise" if int(lab) < 0 else f"cluster {int(lab)}"
             else:
-                colour = _css(base_colors(max(len(uniq), 1))[i])
+                colour = _css(base[i])
                 name = plain(lab)
             if label_names is not None and lab in label_names:
                 name = plain(label_names[lab])
             fig.add_trace(cls(x=X2[mask, 0], y=X2[mask, 1], mode="markers", name=name,
                               marker=dict(size=size, color=colour, opacity=0.85,
                                           line=dict(width=0.3, color="white")),
-                              text=[text[j] for j in np.flatnonzero(mask)] if text else None,
+                              text=[text[j] for j in mask] if text else None,
                               hoverinfo="text+name" if text else "x+y+name"))
     return _finish(fig, title, height, axis_names)
 
@@ -307,9 +337,8 @@ def small_multiples(X2: np.ndarray, label_sets: Mapping[str, np.ndarray], *, col
     for i, name in enumerate(names):
         labels = np.asarray(label_sets[name])
         n_col = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 1
-        colours = [cluster_color(int(v), n_col) for v in labels]
         fig.add_trace(cls(x=X2[:, 0], y=X2[:, 1], mode="markers", showlegend=False, name=plain(name),
-                          marker=dict(size=4, color=colours), hoverinfo="skip"),
+                          marker=indexed_colors(labels, n_col, size=4), hoverinfo="skip"),
                       row=i // cols + 1, col=i % cols + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
@@ -545,7 +574,7 @@ def posterior_plot(proba: np.ndarray, labels: np.ndarray, ids: Optional[Sequence
     k = proba.shape[1]
     fig = go.Figure(go.Bar(
         x=[ids[i] for i in order], y=own[order],
-        marker_color=[cluster_color(int(labels[i]), k) for i in order],
+        marker=indexed_colors(labels[order], k),
         text=[f"object {ids[i]}: cluster {labels[i]}, p = {own[i]:.3f}" for i in order],
         hoverinfo="text", textposition="none"))
     if threshold is not None:
@@ -558,28 +587,72 @@ def posterior_plot(proba: np.ndarray, labels: np.ndarray, ids: Optional[Sequence
     return fig
 
 
+def _stratified_positions(sorted_labels: np.ndarray, limit: int) -> np.ndarray:
+    """At most ``limit`` positions of ``sorted_labels`` (clusters contiguous), spread evenly
+    inside each cluster, each cluster getting its share of ``limit`` by size (largest
+    remainders; at least one object per cluster while there are fewer clusters than ``limit``).
+    Deterministic; all positions when there are at most ``limit``."""
+    n = len(sorted_labels)
+    if n <= limit:
+        return np.arange(n)
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    quota = sizes * (limit / n)
+    take = np.floor(quota).astype(np.int64)
+    if len(sizes) <= limit:
+        take = np.maximum(take, 1)
+    order = np.argsort(-(quota - take), kind="stable")
+    spare = limit - int(take.sum())
+    take[order[:max(spare, 0)]] += 1
+    while take.sum() > limit:  # the minimum of one object overshot: trim the largest shares
+        take[np.argmax(take)] -= 1
+    take = np.minimum(take, sizes)
+    return np.concatenate([np.linspace(a, a + m - 1, t).round().astype(np.int64)
+                           for a, m, t in zip(starts, sizes, take) if t > 0])
+
+
+def _cluster_boundaries(sorted_labels: np.ndarray) -> list[dict]:
+    """A row and a column line between consecutive clusters of a heatmap (the shapes
+    ``add_hline`` / ``add_vline`` make, built in one list: those calls each re-validate every
+    shape drawn so far, quadratic in the number of clusters)."""
+    line = dict(color="rgb(200,40,40)", width=1)
+    shapes = []
+    for c in (np.flatnonzero(sorted_labels[1:] != sorted_labels[:-1]) + 0.5).tolist():
+        shapes.append(dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=c, y1=c,
+                           line=line))
+        shapes.append(dict(type="line", xref="x", x0=c, x1=c, yref="y domain", y0=0, y1=1,
+                           line=line))
+    return shapes
+
+
 def coassociation_heatmap(C: np.ndarray, labels: np.ndarray, ids: Optional[Sequence] = None, *,
-                          title: Optional[str] = None, height: int = 480) -> go.Figure:
-    """The co-association matrix (share of maps putting i and j together), ordered by cluster."""
+                          title: Optional[str] = None, height: int = 480,
+                          max_objects: int = HEATMAP_MAX_OBJECTS) -> go.Figure:
+    """The co-association matrix (share of maps putting i and j together), ordered by cluster.
+
+    At most ``max_objects`` objects are drawn (at most ``max_objects ** 2`` cells reach the
+    browser): beyond, a deterministic sample stratified by cluster (:func:`_stratified_positions`,
+    objects evenly spaced in each cluster's order), and the title says "N of M objects shown".
+    """
     C = np.asarray(C, float)
     labels = np.asarray(labels)
     n = len(labels)
     ids = category_names(ids, n)
     order = np.lexsort((-C.sum(axis=1), labels))
+    order = order[_stratified_positions(labels[order], max(1, int(max_objects)))]
+    shown = len(order)
+    if shown < n:
+        note = f"{shown} of {n} objects shown"
+        title = f"{title} ({note})" if title else note
     names = [ids[i] for i in order]
     fig = go.Figure(go.Heatmap(
         z=C[np.ix_(order, order)], x=names, y=names, colorscale="Blues", zmin=0, zmax=1,
         colorbar=dict(title=dict(text="together"), thickness=12),
         hovertemplate="%{y} & %{x}: %{z:.2f}<extra></extra>"))
-    # Cluster boundaries.
-    sorted_labels = labels[order]
-    cuts = np.flatnonzero(np.diff(sorted_labels)) + 0.5
-    for c in cuts:
-        fig.add_hline(y=c, line_color="rgb(200,40,40)", line_width=1)
-        fig.add_vline(x=c, line_color="rgb(200,40,40)", line_width=1)
     _finish(fig, title, height)
-    fig.update_xaxes(type="category", showticklabels=n <= 40)
-    fig.update_yaxes(type="category", showticklabels=n <= 40, autorange="reversed")
+    fig.update_layout(shapes=_cluster_boundaries(labels[order]))
+    fig.update_xaxes(type="category", showticklabels=shown <= 40)
+    fig.update_yaxes(type="category", showticklabels=shown <= 40, autorange="reversed")
     return fig
 
 

@@ -75,14 +75,14 @@ with st.container(border=True):
             values["kernel_param"] = None
             st.caption(widgets.md_escape(f"The {kernel.label.lower()} kernel has no parameter."))
         with widgets.guard():
-            X_curve = ds.X if ds.X.shape[0] <= kernels.MAX_POINTS else None
+            # bounded work on every rerun: kernel_curve samples at most CURVE_POINTS points
             if kernel.curve is not None:
                 top = max(1.0, 10 * float(values["kernel_param"] or 0.1))
             else:  # graph kernels: up to the median squared distance between points
-                sample = ds.X[:: max(1, ds.X.shape[0] // 400)]
+                sample = ds.X[kernels.curve_sample(ds.X.shape[0], 400)]
                 top = float(np.median(kernels.squared_distances(sample))) or 1.0
             d2 = np.linspace(0, top, 300)
-            curve = kernels.kernel_curve(values["kernel"], values["kernel_param"], d2, X=X_curve)
+            curve = kernels.kernel_curve(values["kernel"], values["kernel_param"], d2, X=ds.X)
             if np.all(np.isnan(curve)):
                 st.caption(widgets.md_escape(
                     f"No curve to draw: the {kernel.label.lower()} kernel is not a function of "
@@ -90,8 +90,11 @@ with st.container(border=True):
                     "around them)."))
             else:
                 if kernel.curve is None:
+                    shown = min(ds.X.shape[0], kernels.CURVE_POINTS)
                     st.caption("On this data: M = 1 up to the median squared distance of a "
-                               "point to its k-th neighbour (the graph's typical reach).")
+                               "point to its k-th neighbour (the graph's typical reach)"
+                               + ("." if shown == ds.X.shape[0] else
+                                  f", estimated on {shown} of {ds.X.shape[0]} points."))
                 st.plotly_chart(plots.kernel_plot(d2, curve, name=values["kernel"]),
                                 key="kernel_plot")
     with ncol:

@@ -210,3 +210,86 @@ def test_reading_options_force_delimiter_and_encoding_and_are_replayed(capsys, t
                                                              "encoding": "cp1251"}
     code, again, _ = run_cli(capsys, "run", "--config", str(saved), "--csv", str(table), "--quiet")
     assert code == 0 and again == out
+
+
+REMOTE = "tcp://10.255.255.1:8786"
+
+
+def _shared_config(tmp_path) -> Path:
+    """A configuration someone else saved: a batch SOM sent to their Dask scheduler, with
+    their process count and a memory budget (1000 bytes) no fit here could meet."""
+    from clustering.config import RunConfig
+
+    cfg = RunConfig("som", {"rows": 4, "cols": 5, "n_steps": 20, "mode": "batch",
+                            "scheduler": REMOTE, "n_jobs": 3, "memory_limit": 1000},
+                    {"source": "generator", "name": "blobs", "params": {"n_samples": 200}})
+    path = tmp_path / "shared.json"
+    path.write_text(cfg.to_json())
+    return path
+
+
+@pytest.fixture
+def no_dask_client(monkeypatch):
+    """Fail the test if anything opens a Dask client (a connection to some scheduler)."""
+    import distributed
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"distributed.Client called with {args} {kwargs}")
+
+    monkeypatch.setattr(distributed, "Client", refuse)
+    monkeypatch.delenv("CLUSTERMAP_DASK_SCHEDULER", raising=False)
+    monkeypatch.delenv("CLUSTERMAP_MEMORY_LIMIT", raising=False)
+
+
+def test_config_file_cannot_choose_scheduler_jobs_or_memory(capsys, tmp_path, no_dask_client):
+    path = _shared_config(tmp_path)
+    saved = tmp_path / "again.json"
+    code, out, err = run_cli(capsys, "run", "--config", str(path), "--quiet",
+                             "--save-config", str(saved))
+    assert code == 0, err
+    assert len(read(out)) == 200
+    notices = [line for line in err.splitlines() if line.startswith("ignored ")]
+    assert notices == [
+        f"ignored scheduler='{REMOTE}' from the configuration file: pass --scheduler to use it",
+        "ignored n_jobs=3 from the configuration file: pass --n-jobs to use it",
+        "ignored memory_limit=1000 from the configuration file: pass --memory-limit to use it"]
+    params = json.loads(saved.read_text())["params"]
+    assert not {"scheduler", "n_jobs", "memory_limit"} & set(params)
+    assert params["rows"] == 4 and params["mode"] == "batch"  # the rest of the run is kept
+
+
+def test_execution_settings_on_the_command_line_are_used(capsys, tmp_path, no_dask_client):
+    path = _shared_config(tmp_path)
+    code, out, err = run_cli(capsys, "run", "--config", str(path), "--quiet",
+                             "--scheduler", "local", "--n-jobs", "2", "--memory-limit", "2G")
+    assert code == 0, err
+    assert "ignored" not in err and len(read(out)) == 200
+    # the configuration's own value, given again on the command line, is used: here the tiny
+    # memory budget, refused before any work starts
+    code, _, err = run_cli(capsys, "run", "--config", str(path), "--quiet",
+                           "--scheduler", "local", "--param", "memory_limit=1000")
+    assert code == 2 and "memory_limit" in err and "ignored n_jobs=3" in err, err
+
+
+def test_execution_options_are_checked(capsys, monkeypatch):
+    import distributed
+
+    seen = []
+
+    def fake_client(address, **kwargs):
+        seen.append(address)
+        raise OSError("no route to host")
+
+    monkeypatch.setattr(distributed, "Client", fake_client)
+    base = ["run", "--method", "som", "--data", "blobs", "--samples", "100", "--quiet",
+            "--param", "mode=\"batch\"", "--param", "n_steps=5"]
+    code, _, err = run_cli(capsys, *base, "--scheduler", REMOTE)
+    assert code == 2 and seen == [REMOTE] and "no Dask scheduler answered" in err, err
+    for option, value, message in (("--scheduler", "ftp://x", "--scheduler: expected 'local'"),
+                                   ("--n-jobs", "0", "--n-jobs: expected a non-zero integer"),
+                                   ("--memory-limit", "lots", "--memory-limit: expected bytes")):
+        code, _, err = run_cli(capsys, *base, option, value)
+        assert code == 2 and message in err, err
+    code, _, err = run_cli(capsys, "run", "--method", "kmeans", "--data", "blobs",
+                           "--scheduler", "local")
+    assert code == 2 and "--scheduler: kmeans has no scheduler setting" in err, err

@@ -221,6 +221,28 @@ def test_deep_nesting_is_refused_before_parsing():
         cfg.RunConfig.from_dict(d)
 
 
+def test_hostile_megabyte_texts_are_parsed_or_refused_quickly():
+    """Escaped quotes and tens of thousands of keys: linear-time checks (see bench/ timings)."""
+    quotes = '{"a": "' + '\\"' * 400_000 + '"}'
+    assert cfg.parse_json(quotes) == {"a": '"' * 400_000}
+    with pytest.raises(ConfigError, match=r"not valid JSON .*Unterminated string"):
+        cfg.parse_json(quotes[:-2] + "}")  # the string never closes
+    # a bracket inside an escaped-quote string does not count; one after it does
+    def tricky(levels):
+        return '{"a": "\\"' + "[" * 20 + '\\\\", "b": ' + "[" * levels + "]" * levels + "}"
+
+    assert cfg.parse_json(tricky(11))["a"] == '"' + "[" * 20 + "\\"
+    with pytest.raises(ConfigError, match=r"nests objects or lists more than 12 levels"):
+        cfg.parse_json(tricky(12))
+    keys = {f"k{i}": i for i in range(50_000)}
+    text = json.dumps(keys)
+    assert cfg.parse_json(text) == keys
+    with pytest.raises(ConfigError, match=r"^k0: the field is given more than once"):
+        cfg.parse_json(text[:-1] + ', "k0": 1}')
+    with pytest.raises(ConfigError, match=r"^k0: the field is given more than once"):
+        cfg.parse_json(text[:-1] + ', "k7": 1, "k0": 1}')  # the first in sorted order
+
+
 def test_comparison_configuration_round_trip_and_clear_refusals():
     from clustering.config import ComparisonConfig, RunConfig, load_comparison, load_config
 

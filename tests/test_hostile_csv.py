@@ -173,6 +173,31 @@ def test_wide_header_is_refused_before_the_cells_are_parsed(monkeypatch):
         read_csv(b"a,b\n" + b"1,2\n" * 1000, max_memory=10_000)
 
 
+def test_delimiter_detection_reads_a_bounded_sample(monkeypatch):
+    seen = []
+    field_counts = tables._field_counts
+
+    def spy(sample, delimiter):
+        seen.append(len(sample))
+        return field_counts(sample, delimiter)
+
+    monkeypatch.setattr(tables, "_field_counts", spy)
+    big = b"a;b\n" + b"1,5;2\n" * 100_000
+    assert read_csv(big).attrs["csv"]["delimiter"] == ";"
+    assert seen and max(seen) <= tables._SAMPLE_CHARS
+
+
+@pytest.mark.parametrize("unit", ['"\n', ',"', ',"x\n', '", ', 'a,b;c\t"\n'])
+def test_stray_quotes_are_sniffed_in_linear_time(unit):
+    """csv.Sniffer's regular expressions took minutes on such a sample; the tie-break counts."""
+    text = "a,b\n" + unit * 50_000
+    assert tables._sniff_delimiter(text) in tables.DELIMITERS
+    try:
+        read_csv(text.encode())
+    except DataError:
+        pass  # read or refused with a message, and quickly
+
+
 def test_memory_estimate():
     assert estimate_memory(1000, 10, 4) == 2 * 1000 + 128 * 40
     # the default limits admit the largest upload the app takes (50 MB of a 20-column table)

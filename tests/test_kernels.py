@@ -130,3 +130,51 @@ def test_register_a_new_kernel():
             kernels.register_kernel(k)
     finally:
         kernels.KERNELS.pop("test_cauchy2", None)
+
+
+def _reach_curve(X, k, d2):
+    """The kNN curve on all the points (what kernel_curve computed before sampling)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)
+    return (np.asarray(d2) <= float(np.median(dist[:, k] ** 2))).astype(float)
+
+
+def test_kernel_curve_is_unchanged_on_small_data():
+    Y = np.random.default_rng(0).normal(size=(kernels.CURVE_POINTS, 3))
+    d2 = np.linspace(0, 3, 300)
+    for k in (1, 10, kernels.CURVE_POINTS - 1):
+        np.testing.assert_array_equal(kernels.kernel_curve("knn", k, d2, X=Y),
+                                      _reach_curve(Y, k, d2))
+
+
+def test_kernel_curve_works_on_a_bounded_sample(monkeypatch):
+    from sklearn.neighbors import NearestNeighbors
+
+    fitted = []
+    fit = NearestNeighbors.fit
+
+    def spy(self, X, *args, **kwargs):
+        fitted.append((len(X), self.n_neighbors))
+        return fit(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(NearestNeighbors, "fit", spy)
+    n = 6000
+    Y = np.random.default_rng(1).normal(size=(n, 2))
+    d2 = np.linspace(0, 8, 300)
+    curve = kernels.kernel_curve("knn", n - 1, d2, X=Y)  # k = N - 1: the farthest point
+    assert fitted == [(kernels.CURVE_POINTS, kernels.CURVE_POINTS)]  # k clamped to the sample
+    assert curve[0] == 1 and set(np.unique(curve)) <= {0.0, 1.0}
+    fitted.clear()
+    kernels.kernel_curve("knn", 10, d2, X=Y)
+    assert fitted and all(size <= kernels.CURVE_POINTS for size, _ in fitted)
+    with pytest.raises(ConfigError, match=f"k <= {n - 1}"):  # k is checked against all points
+        kernels.kernel_curve("knn", n, d2, X=Y)
+
+
+def test_curve_sample_is_evenly_spaced_and_deterministic():
+    rows = kernels.curve_sample(10_000, 500)
+    assert len(rows) == 500 and rows[0] == 0 and rows[-1] == 9_999
+    assert np.ptp(np.diff(rows)) <= 1
+    np.testing.assert_array_equal(kernels.curve_sample(10_000, 500), rows)
+    np.testing.assert_array_equal(kernels.curve_sample(7, 500), np.arange(7))

@@ -200,3 +200,109 @@ def test_user_text_is_shown_literally_not_rendered():
     post = plots.posterior_plot(np.array([[0.9, 0.1], [0.3, 0.7]]), np.array([0, 1]),
                                 ["<b>e1</b>", "e2"])
     assert "&lt;b&gt;e1&lt;/b&gt;" in list(post.data[0].x)
+
+
+# ----------------------------------------------------------------------------- bounded drawing
+def _category_names_reference(ids):
+    """The former quadratic numbering (a ``while label in taken`` from 1 for every name)."""
+    taken, out = set(), []
+    for name in map(plots.plain, ids):
+        label, k = name, 1
+        while label in taken:
+            k += 1
+            label = f"{name} ({k})"
+        taken.add(label)
+        out.append(label)
+    return out
+
+
+def test_category_names_are_unchanged_and_linear_for_repeated_ids():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        pool = ["A", "B", "A (2)", "A (3)", "B (2) (2)", "B (2)", "<b>"]
+        ids = list(rng.choice(pool, size=int(rng.integers(1, 30))))
+        assert plots.category_names(ids, len(ids)) == _category_names_reference(ids)
+    names = plots.category_names(["A"] * 50_000, 50_000)  # was 1.25e9 set look-ups
+    assert len(set(names)) == 50_000 and names[:3] == ["A", "A (2)", "A (3)"]
+    assert names[-1] == "A (50000)"
+
+
+def test_one_palette_indexed_per_point_gives_the_same_colours():
+    rng = np.random.default_rng(4)
+    for k in (1, 2, 3, 4, 7, 40):
+        labels = rng.integers(-1, k + 2, size=200)  # noise and labels past n_clusters too
+        marker = plots.indexed_colors(labels, k, size=4)
+        assert marker["size"] == 4 and len(marker["colorscale"]) <= 2 * (k + 3)
+        assert _drawn_colours(go.scatter.Marker(marker)) == [plots.cluster_color(int(v), k)
+                                                             for v in labels]
+        proba = rng.dirichlet(np.ones(k), size=50)
+        assert plots.soft_colors(proba) == [plots._css(c) for c in plots.soft_rgb(proba)]
+    assert plots.cluster_color(5, 3) == plots._css(plots.base_colors(6)[5])
+    labels = np.array([0, 1, 2, 0, 1, -1])
+    fig = plots.small_multiples(rng.normal(size=(6, 2)), {"a": labels})
+    assert _drawn_colours(fig.data[0].marker) == [plots.cluster_color(int(v), 3) for v in labels]
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    bar = plots.posterior_plot(rng.dirichlet(np.ones(3), size=6), labels).data[0]
+    assert _drawn_colours(bar.marker) == [plots.cluster_color(int(labels[int(i)]), 3)
+                                          for i in bar.x]
+
+
+def _drawn_colours(marker):
+    """The colour Plotly draws for each point of a marker with an indexed colour scale."""
+    assert marker.cmin == -0.5 and marker.cmax == len(marker.colorscale) / 2 - 0.5
+    return [marker.colorscale[2 * int(c)][1] for c in marker.color]
+
+
+def test_scatter_groups_are_unchanged():
+    X = np.arange(12, dtype=float).reshape(6, 2)
+    fig = plots.scatter(X, np.array(["b", "a", "b", "c", "a", "b"], dtype=object),
+                        hover=list("uvwxyz"))
+    assert [t.name for t in fig.data] == ["a", "b", "c"]
+    assert list(fig.data[1].x) == [0.0, 4.0, 10.0] and list(fig.data[1].text) == ["u", "w", "z"]
+    fig = plots.scatter(X, np.array([2, -1, 2, 0, 0, 2]))
+    assert [t.name for t in fig.data] == ["noise", "cluster 0", "cluster 2"]
+    assert list(fig.data[2].y) == [1.0, 5.0, 11.0]
+
+
+def _blocks(sizes, rng):
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    C = (labels[:, None] == labels[None, :]) * 0.8 + rng.uniform(0, 0.2, (len(labels),) * 2)
+    return (C + C.T) / 2, labels
+
+
+def test_coassociation_heatmap_draws_a_bounded_stratified_sample():
+    rng = np.random.default_rng(5)
+    C, labels = _blocks([700, 250, 50], rng)
+    fig = plots.coassociation_heatmap(C, labels, title="Together")
+    z = np.asarray(fig.data[0].z)
+    assert z.shape == (300, 300) and len(fig.data[0].x) == 300
+    assert fig.layout.title.text == "Together (300 of 1000 objects shown)"
+    shown = [int(name) for name in fig.data[0].x]  # ids default to the row numbers
+    assert np.bincount(labels[shown]).tolist() == [210, 75, 15]  # each cluster its share
+    assert len(fig.layout.shapes) == 4  # two cluster boundaries, each a row and a column
+    again = plots.coassociation_heatmap(C, labels, title="Together")
+    assert list(again.data[0].x) == list(fig.data[0].x)  # deterministic
+    # many tiny clusters (more than the limit): still at most the limit
+    C, labels = _blocks([2] * 400, rng)
+    fig = plots.coassociation_heatmap(C, labels, max_objects=300)
+    assert np.asarray(fig.data[0].z).shape == (300, 300)
+    assert fig.layout.title.text == "300 of 800 objects shown"
+    # fewer clusters than the limit but tiny ones: every cluster keeps at least one object
+    C, labels = _blocks([990] + [1] * 20, rng)
+    shown = [int(n) for n in plots.coassociation_heatmap(C, labels, max_objects=50).data[0].x]
+    assert len(shown) == 50 and set(labels[shown]) == set(labels)
+
+
+def test_coassociation_heatmap_of_small_inputs_is_unchanged():
+    rng = np.random.default_rng(6)
+    C, labels = _blocks([30, 20, 10], rng)
+    fig = plots.coassociation_heatmap(C, labels, title="Together")
+    order = np.lexsort((-C.sum(axis=1), labels))
+    np.testing.assert_array_equal(np.asarray(fig.data[0].z), C[np.ix_(order, order)])
+    assert list(fig.data[0].x) == [str(i) for i in order]
+    assert fig.layout.title.text == "Together"
+    lines = go.Figure(go.Heatmap(z=[[0]]))
+    for c in (29.5, 49.5):  # the boundaries as add_hline / add_vline drew them
+        lines.add_hline(y=c, line_color="rgb(200,40,40)", line_width=1)
+        lines.add_vline(x=c, line_color="rgb(200,40,40)", line_width=1)
+    assert fig.layout.shapes == lines.layout.shapes

@@ -140,6 +140,15 @@ def test_tab_delimited():
     np.testing.assert_array_equal(f["y"], [1.25, 2.25])
 
 
+def test_delimiter_ties_are_broken_by_quotes_then_comma_tab_semicolon():
+    # comma and semicolon both split every line into two fields
+    assert read_csv(b"a,b;c\n1,2;3\n4,5;6\n").attrs["csv"]["delimiter"] == ","
+    assert read_csv(b"a\tb;c\n1\t2;3\n").attrs["csv"]["delimiter"] == "\t"
+    # the delimiter that touches the quotes wins
+    f = read_csv(b'a;"b,c"\n1;"2,3"\n4;"5,6"\n')
+    assert f.attrs["csv"]["delimiter"] == ";" and f["b,c"].tolist() == [2.3, 5.6]
+
+
 def test_single_column_with_decimal_comma_is_not_split():
     f = read_csv(b"x\n1,5\n2,5\n3,25\n")
     assert list(f.columns) == ["x"]
