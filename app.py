@@ -13,7 +13,7 @@ import streamlit as st  # noqa: E402
 
 from ui import runtime, state  # noqa: E402
 
-runtime.keep_keras_state()  # background trainings keep their compiled kernels between reruns
+runtime.keep_keras_state()  # no keras clear_session() and full GC after every script run
 runtime.preload()  # TensorFlow & co. load in the background, once per server process
 
 st.set_page_config(page_title="clustermap", page_icon=":material/bubble_chart:", layout="wide")

@@ -31,9 +31,18 @@ Target: every session completes and ``after`` is within 20 % of ``baseline``. Ex
 every session completed (and, with ``--check-memory``, memory met the target), 1 otherwise, 2 when
 the server or the browser could not be started.
 
+Hostile mode (``--hostile H``): the honest sessions first run alone (the quiet reference), then
+again alongside H hostile sessions that upload, over and over, configurations built to exhaust
+the server (a network of two 100,000-unit layers, an ensemble of 27 million maps, a comparison
+with n_init = 10^9); a probe asks ``/_stcore/health`` every 0.2 s throughout. It reports the share
+of honest sessions completed, their slowest time against the quiet one (target under 2x), how
+many hostile uploads were refused naming their limit (target: all), and the health latency p50 and
+p99 (target p99 under 1 s).
+
 Examples
 --------
     .venv/bin/python scripts/load_sessions.py --sessions 10
+    .venv/bin/python scripts/load_sessions.py --sessions 4 --hostile 2
     .venv/bin/python scripts/load_sessions.py --sessions 10 --quick --json out.json
     .venv/bin/python scripts/load_sessions.py --url http://127.0.0.1:8501 --pid 1234
 """
@@ -278,6 +287,110 @@ async def run_session(result: SessionResult, browser, url: str, timeout_s: float
     return result
 
 
+# ----------------------------------------------------------------------------------- hostile mode
+def hostile_configs() -> list[tuple[str, str, bytes, str]]:
+    """What a hostile visitor of the public demo uploads: (page title, file name, configuration,
+    the setting its refusal must name). Each passes the JSON checks of a saved run and would, if
+    accepted, hold a worker for hours or take hundreds of GB."""
+    sys.path.insert(0, str(ROOT))
+    from clustering import config as cfg
+
+    blobs = {"source": "generator", "name": "blobs", "params": {"n_samples": 300}}
+
+    def run(method, params):
+        return cfg.RunConfig(method, params, blobs).to_json().encode()
+
+    comparison = cfg.ComparisonConfig({"kmeans": {"n_clusters": 3, "n_init": 10**9},
+                                       "gmm": {"n_clusters": 3, "n_init": 10**9}}, blobs)
+    return [
+        ("Neural clustering", "wide.json", run("neural", {"hidden_layers": [100000, 100000]}),
+         "CLUSTERMAP_MAX_LAYER_UNITS"),
+        ("Quasi-Bayesian ensemble", "maps.json", run("qbm", {"n_replicates": 3_000_000}),
+         "CLUSTERMAP_MAX_ENSEMBLE_MAPS"),
+        ("Compare", "restarts.json", comparison.to_json().encode(), "CLUSTERMAP_MAX_N_INIT"),
+    ]
+
+
+@dataclass
+class HostileResult:
+    index: int
+    submitted: int = 0  # configurations uploaded
+    refused: int = 0  # ... and refused with a message naming their setting
+    accepted: list = field(default_factory=list)  # any that was not refused (a failure)
+    error: str = ""
+
+
+async def run_hostile(result: HostileResult, browser, url: str, stop: asyncio.Event) -> None:
+    """Upload every hostile configuration on its page, over and over, until ``stop``."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(60_000)
+        await page.goto(url)
+        await page.get_by_role("heading", name="clustermap").first.wait_for()
+        files = hostile_configs()
+        while not stop.is_set():
+            for title, name, data, setting in files:
+                if stop.is_set():
+                    break
+                await page.locator('[data-testid="stSidebarNav"]').get_by_text(
+                    title, exact=True).click()
+                await page.get_by_text(re.compile(r"Repeat a saved (run|comparison)")).first.click()
+                await page.locator('[data-testid="stFileUploaderDropzoneInput"]').first\
+                    .set_input_files(files=[{"name": name, "mimeType": "application/json",
+                                             "buffer": data}])
+                result.submitted += 1
+                error = page.locator('[data-testid="stAlertContentError"]')
+                apply = page.get_by_role("button", name=re.compile(r"Apply and (train|run)"))
+                await apply.or_(error).first.wait_for()
+                if await apply.count():
+                    await apply.first.click()
+                try:
+                    await error.filter(has_text=setting).first.wait_for(timeout=30_000)
+                    result.refused += 1
+                except Exception:
+                    result.accepted.append(name)
+    except Exception as err:  # the hostile session's own failure is reported, not raised
+        result.error = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+    finally:
+        try:
+            await context.close()
+        except Exception:
+            pass
+
+
+class HealthProbe(threading.Thread):
+    """Ask ``/_stcore/health`` every 0.2 s; latencies in seconds (a failed request: inf)."""
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url, self.latencies = url, []
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            t0 = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=5) as r:
+                    ok = r.status == 200
+            except OSError:
+                ok = False
+            self.latencies.append(time.monotonic() - t0 if ok else float("inf"))
+            self._done.wait(0.2)
+
+    def stop(self) -> list:
+        self._done.set()
+        self.join(10)
+        return self.latencies
+
+
+def percentile(values: list, q: float) -> Optional[float]:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
 async def idle_page(browser, url: str) -> None:
     """Open and close one page: its disconnect makes Streamlit evict expired sessions."""
     context = await browser.new_context()
@@ -305,6 +418,14 @@ class Report:
     rss_after_mb: Optional[float] = None
     after_vs_baseline: Optional[float] = None  # after / baseline
     memory_ok: Optional[bool] = None
+    hostile: int = 0  # hostile sessions alongside the honest ones
+    quiet_slowest_s: Optional[float] = None  # the same honest sessions, no hostile one
+    slowdown: Optional[float] = None  # slowest / quiet_slowest (target < 2)
+    hostile_submitted: int = 0
+    hostile_refused: int = 0
+    health_p50_s: Optional[float] = None
+    health_p99_s: Optional[float] = None
+    health_failed: int = 0
     failures: list = field(default_factory=list)
     results: list = field(default_factory=list)
 
@@ -332,18 +453,26 @@ async def drive(url: str, pid: Optional[int], args) -> Report:
             baseline = rss_bytes(pid) if pid else None
             report.rss_baseline_mb = mb(baseline)
 
+            if args.hostile:  # the reference: the same honest sessions on a quiet server
+                quiet = await honest_round(browser, url, args)
+                times = [r.seconds for r in quiet if r.completed]
+                report.quiet_slowest_s = round(max(times), 1) if times else None
             sampler = Sampler(pid)
             sampler.start()
+            probe = HealthProbe(url)
+            probe.start()
+            stop = asyncio.Event()
+            hostile = [HostileResult(i) for i in range(args.hostile)]
+            attackers = [asyncio.ensure_future(run_hostile(h, browser, url, stop))
+                         for h in hostile]
             t0 = time.monotonic()
-            results = [SessionResult(i) for i in range(args.sessions)]
-            tasks = [asyncio.ensure_future(run_session(r, browser, url, args.session_timeout,
-                                                       args.artifacts)) for r in results]
-            _, pending = await asyncio.wait(tasks, timeout=args.total_timeout)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            results = await honest_round(browser, url, args)
             report.wall_s = round(time.monotonic() - t0, 1)
+            stop.set()
+            await asyncio.gather(*attackers, return_exceptions=True)
+            latencies = probe.stop()
             peak = sampler.stop()
+            record_hostile(report, hostile, latencies)
             report.rss_peak_mb = mb(peak) if pid else None
 
             await settle(browser, url, pid, args)
@@ -361,10 +490,39 @@ async def drive(url: str, pid: Optional[int], args) -> Report:
     report.failures += [f"session {r.index}: {r.step}: {r.error}" for r in results
                         if not r.completed]
     report.results = [asdict(r) for r in results]
+    if report.slowest_s and report.quiet_slowest_s:
+        report.slowdown = round(report.slowest_s / report.quiet_slowest_s, 2)
     if baseline and after:
         report.after_vs_baseline = round(after / baseline, 3)
         report.memory_ok = after <= 1.2 * baseline
     return report
+
+
+async def honest_round(browser, url: str, args) -> list:
+    """``--sessions`` honest sessions at once, each bounded in time."""
+    results = [SessionResult(i) for i in range(args.sessions)]
+    tasks = [asyncio.ensure_future(run_session(r, browser, url, args.session_timeout,
+                                               args.artifacts)) for r in results]
+    _, pending = await asyncio.wait(tasks, timeout=args.total_timeout)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return results
+
+
+def record_hostile(report: Report, hostile: list, latencies: list) -> None:
+    """The hostile sessions' figures and the health endpoint's latencies into ``report``."""
+    report.hostile = len(hostile)
+    report.hostile_submitted = sum(h.submitted for h in hostile)
+    report.hostile_refused = sum(h.refused for h in hostile)
+    for h in hostile:
+        report.failures += [f"hostile {h.index}: {name} was not refused" for name in h.accepted]
+        if h.error:
+            report.failures.append(f"hostile {h.index}: {h.error}")
+    answered = [t for t in latencies if t != float("inf")]
+    report.health_failed = len(latencies) - len(answered)
+    report.health_p50_s = percentile(answered, 0.5)
+    report.health_p99_s = percentile(answered, 0.99)
 
 
 async def settle(browser, url: str, pid: Optional[int], args) -> None:
@@ -396,6 +554,14 @@ def print_report(r: Report, out=sys.stdout) -> None:
               f"{'met' if r.memory_ok else 'NOT met'})", file=out)
     else:
         print("server RSS: unknown (give --pid, or run on the server's machine)", file=out)
+    if r.hostile:
+        print(f"hostile: {r.hostile} session(s) uploaded {r.hostile_submitted} configurations, "
+              f"{r.hostile_refused} refused naming their limit; honest slowest {r.slowest_s} s "
+              f"against {r.quiet_slowest_s} s on a quiet server (x{r.slowdown}; target < 2)",
+              file=out)
+    if r.health_p50_s is not None:
+        print(f"health: p50 {1000 * r.health_p50_s:.0f} ms, p99 {1000 * r.health_p99_s:.0f} ms, "
+              f"{r.health_failed} failed (target p99 < 1 s)", file=out)
     for line in r.failures:
         print(f"  FAILED {line}", file=out)
 
@@ -424,6 +590,10 @@ def parse_args(argv=None):
                     help="measure the baseline on the cold server")
     ap.add_argument("--check-memory", action="store_true",
                     help="exit 1 when memory after is over 1.2 x baseline")
+    ap.add_argument("--hostile", type=int, default=0,
+                    help="hostile sessions uploading configurations built to exhaust the "
+                         "server, alongside the honest ones; first the honest sessions run "
+                         "alone, for the quiet reference (default 0)")
     ap.add_argument("--chromium", default=CHROMIUM, help=f"browser binary (default {CHROMIUM})")
     ap.add_argument("--json", type=Path, help="write the report as JSON here")
     ap.add_argument("--log", type=Path, help="server log file (started server only)")
@@ -469,6 +639,9 @@ def main(argv=None) -> int:
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=2))
     ok = report.completed == report.sessions
+    if args.hostile:
+        ok = ok and report.hostile_refused == report.hostile_submitted > 0 \
+            and report.health_failed == 0 and (report.health_p99_s or 0) < 1.0
     if args.check_memory:
         ok = ok and bool(report.memory_ok)
     return 0 if ok else 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import signal
+import sys
 import threading
 import time
 import urllib.request
@@ -10,7 +11,7 @@ import urllib.request
 import psutil
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, SERVER
+from tests.e2e.conftest import ARTIFACTS, ROOT, SERVER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -217,24 +218,11 @@ def test_example_ensemble_and_compare(page):
 
 
 def _hostile_files() -> list[tuple[str, str, bytes, str]]:
-    """(page, file name, configuration, the setting its refusal must name), as a visitor of the
-    public demo could upload them."""
-    from clustering import config as cfg
+    """The load script's hostile configurations (one list for both)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from load_sessions import hostile_configs
 
-    blobs = {"source": "generator", "name": "blobs", "params": {"n_samples": 300}}
-
-    def run(method, params):
-        return cfg.RunConfig(method, params, blobs).to_json().encode()
-
-    comparison = cfg.ComparisonConfig({"kmeans": {"n_clusters": 3, "n_init": 10**9},
-                                       "gmm": {"n_clusters": 3, "n_init": 10**9}}, blobs)
-    return [
-        ("Neural clustering", "wide.json", run("neural", {"hidden_layers": [100000, 100000]}),
-         "CLUSTERMAP_MAX_LAYER_UNITS"),
-        ("Quasi-Bayesian ensemble", "maps.json", run("qbm", {"n_replicates": 3_000_000}),
-         "CLUSTERMAP_MAX_ENSEMBLE_MAPS"),
-        ("Compare", "restarts.json", comparison.to_json().encode(), "CLUSTERMAP_MAX_N_INIT"),
-    ]
+    return hostile_configs()
 
 
 def _upload_and_apply(page, name: str, data: bytes) -> None:
