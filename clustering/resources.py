@@ -25,7 +25,6 @@ import logging
 import os
 
 from clustering.distributed import MEMORY_ENV, parse_bytes
-from clustering.errors import ConfigError
 
 log = logging.getLogger("clustermap.resources")
 
@@ -59,7 +58,9 @@ def web_reserve(total: int) -> int:
     return min(WEB_RESERVE, total // 4)
 
 
-def _positive_int(env: str, default: int) -> int:
+def env_positive_int(env: str, default: int) -> int:
+    """The environment variable ``env`` as a positive whole number, else ``default``. A bad value
+    is logged and the default used (a server setting never stops the server from starting)."""
     raw = os.environ.get(env, "").strip()
     if not raw:
         return default
@@ -68,14 +69,14 @@ def _positive_int(env: str, default: int) -> int:
         if value < 1:
             raise ValueError
     except ValueError:
-        raise ConfigError(f"{env}: expected a positive whole number of worker processes, got "
-                          f"{raw!r}.") from None
+        log.warning("%s=%r is not a positive whole number; using %d", env, raw, default)
+        return default
     return value
 
 
 def worker_count() -> int:
     """Worker processes of the embedded cluster: ``CLUSTERMAP_WORKERS``, else :func:`cpu_quota`."""
-    return _positive_int(WORKERS_ENV, cpu_quota())
+    return env_positive_int(WORKERS_ENV, cpu_quota())
 
 
 def worker_memory() -> int:

@@ -384,3 +384,30 @@ def test_concurrency_setting_comes_from_one_environment_variable(monkeypatch):
     for bad in ("abc", "-1", "0", "1.5"):
         monkeypatch.setenv(jobs.MAX_JOBS_ENV, bad)
         assert jobs.max_concurrent_jobs() == cluster.n_workers()
+
+
+# ----------------------------------------------------------------------------------- resources
+def test_the_cluster_is_sized_by_the_container_and_its_settings(monkeypatch):
+    from clustering import resources
+
+    for env in (resources.WORKERS_ENV, resources.WORKER_MEMORY_ENV, resources.MEMORY_ENV):
+        monkeypatch.delenv(env, raising=False)
+    monkeypatch.setattr(resources, "cpu_quota", lambda: 3)  # e.g. docker run --cpus 3
+    monkeypatch.setattr(resources, "container_memory", lambda: 8 * 2**30)  # --memory 8g
+    assert resources.worker_count() == 3
+    # the web process keeps 1.5 GB; the rest is shared among the workers
+    assert resources.worker_memory() == (8 * 2**30 - 1536 * 2**20) // 3
+    assert resources.job_memory() == resources.worker_memory() - resources.WORKER_BASELINE
+    monkeypatch.setattr(resources, "container_memory", lambda: 2 * 2**30)
+    assert resources.web_reserve(2 * 2**30) == 2**29  # at most a quarter
+    assert resources.job_memory() == int(resources.worker_memory() * resources.MIN_JOB_SHARE)
+    monkeypatch.setenv(resources.WORKERS_ENV, "5")
+    monkeypatch.setenv(resources.WORKER_MEMORY_ENV, "2G")
+    monkeypatch.setenv(resources.MEMORY_ENV, "512M")
+    assert (resources.worker_count(), resources.worker_memory(), resources.job_memory()) == \
+        (5, 2 * 2**30, 512 * 2**20)
+    monkeypatch.setenv(resources.WORKERS_ENV, "many")
+    assert resources.worker_count() == 3  # a bad value: logged, the default used
+    monkeypatch.setenv(resources.WORKER_MEMORY_ENV, "lots")
+    with pytest.raises(ClusteringError, match="CLUSTERMAP_WORKER_MEMORY: expected bytes"):
+        resources.worker_memory()

@@ -42,6 +42,7 @@ from typing import Any, Callable, MutableMapping, Optional
 
 from clustering.errors import ClusteringError
 from clustering.progress import Progress
+from clustering.resources import env_positive_int
 
 log = logging.getLogger("clustermap.jobs")
 
@@ -89,38 +90,24 @@ PER_CLIENT_ENV = "CLUSTERMAP_MAX_JOBS_PER_CLIENT"
 DEFAULT_PER_CLIENT = 2
 
 
-def _positive_env(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-        if value < 1:
-            raise ValueError
-    except ValueError:
-        log.warning("%s=%r is not a positive integer; using %d", name, raw, default)
-        return default
-    return value
-
-
 def max_concurrent_jobs() -> int:
     """Jobs that train at once: ``CLUSTERMAP_MAX_CONCURRENT_JOBS`` (a positive integer), else one
     per worker of the cluster (:func:`clustering.cluster.n_workers`). A bad value is logged and
     the default used."""
     from clustering import cluster
 
-    return _positive_env(MAX_JOBS_ENV, cluster.n_workers())
+    return env_positive_int(MAX_JOBS_ENV, cluster.n_workers())
 
 
 def max_queued() -> int:
     """Jobs that may wait for a worker: ``CLUSTERMAP_MAX_QUEUED``, else 16."""
-    return _positive_env(MAX_QUEUED_ENV, DEFAULT_MAX_QUEUED)
+    return env_positive_int(MAX_QUEUED_ENV, DEFAULT_MAX_QUEUED)
 
 
 def max_per_client() -> int:
     """Jobs one client address may hold, running or waiting: ``CLUSTERMAP_MAX_JOBS_PER_CLIENT``,
     else 2."""
-    return _positive_env(PER_CLIENT_ENV, DEFAULT_PER_CLIENT)
+    return env_positive_int(PER_CLIENT_ENV, DEFAULT_PER_CLIENT)
 
 
 class JobSlots:

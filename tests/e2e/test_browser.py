@@ -76,15 +76,20 @@ def test_home_page_and_generate(page):
     shot(page, "02-data-generated")
 
 
-def test_train_neural_live_then_download(page):
+def start_long_training(page, seconds: float) -> None:
+    """150 blobs, a network that trains long (no early stop); wait until its progress moves."""
     generate(page, "blobs", 150)
     nav(page, "Neural clustering")
-    # long enough (no early stop) to watch it live, then Stop keeps the model
     set_number(page, "max epochs", 5000)
     set_number(page, "patience", 5000)
     page.get_by_role("button", name="Train", exact=True).click()
-    values = progress_values(page, 45)
+    values = progress_values(page, seconds)
     assert len(values) >= 2 and values[-1] > values[0], f"progress did not advance: {values}"
+
+
+def test_train_neural_live_then_download(page):
+    # long enough to watch it live, then Stop keeps the model
+    start_long_training(page, 45)
     live = page.locator('[data-testid="stMain"] [data-testid="stPlotlyChart"]')
     stop = page.get_by_role("button", name="Stop")
     # while training runs: the loss curve and the soft-coloured scatter, drawn live (the
@@ -126,13 +131,7 @@ def _health_latencies(url: str, stop: threading.Event, out: list) -> None:
 
 
 def test_a_killed_worker_costs_one_training_and_the_server_keeps_serving(page, server):
-    generate(page, "blobs", 150)
-    nav(page, "Neural clustering")
-    set_number(page, "max epochs", 5000)
-    set_number(page, "patience", 5000)
-    page.get_by_role("button", name="Train", exact=True).click()
-    values = progress_values(page, 60)
-    assert len(values) >= 2 and values[-1] > values[0], f"training did not start: {values}"
+    start_long_training(page, 60)
     workers = [p for p in psutil.Process(SERVER["pid"]).children(recursive=True)
                if "spawn_main" in " ".join(p.cmdline())]
     assert workers, "the server has no worker processes"
