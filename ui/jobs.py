@@ -267,6 +267,7 @@ class Job:
         self.time_limit = float(time_limit) if time_limit is not None else max_train_seconds()
         self.timed_out = False
         self.abandoned = False  # its session went away
+        self._gone_since: Optional[float] = None  # when its session was last seen gone
         self._slots = slots if slots is not None else SLOTS
         self._client_id = client
         self._alive = alive
@@ -381,7 +382,7 @@ class Job:
         if alive:
             self._gone_since = None
             return False
-        self._gone_since = getattr(self, "_gone_since", None) or now
+        self._gone_since = self._gone_since or now
         return now - self._gone_since >= ORPHAN_SECONDS
 
     def _should_stop(self, now: float) -> None:
