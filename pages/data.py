@@ -21,7 +21,8 @@ source = st.radio("Source", ["Generate", "Upload a CSV", "Example"], horizontal=
 
 # ------------------------------------------------------------------------------------ generate
 def generate_section():
-    from clustering import config as cfg, datasets
+    from clustering import datasets
+    from ui import runs
 
     names = list(datasets.GENERATORS)
     name = st.selectbox("Generator", names, key="gen_name", persist_state="session",
@@ -33,7 +34,7 @@ def generate_section():
     if c1.button("Generate", type="primary", key="gen_button", icon=":material/scatter_plot:"):
         with widgets.guard():
             spec = {"source": "generator", "name": name, "params": params}
-            ds = cfg.load_data(spec)  # the size limits are checked before generating
+            ds = runs.load_data(spec)  # limits checked before generating; large: on a worker
             state.set_dataset(ds, spec, f"{name} ({ds.X.shape[0]} points)")
             st.rerun()
     if c2.button("Reset to defaults", key="gen_reset"):

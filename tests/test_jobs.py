@@ -411,3 +411,26 @@ def test_the_cluster_is_sized_by_the_container_and_its_settings(monkeypatch):
     monkeypatch.setenv(resources.WORKER_MEMORY_ENV, "lots")
     with pytest.raises(ClusteringError, match="CLUSTERMAP_WORKER_MEMORY: expected bytes"):
         resources.worker_memory()
+
+
+def test_a_large_data_set_is_made_on_a_worker_a_small_one_here(monkeypatch):
+    from clustering import config as cfg
+
+    big = {"source": "generator", "name": "blobs",
+           "params": {"n_samples": 100_000, "n_features": 10, "random_state": 1}}
+    small = {"source": "generator", "name": "blobs", "params": {"n_samples": 100}}
+    web, original, made_here = os.getpid(), cfg.load_data, []
+
+    def guarded(spec, csv=None):  # travels to the worker with the task
+        if os.getpid() == web:
+            made_here.append(spec["params"]["n_samples"])
+        return original(spec, csv)
+
+    monkeypatch.setattr(cfg, "load_data", guarded)
+    ds = runs.load_data(big)
+    assert ds.X.shape == (100_000, 10) and made_here == []  # not made in this process
+    np.testing.assert_array_equal(ds.X, original(big).X)
+    assert runs.load_data(small).X.shape == (100, 2) and made_here == [100]
+    too_big = {"source": "generator", "name": "blobs", "params": {"n_samples": 10**6}}
+    with pytest.raises(ClusteringError, match="CLUSTERMAP_MAX_ROWS"):
+        runs.load_data(too_big)  # refused before anything is made, on the worker

@@ -14,7 +14,7 @@ _LABELS = {"neural": "Neural clustering", "som": "Self-organizing map",
 def _use_data(data: dict, csv: bytes | None) -> None:
     """Make the data a configuration describes the session's data (unless it already is)."""
     if state.data_spec() != data or state.dataset() is None:
-        ds = cfg.load_data(data, csv)
+        ds = runs.load_data(data, csv)
         name = data.get("name") or data.get("file_name") or data.get("path", "data")
         state.set_dataset(ds, dict(data), f"{name} (from a configuration)")
 

@@ -76,6 +76,37 @@ def example_prepare_options(frame: pd.DataFrame) -> dict:
                 missing="refuse", scaling="standard")
 
 
+#: A generated data set of at least this many values (points x features), or a table file of at
+#: least this many bytes, is made on a Dask worker (a second or more of CPU), not in the web process.
+WORKER_DATA_VALUES = 10**6
+WORKER_TABLE_BYTES = 2**20
+
+
+def _large(spec: Mapping[str, Any], csv) -> bool:
+    from clustering import datasets
+
+    if spec.get("source") == "generator":
+        n, d = datasets.planned_shape(spec.get("name"), dict(spec.get("params") or {}))
+        return isinstance(n, int) and isinstance(d, int) and n * d >= WORKER_DATA_VALUES
+    return csv is not None and len(csv) >= WORKER_TABLE_BYTES
+
+
+def load_data(spec: Mapping[str, Any], csv=None):
+    """:func:`clustering.config.load_data` (its size limits are checked before anything is made);
+    on a worker of the server's cluster when the data set is large (:data:`WORKER_DATA_VALUES`,
+    :data:`WORKER_TABLE_BYTES`), so the web process never spends seconds generating or parsing."""
+    if not _large(spec, csv):
+        return cfg.load_data(spec, csv)
+    from clustering import cluster
+    from ui.jobs import max_train_seconds
+
+    future = cluster.client().submit(cfg.load_data, dict(spec), csv, pure=False)
+    try:
+        return future.result(timeout=max_train_seconds())
+    finally:
+        future.release()
+
+
 def object_ids(dataset) -> list[str]:
     ids = getattr(dataset, "ids", None)
     return [str(i) for i in (ids if ids is not None else range(1, dataset.X.shape[0] + 1))]
