@@ -61,7 +61,7 @@ _preload_thread: "threading.Thread | None" = None
 
 def preload() -> "threading.Thread":
     """Once per server process: start the Dask cluster the jobs run on (in the background; its
-    workers import the backends as they start) and import the backends here too, in a
+    workers import the backends as they start), then import the backends here too, in a
     background thread, for drawing results.
 
     Called on the first script run, so the first visitor's first training does not wait for the
@@ -74,7 +74,20 @@ def preload() -> "threading.Thread":
     with _preload_lock:
         if _preload_thread is None:
             cluster.start()
-            _preload_thread = threading.Thread(target=import_all, name="clustermap-preload",
-                                               daemon=True)
+            _preload_thread = threading.Thread(target=_after_the_workers, args=(import_all,),
+                                               name="clustermap-preload", daemon=True)
             _preload_thread.start()
         return _preload_thread
+
+
+def _after_the_workers(then) -> None:
+    """Run ``then`` once the cluster has started (or failed to): the workers import TensorFlow
+    first, so that on a small machine the first training is not slowed by the web process
+    importing it at the same moment."""
+    from clustering import cluster
+
+    try:
+        cluster.client()
+    except Exception:  # noqa: BLE001 - the pages report a cluster that did not start
+        pass
+    then()

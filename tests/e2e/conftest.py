@@ -30,6 +30,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_until_warm(pid: int, seconds: float = 120) -> None:
+    """After the first page (whose script run starts the Dask cluster), wait until the server and
+    its workers are idle: the first test should not race three TensorFlow imports on two cores."""
+    import psutil
+
+    deadline = time.monotonic() + seconds
+    server = psutil.Process(pid)
+    quiet = 0
+    while time.monotonic() < deadline and quiet < 3:
+        procs = [server] + server.children(recursive=True)
+        busy = sum(p.cpu_percent(None) for p in procs if p.is_running())
+        quiet = quiet + 1 if busy < 30 else 0
+        time.sleep(1)
+
+
 @pytest.fixture(scope="session")
 def server():
     """Start the app on a free localhost port; wait for /_stcore/health."""
@@ -101,5 +116,8 @@ def page(browser, server):
     pg.set_default_timeout(60_000)
     pg.goto(server)
     pg.wait_for_selector('[data-testid="stSidebarNav"]')
+    if not SERVER.get("warm"):
+        _wait_until_warm(SERVER["pid"])
+        SERVER["warm"] = True
     yield pg
     context.close()
