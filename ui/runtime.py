@@ -1,19 +1,20 @@
-"""Adjustments of the Streamlit runtime that training in background threads needs.
+"""Adjustments of the Streamlit runtime for this server: its start-up, and Keras's state.
 
 After every script run, fragment re-runs included, Streamlit calls
 ``keras.backend.clear_session()`` (``streamlit.runtime.scriptrunner.script_runner.
-_clean_problem_modules``), meant for scripts that build a model on each run. Here models train in
-background threads (:mod:`ui.jobs`) while the live panel re-runs every half second, and on the
+_clean_problem_modules``), meant for scripts that build a model on each run. Trainings run on Dask
+workers (:mod:`ui.jobs`), but the web process holds the trained models it draws from, and on the
 TensorFlow backend each call clears the eager kernel cache, resets the default graph and runs a
-full garbage collection: every running training then rebuilds its kernels, about 30 times slower
-(a 1.4 s training took over 45 s with one browser session watching it). The model builder gives
-every layer an explicit name and each training builds its own model, so the clean-up protects
-nothing this app needs.
+full garbage collection, once a second per live panel. (When trainings ran in this process's
+threads it made them about 30 times slower.) The model builder gives every layer an explicit name,
+so the clean-up protects nothing this app needs.
 
 :func:`keep_keras_state` swaps that clean-up for one that keeps its other duty (closing
 matplotlib figures) and leaves Keras alone. Streamlit offers no setting for it, hence this patch of
 a private function; if a Streamlit release renames it, the patch logs a warning and the app runs as
-before, slower while training.
+before, with a full garbage collection after every script run.
+
+:func:`preload` starts the server's Dask cluster on the first script run.
 """
 from __future__ import annotations
 
