@@ -23,6 +23,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from typing import Optional
 
 from clustering import resources
@@ -153,11 +154,24 @@ def client(timeout: float = START_TIMEOUT):
     return _client
 
 
+#: Seconds for which :func:`n_workers` reuses its last answer (every waiting job and every
+#: status line asks; each question is a round trip to the scheduler).
+WORKERS_TTL = 5.0
+_workers_seen: tuple[float, int] = (-float("inf"), 0)
+
+
 def n_workers() -> int:
-    """Workers of the cluster now (the embedded cluster's planned size before it runs)."""
+    """Worker threads of the cluster (the embedded cluster's planned size before it runs), as
+    seen at most :data:`WORKERS_TTL` seconds ago."""
+    global _workers_seen
+    now = time.monotonic()
+    if _alive() and now - _workers_seen[0] < WORKERS_TTL:
+        return _workers_seen[1]
     if _alive():
         try:
-            return max(1, sum(_client.nthreads().values()))
+            count = max(1, sum(_client.nthreads().values()))
+            _workers_seen = (now, count)
+            return count
         except Exception:  # noqa: BLE001 - a figure for a status line
             pass
     return 1 if address() else resources.worker_count()
@@ -186,7 +200,7 @@ def restart_worker(worker: str) -> bool:
 
 def close() -> None:
     """Close the client and the embedded cluster (at exit; tests)."""
-    global _client, _cluster, _starter
+    global _client, _cluster, _starter, _workers_seen
     with _lock:
         for thing in (_client, _cluster):
             if thing is not None:
@@ -196,6 +210,7 @@ def close() -> None:
                     pass
         _client = _cluster = _starter = None
         _ready.clear()
+        _workers_seen = (-float("inf"), 0)
 
 
 atexit.register(close)

@@ -185,15 +185,18 @@ class JobSlots:
             if owner not in self._client:
                 self._queue.append(owner)
                 self._client[owner] = None
-            try:
-                while True:
+        try:
+            while True:
+                limit = self.limit  # read outside the lock: it may ask the cluster
+                with self._cond:
                     if cancel.is_set():
                         return False
-                    if len(self._running) < self.limit and self._order()[0] is owner:
+                    if len(self._running) < limit and self._order()[0] is owner:
                         self._running[owner] = self._client[owner]
                         return True
                     self._cond.wait(0.2)
-            finally:
+        finally:
+            with self._cond:
                 self._queue.remove(owner)
                 del self._client[owner]
                 self._cond.notify_all()
@@ -470,7 +473,9 @@ class Job:
         future = client.submit(run_job, self._target, self.key, self.snapshot_every,
                                key=self.key, pure=False, retries=0)
         try:
-            if self._watch(future, queue, stop_event):
+            ended = self._watch(future, queue, stop_event)
+            self._slots.release(self)  # the worker is free: the next job need not wait for ours
+            if ended:
                 self._collect(future)
         finally:
             future.release()

@@ -7,6 +7,7 @@ that JSON back reproduces the run.
 """
 from __future__ import annotations
 
+import copy
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -55,6 +56,19 @@ class MethodResult:
     #: Why training ended early: "" (it did not), "user" (Stop) or "time" (the time cap).
     stop_reason: str = ""
     extra: dict = field(default_factory=dict)
+
+    def __getstate__(self) -> dict:
+        """What travels from the job's worker to the web process: a network goes as its
+        ``.keras`` bytes (``extra["keras_bytes"]``), not as a live Keras model, whose rebuilding
+        took the web process 2 to 10 s of CPU per result with ten sessions training;
+        :func:`estimator_with_model` loads it again (``safe_mode=True``) where a view needs it."""
+        state = dict(self.__dict__)
+        if getattr(self.estimator, "model_", None) is not None:
+            model_bytes(self)
+            light = copy.copy(self.estimator)
+            light.model_ = None
+            state["estimator"] = light
+        return state
 
     @property
     def n_clusters(self) -> int:
@@ -348,17 +362,30 @@ def config_json(result: MethodResult) -> bytes:
 
 def model_bytes(result: MethodResult) -> Optional[bytes]:
     """The trained Keras model as a ``.keras`` file (neural runs only)."""
-    model = getattr(result.estimator, "model_", None)
-    if model is None:
-        return None
     cached = result.extra.get("keras_bytes")
-    if cached is None:
+    model = getattr(result.estimator, "model_", None)
+    if cached is None and model is not None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "model.keras"
             model.save(path)
             cached = path.read_bytes()
         result.extra["keras_bytes"] = cached
     return cached
+
+
+def estimator_with_model(result: MethodResult):
+    """The result's estimator with its Keras model loaded from the ``.keras`` bytes it travelled
+    as (see :meth:`MethodResult.__getstate__`), once, with ``safe_mode=True``."""
+    est = result.estimator
+    data = result.extra.get("keras_bytes")
+    if getattr(est, "model_", None) is None and data is not None:
+        import keras
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.keras"
+            path.write_bytes(data)
+            est.model_ = keras.saving.load_model(path, safe_mode=True)
+    return est
 
 
 def som_of(result: MethodResult):
@@ -424,7 +451,7 @@ def decision_grid(result: MethodResult, X2: np.ndarray, resolution: int = 110):
     if cached is not None and cached[0] == resolution:
         return cached[1:]
     xs, ys, grid = plane_grid(X2, resolution)
-    proba = np.asarray(result.estimator.predict_proba(grid))
+    proba = np.asarray(estimator_with_model(result).predict_proba(grid))
     result.extra["grid"] = (resolution, xs, ys, proba)
     return xs, ys, proba
 
