@@ -24,6 +24,7 @@ import logging
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Optional
 
 from clustering import resources
@@ -76,13 +77,18 @@ def _embedded():
 
 def dask_config_for_workers() -> None:
     """Apply :data:`WORKER_CONFIG` here and, through the environment, to the processes the
-    embedded cluster starts (a setting already in the environment is kept)."""
+    embedded cluster starts (a setting already in the environment is kept); those processes
+    import this package from where this process found it, whatever their working directory."""
     import dask
 
     dask.config.set(WORKER_CONFIG)
     for key, value in WORKER_CONFIG.items():
         env = "DASK_" + key.upper().replace(".", "__").replace("-", "_")
         os.environ.setdefault(env, str(value))
+    root = str(Path(__file__).resolve().parents[1])
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if root not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([root] + paths)
 
 
 def _existing(where: str):
