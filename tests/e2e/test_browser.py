@@ -58,11 +58,14 @@ def progress_values(page, seconds: float) -> list[float]:
     bar = page.locator('[data-testid="stMain"] [data-testid="stProgress"] [role="progressbar"]')
     bar.first.wait_for()
     values: list[float] = []
+    stop = page.get_by_role("button", name="Stop")
     for _ in range(int(seconds / 0.25)):
         try:
             values.append(float(bar.first.get_attribute("aria-valuenow", timeout=1000) or 0))
-        except Exception:  # the panel was replaced by the results
-            break
+        except Exception:  # redrawn under our feet, or replaced by the results
+            if not stop.count():
+                break
+            continue
         if len(set(values)) >= 2:
             break
         page.wait_for_timeout(250)
