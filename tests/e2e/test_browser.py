@@ -58,7 +58,7 @@ def progress_values(page, seconds: float) -> list[float]:
     bar = page.locator('[data-testid="stMain"] [data-testid="stProgress"] [role="progressbar"]')
     bar.first.wait_for()
     values: list[float] = []
-    stop = page.get_by_role("button", name="Stop")
+    stop = page.locator('[data-testid="stMain"]').get_by_role("button", name="Stop")
     for _ in range(int(seconds / 0.25)):
         try:
             values.append(float(bar.first.get_attribute("aria-valuenow", timeout=1000) or 0))
@@ -94,7 +94,7 @@ def test_train_neural_live_then_download(page):
     # long enough to watch it live, then Stop keeps the model
     start_long_training(page, 45)
     live = page.locator('[data-testid="stMain"] [data-testid="stPlotlyChart"]')
-    stop = page.get_by_role("button", name="Stop")
+    stop = page.locator('[data-testid="stMain"]').get_by_role("button", name="Stop")
     # while training runs: the loss curve and the soft-coloured scatter, drawn live (the
     # diffusion kernel has no curve of its own to draw above them)
     page.wait_for_function("document.querySelectorAll('[data-testid=\"stMain\"] "
