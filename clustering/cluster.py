@@ -142,11 +142,6 @@ def start() -> None:
         _starter.start()
 
 
-def starting() -> bool:
-    """True while the cluster is being started or connected."""
-    return _starter is not None and _starter.is_alive()
-
-
 def client(timeout: float = START_TIMEOUT):
     """The shared ``distributed.Client``, started on first use; a :class:`ClusteringError` when
     no cluster can be had (the message says why and what to set)."""
