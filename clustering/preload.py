@@ -30,6 +30,20 @@ def import_all() -> None:
             log.warning("preloading %s failed", name, exc_info=True)
 
 
+def lower_priority() -> None:
+    """Raise this process's niceness by :func:`clustering.resources.worker_niceness`, so that on
+    a machine it shares with the web server, the server's answers come before training."""
+    from clustering import resources
+
+    step = resources.worker_niceness()
+    if step and hasattr(os, "nice"):
+        try:
+            os.nice(step)
+        except OSError:
+            log.warning("could not lower the worker's priority", exc_info=True)
+
+
 def dask_setup(worker=None) -> None:
-    """Dask's preload hook: import the backends when a worker starts."""
+    """Dask's preload hook: lower the worker's priority, then import the backends."""
+    lower_priority()
     import_all()

@@ -14,6 +14,9 @@ Settings (environment variables), read on every call so a test or a deployment c
     the web process's share (:func:`web_reserve`), divided among the workers. A worker that goes
     over it is stopped by its Dask nanny and restarted; its job fails with a message naming this
     setting.
+``CLUSTERMAP_WORKER_NICE``
+    Niceness a worker adds to its own when it starts (0 to 19, default 10; 0 keeps the
+    priority): the web server on the same machine answers before training goes on.
 ``CLUSTERMAP_MEMORY_LIMIT``
     The memory one job may plan for, checked before it starts; default the worker's limit less
     :data:`WORKER_BASELINE` (a worker with TensorFlow loaded takes about 0.8 GB before any job),
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Optional
 
 from clustering.distributed import MEMORY_ENV, parse_bytes
 
@@ -30,6 +34,10 @@ log = logging.getLogger("clustermap.resources")
 
 WORKERS_ENV = "CLUSTERMAP_WORKERS"
 WORKER_MEMORY_ENV = "CLUSTERMAP_WORKER_MEMORY"
+WORKER_NICE_ENV = "CLUSTERMAP_WORKER_NICE"
+#: Niceness a worker process takes when it starts: on a machine shared with the web server, the
+#: server's answers (pages, the health endpoint) come before training.
+DEFAULT_WORKER_NICE = 10
 #: What a worker takes before its first job (Python, TensorFlow, scikit-learn: about 0.8 GB).
 WORKER_BASELINE = 2**30
 #: The smallest share of a worker's memory limit that a job may plan for by default.
@@ -58,20 +66,31 @@ def web_reserve(total: int) -> int:
     return min(WEB_RESERVE, total // 4)
 
 
-def env_positive_int(env: str, default: int) -> int:
-    """The environment variable ``env`` as a positive whole number, else ``default``. A bad value
-    is logged and the default used (a server setting never stops the server from starting)."""
+def env_int(env: str, default: int, low: int = 1, high: Optional[int] = None) -> int:
+    """The environment variable ``env`` as a whole number in ``[low, high]``, else ``default``. A
+    bad value is logged and the default used (a server setting never stops the server starting)."""
     raw = os.environ.get(env, "").strip()
     if not raw:
         return default
     try:
         value = int(raw)
-        if value < 1:
+        if value < low or (high is not None and value > high):
             raise ValueError
     except ValueError:
-        log.warning("%s=%r is not a positive whole number; using %d", env, raw, default)
+        log.warning("%s=%r is not a whole number from %d%s; using %d", env, raw, low,
+                    "" if high is None else f" to {high}", default)
         return default
     return value
+
+
+def env_positive_int(env: str, default: int) -> int:
+    """:func:`env_int` from 1 up."""
+    return env_int(env, default)
+
+
+def worker_niceness() -> int:
+    """``CLUSTERMAP_WORKER_NICE`` (0 to 19), else :data:`DEFAULT_WORKER_NICE`."""
+    return env_int(WORKER_NICE_ENV, DEFAULT_WORKER_NICE, low=0, high=19)
 
 
 def worker_count() -> int:

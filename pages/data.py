@@ -53,6 +53,7 @@ def _store_table(frame: pd.DataFrame, origin: dict, label: str) -> None:
 
 def upload_section():
     from clustering import tables
+    from ui import runs
 
     up = st.file_uploader("CSV table (one object per row)", type=["csv", "txt", "tsv"],
                           key="csv_upload",
@@ -74,7 +75,7 @@ def upload_section():
     if current is None or current["origin"].get("sha256") != digest \
             or current["origin"].get("read", {}) != read:
         try:
-            frame = tables.read_csv(data, **read)
+            frame = runs.read_table(data, read)  # a large file is parsed on a worker
         except Exception as err:
             st.session_state.pop(TABLE, None)
             widgets.show_error(err)
@@ -113,7 +114,7 @@ def example_section():
 
 def table_setup():
     """Column roles, missing values, scaling and the aggregation builder for the working table."""
-    from clustering import tables
+    from ui import runs
 
     table = st.session_state.get(TABLE)
     if table is None:
@@ -154,7 +155,7 @@ def table_setup():
         with widgets.guard():
             prep = dict(feature_columns=list(features), id_column=id_col, label_column=label_col,
                         missing=missing, scaling=scaling)
-            ds = tables.prepare(frame, **prep)
+            ds = runs.prepare_table(frame, prep)  # a large table is prepared on a worker
             spec = {**table["origin"], "aggregations": list(table["aggregations"]), "prepare": prep}
             state.set_dataset(ds, spec, table["label"])
             st.rerun()

@@ -1,5 +1,6 @@
 """The demo's Docker image (issue 5): the Dockerfile's promises, its helper scripts, and a real
-build-and-run of the image (scripts/docker_smoke.sh: buildah without a daemon, offline run).
+build-and-run of the image (scripts/docker_smoke.sh: buildah without a daemon, offline run), with
+the web, scheduler and worker roles of a scaled deployment started from it.
 
 The smoke test needs root (rootful buildah, a network namespace); where buildah is missing it is
 installed with apt-get (scripts/test.sh does that up front), otherwise the test is skipped with
@@ -162,7 +163,8 @@ def test_image_builds_and_serves_the_app_offline():
     tail = "\n".join(output.splitlines()[-60:])
     assert proc.returncode == 0, tail
     assert re.search(r"PASSED in \d+ s \(build \d+ s, image size [\d.]+ [kMG]?B\)", output), tail
-    for step in ("/_stcore/health == ok", "GET / -> 200", "HEALTHCHECK", "no DNS lookup"):
+    for step in ("/_stcore/health == ok", "GET / -> 200", "HEALTHCHECK", "no DNS lookup",
+                 "trained a SOM on the worker role"):
         assert step in output, step
 
 

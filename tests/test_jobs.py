@@ -7,6 +7,7 @@ import threading
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from clustering.errors import ClusteringError, DataError
@@ -413,6 +414,42 @@ def test_the_cluster_is_sized_by_the_container_and_its_settings(monkeypatch):
         resources.worker_memory()
 
 
+def test_a_large_upload_is_parsed_and_prepared_on_a_worker_a_small_one_here(monkeypatch):
+    from clustering import tables
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(30_000, 4)).round(6), columns=list("abcd"))
+    frame.insert(0, "id", [f"e{i}" for i in range(len(frame))])
+    big = frame.to_csv(index=False, sep=";", decimal=",").encode()
+    small = frame.head(50).to_csv(index=False).encode()
+    assert len(big) >= runs.WORKER_TABLE_BYTES > len(small)
+    web, here = os.getpid(), []
+    read, prep = tables.read_csv, tables.prepare
+
+    def read_guarded(data, **kw):  # travel to the worker with the task
+        if os.getpid() == web:
+            here.append(("read", len(data)))
+        return read(data, **kw)
+
+    def prepare_guarded(table, **kw):
+        if os.getpid() == web:
+            here.append(("prepare", len(table)))
+        return prep(table, **kw)
+
+    monkeypatch.setattr(tables, "read_csv", read_guarded)
+    monkeypatch.setattr(tables, "prepare", prepare_guarded)
+    parsed = runs.read_table(big, {})
+    assert here == [] and parsed.shape == (30_000, 5)
+    assert parsed.attrs["csv"]["decimal"] == ","  # what was detected comes back with the frame
+    pd.testing.assert_frame_equal(parsed, read(big))
+    ds = runs.prepare_table(parsed, {"id_column": "id"})
+    assert here == [] and ds.X.shape == (30_000, 4)
+    np.testing.assert_array_equal(ds.X, prep(parsed, id_column="id").X)
+    assert runs.read_table(small, {}).shape == (50, 5) and here == [("read", len(small))]
+    with pytest.raises(ClusteringError, match="no column named 'nope'"):  # the worker's error, raised here
+        runs.prepare_table(parsed, {"id_column": "nope"})
+
+
 def test_a_large_data_set_is_made_on_a_worker_a_small_one_here(monkeypatch):
     from clustering import config as cfg
 
@@ -434,3 +471,15 @@ def test_a_large_data_set_is_made_on_a_worker_a_small_one_here(monkeypatch):
     too_big = {"source": "generator", "name": "blobs", "params": {"n_samples": 10**6}}
     with pytest.raises(ClusteringError, match="CLUSTERMAP_MAX_ROWS"):
         runs.load_data(too_big)  # refused before anything is made, on the worker
+
+
+def test_workers_run_at_a_lower_priority_than_the_web_server(monkeypatch):
+    from clustering import cluster, resources
+
+    web = os.nice(0)
+    on_workers = cluster.client().run(os.nice, 0)  # each worker's niceness
+    assert on_workers and all(n == web + resources.DEFAULT_WORKER_NICE for n in on_workers.values())
+    monkeypatch.setenv(resources.WORKER_NICE_ENV, "0")
+    assert resources.worker_niceness() == 0
+    monkeypatch.setenv(resources.WORKER_NICE_ENV, "25")  # out of range: logged, the default used
+    assert resources.worker_niceness() == resources.DEFAULT_WORKER_NICE

@@ -105,20 +105,43 @@ def _large(spec: Mapping[str, Any], csv) -> bool:
     return csv is not None and len(csv) >= WORKER_TABLE_BYTES
 
 
-def load_data(spec: Mapping[str, Any], csv=None):
-    """:func:`clustering.config.load_data` (its size limits are checked before anything is made);
-    on a worker of the server's cluster when the data set is large (:data:`WORKER_DATA_VALUES`,
-    :data:`WORKER_TABLE_BYTES`), so the web process never spends seconds generating or parsing."""
-    if not _large(spec, csv):
-        return cfg.load_data(spec, csv)
+def on_worker(large: bool, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``: here when the input is small, else as a task on a worker of the
+    server's cluster (its exception, if any, raised here), so the web process never spends
+    seconds generating or parsing data. A worker that takes longer than the time cap is left."""
+    if not large:
+        return fn(*args, **kwargs)
     from clustering import cluster
     from ui.jobs import max_train_seconds
 
-    future = cluster.client().submit(cfg.load_data, dict(spec), csv, pure=False)
+    future = cluster.client().submit(fn, *args, **kwargs, pure=False)
     try:
         return future.result(timeout=max_train_seconds())
     finally:
         future.release()
+
+
+def load_data(spec: Mapping[str, Any], csv=None):
+    """:func:`clustering.config.load_data` (its size limits are checked before anything is made);
+    on a worker when the data set is large (:data:`WORKER_DATA_VALUES`, :data:`WORKER_TABLE_BYTES`)."""
+    return on_worker(_large(spec, csv), cfg.load_data, dict(spec), csv)
+
+
+def read_table(data: bytes, read: Mapping[str, Any]):
+    """:func:`clustering.tables.read_csv` of an uploaded file; on a worker from
+    :data:`WORKER_TABLE_BYTES` on."""
+    from clustering import tables
+
+    return on_worker(len(data) >= WORKER_TABLE_BYTES, tables.read_csv, data, **dict(read))
+
+
+def prepare_table(frame: pd.DataFrame, prep: Mapping[str, Any]):
+    """:func:`clustering.tables.prepare` of a working table; on a worker when the table holds
+    :data:`WORKER_TABLE_BYTES` or more."""
+    from clustering import tables
+
+    large = int(frame.memory_usage(index=False, deep=False).sum()) >= WORKER_TABLE_BYTES
+    return on_worker(large, tables.prepare, frame, **dict(prep))
 
 
 def object_ids(dataset) -> list[str]:

@@ -8,7 +8,11 @@
 #   3. runs the image's HEALTHCHECK command inside the container,
 #   4. runs app.py once inside the container with Streamlit's AppTest (the app script itself,
 #      which GET / does not execute) and checks it raised nothing,
-#   5. stops the server (SIGTERM to its process group) and removes the working container.
+#   5. stops the server (SIGTERM to its process group),
+#   6. runs the scaled deployment's other two roles from the same image (README, "Scale out"):
+#      `dask scheduler` and one `dask worker ... --preload clustering.preload`, points the app at
+#      them with CLUSTERMAP_DASK_SCHEDULER, trains a SOM through the app (AppTest) and checks the
+#      job ran on that worker; then stops them and removes the working container.
 # Usage: run_sandboxed.sh IMAGE
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -53,6 +57,7 @@ print("user=" + shlex.quote(cfg.get("User") or "root"))
 
 ctr=""
 pgid=""
+role_pgids=()
 mnt=""
 dns_pid=""
 stop_server() {
@@ -69,7 +74,15 @@ stop_server() {
     done
   fi
 }
+stop_roles() {
+  local g
+  for g in "${role_pgids[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+  sleep 2
+  for g in "${role_pgids[@]}"; do kill -KILL -- "-$g" 2>/dev/null || true; done
+  role_pgids=()
+}
 cleanup() {
+  stop_roles
   stop_server
   [ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null || true
   [ -n "$ctr" ] && bh rm "$ctr" >/dev/null 2>&1 || true
@@ -159,3 +172,64 @@ if [ -s "$QUERIES" ]; then
   die "the container looked up $(sort -u "$QUERIES" | paste -sd, -): it must need no network at run time"
 fi
 log "no DNS lookup: the container asked for nothing outside"
+
+# --- the scheduler and worker roles --------------------------------------------------------------
+SCHED="tcp://127.0.0.1:8786"
+setsid "${BH[@]}" run --isolation chroot "$ctr" -- dask scheduler --no-dashboard \
+  >"$BUILDAH_DIR/logs/scheduler.log" 2>&1 &
+role_pgids+=($!)
+setsid "${BH[@]}" run --isolation chroot "$ctr" -- dask worker "$SCHED" --nthreads 1 \
+  --memory-limit 3GB --preload clustering.preload --name role-worker --no-dashboard \
+  >"$BUILDAH_DIR/logs/worker.log" 2>&1 &
+role_pgids+=($!)
+log "started the image's scheduler and worker roles (dask scheduler; dask worker $SCHED --preload clustering.preload)"
+bh run --isolation chroot "$ctr" -- env CLUSTERMAP_DASK_SCHEDULER="$SCHED" python - \
+  <<'PY' 2>"$BUILDAH_DIR/logs/roles.log" \
+  || { cat "$BUILDAH_DIR/logs/roles.log" >&2; tail -n 20 "$BUILDAH_DIR/logs/worker.log" >&2;
+       die "the web role did not train on the worker role"; }
+import time
+import distributed
+from streamlit.testing.v1 import AppTest
+
+t0 = time.monotonic()
+deadline = t0 + 240
+while True:
+    try:
+        probe = distributed.Client("tcp://127.0.0.1:8786", timeout=5)
+        break
+    except OSError:
+        assert time.monotonic() < deadline, "the scheduler role did not start"
+        time.sleep(1)
+probe.wait_for_workers(1, timeout=240)
+workers = {w["name"]: a for a, w in probe.scheduler_info(n_workers=-1)["workers"].items()}
+probe.close()
+ready = time.monotonic() - t0
+
+at = AppTest.from_file("app.py", default_timeout=180).run()
+at.switch_page("pages/data.py").run()
+at.radio(key="data_source").set_value("Generate").run()
+at.selectbox(key="gen_name").set_value("blobs").run()
+at.number_input(key="gen_blobs_n_samples").set_value(120)
+at.button(key="gen_button").click().run()
+at.switch_page("pages/som.py").run()
+for key, value in (("som_rows", 4), ("som_cols", 4), ("som_n_steps", 200)):
+    at.number_input(key=key).set_value(value)
+at.run()
+at.button(key="som_train").click().run()
+job = at.session_state["cm_job"]
+assert job.wait(240), "the training did not finish"
+at.run()
+errors = [e.value for e in at.exception] + [e.value for e in at.error]
+assert not errors, errors
+assert job.error is None, job.error
+assert job.worker == workers["role-worker"], (job.worker, workers)
+result = at.session_state["cm_results"]["som"]
+assert len(set(result.labels.tolist())) >= 2, result.labels
+print(f"[docker-smoke] roles: worker ready after {ready:.1f} s; the web role trained a SOM on "
+      f"the worker role {job.worker} ({len(result.labels)} objects)")
+PY
+stop_roles
+if grep -q "Traceback" "$BUILDAH_DIR/logs/worker.log"; then
+  tail -n 30 "$BUILDAH_DIR/logs/worker.log" >&2; die "the worker role's log holds a traceback"
+fi
+
