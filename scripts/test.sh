@@ -12,13 +12,20 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v buildah >/dev/null 2>&1 || need+=(buildah)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# The workspace store's PostgreSQL tests: tests/test_store.py starts its own throwaway server
+# with the server package's initdb and pg_ctl (postgresql-client has the folder, not these).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "[clustermap] installing Debian packages: ${need[*]}"
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # Debian starts the package's own cluster where it can; the tests do not use it.
+    if [[ " ${need[*]} " == *" postgresql "* ]] && command -v service >/dev/null 2>&1; then
+      service postgresql stop >/dev/null 2>&1 || true
+    fi
   else
-    echo "[clustermap] missing ${need[*]} and not root: the browser tests will report it" >&2
+    echo "[clustermap] missing ${need[*]} and not root: the tests that need them will report it" >&2
   fi
 fi
 
