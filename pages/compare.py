@@ -48,7 +48,8 @@ with st.container(border=True):
                 return runs.compare(methods, ds, spec, callback=callback, stop=stop,
                                     data_token=token)
 
-            state.start_job("compare", target, "Comparison")
+            state.start_job("compare", target, "Comparison",
+                            config=runs.job_config("compare", methods, spec))
             st.rerun()
 
 configio.comparison_loader(disabled=running or busy)
@@ -79,13 +80,9 @@ def results():
     st.plotly_chart(plots.small_multiples(P, res.extra["partitions"], cols=4, axis_names=axes),
                     key="cmp_multiples")
     st.markdown("**Downloads**")
-    widgets.downloads([
-        ("All partitions (CSV)", runs.partitions_csv(res, ds), "comparison_labels.csv", "text/csv"),
-        ("Metrics table (CSV)", runs.table_csv(table, index=True), "comparison_metrics.csv",
-         "text/csv"),
-        ("Comparison configuration (JSON)", runs.config_json(res), "comparison_config.json",
-         "application/json"),
-    ], key="cmp_dl")
+    from ui import downloads
+
+    widgets.downloads(downloads.result_downloads(res, ds), key="cmp_dl")
     st.caption("Upload the configuration under 'Repeat a saved comparison' to run the same "
                "methods with the same settings on the same data again.")
 

@@ -77,7 +77,8 @@ with st.container(border=True):
                 runs.attach_kmeans_comparison(res, ds)
                 return res
 
-            state.start_job("qbm", target, "Quasi-Bayesian ensemble")
+            state.start_job("qbm", target, "Quasi-Bayesian ensemble",
+                            config=runs.job_config("qbm", params, spec))
             st.rerun()
 
 configio.config_loader("qbm", KEY, disabled=running or busy)
@@ -174,20 +175,11 @@ def results():
             st.dataframe(comp["criteria"], hide_index=False)
             st.dataframe(comp["table"], hide_index=True, height=300)
     st.markdown("**Downloads**")
-    widgets.downloads([
-        ("Labels and posteriors (CSV)", runs.labels_csv(res, ds), "qbm_labels.csv", "text/csv"),
-        ("Run configuration (JSON)", runs.config_json(res), "qbm_config.json", "application/json"),
-        ("Codebook of the best map (CSV)", runs.codebook_csv(res, ds), "qbm_codebook.csv",
-         "text/csv"),
-    ], key="qbm_dl")
-    widgets.downloads([
-        ("Flagged objects (CSV)", runs.table_csv(runs.flags_frame(qbm, ids)), "qbm_flags.csv",
-         "text/csv"),
-        ("Networks, table 2 (CSV)", runs.table_csv(qbm.networks_), "qbm_networks.csv",
-         "text/csv"),
-        ("Metrics (CSV)", runs.table_csv(widgets.metrics_frame(res.metrics)), "qbm_metrics.csv",
-         "text/csv"),
-    ], key="qbm_dl2")
+    from ui import downloads
+
+    first, second = downloads.download_rows(res, ds)
+    widgets.downloads(first, key="qbm_dl")
+    widgets.downloads(second, key="qbm_dl2")
 
 
 if not state.job_running() or state.job().method != "qbm":

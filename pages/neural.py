@@ -123,7 +123,8 @@ with st.container(border=True):
                 return runs.train("neural", params, ds, spec, callback=callback, stop=stop,
                                   data_token=token)
 
-            state.start_job("neural", target, "Neural clustering")
+            state.start_job("neural", target, "Neural clustering",
+                            config=runs.job_config("neural", params, spec))
             st.rerun()
 
 
@@ -198,14 +199,9 @@ def results():
     with tabs[5]:
         widgets.metrics_table(res.metrics)
     st.markdown("**Downloads**")
-    widgets.downloads([
-        ("Labels and probabilities (CSV)", runs.labels_csv(res, ds), "neural_labels.csv", "text/csv"),
-        ("Run configuration (JSON)", runs.config_json(res), "neural_config.json", "application/json"),
-        ("Trained model (.keras)", runs.model_bytes(res), "neural_model.keras",
-         "application/octet-stream"),
-        ("Metrics (CSV)", runs.table_csv(widgets.metrics_frame(res.metrics)),
-         "neural_metrics.csv", "text/csv"),
-    ], key="nn_dl")
+    from ui import downloads
+
+    widgets.downloads(downloads.result_downloads(res, ds), key="nn_dl")
 
 
 if not state.job_running() or state.job().method != "neural":

@@ -65,7 +65,8 @@ with st.container(border=True):
                 return runs.train("som", params, ds, spec, callback=callback, stop=stop,
                                   data_token=token)
 
-            state.start_job("som", target, "Self-organizing map")
+            state.start_job("som", target, "Self-organizing map",
+                            config=runs.job_config("som", params, spec))
             st.rerun()
 
 configio.config_loader("som", KEY, disabled=running or busy)
@@ -141,13 +142,9 @@ def results():
     with tabs[6]:
         widgets.metrics_table(res.metrics)
     st.markdown("**Downloads**")
-    widgets.downloads([
-        ("Labels (CSV)", runs.labels_csv(res, ds), "som_labels.csv", "text/csv"),
-        ("Run configuration (JSON)", runs.config_json(res), "som_config.json", "application/json"),
-        ("Codebook (CSV)", runs.codebook_csv(res, ds), "som_codebook.csv", "text/csv"),
-        ("Metrics (CSV)", runs.table_csv(widgets.metrics_frame(res.metrics)), "som_metrics.csv",
-         "text/csv"),
-    ], key="som_dl")
+    from ui import downloads
+
+    widgets.downloads(downloads.result_downloads(res, ds), key="som_dl")
 
 
 if not state.job_running() or state.job().method != "som":

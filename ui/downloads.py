@@ -1,0 +1,117 @@
+"""The download buttons of every result, as bytes (no Streamlit).
+
+:func:`result_downloads` gives ``(label, data, file_name, mime)`` for each file a result offers
+(``data`` None: not available, the button is left out); :func:`download_rows` groups them in the
+rows the pages draw (the ensemble has two). The pages hand them to ``ui.widgets.downloads``; a
+stored run (:mod:`ui.codec`) builds the same bytes again.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import pandas as pd
+
+from ui import runs
+
+#: One download: label, bytes (None: not available), file name, MIME type.
+Download = tuple[str, Optional[bytes], str, str]
+CSV, JSON, BINARY = "text/csv", "application/json", "application/octet-stream"
+
+#: Readable names and a hint for the quality figures the backend reports.
+METRIC_NOTES = {
+    "ari": ("ARI", "adjusted Rand index against the known labels (1 = identical, 0 = chance)"),
+    "nmi": ("NMI", "normalised mutual information with the known labels (1 = identical)"),
+    "silhouette": ("silhouette", "-1 .. 1, higher = tighter, better separated clusters"),
+    "theta": ("Θ (22)", "sum of squared distances to the cluster centres; smaller is better"),
+}
+
+
+def metrics_frame(metrics: dict) -> pd.DataFrame:
+    """The quality figures as a table: figure, value and a short hint each."""
+    rows = []
+    for key, value in metrics.items():
+        name, hint = METRIC_NOTES.get(str(key).lower(), (str(key), ""))
+        rows.append({"figure": name, "value": value, "meaning": hint})
+    return pd.DataFrame(rows)
+
+
+def metrics_csv(result: runs.MethodResult) -> bytes:
+    return runs.table_csv(metrics_frame(result.metrics))
+
+
+def neural_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
+    """Labels and probabilities, configuration, the ``.keras`` model, metrics."""
+    return [[
+        ("Labels and probabilities (CSV)", runs.labels_csv(result, dataset), "neural_labels.csv",
+         CSV),
+        ("Run configuration (JSON)", runs.config_json(result), "neural_config.json", JSON),
+        ("Trained model (.keras)", runs.model_bytes(result), "neural_model.keras", BINARY),
+        ("Metrics (CSV)", metrics_csv(result), "neural_metrics.csv", CSV),
+    ]]
+
+
+def som_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
+    """Labels, configuration, codebook, metrics."""
+    return [[
+        ("Labels (CSV)", runs.labels_csv(result, dataset), "som_labels.csv", CSV),
+        ("Run configuration (JSON)", runs.config_json(result), "som_config.json", JSON),
+        ("Codebook (CSV)", runs.codebook_csv(result, dataset), "som_codebook.csv", CSV),
+        ("Metrics (CSV)", metrics_csv(result), "som_metrics.csv", CSV),
+    ]]
+
+
+def ensemble_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
+    """Labels and posteriors, configuration, best map's codebook; flags, table 2, metrics."""
+    qbm = result.estimator
+    ids = runs.object_ids(dataset)
+    return [[
+        ("Labels and posteriors (CSV)", runs.labels_csv(result, dataset), "qbm_labels.csv", CSV),
+        ("Run configuration (JSON)", runs.config_json(result), "qbm_config.json", JSON),
+        ("Codebook of the best map (CSV)", runs.codebook_csv(result, dataset),
+         "qbm_codebook.csv", CSV),
+    ], [
+        ("Flagged objects (CSV)", runs.table_csv(runs.flags_frame(qbm, ids)), "qbm_flags.csv",
+         CSV),
+        ("Networks, table 2 (CSV)", runs.table_csv(qbm.networks_), "qbm_networks.csv", CSV),
+        ("Metrics (CSV)", metrics_csv(result), "qbm_metrics.csv", CSV),
+    ]]
+
+
+def comparison_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
+    """All partitions, the metrics table, the comparison's configuration."""
+    return [[
+        ("All partitions (CSV)", runs.partitions_csv(result, dataset), "comparison_labels.csv",
+         CSV),
+        ("Metrics table (CSV)", runs.table_csv(result.extra["table"], index=True),
+         "comparison_metrics.csv", CSV),
+        ("Comparison configuration (JSON)", runs.config_json(result), "comparison_config.json",
+         JSON),
+    ]]
+
+
+def classic_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
+    """A classic method run on its own: labels (and probabilities), configuration, metrics."""
+    name = result.method
+    return [[
+        ("Labels (CSV)", runs.labels_csv(result, dataset), f"{name}_labels.csv", CSV),
+        ("Run configuration (JSON)", None if result.config is None else runs.config_json(result),
+         f"{name}_config.json", JSON),
+        ("Metrics (CSV)", metrics_csv(result), f"{name}_metrics.csv", CSV),
+    ]]
+
+
+#: The rows of each kind of result (any other method: :func:`classic_rows`).
+ROWS: dict[str, Callable[..., list[list[Download]]]] = {
+    "neural": neural_rows, "som": som_rows, "qbm": ensemble_rows, "compare": comparison_rows,
+}
+
+
+def download_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
+    """The downloads of ``result`` (on ``dataset``, the data it was made on) in the rows its
+    page draws."""
+    return ROWS.get(result.method, classic_rows)(result, dataset)
+
+
+def result_downloads(result: runs.MethodResult, dataset) -> list[Download]:
+    """Every download of ``result``: ``(label, bytes or None, file_name, mime)``."""
+    return [item for row in download_rows(result, dataset) for item in row]
