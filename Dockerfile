@@ -1,7 +1,7 @@
 # clustermap demo image: the Streamlit workbench on http://localhost:8501
 #
 #   docker build -t clustermap .
-#   docker run --rm -p 8501:8501 clustermap
+#   docker run -p 8501:8501 -v clustermap-data:/data clustermap
 #
 # The same image runs each role of a scaled deployment (README, "Scale out"): the web server (the
 # default command; alone it trains on an embedded Dask cluster of its own), a Dask scheduler
@@ -62,6 +62,15 @@ RUN set -eux; \
     python -c "import keras, numpy, pandas, plotly, scipy, sklearn, streamlit, tensorflow; \
 print(float(keras.ops.sum(keras.ops.matmul(keras.ops.ones((2, 3)), keras.ops.ones((3, 2))))))"; \
     useradd --create-home --shell /usr/sbin/nologin --uid 10001 app
+
+# The workspaces (data, runs, jobs: SQLite by default) live in /data, a volume: mount one to keep
+# them across containers (`docker run -v clustermap-data:/data ...`). Without -v, Docker gives the
+# container an anonymous volume: the work survives a restart of the same container and is gone
+# with the container (`docker run --rm` removes it on exit).
+# (After the dependency layer, so that it stays cached.)
+RUN mkdir -p /data && chown app:app /data
+ENV CLUSTERMAP_DATA_DIR=/data
+VOLUME ["/data"]
 
 USER app
 

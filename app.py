@@ -11,12 +11,18 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import streamlit as st  # noqa: E402
 
-from ui import runtime, state  # noqa: E402
+from clustering.errors import ClusteringError  # noqa: E402
+from ui import runtime, state, widgets  # noqa: E402
 
 runtime.keep_keras_state()  # no keras clear_session() and full GC after every script run
 runtime.preload()  # TensorFlow & co. load in the background, once per server process
 
 st.set_page_config(page_title="clustermap", page_icon=":material/bubble_chart:", layout="wide")
+try:
+    workspace = state.attach()  # the visitor's work, named by the address (?ws=...)
+except ClusteringError as err:  # the store cannot be read (its schema is newer, say)
+    st.error(str(err), icon=":material/error:")
+    st.stop()
 
 PAGES = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
@@ -26,6 +32,7 @@ PAGES = {
         st.Page("pages/som.py", title="Self-organizing map", icon=":material/hexagon:"),
         st.Page("pages/ensemble.py", title="Quasi-Bayesian ensemble", icon=":material/stacks:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("pages/history.py", title="Run history", icon=":material/history:"),
     ],
 }
 
@@ -46,5 +53,6 @@ with st.sidebar:
     if done:
         names = {"neural": "neural", "som": "SOM", "qbm": "ensemble", "compare": "comparison"}
         st.caption("Results: " + ", ".join(names[m] for m in done))
+    widgets.workspace_box(workspace)
 
 page.run()

@@ -8,8 +8,6 @@ from clustering import plots
 from ui import state, widgets
 from ui.forms import param_inputs
 
-TABLE = "cm_table"  # the working table of an upload or the example, before `prepare`
-
 st.title("Data")
 st.caption("Every method works on the current data set. Make one here: generate points, upload your "
            "own CSV table, or load the bundled taxpayer example.")
@@ -45,8 +43,9 @@ def generate_section():
 
 # ------------------------------------------------------------------------------------ tables
 def _store_table(frame: pd.DataFrame, origin: dict, label: str) -> None:
-    st.session_state[TABLE] = {"frame": frame, "base": frame, "origin": origin,
-                               "aggregations": [], "label": label}
+    """Make ``frame`` the working table (kept in the workspace), with its column roles reset."""
+    state.set_table({"frame": frame, "base": frame, "origin": origin, "aggregations": [],
+                     "label": label})
     for key in ("tbl_id", "tbl_label", "tbl_features"):
         st.session_state.pop(key, None)
 
@@ -71,20 +70,21 @@ def upload_section():
     read = tables.read_options(*(None if v == "detect" else v for v in (delimiter, encoding)))
     data = up.getvalue()
     digest = hashlib.sha256(data).hexdigest()
-    current = st.session_state.get(TABLE)
+    current = state.table()
     if current is None or current["origin"].get("sha256") != digest \
             or current["origin"].get("read", {}) != read:
         try:
             frame = runs.read_table(data, read)  # a large file is parsed on a worker
         except Exception as err:
-            st.session_state.pop(TABLE, None)
+            if current is not None:
+                state.set_table(None)  # the working table was the one this file replaced
             widgets.show_error(err)
             return
         origin = {"source": "csv", "file_name": up.name, "sha256": digest}
         if read:
             origin["read"] = read
         _store_table(frame, origin, up.name)
-    found = st.session_state[TABLE]["base"].attrs.get("csv") or {}
+    found = state.table()["base"].attrs.get("csv") or {}
     if found:
         delimiter_name = tables.DELIMITER_NAMES.get(found.get("delimiter"), found.get("delimiter"))
         st.caption(widgets.md_escape(
@@ -107,7 +107,7 @@ def example_section():
             _store_table(frame, {"source": "example", "path": runs.EXAMPLE_RELPATH}, "taxpayer example")
             prep = runs.example_prepare_options(frame)
             ds = tables.prepare(frame, **prep)
-            spec = {**st.session_state[TABLE]["origin"], "aggregations": [], "prepare": prep}
+            spec = {**state.table()["origin"], "aggregations": [], "prepare": prep}
             state.set_dataset(ds, spec, "taxpayer example")
             st.rerun()
 
@@ -116,7 +116,7 @@ def table_setup():
     """Column roles, missing values, scaling and the aggregation builder for the working table."""
     from ui import runs
 
-    table = st.session_state.get(TABLE)
+    table = state.table()
     if table is None:
         return
     frame: pd.DataFrame = table["frame"]
@@ -200,21 +200,21 @@ def aggregation_builder(table: dict, numeric: list):
         with widgets.guard():
             new = aggregation.aggregate(table["frame"], groups, criterion=criterion.strip(),
                                         overwrite=overwrite)
-            table["frame"] = new
             step = {"groups": groups, "criterion": criterion.strip()}
             if overwrite:
                 step["overwrite"] = True
-            table["aggregations"].append(step)
+            state.set_table({**table, "frame": new,
+                             "aggregations": [*table["aggregations"], step]})
             st.session_state.pop("tbl_features", None)
             state.flash("Added the columns " + ", ".join(new_names)
                         + ". Choose the features again and press 'Use this table'.")
             st.rerun()
     if table["aggregations"]:
         if st.button("Undo the aggregates", key="agg_undo"):
-            table["frame"] = table["base"]
-            table["aggregations"] = []
-            st.session_state.pop("tbl_features", None)
-            st.rerun()
+            with widgets.guard():
+                state.set_table({**table, "frame": table["base"], "aggregations": []})
+                st.session_state.pop("tbl_features", None)
+                st.rerun()
 
 
 with widgets.guard():

@@ -122,7 +122,7 @@ def test_upload_malformed_csv_shows_message_not_traceback():
     assert not at.exception
     assert at.error, "a malformed file must produce an error message"
     assert "Traceback" not in at.error[0].value
-    assert "cm_dataset" not in at.session_state
+    assert at.session_state["cm_dataset"] is None  # no data set was made
 
 
 def test_upload_non_numeric_feature_names_the_column():
@@ -132,7 +132,7 @@ def test_upload_non_numeric_feature_names_the_column():
     click(at, "tbl_use")
     assert not at.exception
     assert at.error and "b" in at.error[0].value
-    assert "cm_dataset" not in at.session_state
+    assert at.session_state["cm_dataset"] is None  # no data set was made
 
 
 def test_example_loads_in_one_click():

@@ -260,21 +260,24 @@ def test_new_data_is_refused_while_a_training_runs_on_the_current_data(monkeypat
     """A result must never be stored against data it was not trained on."""
     from ui import state
 
+    from clustering.tables import from_arrays
+
     session: dict = {}
     monkeypatch.setattr(state, "_ss", lambda: session)
-    state.set_dataset("old data", {"source": "generator", "name": "blobs"}, "blobs")
+    old, new = from_arrays(np.zeros((4, 2))), from_arrays(np.ones((5, 2)))
+    state.set_dataset(old, {"source": "generator", "name": "blobs"}, "blobs")
     state.results()["som"] = "result on the old data"
     first = state.start_job("neural", _until_stopped, "Neural clustering")
     try:
         with pytest.raises(ClusteringError, match="Neural clustering is training on the current"):
-            state.set_dataset("new data", {"source": "generator", "name": "moons"}, "moons")
-        assert state.dataset() == "old data" and state.data_label() == "blobs"
+            state.set_dataset(new, {"source": "generator", "name": "moons"}, "moons")
+        assert state.dataset() is old and state.data_label() == "blobs"
         assert state.results()["som"] == "result on the old data"
     finally:
         first.request_stop()
         _wait(first)
-    state.set_dataset("new data", {"source": "generator", "name": "moons"}, "moons")
-    assert state.dataset() == "new data" and state.results() == {}
+    state.set_dataset(new, {"source": "generator", "name": "moons"}, "moons")
+    assert state.dataset() is new and state.results() == {}
 
 
 # ----------------------------------------------------------------------------------- the queue
@@ -369,10 +372,13 @@ def test_a_refused_start_leaves_the_session_as_it_was(monkeypatch):
     monkeypatch.setattr(jobs, "SLOTS", JobSlots(limit=1, max_queued=1))
     monkeypatch.setattr(state, "client_address", lambda: None)
     state.results()["som"] = "earlier result"
+    before = state.job()
     jobs.SLOTS.enqueue("someone else")
     with pytest.raises(ClusteringError, match="The server is busy"):
         state.start_job("demo", _until_stopped, "Demo")
-    assert state.job() is None and state.results() == {"som": "earlier result"}
+    assert state.job() is before and state.results() == {"som": "earlier result"}
+    ws = state.current_workspace()
+    assert not [j for j in ws.jobs() if j.label == "Demo"]  # nor recorded in the workspace
 
 
 def test_concurrency_setting_comes_from_one_environment_variable(monkeypatch):

@@ -1,14 +1,13 @@
 """Repeat a saved run: upload its configuration JSON (and its CSV when it used one)."""
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from clustering import config as cfg
 from clustering.errors import ClusteringError
 from ui import forms, runs, state, widgets
-
-_LABELS = {"neural": "Neural clustering", "som": "Self-organizing map",
-           "qbm": "Quasi-Bayesian ensemble"}
 
 
 def _use_data(data: dict, csv: bytes | None) -> None:
@@ -45,7 +44,8 @@ def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None) -> None
                 runs.attach_kmeans_comparison(res, ds)
             return res
 
-        state.start_job(method, target, _LABELS.get(method, method))
+        state.start_job(method, target, runs.RESULT_TITLES.get(method, method),
+                        config=runs.job_config(method, params, config.data))
         state.flash("Repeating the saved run.", "info")
     except Exception as err:  # shown on the next run as a message
         _failed(err)
@@ -65,10 +65,22 @@ def _apply_comparison(text: bytes, csv: bytes | None) -> None:
             return runs.compare(methods, ds, spec, callback=callback, stop=stop,
                                 data_token=token)
 
-        state.start_job("compare", target, "Comparison")
+        state.start_job("compare", target, "Comparison",
+                        config=runs.job_config("compare", methods, config.data))
         state.flash("Repeating the saved comparison.", "info")
     except Exception as err:
         _failed(err)
+
+
+def rerun(config: dict) -> None:
+    """on_click: run a recorded configuration again (a job a server restart interrupted) on the
+    workspace's data; a refusal is shown as a message on the next run."""
+    text = json.dumps(config).encode()
+    if config.get("format") == cfg.COMPARISON_FORMAT:
+        _apply_comparison(text, None)
+    else:
+        method = config.get("method")
+        _apply(method, runs.FORM_KEYS.get(method, method), text, None)
 
 
 def _csv_for(data: dict, key_prefix: str):

@@ -244,13 +244,18 @@ class Job:
         Who asked (the browser's address), for the per-client share of :data:`SLOTS`.
     alive : callable or None
         ``alive() -> bool``: whether the session that owns the job is still there; None: always.
+    on_end : callable or None
+        ``on_end(job)``, called by the watching thread once the job has ended (its result stored
+        or its error set); an exception it raises is logged.
     """
 
     def __init__(self, method: str, target: Target, store: MutableMapping[str, Any], *,
                  label: str = "", snapshot_every: float = 0.6,
                  time_limit: Optional[float] = None, slots: Optional[JobSlots] = None,
-                 client=None, alive: Optional[Callable[[], bool]] = None):
+                 client=None, alive: Optional[Callable[[], bool]] = None,
+                 on_end: Optional[Callable[["Job"], None]] = None):
         self.method = method
+        self._on_end = on_end
         self.label = label or method
         self._target = target
         self._store = store
@@ -490,6 +495,7 @@ class Job:
             self.waiting = False
             self.cancelled = True
             self.finished_at = self.started_at = time.monotonic()
+            self._ended()
             return
         self.waiting = False
         try:
@@ -507,3 +513,12 @@ class Job:
             if self.timed_out and self.error and "time cap" not in self.error:
                 self.error += f" (Training was stopped at the time cap of {self.time_limit:g} s.)"
             self.finished_at = time.monotonic()
+            self._ended()
+
+    def _ended(self) -> None:
+        if self._on_end is None:
+            return
+        try:
+            self._on_end(self)
+        except Exception:  # noqa: BLE001 - the job's own outcome stands
+            log.error("job %s: its end hook failed:\n%s", self.method, traceback.format_exc())

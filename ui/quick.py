@@ -35,4 +35,5 @@ def train_recommended() -> None:
         return runs.train("neural", params, ds, spec, callback=callback, stop=stop,
                           data_token=token)
 
-    state.start_job("neural", target, "Neural clustering")
+    state.start_job("neural", target, "Neural clustering",
+                    config=runs.job_config("neural", params, spec))

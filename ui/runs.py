@@ -29,6 +29,14 @@ EXAMPLE_FEATURES = ["Phi11", "Phi13", "Phi21", "Phi24", "Phi"]
 EXAMPLE_LABELS = ("planted_group", "label", "class", "true_cluster")
 
 #: Methods of the Compare page: label -> config method name (classic names resolved lazily).
+#: Each kind of result: its title and its page.
+RESULT_TITLES = {"neural": "Neural clustering", "som": "Self-organizing map",
+                 "qbm": "Quasi-Bayesian ensemble", "compare": "Comparison"}
+RESULT_PAGES = {"neural": "pages/neural.py", "som": "pages/som.py", "qbm": "pages/ensemble.py",
+                "compare": "pages/compare.py"}
+#: The prefix of each method page's setting widgets (``forms.param_inputs``).
+FORM_KEYS = {"neural": "nn", "som": "som", "qbm": "qbm"}
+
 COMPARE_LABELS = {
     "neural": "Neural (recommended network)",
     "som": "SOM clusters",
@@ -150,6 +158,25 @@ def object_ids(dataset) -> list[str]:
 
 
 # ----------------------------------------------------------------------------------- scoring
+def job_config(method: str, params: Mapping[str, Any], data_spec: Mapping[str, Any]) -> dict:
+    """The configuration a job records to be run again: a :class:`clustering.config.RunConfig`
+    (for a comparison, ``params`` maps each method to its parameters: a ``ComparisonConfig``)."""
+    if method == "compare":
+        return cfg.ComparisonConfig({m: dict(p) for m, p in params.items()},
+                                    dict(data_spec)).to_dict()
+    return cfg.RunConfig(method=method, params=dict(params), data=dict(data_spec)).to_dict()
+
+
+def agreement_table(partitions: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Adjusted Rand index between every two of ``partitions`` (name -> labels), a square table."""
+    from sklearn.metrics import adjusted_rand_score
+
+    names = list(partitions)
+    values = [[float(adjusted_rand_score(partitions[a], partitions[b])) for b in names]
+              for a in names]
+    return pd.DataFrame(values, index=names, columns=names).round(4)
+
+
 def quality(X: np.ndarray, labels: np.ndarray, y_true=None) -> dict:
     """:func:`clustering.metrics.quality_report` (name -> float, NaN where undefined)."""
     from clustering import metrics

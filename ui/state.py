@@ -1,7 +1,15 @@
-"""Per-session state: the current data set, the last result of each method, the training job.
+"""Per-session state, bound to the visitor's workspace (:mod:`ui.workspace`).
 
-Everything lives in ``st.session_state`` (one browser session each), so switching pages keeps the
-data and the results. A new data set clears the results, which belong to the old one.
+The workspace (its data set, the Data page's working table, the latest result of each method, the
+running job) is kept on the server, keyed by the token in the page's address (``?ws=...``);
+:func:`attach`, called by ``app.py`` on every script run, binds the browser session to it and
+mirrors it into ``st.session_state``, so a reload, a second tab on the same address or a server
+restart show the same work. A new data set clears the pages' results, which belong to the old one;
+they stay in the run history.
+
+A write of the data set or the working table carries the data version this session last drew:
+when another tab changed the workspace's data meanwhile, the write is refused with a message and
+the page shows the current state (:class:`ui.store.WorkspaceConflict`).
 """
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ import numpy as np
 import streamlit as st
 
 from clustering.errors import ClusteringError
+from ui import workspace as wsp
 from ui.jobs import Job
 
 DATASET = "cm_dataset"
@@ -20,13 +29,121 @@ DATA_TOKEN = "cm_data_token"
 PROJECTION = "cm_projection"
 RESULTS = "cm_results"
 JOB = "cm_job"
+TABLE = "cm_table"
 FLASH = "cm_flash"
+WORKSPACE = "cm_workspace"  # the session's Workspace object
+SEEN = "cm_ws_seen"  # the data version this session last drew
+CHANGED = "cm_ws_changed"  # another tab changed the data since this session last drew
+TOLD = "cm_ws_told"  # the address-is-the-key notice was shown
 
 
 def _ss():
     return st.session_state
 
 
+# ------------------------------------------------------------------------------ the workspace
+def attach() -> "wsp.Workspace":
+    """Bind this session to the workspace named in the address (a new one when there is none,
+    or when the token is malformed, unknown or expired) and mirror it into the session state."""
+    ss = _ss()
+    asked = st.query_params.get(wsp.TOKEN_PARAM)
+    current: Optional[wsp.Workspace] = ss.get(WORKSPACE)
+    if current is not None and asked in (None, current.token):
+        ws = wsp.open_workspace(current.token) or current
+    else:
+        ws = wsp.open_workspace(asked)
+        if ws is None:
+            if asked:
+                flash("The address named no workspace of this server (mistyped, or expired "
+                      "after a long time unused): this is a new, empty workspace.", "warning")
+            ws = wsp.new_workspace()
+        if current is not None and current.token != ws.token:
+            ss.pop(SEEN, None)
+        _restore_forms(ws)
+    if st.query_params.get(wsp.TOKEN_PARAM) != ws.token:
+        st.query_params[wsp.TOKEN_PARAM] = ws.token
+    ss[WORKSPACE] = ws
+    ss[CHANGED] = ss.get(SEEN) is not None and ss[SEEN] != ws.version
+    if ss[CHANGED]:
+        flash("The data of this workspace was changed in another tab or window: this page now "
+              "shows it.", "info")
+    _mirror(ws)
+    return ws
+
+
+def _restore_forms(ws: "wsp.Workspace") -> None:
+    """A session new to the workspace: each method page's settings as its running job or its
+    shown result had them (not the defaults, which would contradict the run on the page)."""
+    from ui import forms, runs
+
+    sources = {m: dict(r.config.params) for m, r in ws.results.items()
+               if m in runs.FORM_KEYS and hasattr(getattr(r, "config", None), "params")}
+    job_ = ws.job
+    if job_ is not None and job_.running and job_.method in runs.FORM_KEYS \
+            and getattr(job_, "config", None):
+        sources[job_.method] = dict(job_.config.get("params") or {})
+    for method, params in sources.items():
+        forms.set_values(params, runs.FORM_KEYS[method])
+
+
+def _mirror(ws: "wsp.Workspace") -> None:
+    ss = _ss()
+    ss[SEEN] = ws.version
+    ss[DATASET], ss[DATA_SPEC], ss[DATA_LABEL] = ws.dataset, ws.spec, ws.label
+    if ss.get(DATA_TOKEN) != ws.data_token:
+        ss.pop(PROJECTION, None)
+    ss[DATA_TOKEN] = ws.data_token
+    ss[RESULTS], ss[JOB], ss[TABLE] = ws.results, ws.job, ws.table
+
+
+def current_workspace() -> "wsp.Workspace":
+    ws = _ss().get(WORKSPACE)
+    return ws if ws is not None else attach()
+
+
+def address_notice_due() -> bool:
+    """True once per session: the page says that its address is the key to the work."""
+    if _ss().get(TOLD):
+        return False
+    _ss()[TOLD] = True
+    return True
+
+
+def new_workspace() -> None:
+    """Start afresh: a new, empty workspace (the old one stays reachable at its address)."""
+    ss = _ss()
+    ws = wsp.new_workspace()
+    st.query_params[wsp.TOKEN_PARAM] = ws.token
+    ss[WORKSPACE] = ws
+    ss.pop(SEEN, None)
+    _mirror(ws)
+
+
+def _seen() -> int:
+    """The data version a write starts from; refused when another tab changed it this run."""
+    from ui.store import WorkspaceConflict
+
+    if _ss().get(CHANGED):
+        raise WorkspaceConflict()
+    return int(_ss().get(SEEN, current_workspace().version))
+
+
+def _write(change: Callable[[int], None]) -> None:
+    """Apply a versioned write; on a conflict, show the current state and say so."""
+    from ui.store import WorkspaceConflict
+
+    ws = current_workspace()
+    try:
+        change(_seen())
+    except WorkspaceConflict:
+        fresh = wsp.open_workspace(ws.token) or ws
+        _ss()[WORKSPACE] = fresh
+        _mirror(fresh)
+        raise
+    _mirror(ws)
+
+
+# ------------------------------------------------------------------------------ data
 def dataset():
     """The current :class:`clustering.tables.Dataset`, or None."""
     return _ss().get(DATASET)
@@ -38,15 +155,15 @@ def data_spec() -> Optional[dict]:
 
 
 def data_label() -> str:
-    return _ss().get(DATA_LABEL, "")
+    return _ss().get(DATA_LABEL) or ""
 
 
 def data_token() -> int:
-    return int(_ss().get(DATA_TOKEN, 0))
+    return int(_ss().get(DATA_TOKEN) or 0)
 
 
 def set_dataset(ds, spec: dict, label: str) -> None:
-    """Make ``ds`` the session's data set and forget results computed on the previous one.
+    """Make ``ds`` the workspace's data set and take the previous one's results off the pages.
 
     Refused with a :class:`ClusteringError` while a training runs: its result belongs to the
     current data and would otherwise be stored against the new one."""
@@ -55,13 +172,20 @@ def set_dataset(ds, spec: dict, label: str) -> None:
         raise ClusteringError(f"{current.label} is training on the current data: wait until it "
                               "ends or stop it on its page, then change the data. The current "
                               "data and results are kept.")
-    ss = _ss()
-    ss[DATASET] = ds
-    ss[DATA_SPEC] = spec
-    ss[DATA_LABEL] = label
-    ss[DATA_TOKEN] = data_token() + 1
-    ss.pop(PROJECTION, None)
-    results().clear()
+    ws = current_workspace()
+    _write(lambda seen: ws.set_dataset(ds, spec, label, seen=seen))
+
+
+def table() -> Optional[dict]:
+    """The Data page's working table (``frame``, ``base``, ``origin``, ``aggregations``,
+    ``label``), or None."""
+    return _ss().get(TABLE)
+
+
+def set_table(value: Optional[dict]) -> None:
+    """Keep (or, with None, drop) the working table in the workspace."""
+    ws = current_workspace()
+    _write(lambda seen: ws.set_table(value, seen=seen))
 
 
 def projection() -> tuple[np.ndarray, list[str]]:
@@ -79,11 +203,9 @@ def projection() -> tuple[np.ndarray, list[str]]:
 
 
 def results() -> dict:
-    """The session's result store: method -> :class:`ui.runs.MethodResult`."""
-    ss = _ss()
-    if RESULTS not in ss:
-        ss[RESULTS] = {}
-    return ss[RESULTS]
+    """The pages' results: method -> :class:`ui.runs.MethodResult` (the workspace's)."""
+    res = _ss().get(RESULTS)
+    return res if res is not None else current_workspace().results
 
 
 def result(method: str):
@@ -91,7 +213,9 @@ def result(method: str):
 
 
 def job() -> Optional[Job]:
-    return _ss().get(JOB)
+    """The workspace's training job (shared by its tabs), or None."""
+    ws = _ss().get(WORKSPACE)
+    return ws.job if ws is not None else _ss().get(JOB)
 
 
 def job_running() -> bool:
@@ -99,20 +223,34 @@ def job_running() -> bool:
     return j is not None and j.running
 
 
-def start_job(method: str, target: Callable[..., Any], label: str) -> Job:
-    """Start ``target`` in the background; one job per session at a time.
+def start_job(method: str, target: Callable[..., Any], label: str,
+              config: Optional[dict] = None) -> Job:
+    """Start ``target`` on the server's workers; one job per workspace at a time.
 
-    A second start while a job runs is refused with a :class:`ClusteringError` saying so; the
-    running job, its progress and the stored results are left untouched.
+    ``config``: the run's configuration (``RunConfig.to_dict()`` or a comparison's), recorded so
+    that a job a server restart interrupted can be run again. The job belongs to the workspace:
+    it goes on when the tab closes, and its result goes into the run history. A second start
+    while a job runs is refused with a :class:`ClusteringError` saying so; the running job, its
+    progress and the stored results are left untouched.
     """
-    current = job()
-    if current is not None and current.running:
-        raise ClusteringError(f"One training runs at a time: {current.label} is still running. "
-                              "Wait until it ends or stop it on its page, then start again; "
-                              "nothing was started and your settings are kept.")
-    new = Job(method, target, results(), label=label, client=client_address(),
-              alive=session_alive())
-    new.start()  # refused (nothing kept) when the server's queue is full
+    ws = current_workspace()
+    with ws.lock:
+        current = ws.job
+        if current is not None and current.running:
+            raise ClusteringError(f"One training runs at a time: {current.label} is still "
+                                  "running. Wait until it ends or stop it on its page, then "
+                                  "start again; nothing was started and your settings are kept.")
+        record: dict = {}
+        new = Job(method, target, wsp.ResultSink(ws), label=label, client=client_address(),
+                  on_end=lambda j: wsp.end_job(ws, record.get("id"), j))
+        new.config = config
+        record["id"] = wsp.record_job(ws, new, config)
+        try:
+            new.start()  # refused (nothing kept) when the server's queue is full
+        except ClusteringError:
+            wsp.forget_job(ws, record["id"])
+            raise
+        ws.job = new
     _ss()[JOB] = new
     return new
 
@@ -123,19 +261,6 @@ def client_address() -> Optional[str]:
         return st.context.ip_address
     except Exception:  # noqa: BLE001 - no request context
         return None
-
-
-def session_alive() -> Optional[Callable[[], bool]]:
-    """``alive()``: whether this browser session is still connected; None when there is no
-    server runtime to ask (AppTest)."""
-    from streamlit.runtime import Runtime, exists
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    if not exists() or ctx is None:
-        return None
-    runtime, session_id = Runtime.instance(), ctx.session_id
-    return lambda: runtime.is_active_session(session_id)
 
 
 def flash(message: str, kind: str = "success") -> None:

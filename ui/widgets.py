@@ -86,6 +86,28 @@ def downloads(items: list[tuple[str, Optional[bytes], str, str]], key: str) -> N
                             on_click="ignore", width="stretch")
 
 
+def workspace_box(ws) -> None:
+    """The sidebar's workspace part: the address notice (once), interrupted jobs, New workspace."""
+    from ui import state
+
+    st.divider()
+    if state.address_notice_due():
+        st.info("This page's address is the key to your work: bookmark it to come back to your "
+                "data and results. Anyone you give it to sees and changes this workspace.",
+                icon=":material/key:")
+    interrupted = ws.interrupted()
+    if interrupted:
+        n = len(interrupted)
+        st.warning(f"{n} training{'s were' if n != 1 else ' was'} interrupted by a server "
+                   "restart.", icon=":material/restart_alt:")
+        st.page_link("pages/history.py", label="Run it again from the history",
+                     icon=":material/history:")
+    st.button("New workspace", key="ws_new", on_click=state.new_workspace,
+              icon=":material/note_add:", disabled=state.job_running(),
+              help="Start afresh with no data and no runs. This workspace stays at its "
+                   "current address.")
+
+
 def job_panel_running(method: str) -> bool:
     """True when a job of another method holds the session (buttons should be disabled)."""
     from ui import state

@@ -185,8 +185,7 @@ role_pgids+=($!)
 log "started the image's scheduler and worker roles (dask scheduler; dask worker $SCHED --preload clustering.preload)"
 bh run --isolation chroot "$ctr" -- env CLUSTERMAP_DASK_SCHEDULER="$SCHED" python - \
   <<'PY' 2>"$BUILDAH_DIR/logs/roles.log" \
-  || { cat "$BUILDAH_DIR/logs/roles.log" >&2; tail -n 20 "$BUILDAH_DIR/logs/worker.log" >&2;
-       die "the web role did not train on the worker role"; }
+  || { cat "$BUILDAH_DIR/logs/roles.log" >&2; tail -n 20 "$BUILDAH_DIR/logs/worker.log" >&2; die "the web role did not train on the worker role"; }
 import time
 import distributed
 from streamlit.testing.v1 import AppTest

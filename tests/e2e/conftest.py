@@ -45,42 +45,52 @@ def _wait_until_warm(pid: int, seconds: float = 120) -> None:
         time.sleep(1)
 
 
-@pytest.fixture(scope="session")
-def server():
-    """Start the app on a free localhost port; wait for /_stcore/health."""
+def start_server(log_name: str = "streamlit-server.log", **env_extra: str):
+    """``streamlit run app.py`` on a free localhost port, healthy; ``(process, url)``."""
     port = _free_port()
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2",
-               PYTHONUNBUFFERED="1")
+               PYTHONUNBUFFERED="1", **env_extra)
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit-server.log", "w")
+    log = open(ARTIFACTS / log_name, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()  # the child holds its own descriptor
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
         try:
             with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
                 if r.status == 200:
-                    break
+                    return proc, url
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            log.close()
-            pytest.fail("streamlit did not start: see test-artifacts/streamlit-server.log")
+            pytest.fail(f"streamlit did not start: see test-artifacts/{log_name}")
         time.sleep(0.3)
-    SERVER["pid"] = proc.pid
-    yield url
+
+
+def stop_server(proc, timeout: float = 30) -> None:
+    """SIGTERM (Streamlit's own clean shutdown), then SIGKILL if it lingers."""
     proc.terminate()
     try:
-        proc.wait(15)
+        proc.wait(timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def server():
+    """Start the app on a free localhost port; wait for /_stcore/health."""
+    proc, url = start_server()
+    SERVER["pid"] = proc.pid
+    yield url
+    stop_server(proc, 15)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,127 @@
+"""Run history: every run of this workspace, to reopen, compare, download or delete; and the
+trainings a server restart interrupted, to run again."""
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from ui import configio, runs, state, widgets
+
+st.title("Run history")
+st.caption("Every finished run of this workspace, newest first. Reopen one to show it on its "
+           "page again, compare runs on the current data, download or delete them.")
+widgets.flash_messages()
+
+ws = state.current_workspace()
+
+
+def _zone() -> dt.tzinfo:
+    """The browser's time zone (UTC when it does not say or names none known)."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(st.context.timezone or "UTC")
+    except Exception:  # noqa: BLE001 - unknown or malformed zone name
+        return dt.timezone.utc
+
+
+ZONE = _zone()
+
+
+def when(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, ZONE).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def interrupted_section() -> None:
+    for rec in ws.interrupted():
+        title = runs.RESULT_TITLES.get(rec.method, rec.method)
+        box = st.container(border=True)
+        box.warning(widgets.md_escape(f"{title}, started {when(rec.created_at)}, was interrupted "
+                                      f"by a server restart: nothing of it was kept."),
+                    icon=":material/restart_alt:")
+        c1, c2, _ = box.columns([1, 1, 3])
+        same_data = rec.data_token == state.data_token()
+        c1.button("Run it again", key=f"hist_rerun_{rec.job_id}", type="primary",
+                  on_click=_rerun, args=(rec.job_id, rec.config),
+                  disabled=not rec.config or not same_data or state.job_running(),
+                  help=None if same_data else "It ran on another data set than the current one.")
+        c2.button("Dismiss", key=f"hist_dismiss_{rec.job_id}", on_click=ws.dismiss_job,
+                  args=(rec.job_id,))
+
+
+def _rerun(job_id: str, config: dict) -> None:
+    ws.dismiss_job(job_id)
+    configio.rerun(config)
+
+
+def runs_table(infos) -> pd.DataFrame:
+    rows = []
+    for info in infos:
+        h = info.headline or {}
+        rows.append({"when": when(info.created_at),
+                     "method": runs.RESULT_TITLES.get(info.method, info.method),
+                     "data": info.label, "clusters": h.get("clusters"),
+                     "objects": h.get("objects"), "silhouette": h.get("silhouette"),
+                     "ARI": h.get("ari"), "seconds": h.get("seconds"),
+                     "ended": {"user": "stopped", "time": "time cap"}.get(h.get("stopped"), "done"),
+                     "on current data": info.data_token == state.data_token()})
+    return pd.DataFrame(rows)
+
+
+def run_name(info) -> str:
+    return f"{when(info.created_at)} · {runs.RESULT_TITLES.get(info.method, info.method)} · {info.label}"
+
+
+def actions(infos) -> None:
+    by_id = {i.run_id: i for i in infos}
+    chosen = st.selectbox("Run", list(by_id), format_func=lambda r: run_name(by_id[r]),
+                          key="hist_run")
+    info = by_id[chosen]
+    c1, c2, _ = st.columns([1, 1, 3])
+    current = info.data_token == state.data_token()
+    if c1.button("Reopen", key="hist_reopen", type="primary", icon=":material/open_in_new:",
+                 disabled=not current or state.job_running(),
+                 help=None if current else "It was made on another data set than the current one."):
+        with widgets.guard():
+            ws.reopen(chosen)
+            st.switch_page(runs.RESULT_PAGES[info.method])
+    if c2.button("Delete", key="hist_delete", icon=":material/delete:"):
+        with widgets.guard():
+            ws.delete_run(chosen)
+            state.flash("Deleted the run " + run_name(info) + ".")
+            st.rerun()
+    with widgets.guard():
+        from ui import downloads
+
+        result = ws.load_run(chosen)
+        dataset = state.dataset() if current else None
+        widgets.downloads(downloads.result_downloads(result, dataset), key=f"hist_{chosen}")
+
+
+def comparison(infos) -> None:
+    mine = [i for i in infos if i.data_token == state.data_token() and i.method != "compare"]
+    if len(mine) < 2:
+        return
+    with st.expander("Compare runs on the current data"):
+        by_id = {i.run_id: i for i in mine}
+        picked = st.multiselect("Runs", list(by_id), default=list(by_id)[:2],
+                                format_func=lambda r: run_name(by_id[r]), key="hist_compare")
+        if len(picked) >= 2:
+            with widgets.guard():
+                table = runs.agreement_table({run_name(by_id[r]): ws.load_run(r).labels
+                                              for r in picked})
+                st.caption("Adjusted Rand index between the runs' partitions (1 = the same "
+                           "grouping, 0 = chance).")
+                st.dataframe(table)
+
+
+with widgets.guard():
+    interrupted_section()
+    infos = ws.runs()
+    if not infos:
+        st.info("No runs yet. Train a method on its page; every finished run is kept here.",
+                icon=":material/info:")
+    else:
+        st.dataframe(runs_table(infos), hide_index=True)
+        actions(infos)
+        comparison(infos)

@@ -1,0 +1,141 @@
+"""The workspace through the app (AppTest): the address names it, a second session on the same
+address sees the same data and results, a bad token gets a fresh workspace, the history lists,
+reopens and deletes runs, and a write from a tab that drew an older state is refused."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.apptest_helpers import APP, TIMEOUT, check, click, generate, goto, new_app
+from tests.apptest_helpers import set_number, stop_all_jobs, wait_job
+from ui import workspace as wsp
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _join_jobs():
+    yield
+    stop_all_jobs()
+
+
+def token_of(at: AppTest) -> str:
+    """The token in the session's address (the browser tests check the address bar itself)."""
+    value = at.query_params[wsp.TOKEN_PARAM]
+    return value if isinstance(value, str) else value[0]
+
+
+def workspace_of(at: AppTest) -> str:
+    return at.session_state["cm_workspace"].token
+
+
+def open_at(token: str) -> AppTest:
+    """A new browser session on the address ``?ws=token``."""
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params[wsp.TOKEN_PARAM] = token
+    return at.run()
+
+
+def train_som(at: AppTest):
+    goto(at, "som")
+    for key, value in (("som_rows", 3), ("som_cols", 3), ("som_n_steps", 150)):
+        set_number(at, key, value)
+    at.run()
+    click(at, "som_train")
+    check(at)
+    job = wait_job(at)
+    assert job.error is None, job.error
+    return at.session_state["cm_results"]["som"]
+
+
+def test_a_new_visitor_gets_a_workspace_named_in_the_address():
+    a, b = new_app(), new_app()
+    assert wsp.store().valid_token(token_of(a)) and token_of(a) != token_of(b)
+    assert a.session_state["cm_dataset"] is None
+    assert any("address is the key" in i.value for i in a.sidebar.info)
+
+
+def test_the_same_address_shows_the_same_data_and_results():
+    a = generate(new_app(), "blobs", 90)
+    som = train_som(a)
+    b = open_at(token_of(a))
+    check(b)
+    assert b.session_state["cm_data_spec"] == a.session_state["cm_data_spec"]
+    np.testing.assert_array_equal(b.session_state["cm_dataset"].X, a.session_state["cm_dataset"].X)
+    np.testing.assert_array_equal(b.session_state["cm_results"]["som"].labels, som.labels)
+    goto(b, "som")  # the result page draws from the shared workspace
+    assert token_of(b) == token_of(a)  # navigation keeps the address
+    # its settings are the run's, not the defaults
+    assert (b.number_input(key="som_rows").value, b.number_input(key="som_cols").value) == (3, 3)
+
+
+def test_a_restarted_process_reads_the_workspace_back_from_the_store():
+    a = generate(new_app(), "moons", 80)
+    som = train_som(a)
+    wsp.reset_store()  # what a new server process starts with: nothing decoded in memory
+    b = open_at(token_of(a))
+    check(b)
+    ds = b.session_state["cm_dataset"]
+    np.testing.assert_array_equal(ds.X, a.session_state["cm_dataset"].X)
+    np.testing.assert_array_equal(b.session_state["cm_results"]["som"].labels, som.labels)
+    np.testing.assert_array_equal(b.session_state["cm_results"]["som"].estimator.codebook_,
+                                  som.estimator.codebook_)
+
+
+@pytest.mark.parametrize("token", ["nonsense", "A" * 43, "../../etc/passwd", ""])
+def test_a_bad_or_unknown_token_gets_a_fresh_workspace(token):
+    a = generate(new_app(), "blobs", 60)
+    b = open_at(token)
+    check(b)
+    assert token_of(b) not in (token, token_of(a))
+    assert b.session_state["cm_dataset"] is None
+    if token:
+        assert any("named no workspace" in w.value for w in b.warning)
+
+
+def test_new_workspace_starts_afresh_and_the_old_address_still_works():
+    old = token_of(generate(new_app(), "blobs", 60))
+    a = open_at(old)  # (AppTest draws no sidebar after a page switch: a session on its home page)
+    a.sidebar.button(key="ws_new").click().run()
+    check(a)
+    assert token_of(a) != old and a.session_state["cm_dataset"] is None
+    assert open_at(old).session_state["cm_dataset"] is not None
+
+
+def test_the_history_lists_reopens_and_deletes_runs():
+    a = generate(new_app(), "blobs", 90)
+    first = train_som(a)
+    second = train_som(a)
+    goto(a, "history")
+    table = a.dataframe[0].value
+    assert list(table["method"]) == ["Self-organizing map"] * 2
+    assert set(table["objects"]) == {90}
+    infos = wsp.open_workspace(token_of(a)).runs()
+    assert len(infos) == 2 and infos[0].run_id == second.run_id
+    a.selectbox(key="hist_run").set_value(first.run_id).run()
+    labels = [d.label for d in a.get("download_button")]
+    assert labels, "the history offers the run's downloads"
+    a.button(key="hist_reopen").click().run()
+    np.testing.assert_array_equal(a.session_state["cm_results"]["som"].labels, first.labels)
+    goto(a, "history")
+    a.selectbox(key="hist_run").set_value(first.run_id).run()
+    a.button(key="hist_delete").click().run()
+    check(a)
+    assert [i.run_id for i in wsp.open_workspace(workspace_of(a)).runs()] == [second.run_id]
+
+
+def test_a_tab_that_drew_older_data_is_told_and_writes_nothing():
+    a = generate(new_app(), "blobs", 60)
+    b = open_at(token_of(a))
+    goto(b, "data")
+    b.radio(key="data_source").set_value("Generate").run()
+    b.selectbox(key="gen_name").set_value("moons").run()
+    generate(a, "circles", 70)  # tab A changes the data meanwhile
+    click(b, "gen_button")  # tab B still shows the blobs when it asks for moons
+    assert any("changed in another tab" in e.value for e in b.error), [e.value for e in b.error]
+    assert b.session_state["cm_data_spec"]["name"] == "circles"  # B now shows the current state
+    assert wsp.open_workspace(token_of(a)).spec["name"] == "circles"
+    click(b, "gen_button")  # having seen it, B's next write goes through
+    check(b)
+    assert wsp.open_workspace(token_of(a)).spec["name"] == "moons"

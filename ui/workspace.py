@@ -1,0 +1,355 @@
+"""A visitor's workspace, kept on the server: its data set, its runs and its running job.
+
+A workspace is keyed by an unguessable token (:meth:`ui.store.Store.new_workspace`) that lives in
+the page's address, so a reload, a second tab on the same address or a server restart return to
+the same work. Everything is in the store (:mod:`ui.store`, SQLAlchemy over SQLite or PostgreSQL),
+encoded without pickles (:mod:`ui.codec`); this module keeps a decoded copy per workspace for
+the sessions of this server process (:func:`open_workspace`), so two tabs share one object, and
+reloads it when another server process changed the store.
+
+Writes of the data set carry the data version the page was drawn from: when another tab or
+window changed the data meanwhile, the write is refused (:class:`ui.store.WorkspaceConflict`)
+and the page shows the current state. A finished run is added to the history whatever tab is
+open, or none: the job belongs to the workspace, not to a browser session.
+
+A job is recorded in the store when it starts and when it ends. A server process that stops
+leaves its running jobs' records behind: their heartbeat (:data:`HEARTBEAT_SECONDS`) stops, and
+the next process to open the store marks them ``interrupted`` (:data:`STALE_SECONDS`); a process
+that exits normally marks its own at once. The pages show them with a button to run them again. No Streamlit here (``ui.state`` binds a browser
+session to its workspace).
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from clustering.errors import ClusteringError
+
+log = logging.getLogger("clustermap.workspace")
+
+#: Name of the address parameter that holds the workspace's token.
+TOKEN_PARAM = "ws"
+#: Seconds between two heartbeats of this process's running jobs in the store.
+HEARTBEAT_SECONDS = 15.0
+#: A job recorded as running whose heartbeat is older than this was left by a stopped server.
+STALE_SECONDS = 60.0
+#: Decoded workspaces kept in this process (least recently used dropped first; the store keeps all).
+CACHE_SIZE = 64
+#: Result kinds in the order the history and the sidebar show them.
+METHODS = ("neural", "som", "qbm", "compare")
+
+_store = None
+_store_lock = threading.Lock()
+
+
+def store():
+    """The process-wide :class:`ui.store.Store` (from the environment; opened once)."""
+    global _store
+    with _store_lock:
+        if _store is None:
+            from ui.store import Store
+
+            _store = Store.from_env()
+            removed = _store.expire()
+            if removed:
+                log.info("removed %d idle workspace(s) past their time to live", removed)
+            # Jobs of a server that died without saying so (no heartbeat for a while).
+            _store.interrupt_running_jobs(idle_s=STALE_SECONDS)
+            atexit.register(_interrupt_own_jobs, _store)
+        return _store
+
+
+def _interrupt_own_jobs(opened) -> None:
+    """At exit: this process's jobs that are still running are interrupted (their workers'
+    results can no longer reach the store)."""
+    try:
+        opened.interrupt_running_jobs(process=PROCESS_ID)
+    except Exception:  # noqa: BLE001 - the database is gone too: the heartbeat rule applies
+        log.warning("could not mark this server's running jobs as interrupted", exc_info=True)
+
+
+def reset_store() -> None:
+    """Forget the process's store and decoded workspaces (tests that change the settings)."""
+    global _store
+    with _store_lock:
+        _store = None
+    with _cache_lock:
+        _cache.clear()
+
+
+# ------------------------------------------------------------------------------ the workspace
+@dataclass
+class Workspace:
+    """The decoded state of one workspace, shared by this process's sessions on it."""
+
+    token: str
+    version: int = 0
+    dataset: Any = None
+    spec: Optional[dict] = None
+    label: str = ""
+    data_token: int = 0
+    table: Optional[dict] = None
+    results: dict = field(default_factory=dict)
+    job: Any = None
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    # -------------------------------------------------------------- reading
+    def runs(self) -> list:
+        """The history: every stored run, newest first (:class:`ui.store.RunInfo`)."""
+        return store().runs(self.token)
+
+    def jobs(self) -> list:
+        return store().jobs(self.token)
+
+    def interrupted(self) -> list:
+        """Jobs a server restart interrupted, not yet dismissed or rerun."""
+        return [j for j in self.jobs() if j.status == "interrupted"]
+
+    # -------------------------------------------------------------- writing
+    def set_dataset(self, ds, spec: dict, label: str, *, seen: int) -> None:
+        """Make ``ds`` the current data set; the results on the previous one leave the pages
+        (they stay in the history). ``seen``: the data version the page was drawn from."""
+        from ui import codec
+
+        with self.lock:
+            state = {"spec": spec, "label": label, "data_token": self.data_token + 1}
+            meta, blobs = codec.encode_dataset(ds)
+            self.version = store().put_dataset(self.token, {"dataset": meta, "state": state},
+                                               blobs, expected_version=seen)
+            self.dataset, self.spec, self.label = ds, spec, label
+            self.data_token += 1
+            self.results.clear()
+
+    def set_table(self, table: Optional[dict], *, seen: int) -> None:
+        """Keep the Data page's working table (an upload or the example, before ``prepare``)."""
+        from ui import codec
+
+        with self.lock:
+            payload = None
+            if table is not None:
+                meta = {k: table[k] for k in ("origin", "aggregations", "label")}
+                payload = (meta, codec.encode_table(table["base"]))
+            self.version = store().put_table(self.token, payload, expected_version=seen)
+            self.table = table
+
+    def add_result(self, method: str, result) -> str:
+        """Store a finished run in the history and show it on its page; its run id."""
+        from ui import codec
+
+        meta, blobs = codec.encode_result(result)
+        run_id = store().add_run(self.token, method=method, label=self.label,
+                                 headline=headline(result), meta=meta, blobs=blobs,
+                                 data_token=getattr(result, "data_token", self.data_token))
+        with self.lock:
+            if getattr(result, "data_token", self.data_token) == self.data_token:
+                self.results[method] = result
+        return run_id
+
+    def reopen(self, run_id: str):
+        """Show a stored run on its page again (it must be of the current data)."""
+        from ui import codec
+
+        info, meta, blobs = store().run(self.token, run_id)
+        result = codec.decode_result(meta, blobs)
+        result.run_id = run_id
+        if info.data_token != self.data_token:
+            raise ClusteringError("That run was made on another data set "
+                                  f"({info.label or 'earlier data'}); load that data on the "
+                                  "Data page first, or download the run from the history.")
+        with self.lock:
+            self.results[info.method] = result
+        return result
+
+    def load_run(self, run_id: str):
+        """A stored run, decoded (:class:`ui.runs.MethodResult`)."""
+        from ui import codec
+
+        info, meta, blobs = store().run(self.token, run_id)
+        result = codec.decode_result(meta, blobs)
+        result.run_id = run_id
+        return result
+
+    def dismiss_job(self, job_id: str) -> None:
+        """Take an interrupted job off the list (its record stays, as ``dismissed``)."""
+        store().update_job(self.token, job_id, status="dismissed")
+
+    def delete_run(self, run_id: str) -> None:
+        info = store().run_info(self.token, run_id)
+        store().delete_run(self.token, run_id)
+        with self.lock:
+            shown = self.results.get(info.method)
+            if shown is not None and getattr(shown, "run_id", None) == run_id:
+                self.results.pop(info.method, None)
+
+
+def headline(result) -> dict:
+    """The figures the history lists for a run: clusters, objects, time, silhouette, ARI."""
+    metrics = getattr(result, "metrics", {}) or {}
+    out = {"clusters": int(result.n_clusters),
+           "objects": int(len(result.labels)),
+           "seconds": round(float(getattr(result, "elapsed", 0.0)), 1),
+           "stopped": getattr(result, "stop_reason", "") or ("" if not result.stopped else "user")}
+    for key in ("silhouette", "ari"):
+        value = metrics.get(key)
+        if isinstance(value, (int, float)) and value == value:
+            out[key] = round(float(value), 4)
+    return out
+
+
+# ------------------------------------------------------------------------------ the cache
+_cache: "OrderedDict[str, Workspace]" = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def new_workspace() -> Workspace:
+    """A fresh, empty workspace (stored at once: its address works from now on)."""
+    token = store().new_workspace()
+    ws = Workspace(token=token, version=store().version(token))
+    _remember(ws)
+    return ws
+
+
+def open_workspace(token: Optional[str]) -> Optional[Workspace]:
+    """The workspace of ``token``, or None when the token is malformed, unknown or expired
+    (the caller starts a new one: a guessed token never opens someone else's work)."""
+    from ui.store import Store
+
+    if not token or not Store.valid_token(token) or not store().exists(token):
+        return None
+    with _cache_lock:
+        ws = _cache.get(token)
+        if ws is not None:
+            _cache.move_to_end(token)
+    if ws is None or ws.version != store().version(token):
+        ws = _load(token, ws)
+        _remember(ws)
+    store().touch(token)
+    return ws
+
+
+def _remember(ws: Workspace) -> None:
+    with _cache_lock:
+        _cache[ws.token] = ws
+        _cache.move_to_end(ws.token)
+        while len(_cache) > CACHE_SIZE:
+            old_token, old = next(iter(_cache.items()))
+            if old.job is not None and old.job.running:
+                _cache.move_to_end(old_token)  # its job's watcher still writes to it
+                break
+            _cache.pop(old_token)
+
+
+def _load(token: str, previous: Optional[Workspace]) -> Workspace:
+    """Decode the stored workspace (data, working table, latest run per method on that data)."""
+    from ui import codec
+
+    s = store()
+    ws = previous if previous is not None else Workspace(token=token)
+    with ws.lock:
+        stored = s.dataset(token)
+        ws.version = s.version(token)
+        ws.dataset, ws.spec, ws.label, ws.data_token, ws.table = None, None, "", 0, None
+        if stored is not None:
+            meta, blobs = stored
+            ws.dataset = codec.decode_dataset(meta["dataset"], blobs)
+            state = meta.get("state") or {}
+            ws.spec, ws.label = state.get("spec"), state.get("label", "")
+            ws.data_token = int(state.get("data_token", 0))
+        table = s.table(token)
+        if table is not None:
+            ws.table = _decode_table(*table)
+        ws.results = {}
+        for info in s.runs(token):  # newest first: the first of each method wins
+            if info.method not in ws.results and info.data_token == ws.data_token:
+                _, meta, blobs = s.run(token, info.run_id)
+                ws.results[info.method] = codec.decode_result(meta, blobs)
+    return ws
+
+
+def _decode_table(meta: dict, data: bytes) -> dict:
+    from clustering import aggregation
+    from ui import codec
+
+    base = codec.decode_table(data)
+    frame = base
+    for step in meta.get("aggregations") or []:
+        frame = aggregation.aggregate(frame, step["groups"], criterion=step["criterion"],
+                                      overwrite=bool(step.get("overwrite")))
+    return {"frame": frame, "base": base, "origin": meta["origin"],
+            "aggregations": list(meta.get("aggregations") or []), "label": meta["label"]}
+
+
+# ------------------------------------------------------------------------------ jobs
+#: This server process, as recorded with the jobs it runs.
+PROCESS_ID = uuid.uuid4().hex
+
+
+def record_job(ws: Workspace, job, config: Optional[dict]) -> str:
+    """Record ``job`` (about to start) in the store; its job id."""
+    start_heartbeat()
+    return store().put_job(ws.token, method=job.method, label=job.label, status="running",
+                           config=config, process=PROCESS_ID, data_token=ws.data_token)
+
+
+def forget_job(ws: Workspace, job_id: str) -> None:
+    """Drop the record of a job that was refused before it started."""
+    store().delete_job(ws.token, job_id)
+
+
+class ResultSink:
+    """Where a job puts its result (``sink[method] = result``): the workspace's history."""
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+
+    def __setitem__(self, method: str, result) -> None:
+        try:
+            result.run_id = self.ws.add_result(method, result)
+            return
+        except ClusteringError as err:  # e.g. the workspace's cap
+            result.store_error = str(err)
+        except Exception as err:  # noqa: BLE001 - logged; the result is still shown
+            log.error("storing a %s result failed", method, exc_info=True)
+            result.store_error = (f"This result could not be stored ({type(err).__name__}); "
+                                  "it is shown until the server restarts. Download it to keep it.")
+        with self.ws.lock:  # shown on its page, not in the history
+            self.ws.results[method] = result
+
+
+def end_job(ws: Workspace, job_id: str, job) -> None:
+    """Record how ``job`` ended (called from its watching thread)."""
+    status = ("stopped" if job.cancelled else "failed" if job.error
+              else "finished")
+    try:
+        store().update_job(ws.token, job_id, status=status, error=job.error,
+                           run_id=getattr(job.result, "run_id", None))
+    except Exception:  # noqa: BLE001 - the store is gone (server stopping): nothing to tell
+        log.warning("could not record the end of job %s", job_id, exc_info=True)
+
+
+_beat_thread: Optional[threading.Thread] = None
+
+
+def start_heartbeat() -> None:
+    """Keep this process's running jobs fresh in the store (once per process)."""
+    global _beat_thread
+    with _store_lock:
+        if _beat_thread is not None:
+            return
+        _beat_thread = threading.Thread(target=_beat, name="clustermap-heartbeat", daemon=True)
+        _beat_thread.start()
+
+
+def _beat() -> None:
+    while True:
+        time.sleep(HEARTBEAT_SECONDS)
+        try:
+            store().beat(PROCESS_ID)
+        except Exception:  # noqa: BLE001 - logged; the next beat tries again
+            log.warning("job heartbeat failed", exc_info=True)
