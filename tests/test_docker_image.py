@@ -60,6 +60,9 @@ def test_dockerfile_layout():
     # the worker role imports the backend; the scheduler role never retries a dead worker's job
     assert "PYTHONPATH=/app" in env and "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0" in env
     assert "DASK_DISTRIBUTED__WORKER__MEMORY__PAUSE=False" in env
+    # the workspaces live on a volume, after the dependency layer (which stays cached)
+    assert "CLUSTERMAP_DATA_DIR=/data" in env and ("VOLUME", '["/data"]') in steps
+    assert keywords.index("VOLUME") > pip
     health = next(a for k, a in steps if k == "HEALTHCHECK")
     assert "curl" not in health and "python" in health
     cmd = next(a for k, a in steps if k == "CMD")
@@ -164,7 +167,7 @@ def test_image_builds_and_serves_the_app_offline():
     assert proc.returncode == 0, tail
     assert re.search(r"PASSED in \d+ s \(build \d+ s, image size [\d.]+ [kMG]?B\)", output), tail
     for step in ("/_stcore/health == ok", "GET / -> 200", "HEALTHCHECK", "no DNS lookup",
-                 "trained a SOM on the worker role"):
+                 "trained a SOM on the worker role", "the workspace store is /data/"):
         assert step in output, step
 
 

@@ -163,6 +163,12 @@ errors = [e.value for e in at.exception] + [e.value for e in at.error]
 assert not errors, errors
 print(f"[docker-smoke] app.py ran inside the image in {time.monotonic() - t0:.1f} s, "
       f"{len(at.markdown)} markdown blocks, no exception")
+import os
+from ui import workspace
+db = os.path.join(os.environ["CLUSTERMAP_DATA_DIR"], "clustermap.db")
+assert os.path.getsize(db) > 0, db
+print(f"[docker-smoke] the workspace store is {db} (the image's volume), "
+      f"{len(workspace.store().runs(at.session_state['cm_workspace'].token))} runs")
 PY
 
 stop_server

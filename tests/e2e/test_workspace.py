@@ -89,6 +89,7 @@ def test_reload_and_a_second_tab_bring_back_the_data_the_training_and_the_result
     sidebar(fresh).get_by_text("No data set yet.").wait_for()
     for tab in (other, fresh):
         tab.context.close()
+    assert ws not in (ARTIFACTS / "streamlit-server.log").read_text(errors="replace")
 
 
 def test_a_server_restart_keeps_the_work_and_says_which_training_it_interrupted(browser,
@@ -124,3 +125,5 @@ def test_a_server_restart_keeps_the_work_and_says_which_training_it_interrupted(
         page.context.close()
     finally:
         stop_server(proc)
+    for name in ("restart-server-1.log", "restart-server-2.log"):  # tokens never in the logs
+        assert ws not in (ARTIFACTS / name).read_text(errors="replace")
