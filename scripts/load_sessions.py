@@ -8,8 +8,9 @@ recommended network" (the home quick start: 500 points, the recommended network)
 results on the Neural clustering page. Everything is bounded: the number of sessions, a deadline per
 session and one for the whole run.
 
-It reports the share of sessions that completed, the slowest completion, and the server process's
-resident memory (RSS; psutil when installed, else /proc):
+It reports the share of sessions that completed, the slowest completion, the rows the sessions
+wrote to the server's workspace store (a throwaway SQLite file, or ``CLUSTERMAP_DATABASE_URL``)
+and their rate, and the server process's resident memory (RSS; psutil when installed, else /proc):
 
 * ``cold``: right after start, before any session;
 * ``baseline``: after one warm-up session has run and closed (the first training imports
@@ -57,6 +58,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -176,10 +178,15 @@ class Server:
         self.session_ttl = session_ttl
         self.log_path = log_path
         self.proc: Optional[subprocess.Popen] = None
+        #: the workspace store of this server: a throwaway SQLite file (unless one is set)
+        self.data_dir = tempfile.mkdtemp(prefix="clustermap-load-")
+        self.database_url = os.environ.get("CLUSTERMAP_DATABASE_URL") or \
+            f"sqlite:///{self.data_dir}/clustermap.db"
 
     def __enter__(self) -> "Server":
         env = dict(os.environ, KERAS_BACKEND=os.environ.get("KERAS_BACKEND", "tensorflow"),
-                   TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+                   TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
+                   CLUSTERMAP_DATA_DIR=self.data_dir, CLUSTERMAP_DATABASE_URL=self.database_url)
         # every session of this script comes from one address (127.0.0.1): lift the per-visitor
         # share of the job queue, which would otherwise refuse all but two of them
         env.setdefault("CLUSTERMAP_MAX_JOBS_PER_CLIENT", str(MAX_SESSIONS))
@@ -209,6 +216,27 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def store_totals(database_url: Optional[str]) -> Optional[tuple[int, int]]:
+    """Rows and blob bytes in the workspace store (workspaces, data sets, runs, jobs, blobs);
+    None without a store to read."""
+    if not database_url:
+        return None
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = sum(conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                       for t in ("workspaces", "datasets", "runs", "jobs", "blobs"))
+            size = conn.execute(sa.text("SELECT COALESCE(SUM(size), 0) FROM blobs")).scalar_one()
+        return int(rows), int(size)
+    except sa.exc.SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
 
 
 # ----------------------------------------------------------------------------------- sessions
@@ -426,6 +454,9 @@ class Report:
     health_p50_s: Optional[float] = None
     health_p99_s: Optional[float] = None
     health_failed: int = 0
+    store_rows: Optional[int] = None  # rows the sessions added to the workspace store
+    store_mb: Optional[float] = None  # and the bytes of their blobs
+    store_rows_per_s: Optional[float] = None
     failures: list = field(default_factory=list)
     results: list = field(default_factory=list)
 
@@ -434,7 +465,7 @@ def mb(n: Optional[int]) -> Optional[float]:
     return None if n is None else round(n / 1024**2, 1)
 
 
-async def drive(url: str, pid: Optional[int], args) -> Report:
+async def drive(url: str, pid: Optional[int], args, database_url: Optional[str] = None) -> Report:
     from playwright.async_api import async_playwright
 
     report = Report(url=url, sessions=args.sessions)
@@ -465,9 +496,15 @@ async def drive(url: str, pid: Optional[int], args) -> Report:
             hostile = [HostileResult(i) for i in range(args.hostile)]
             attackers = [asyncio.ensure_future(run_hostile(h, browser, url, stop))
                          for h in hostile]
+            before = store_totals(database_url)
             t0 = time.monotonic()
             results = await honest_round(browser, url, args)
             report.wall_s = round(time.monotonic() - t0, 1)
+            after_store = store_totals(database_url)
+            if before and after_store:
+                report.store_rows = after_store[0] - before[0]
+                report.store_mb = round((after_store[1] - before[1]) / 1024**2, 2)
+                report.store_rows_per_s = round(report.store_rows / max(report.wall_s, 1e-9), 2)
             stop.set()
             await asyncio.gather(*attackers, return_exceptions=True)
             latencies = probe.stop()
@@ -562,6 +599,9 @@ def print_report(r: Report, out=sys.stdout) -> None:
     if r.health_p50_s is not None:
         print(f"health: p50 {1000 * r.health_p50_s:.0f} ms, p99 {1000 * r.health_p99_s:.0f} ms, "
               f"{r.health_failed} failed (target p99 < 1 s)", file=out)
+    if r.store_rows is not None:
+        print(f"store: {r.store_rows} rows written ({r.store_mb} MB of blobs) in {r.wall_s:.1f} s, "
+              f"{r.store_rows_per_s} rows/s", file=out)
     for line in r.failures:
         print(f"  FAILED {line}", file=out)
 
@@ -631,7 +671,8 @@ def main(argv=None) -> int:
             report = asyncio.run(drive(url, pid, args))
         else:
             with Server(args.session_ttl if args.set_ttl else None, args.log) as server:
-                report = asyncio.run(drive(server.url, server.proc.pid, args))
+                report = asyncio.run(drive(server.url, server.proc.pid, args,
+                                           server.database_url))
     except RuntimeError as err:
         print(f"load_sessions: {err}", file=sys.stderr)
         return 2

@@ -139,3 +139,69 @@ def test_a_tab_that_drew_older_data_is_told_and_writes_nothing():
     click(b, "gen_button")  # having seen it, B's next write goes through
     check(b)
     assert wsp.open_workspace(token_of(a)).spec["name"] == "moons"
+
+
+def test_a_full_workspace_says_so_and_the_result_stays_on_its_page(monkeypatch):
+    monkeypatch.setenv("CLUSTERMAP_WORKSPACE_MAX_BYTES", "14000")  # the data fit, a SOM not
+    wsp.reset_store()
+    try:
+        a = generate(new_app(), "blobs", 60)
+        goto(a, "som")
+        for key, value in (("som_rows", 3), ("som_cols", 3), ("som_n_steps", 150)):
+            set_number(a, key, value)
+        a.run()
+        click(a, "som_train")
+        wait_job(a)
+        warnings = [w.value.replace("\\", "") for w in a.warning]  # markdown-escaped
+        assert any("CLUSTERMAP_WORKSPACE_MAX_BYTES" in w and "history" in w for w in warnings), \
+            warnings
+        assert "som" in a.session_state["cm_results"]  # shown, and downloadable from its page
+        assert not wsp.open_workspace(workspace_of(a)).runs()  # but not kept
+    finally:
+        monkeypatch.delenv("CLUSTERMAP_WORKSPACE_MAX_BYTES")
+        wsp.reset_store()
+
+
+def test_an_uploaded_table_and_its_aggregates_come_back_in_a_new_process():
+    rows = ["name;a;b;c;kind"] + [f"e{i};{i % 5},5;{i % 3};{i % 7};{'x' if i < 15 else 'y'}"
+                                   for i in range(30)]
+    a = new_app()
+    goto(a, "data")
+    a.radio(key="data_source").set_value("Upload a CSV").run()
+    a.file_uploader(key="csv_upload").upload("firms.csv", "\n".join(rows).encode(), "text/csv")
+    a.run()
+    check(a)
+    a.number_input(key="agg_n").set_value(1).run()
+    a.multiselect(key="agg_cols_0").set_value(["a", "b"])
+    a.text_input(key="agg_name_0").set_value("ab")
+    a.text_input(key="agg_criterion").set_value("crit").run()
+    click(a, "agg_add")
+    check(a)
+    wsp.reset_store()  # a new server process
+    b = open_at(workspace_of(a))
+    goto(b, "data")
+    b.radio(key="data_source").set_value("Upload a CSV").run()
+    check(b)
+    table = b.session_state["cm_table"]
+    assert table["origin"]["file_name"] == "firms.csv" and table["label"] == "firms.csv"
+    assert list(table["frame"].columns) == ["name", "a", "b", "c", "kind", "ab", "crit"]
+    np.testing.assert_allclose(table["frame"]["ab"], (table["base"]["a"] + table["base"]["b"]) / 2)
+    assert table["base"].attrs["csv"]["decimal"] == ","  # how the file was read
+    assert any("firms.csv: 30 rows x 7 columns" in t.value for t in b.text)
+
+
+def test_a_damaged_run_is_left_out_with_a_note_and_the_rest_opens():
+    import sqlalchemy as sa
+
+    a = generate(new_app(), "blobs", 60)
+    som = train_som(a)
+    with wsp.store().engine.begin() as conn:  # someone edits the database by hand
+        changed = conn.execute(sa.text("UPDATE blobs SET data = :junk WHERE owner = :owner"),
+                               {"junk": b"junk", "owner": f"run:{som.run_id}"}).rowcount
+    assert changed
+    wsp.reset_store()
+    b = open_at(workspace_of(a))
+    check(b)
+    assert b.session_state["cm_dataset"] is not None and "som" not in b.session_state["cm_results"]
+    notes = [w.value.replace("\\", "") for w in b.sidebar.warning]
+    assert any("could not be read back" in n and "damaged" in n for n in notes), notes

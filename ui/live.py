@@ -107,6 +107,9 @@ def live_panel(method: str, drawer: Optional[Callable] = None) -> bool:
     elif job.cancelled:
         st.info("Stopped while waiting for a free worker: nothing was trained, earlier results "
                 "are kept.", icon=":material/info:")
+    note = getattr(job.result, "store_error", None)
+    if note:  # shown on the page, not kept in the workspace (its cap, say)
+        st.warning(md_escape(note), icon=":material/save:")
     return False
 
 

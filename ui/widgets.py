@@ -95,6 +95,8 @@ def workspace_box(ws) -> None:
         st.info("This page's address is the key to your work: bookmark it to come back to your "
                 "data and results. Anyone you give it to sees and changes this workspace.",
                 icon=":material/key:")
+    for note in ws.damaged:
+        st.warning(md_escape(note), icon=":material/broken_image:")
     interrupted = ws.interrupted()
     if interrupted:
         n = len(interrupted)

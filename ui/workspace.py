@@ -97,6 +97,8 @@ class Workspace:
     table: Optional[dict] = None
     results: dict = field(default_factory=dict)
     job: Any = None
+    #: What could not be read back from the store (shown to the visitor).
+    damaged: list = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     # -------------------------------------------------------------- reading
@@ -153,15 +155,12 @@ class Workspace:
 
     def reopen(self, run_id: str):
         """Show a stored run on its page again (it must be of the current data)."""
-        from ui import codec
-
-        info, meta, blobs = store().run(self.token, run_id)
-        result = codec.decode_result(meta, blobs)
-        result.run_id = run_id
+        info = store().run_info(self.token, run_id)
         if info.data_token != self.data_token:
             raise ClusteringError("That run was made on another data set "
                                   f"({info.label or 'earlier data'}); load that data on the "
                                   "Data page first, or download the run from the history.")
+        result = self.load_run(run_id)
         with self.lock:
             self.results[info.method] = result
         return result
@@ -170,7 +169,7 @@ class Workspace:
         """A stored run, decoded (:class:`ui.runs.MethodResult`)."""
         from ui import codec
 
-        info, meta, blobs = store().run(self.token, run_id)
+        _, meta, blobs = store().run(self.token, run_id)
         result = codec.decode_result(meta, blobs)
         result.run_id = run_id
         return result
@@ -207,8 +206,28 @@ _cache: "OrderedDict[str, Workspace]" = OrderedDict()
 _cache_lock = threading.Lock()
 
 
+#: Seconds between two sweeps of idle workspaces past their time to live (besides the one at
+#: the store's opening).
+EXPIRE_EVERY = 3600.0
+_last_sweep = time.monotonic()
+
+
+def _sweep() -> None:
+    """Delete the workspaces idle past their time to live, at most every :data:`EXPIRE_EVERY`."""
+    global _last_sweep
+    now = time.monotonic()
+    with _store_lock:
+        if now - _last_sweep < EXPIRE_EVERY:
+            return
+        _last_sweep = now
+    removed = store().expire()
+    if removed:
+        log.info("removed %d idle workspace(s) past their time to live", removed)
+
+
 def new_workspace() -> Workspace:
     """A fresh, empty workspace (stored at once: its address works from now on)."""
+    _sweep()
     token = store().new_workspace()
     ws = Workspace(token=token, version=store().version(token))
     _remember(ws)
@@ -246,30 +265,55 @@ def _remember(ws: Workspace) -> None:
 
 
 def _load(token: str, previous: Optional[Workspace]) -> Workspace:
-    """Decode the stored workspace (data, working table, latest run per method on that data)."""
-    from ui import codec
+    """Decode the stored workspace (data, working table, latest run per method on that data).
 
-    s = store()
+    A damaged record (checksum, truncation, an unknown kind) is left out with a note in
+    ``ws.damaged``; the rest of the workspace opens."""
     ws = previous if previous is not None else Workspace(token=token)
     with ws.lock:
-        stored = s.dataset(token)
-        ws.version = s.version(token)
+        ws.version = store().version(token)  # first: a write meanwhile makes it stale, not lost
+        ws.damaged = []
         ws.dataset, ws.spec, ws.label, ws.data_token, ws.table = None, None, "", 0, None
-        if stored is not None:
-            meta, blobs = stored
-            ws.dataset = codec.decode_dataset(meta["dataset"], blobs)
-            state = meta.get("state") or {}
-            ws.spec, ws.label = state.get("spec"), state.get("label", "")
-            ws.data_token = int(state.get("data_token", 0))
-        table = s.table(token)
-        if table is not None:
-            ws.table = _decode_table(*table)
-        ws.results = {}
-        for info in s.runs(token):  # newest first: the first of each method wins
-            if info.method not in ws.results and info.data_token == ws.data_token:
-                _, meta, blobs = s.run(token, info.run_id)
-                ws.results[info.method] = codec.decode_result(meta, blobs)
+        ws.results.clear()
+        for part, read in (("the data set", _read_dataset), ("the working table", _read_table),
+                           ("the results", _read_results)):
+            try:
+                read(ws)
+            except ClusteringError as err:
+                log.warning("workspace: %s could not be read: %s", part, err)
+                ws.damaged.append(f"{part[0].upper()}{part[1:]} of this workspace could not be "
+                                  f"read back and was left out: {err}")
     return ws
+
+
+def _read_dataset(ws: Workspace) -> None:
+    from ui import codec
+
+    stored = store().dataset(ws.token)
+    if stored is None:
+        return
+    meta, blobs = stored
+    state = meta.get("state") or {}
+    ws.data_token = int(state.get("data_token", 0))  # even when the data is damaged: the runs
+    ws.dataset = codec.decode_dataset(meta["dataset"], blobs)
+    ws.spec, ws.label = state.get("spec"), state.get("label", "")
+
+
+def _read_table(ws: Workspace) -> None:
+    table = store().table(ws.token)
+    if table is not None:
+        ws.table = _decode_table(*table)
+
+
+def _read_results(ws: Workspace) -> None:
+    for info in store().runs(ws.token):  # newest first: the first of each method wins
+        if info.method not in ws.results and info.data_token == ws.data_token:
+            try:
+                ws.results[info.method] = ws.load_run(info.run_id)
+            except ClusteringError as err:
+                log.warning("workspace: run %s could not be read: %s", info.run_id, err)
+                ws.damaged.append(f"A stored {info.method} run could not be read back and was "
+                                  f"left out: {err} Delete it in the run history.")
 
 
 def _decode_table(meta: dict, data: bytes) -> dict:
