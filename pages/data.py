@@ -50,9 +50,32 @@ def _store_table(frame: pd.DataFrame, origin: dict, label: str) -> None:
         st.session_state.pop(key, None)
 
 
+def read_upload(up, read: dict) -> None:
+    """Parse an uploaded file into the working table (unless it already is); a bad file drops
+    the working table it replaces and says why."""
+    from ui import runs
+
+    data = up.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    current = state.table()
+    if current is not None and current["origin"].get("sha256") == digest \
+            and current["origin"].get("read", {}) == read:
+        return
+    try:
+        frame = runs.read_table(data, read)  # a large file is parsed on a worker
+    except Exception as err:
+        if current is not None:
+            state.set_table(None)
+        widgets.show_error(err)
+        return
+    origin = {"source": "csv", "file_name": up.name, "sha256": digest}
+    if read:
+        origin["read"] = read
+    _store_table(frame, origin, up.name)
+
+
 def upload_section():
     from clustering import tables
-    from ui import runs
 
     up = st.file_uploader("CSV table (one object per row)", type=["csv", "txt", "tsv"],
                           key="csv_upload",
@@ -68,23 +91,14 @@ def upload_section():
     if up is None:
         return
     read = tables.read_options(*(None if v == "detect" else v for v in (delimiter, encoding)))
-    data = up.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
-    current = state.table()
-    if current is None or current["origin"].get("sha256") != digest \
-            or current["origin"].get("read", {}) != read:
-        try:
-            frame = runs.read_table(data, read)  # a large file is parsed on a worker
-        except Exception as err:
-            if current is not None:
-                state.set_table(None)  # the working table was the one this file replaced
-            widgets.show_error(err)
-            return
-        origin = {"source": "csv", "file_name": up.name, "sha256": digest}
-        if read:
-            origin["read"] = read
-        _store_table(frame, origin, up.name)
-    found = state.table()["base"].attrs.get("csv") or {}
+    # Only a new upload (or new reading options) in this tab replaces the working table: a tab
+    # still holding an older file must not overwrite what another tab of the workspace made.
+    event = (up.file_id, sorted(read.items()))
+    if st.session_state.get("csv_upload_event") != event:
+        read_upload(up, read)  # (refused when another tab changed the data: tried again)
+        st.session_state["csv_upload_event"] = event
+    table = state.table()
+    found = (table["base"].attrs.get("csv") if table is not None else None) or {}
     if found:
         delimiter_name = tables.DELIMITER_NAMES.get(found.get("delimiter"), found.get("delimiter"))
         st.caption(widgets.md_escape(

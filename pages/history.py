@@ -5,6 +5,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from clustering.errors import ClusteringError
 from ui import configio, runs, state, widgets
 
 st.title("Run history")
@@ -45,13 +46,20 @@ def interrupted_section() -> None:
                   on_click=_rerun, args=(rec.job_id, rec.config),
                   disabled=not rec.config or not same_data or state.job_running(),
                   help=None if same_data else "It ran on another data set than the current one.")
-        c2.button("Dismiss", key=f"hist_dismiss_{rec.job_id}", on_click=ws.dismiss_job,
+        c2.button("Dismiss", key=f"hist_dismiss_{rec.job_id}", on_click=_dismiss,
                   args=(rec.job_id,))
 
 
 def _rerun(job_id: str, config: dict) -> None:
-    ws.dismiss_job(job_id)
-    configio.rerun(config)
+    if configio.rerun(config):  # taken off the list once it runs again, not before
+        _dismiss(job_id)
+
+
+def _dismiss(job_id: str) -> None:
+    try:
+        ws.dismiss_job(job_id)
+    except ClusteringError as err:  # e.g. another tab dismissed it meanwhile
+        state.flash(str(err), "warning")
 
 
 def runs_table(infos) -> pd.DataFrame:

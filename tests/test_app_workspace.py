@@ -3,6 +3,8 @@ address sees the same data and results, a bad token gets a fresh workspace, the 
 reopens and deletes runs, and a write from a tab that drew an older state is refused."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -205,3 +207,23 @@ def test_a_damaged_run_is_left_out_with_a_note_and_the_rest_opens():
     assert b.session_state["cm_dataset"] is not None and "som" not in b.session_state["cm_results"]
     notes = [w.value.replace("\\", "") for w in b.sidebar.warning]
     assert any("could not be read back" in n and "damaged" in n for n in notes), notes
+
+
+def test_a_job_left_by_a_killed_server_is_marked_interrupted_by_the_next_heartbeat(monkeypatch):
+    """A server killed (no exit handler) and restarted at once: its job's heartbeat stops, and
+    the running server's next beat past STALE_SECONDS marks it; the server's own job stays."""
+    a = generate(new_app(), "blobs", 60)
+    ws = wsp.open_workspace(workspace_of(a))
+    s = wsp.store()
+    dead = s.put_job(ws.token, method="som", label="Self-organizing map", status="running",
+                     config={"method": "som"}, process="a-killed-server", data_token=1)
+    mine = s.put_job(ws.token, method="neural", label="Neural clustering", status="running",
+                     config=None, process=wsp.PROCESS_ID, data_token=1)
+    assert wsp.beat_once() == 0  # both fresh: nothing marked
+    time.sleep(0.1)
+    monkeypatch.setattr(wsp, "STALE_SECONDS", 0.05)
+    assert wsp.beat_once() == 1  # this server's beat keeps its own job fresh
+    assert s.job(ws.token, dead).status == "interrupted"
+    assert s.job(ws.token, mine).status == "running"
+    assert [j.job_id for j in wsp.open_workspace(ws.token).interrupted()] == [dead]
+    s.update_job(ws.token, mine, status="stopped")

@@ -24,9 +24,11 @@ def _failed(err: Exception) -> None:
                 "error")
 
 
-def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None) -> None:
-    """on_click: rebuild the data if needed, fill the settings in, start the run."""
+def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None) -> bool:
+    """on_click: rebuild the data if needed, fill the settings in, start the run; True when it
+    started (else the reason is shown on the next run)."""
     try:
+        state.refresh()  # callbacks run before the script: the workspace as it is now
         config = cfg.load_config(text)
         if config.method != method:
             raise ClusteringError(f"method: this configuration is for {config.method!r}; "
@@ -47,13 +49,17 @@ def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None) -> None
         state.start_job(method, target, runs.RESULT_TITLES.get(method, method),
                         config=runs.job_config(method, params, config.data))
         state.flash("Repeating the saved run.", "info")
+        return True
     except Exception as err:  # shown on the next run as a message
         _failed(err)
+        return False
 
 
-def _apply_comparison(text: bytes, csv: bytes | None) -> None:
-    """on_click: rebuild the data if needed and repeat every method of a saved comparison."""
+def _apply_comparison(text: bytes, csv: bytes | None) -> bool:
+    """on_click: rebuild the data if needed and repeat every method of a saved comparison;
+    True when it started."""
     try:
+        state.refresh()
         config = cfg.load_comparison(text)
         _use_data(config.data, csv)
         ds, spec, token = state.dataset(), state.data_spec(), state.data_token()
@@ -68,19 +74,20 @@ def _apply_comparison(text: bytes, csv: bytes | None) -> None:
         state.start_job("compare", target, "Comparison",
                         config=runs.job_config("compare", methods, config.data))
         state.flash("Repeating the saved comparison.", "info")
+        return True
     except Exception as err:
         _failed(err)
+        return False
 
 
-def rerun(config: dict) -> None:
+def rerun(config: dict) -> bool:
     """on_click: run a recorded configuration again (a job a server restart interrupted) on the
-    workspace's data; a refusal is shown as a message on the next run."""
+    workspace's data; True when it started, else the refusal is shown on the next run."""
     text = json.dumps(config).encode()
     if config.get("format") == cfg.COMPARISON_FORMAT:
-        _apply_comparison(text, None)
-    else:
-        method = config.get("method")
-        _apply(method, runs.FORM_KEYS.get(method, method), text, None)
+        return _apply_comparison(text, None)
+    method = config.get("method")
+    return _apply(method, runs.FORM_KEYS.get(method, method), text, None)
 
 
 def _csv_for(data: dict, key_prefix: str):

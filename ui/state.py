@@ -32,9 +32,8 @@ JOB = "cm_job"
 TABLE = "cm_table"
 FLASH = "cm_flash"
 WORKSPACE = "cm_workspace"  # the session's Workspace object
-SEEN = "cm_ws_seen"  # the data version this session last drew
-CHANGED = "cm_ws_changed"  # another tab changed the data since this session last drew
-TOLD = "cm_ws_told"  # the address-is-the-key notice was shown
+SEEN = "cm_ws_seen"  # the data version this script run draws
+BASE = "cm_ws_base"  # the data version the previous run drew: this run's writes start from it
 
 
 def _ss():
@@ -44,30 +43,51 @@ def _ss():
 # ------------------------------------------------------------------------------ the workspace
 def attach() -> "wsp.Workspace":
     """Bind this session to the workspace named in the address (a new one when there is none,
-    or when the token is malformed, unknown or expired) and mirror it into the session state."""
+    or when the token is malformed, unknown or expired) and mirror it into the session state.
+    Called by ``app.py`` at the start of every script run."""
     ss = _ss()
     asked = st.query_params.get(wsp.TOKEN_PARAM)
     current: Optional[wsp.Workspace] = ss.get(WORKSPACE)
-    if current is not None and asked in (None, current.token):
-        ws = wsp.open_workspace(current.token) or current
-    else:
-        ws = wsp.open_workspace(asked)
-        if ws is None:
-            if asked:
-                flash("The address named no workspace of this server (mistyped, or expired "
-                      "after a long time unused): this is a new, empty workspace.", "warning")
-            ws = wsp.new_workspace()
-        if current is not None and current.token != ws.token:
-            ss.pop(SEEN, None)
+    same = current is not None and asked in (None, current.token)
+    ws = wsp.open_workspace(current.token if same else asked)
+    if ws is None:
+        if asked or current is not None:
+            flash("The address named no workspace of this server (mistyped, or expired after "
+                  "a long time unused): this is a new, empty workspace.", "warning")
+        ws = wsp.new_workspace()
+    if not same or ws.token != current.token:
+        ss.pop(SEEN, None)
+        ss.pop(BASE, None)
         _restore_forms(ws)
     if st.query_params.get(wsp.TOKEN_PARAM) != ws.token:
         st.query_params[wsp.TOKEN_PARAM] = ws.token
-    ss[WORKSPACE] = ws
-    ss[CHANGED] = ss.get(SEEN) is not None and ss[SEEN] != ws.version
-    if ss[CHANGED]:
+    if _shift(ws):
         flash("The data of this workspace was changed in another tab or window: this page now "
               "shows it.", "info")
-    _mirror(ws)
+    _bind(ws)
+    return ws
+
+
+def _shift(ws: "wsp.Workspace") -> bool:
+    """A new script run: the data version the previous run drew becomes the base of this run's
+    writes (:data:`BASE`), the current one what this run draws (:data:`SEEN`). True when the
+    data changed elsewhere in between."""
+    ss = _ss()
+    ss[BASE] = ss.get(SEEN, ws.version)
+    ss[SEEN] = ws.version
+    return ss[BASE] != ss[SEEN]
+
+
+def refresh() -> "wsp.Workspace":
+    """The session's workspace as it is now, for callbacks (which run before :func:`attach`):
+    their writes start from the data version the page they were clicked on drew."""
+    ss = _ss()
+    current = ss.get(WORKSPACE)
+    ws = wsp.open_workspace(current.token) if current is not None else None
+    if ws is None:
+        return attach()
+    _shift(ws)
+    _bind(ws)
     return ws
 
 
@@ -76,9 +96,11 @@ def _restore_forms(ws: "wsp.Workspace") -> None:
     shown result had them (not the defaults, which would contradict the run on the page)."""
     from ui import forms, runs
 
-    sources = {m: dict(r.config.params) for m, r in ws.results.items()
+    with ws.lock:
+        shown = dict(ws.results)
+        job_ = ws.job
+    sources = {m: dict(r.config.params) for m, r in shown.items()
                if m in runs.FORM_KEYS and hasattr(getattr(r, "config", None), "params")}
-    job_ = ws.job
     if job_ is not None and job_.running and job_.method in runs.FORM_KEYS \
             and getattr(job_, "config", None):
         sources[job_.method] = dict(job_.config.get("params") or {})
@@ -86,14 +108,16 @@ def _restore_forms(ws: "wsp.Workspace") -> None:
         forms.set_values(params, runs.FORM_KEYS[method])
 
 
-def _mirror(ws: "wsp.Workspace") -> None:
+def _bind(ws: "wsp.Workspace") -> None:
+    """Mirror the workspace into the session state (what the pages and tests read)."""
     ss = _ss()
-    ss[SEEN] = ws.version
-    ss[DATASET], ss[DATA_SPEC], ss[DATA_LABEL] = ws.dataset, ws.spec, ws.label
-    if ss.get(DATA_TOKEN) != ws.data_token:
-        ss.pop(PROJECTION, None)
-    ss[DATA_TOKEN] = ws.data_token
-    ss[RESULTS], ss[JOB], ss[TABLE] = ws.results, ws.job, ws.table
+    with ws.lock:
+        ss[WORKSPACE] = ws
+        ss[DATASET], ss[DATA_SPEC], ss[DATA_LABEL] = ws.dataset, ws.spec, ws.label
+        if ss.get(DATA_TOKEN) != ws.data_token:
+            ss.pop(PROJECTION, None)
+        ss[DATA_TOKEN] = ws.data_token
+        ss[RESULTS], ss[JOB], ss[TABLE] = ws.results, ws.job, ws.table
 
 
 def current_workspace() -> "wsp.Workspace":
@@ -102,45 +126,59 @@ def current_workspace() -> "wsp.Workspace":
 
 
 def address_notice_due() -> bool:
-    """True once per session: the page says that its address is the key to the work."""
-    if _ss().get(TOLD):
+    """True once per workspace in this server process: the page says that its address is the
+    key to the work."""
+    ws = current_workspace()
+    if ws.told:
         return False
-    _ss()[TOLD] = True
+    ws.told = True
     return True
 
 
 def new_workspace() -> None:
     """Start afresh: a new, empty workspace (the old one stays reachable at its address)."""
-    ss = _ss()
-    ws = wsp.new_workspace()
+    try:
+        ws = wsp.new_workspace()
+    except ClusteringError as err:  # the store is unavailable: said, nothing changed
+        flash(str(err), "error")
+        return
     st.query_params[wsp.TOKEN_PARAM] = ws.token
-    ss[WORKSPACE] = ws
-    ss.pop(SEEN, None)
-    _mirror(ws)
+    _settle(ws)
 
 
-def _seen() -> int:
-    """The data version a write starts from; refused when another tab changed it this run."""
+def _base(ws: "wsp.Workspace") -> int:
+    return int(_ss().get(BASE, ws.version))
+
+
+def _settle(ws: "wsp.Workspace") -> None:
+    """After a write, or a refused one: the page shows the workspace as it now is."""
+    _ss()[BASE] = _ss()[SEEN] = ws.version
+    _bind(ws)
+
+
+def check_current() -> "wsp.Workspace":
+    """The workspace, refused (:class:`ui.store.WorkspaceConflict`; the page then shows the
+    current state) when its data changed since the page this session acts from was drawn."""
     from ui.store import WorkspaceConflict
 
-    if _ss().get(CHANGED):
+    ws = _ss().get(WORKSPACE) or attach()
+    if _base(ws) != ws.version:
+        _settle(ws)
         raise WorkspaceConflict()
-    return int(_ss().get(SEEN, current_workspace().version))
+    return ws
 
 
 def _write(change: Callable[[int], None]) -> None:
-    """Apply a versioned write; on a conflict, show the current state and say so."""
+    """Apply a versioned write from the data version this session's page was drawn from."""
     from ui.store import WorkspaceConflict
 
-    ws = current_workspace()
+    ws = _ss().get(WORKSPACE) or attach()
     try:
-        change(_seen())
+        change(_base(ws))
     except WorkspaceConflict:
-        fresh = wsp.open_workspace(ws.token) or ws
-        _ss()[WORKSPACE] = fresh
-        _mirror(fresh)
+        _settle(wsp.open_workspace(ws.token) or ws)
         raise
-    _mirror(ws)
+    _settle(ws)
 
 
 # ------------------------------------------------------------------------------ data
@@ -233,7 +271,7 @@ def start_job(method: str, target: Callable[..., Any], label: str,
     while a job runs is refused with a :class:`ClusteringError` saying so; the running job, its
     progress and the stored results are left untouched.
     """
-    ws = current_workspace()
+    ws = check_current()
     with ws.lock:
         current = ws.job
         if current is not None and current.running:
@@ -247,7 +285,7 @@ def start_job(method: str, target: Callable[..., Any], label: str,
         record["id"] = wsp.record_job(ws, new, config)
         try:
             new.start()  # refused (nothing kept) when the server's queue is full
-        except ClusteringError:
+        except BaseException:
             wsp.forget_job(ws, record["id"])
             raise
         ws.job = new

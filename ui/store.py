@@ -274,6 +274,21 @@ class Store(JobsMixin):
         with self._tx(write=False) as conn:
             return self._workspace(conn, self._key(token)).version
 
+    def stamp(self, token) -> tuple[int, int, int, int]:
+        """What a decoded copy must match to be current, in one query: the version, the runs
+        (their count and newest sequence number) and the jobs' last change."""
+        key = self._key(token)
+        runs = sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(RUNS.c.seq), 0)) \
+            .where(RUNS.c.workspace == key)
+        jobs = sa.select(sa.func.coalesce(sa.func.max(JOBS.c.updated_at), 0.0)) \
+            .where(JOBS.c.workspace == key).where(JOBS.c.status != "running") \
+            .scalar_subquery()
+        with self._tx(write=False) as conn:
+            version = self._workspace(conn, key).version
+            count, newest = conn.execute(runs).one()
+            changed = conn.execute(sa.select(jobs)).scalar_one()
+        return int(version), int(count), int(newest), int(changed * 1000)
+
     def set_state(self, token, state: Mapping, *, expected_version: int) -> int:
         """Replace the state; the new version.
 

@@ -36,6 +36,9 @@ class StoreFull(StoreError):
 class WorkspaceConflict(StoreError):
     """The workspace changed in another tab or window since the write's version was read."""
 
+    def __init__(self, message: str = ""):
+        super().__init__(message or CONFLICT)
+
 
 class WorkspaceNotFound(StoreError):
     """The token opens no live workspace (malformed, unknown, deleted or expired)."""

@@ -41,8 +41,10 @@ HEARTBEAT_SECONDS = 15.0
 STALE_SECONDS = 60.0
 #: Decoded workspaces kept in this process (least recently used dropped first; the store keeps all).
 CACHE_SIZE = 64
-#: Result kinds in the order the history and the sidebar show them.
-METHODS = ("neural", "som", "qbm", "compare")
+#: Decoded runs of the history kept per workspace.
+DECODED_RUNS = 8
+#: Seconds between two writes of a workspace's last use (its time to live counts from it).
+TOUCH_EVERY = 60.0
 
 _store = None
 _store_lock = threading.Lock()
@@ -62,6 +64,7 @@ def store():
             # Jobs of a server that died without saying so (no heartbeat for a while).
             _store.interrupt_running_jobs(idle_s=STALE_SECONDS)
             atexit.register(_interrupt_own_jobs, _store)
+            _start_heartbeat()
         return _store
 
 
@@ -99,6 +102,14 @@ class Workspace:
     job: Any = None
     #: What could not be read back from the store (shown to the visitor).
     damaged: list = field(default_factory=list)
+    #: When this process last marked the workspace as used (``time.monotonic``).
+    touched: float = float("-inf")
+    #: The store's :meth:`ui.store.Store.stamp` this copy was read at.
+    stamp: tuple = ()
+    #: The address-is-the-key notice was shown (once per workspace and server process).
+    told: bool = False
+    _interrupted: Optional[list] = field(default=None, repr=False)
+    _decoded: "OrderedDict[str, Any]" = field(default_factory=OrderedDict, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     # -------------------------------------------------------------- reading
@@ -110,8 +121,11 @@ class Workspace:
         return store().jobs(self.token)
 
     def interrupted(self) -> list:
-        """Jobs a server restart interrupted, not yet dismissed or rerun."""
-        return [j for j in self.jobs() if j.status == "interrupted"]
+        """Jobs a server restart interrupted, not yet dismissed or rerun (read again when the
+        store's jobs change: :func:`open_workspace`)."""
+        if self._interrupted is None:
+            self._interrupted = [j for j in self.jobs() if j.status == "interrupted"]
+        return self._interrupted
 
     # -------------------------------------------------------------- writing
     def set_dataset(self, ds, spec: dict, label: str, *, seen: int) -> None:
@@ -148,9 +162,11 @@ class Workspace:
         run_id = store().add_run(self.token, method=method, label=self.label,
                                  headline=headline(result), meta=meta, blobs=blobs,
                                  data_token=getattr(result, "data_token", self.data_token))
+        result.run_id = run_id
         with self.lock:
             if getattr(result, "data_token", self.data_token) == self.data_token:
                 self.results[method] = result
+            self.stamp = store().stamp(self.token)  # this process's own change: no re-read
         return run_id
 
     def reopen(self, run_id: str):
@@ -166,25 +182,38 @@ class Workspace:
         return result
 
     def load_run(self, run_id: str):
-        """A stored run, decoded (:class:`ui.runs.MethodResult`)."""
+        """A stored run, decoded (:class:`ui.runs.MethodResult`); the last few decoded are kept
+        (the history page draws the chosen run on every rerun)."""
         from ui import codec
 
+        with self.lock:
+            if run_id in self._decoded:
+                self._decoded.move_to_end(run_id)
+                return self._decoded[run_id]
         _, meta, blobs = store().run(self.token, run_id)
         result = codec.decode_result(meta, blobs)
         result.run_id = run_id
+        with self.lock:
+            self._decoded[run_id] = result
+            while len(self._decoded) > DECODED_RUNS:
+                self._decoded.popitem(last=False)
         return result
 
     def dismiss_job(self, job_id: str) -> None:
         """Take an interrupted job off the list (its record stays, as ``dismissed``)."""
         store().update_job(self.token, job_id, status="dismissed")
+        self._interrupted = None
+        self.stamp = store().stamp(self.token)
 
     def delete_run(self, run_id: str) -> None:
         info = store().run_info(self.token, run_id)
         store().delete_run(self.token, run_id)
         with self.lock:
+            self._decoded.pop(run_id, None)
             shown = self.results.get(info.method)
             if shown is not None and getattr(shown, "run_id", None) == run_id:
                 self.results.pop(info.method, None)
+            self.stamp = store().stamp(self.token)
 
 
 def headline(result) -> dict:
@@ -236,19 +265,40 @@ def new_workspace() -> Workspace:
 
 def open_workspace(token: Optional[str]) -> Optional[Workspace]:
     """The workspace of ``token``, or None when the token is malformed, unknown or expired
-    (the caller starts a new one: a guessed token never opens someone else's work)."""
-    from ui.store import Store
+    (the caller starts a new one: a guessed token never opens someone else's work).
 
-    if not token or not Store.valid_token(token) or not store().exists(token):
+    One read of the store per call (:meth:`ui.store.Store.stamp`): the copy is decoded again
+    when another process changed its data, its results when it added or deleted runs; the
+    last use is written at most every :data:`TOUCH_EVERY` seconds."""
+    from ui.store import Store, WorkspaceNotFound
+
+    if not isinstance(token, str) or not Store.valid_token(token):
+        return None
+    try:
+        stamp = store().stamp(token)
+    except WorkspaceNotFound:
         return None
     with _cache_lock:
         ws = _cache.get(token)
         if ws is not None:
             _cache.move_to_end(token)
-    if ws is None or ws.version != store().version(token):
+    if ws is None or ws.stamp[:1] != stamp[:1]:  # its data changed (or never read here)
         ws = _load(token, ws)
         _remember(ws)
-    store().touch(token)
+    elif ws.stamp[:3] != stamp[:3]:  # another process added or deleted runs
+        fresh = Workspace(token=token, data_token=ws.data_token)
+        _guarded(fresh, "the results", _read_results)
+        with ws.lock:
+            ws.results.clear()
+            ws.results.update(fresh.results)
+            ws.damaged = [*ws.damaged, *fresh.damaged]
+    if ws.stamp[3:] != stamp[3:]:  # a job ended, was interrupted or dismissed
+        ws._interrupted = None
+    ws.stamp = stamp
+    now = time.monotonic()
+    if now - ws.touched >= TOUCH_EVERY:
+        store().touch(token)
+        ws.touched = now
     return ws
 
 
@@ -256,34 +306,39 @@ def _remember(ws: Workspace) -> None:
     with _cache_lock:
         _cache[ws.token] = ws
         _cache.move_to_end(ws.token)
-        while len(_cache) > CACHE_SIZE:
-            old_token, old = next(iter(_cache.items()))
-            if old.job is not None and old.job.running:
-                _cache.move_to_end(old_token)  # its job's watcher still writes to it
-                break
-            _cache.pop(old_token)
+        idle = [t for t, w in _cache.items() if w.job is None or not w.job.running]
+        for old_token in idle[:max(0, len(_cache) - CACHE_SIZE)]:  # oldest first
+            _cache.pop(old_token)  # (one whose job runs stays: its watcher writes to it)
 
 
 def _load(token: str, previous: Optional[Workspace]) -> Workspace:
     """Decode the stored workspace (data, working table, latest run per method on that data).
 
-    A damaged record (checksum, truncation, an unknown kind) is left out with a note in
-    ``ws.damaged``; the rest of the workspace opens."""
-    ws = previous if previous is not None else Workspace(token=token)
-    with ws.lock:
-        ws.version = store().version(token)  # first: a write meanwhile makes it stale, not lost
-        ws.damaged = []
-        ws.dataset, ws.spec, ws.label, ws.data_token, ws.table = None, None, "", 0, None
-        ws.results.clear()
-        for part, read in (("the data set", _read_dataset), ("the working table", _read_table),
-                           ("the results", _read_results)):
-            try:
-                read(ws)
-            except ClusteringError as err:
-                log.warning("workspace: %s could not be read: %s", part, err)
-                ws.damaged.append(f"{part[0].upper()}{part[1:]} of this workspace could not be "
-                                  f"read back and was left out: {err}")
-    return ws
+    Decoded into a fresh copy, then swapped in under the lock: a session reading meanwhile sees
+    the old state or the new, never half of each. A damaged record (checksum, truncation, an
+    unknown kind) is left out with a note in ``ws.damaged``; the rest of the workspace opens."""
+    fresh = Workspace(token=token, version=store().version(token))  # first: a later write
+    for part, read in (("the data set", _read_dataset), ("the working table", _read_table),
+                       ("the results", _read_results)):  # makes it stale, never lost
+        _guarded(fresh, part, read)
+    if previous is None:
+        return fresh
+    with previous.lock:
+        for name in ("version", "dataset", "spec", "label", "data_token", "table", "damaged"):
+            setattr(previous, name, getattr(fresh, name))
+        previous.results.clear()
+        previous.results.update(fresh.results)
+        previous._interrupted = None
+    return previous
+
+
+def _guarded(ws: Workspace, part: str, read) -> None:
+    try:
+        read(ws)
+    except ClusteringError as err:
+        log.warning("workspace: %s could not be read: %s", part, err)
+        ws.damaged.append(f"{part[0].upper()}{part[1:]} of this workspace could not be read "
+                          f"back and was left out: {err}")
 
 
 def _read_dataset(ws: Workspace) -> None:
@@ -336,7 +391,6 @@ PROCESS_ID = uuid.uuid4().hex
 
 def record_job(ws: Workspace, job, config: Optional[dict]) -> str:
     """Record ``job`` (about to start) in the store; its job id."""
-    start_heartbeat()
     return store().put_job(ws.token, method=job.method, label=job.label, status="running",
                            config=config, process=PROCESS_ID, data_token=ws.data_token)
 
@@ -373,6 +427,7 @@ def end_job(ws: Workspace, job_id: str, job) -> None:
     try:
         store().update_job(ws.token, job_id, status=status, error=job.error,
                            run_id=getattr(job.result, "run_id", None))
+        ws.stamp = store().stamp(ws.token)
     except Exception:  # noqa: BLE001 - the store is gone (server stopping): nothing to tell
         log.warning("could not record the end of job %s", job_id, exc_info=True)
 
@@ -380,20 +435,29 @@ def end_job(ws: Workspace, job_id: str, job) -> None:
 _beat_thread: Optional[threading.Thread] = None
 
 
-def start_heartbeat() -> None:
-    """Keep this process's running jobs fresh in the store (once per process)."""
+def _start_heartbeat() -> None:
+    """Keep this process's running jobs fresh in the store (once per process; the caller holds
+    ``_store_lock``)."""
     global _beat_thread
-    with _store_lock:
-        if _beat_thread is not None:
-            return
+    if _beat_thread is None:
         _beat_thread = threading.Thread(target=_beat, name="clustermap-heartbeat", daemon=True)
         _beat_thread.start()
 
 
 def _beat() -> None:
+    """Every :data:`HEARTBEAT_SECONDS`: this process's jobs are alive; any other server's job
+    silent for :data:`STALE_SECONDS` was left by a server that died (one killed and restarted
+    at once included): interrupted."""
     while True:
         time.sleep(HEARTBEAT_SECONDS)
         try:
-            store().beat(PROCESS_ID)
+            beat_once()
         except Exception:  # noqa: BLE001 - logged; the next beat tries again
             log.warning("job heartbeat failed", exc_info=True)
+
+
+def beat_once() -> int:
+    """One heartbeat; how many jobs of dead servers it marked interrupted."""
+    s = store()
+    s.beat(PROCESS_ID)
+    return s.interrupt_running_jobs(idle_s=STALE_SECONDS)
