@@ -35,18 +35,19 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def results_on(ds, spec) -> dict:
-    """One result of each kind, trained here."""
+def results_on(ds, spec, token: int) -> dict:
+    """One result of each kind, trained here on data set number ``token`` of a workspace."""
     from ui import quick, runs
 
     som = {"rows": 6, "cols": 6, "n_clusters": 3, "n_steps": 2000, "random_state": 0}
     qbm = {"n_clusters": 3, "rows": 4, "cols": 4, "n_replicates": 2, "random_state": 0}
-    out = {"neural": runs.train("neural", quick.recommended_neural_params(3), ds, spec),
-           "som": runs.train("som", som, ds, spec),
-           "qbm": runs.train("qbm", qbm, ds, spec)}
+    out = {"neural": runs.train("neural", quick.recommended_neural_params(3), ds, spec,
+                                data_token=token),
+           "som": runs.train("som", som, ds, spec, data_token=token),
+           "qbm": runs.train("qbm", qbm, ds, spec, data_token=token)}
     methods = runs.compare_params(["kmeans", "gmm", "dbscan", "spectral", "som"], 3, 0, 0.3, 5,
                                   n_objects=ds.X.shape[0])
-    out["compare"] = runs.compare(methods, ds, spec)
+    out["compare"] = runs.compare(methods, ds, spec, data_token=token)
     return out
 
 
@@ -99,18 +100,19 @@ def main(argv=None) -> int:
     print(f"store: {wsp.store().where}")
     spec = {"source": "generator", "name": "blobs", "params": {"n_samples": 500}}
     ds = cfg.load_data(spec)
-    results = results_on(ds, spec)
+    small = wsp.new_workspace()
+    t_data, _ = timed(lambda: small.set_dataset(ds, spec, "blobs (500 points)",
+                                                seen=small.version), repeat=1)
+    results = results_on(ds, spec, small.data_token)
     print("\nstore size per result (500 points, 2 features):")
     for method, res in results.items():
         meta, blobs = codec.encode_result(res)
         print(f"  {runs.RESULT_TITLES[method]:<26} {record_size(meta, blobs) / 1024:8.1f} KB "
               f"({len(blobs)} blobs)")
 
-    small = wsp.new_workspace()
-    t_data, _ = timed(lambda: small.set_dataset(ds, spec, "blobs (500 points)",
-                                                seen=small.version), repeat=1)
     t_runs, _ = timed(lambda: [small.add_result(m, r) for m, r in results.items()], repeat=1)
     cold, warm = restore_times(small.token)
+    assert set(wsp.open_workspace(small.token).results) == set(results), "results not restored"
     print(f"\nsmall workspace (500 points, 4 results): written in {t_data + t_runs:.3f} s; "
           f"restored after a reload in {cold:.3f} s by a new process, {warm * 1000:.1f} ms by "
           f"the same one")
@@ -130,6 +132,7 @@ def main(argv=None) -> int:
     big.add_result("som", som)
     written = time.perf_counter() - t0
     cold, warm = restore_times(big.token)
+    assert "som" in wsp.open_workspace(big.token).results, "result not restored"
     size = wsp.store().usage(big.token)
     print(f"large workspace ({args.rows:,} rows x 7 columns, its table, a SOM): "
           f"{size / 1024**2:.1f} MB stored, written in {written:.2f} s; restored after a "
