@@ -227,3 +227,21 @@ def test_a_job_left_by_a_killed_server_is_marked_interrupted_by_the_next_heartbe
     assert s.job(ws.token, mine).status == "running"
     assert [j.job_id for j in wsp.open_workspace(ws.token).interrupted()] == [dead]
     s.update_job(ws.token, mine, status="stopped")
+
+
+def test_a_job_running_on_another_web_server_is_shown_and_blocks_a_second_one():
+    a = generate(new_app(), "blobs", 60)
+    ws = wsp.open_workspace(workspace_of(a))
+    s = wsp.store()
+    other = s.put_job(ws.token, method="som", label="Self-organizing map", status="running",
+                      config=None, process="another-replica", data_token=ws.data_token)
+    try:
+        b = open_at(ws.token)
+        captions = [c.value for c in b.sidebar.caption]
+        assert any("on another server" in c for c in captions), captions
+        goto(a, "som")
+        click(a, "som_train")
+        assert any("on another server of this site" in e.value for e in a.error)
+        assert a.session_state["cm_job"] is None or not a.session_state["cm_job"].running
+    finally:
+        s.update_job(ws.token, other, status="finished")

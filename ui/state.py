@@ -278,6 +278,11 @@ def start_job(method: str, target: Callable[..., Any], label: str,
             raise ClusteringError(f"One training runs at a time: {current.label} is still "
                                   "running. Wait until it ends or stop it on its page, then "
                                   "start again; nothing was started and your settings are kept.")
+        other = ws.elsewhere()
+        if other:
+            raise ClusteringError(f"One training runs at a time: {other[0].label} is running "
+                                  "for this workspace on another server of this site (from "
+                                  "another tab). Wait until it ends; nothing was started.")
         record: dict = {}
         new = Job(method, target, wsp.ResultSink(ws), label=label, client=client_address(),
                   on_end=lambda j: wsp.end_job(ws, record.get("id"), j))

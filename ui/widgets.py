@@ -97,6 +97,9 @@ def workspace_box(ws) -> None:
                 icon=":material/key:")
     for note in ws.damaged:
         st.warning(md_escape(note), icon=":material/broken_image:")
+    for rec in ws.elsewhere():
+        st.caption(md_escape(f"{rec.label} is training for this workspace on another server "
+                             "of this site; its result will appear in the run history."))
     interrupted = ws.interrupted()
     if interrupted:
         n = len(interrupted)

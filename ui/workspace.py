@@ -120,6 +120,12 @@ class Workspace:
     def jobs(self) -> list:
         return store().jobs(self.token)
 
+    def elsewhere(self) -> list:
+        """Jobs of this workspace running on another web server of the deployment (their tab
+        was served there: their live view is there too)."""
+        return [j for j in self.jobs() if j.status in ("queued", "running")
+                and j.process != PROCESS_ID]
+
     def interrupted(self) -> list:
         """Jobs a server restart interrupted, not yet dismissed or rerun (read again when the
         store's jobs change: :func:`open_workspace`)."""
