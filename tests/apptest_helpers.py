@@ -63,6 +63,19 @@ def wait_job(at: AppTest, timeout: float = 120) -> object:
     return job
 
 
+def train_som(at: AppTest, rows: int = 4, cols: int = 4, steps: int = 200):
+    """Train a small SOM on the session's data through its page; ``(job, result)``."""
+    goto(at, "som")
+    for key, value in (("som_rows", rows), ("som_cols", cols), ("som_n_steps", steps)):
+        set_number(at, key, value)
+    at.run()
+    click(at, "som_train")
+    check(at)
+    job = wait_job(at)
+    assert job.error is None, job.error
+    return job, at.session_state["cm_results"]["som"]
+
+
 def download_labels(at: AppTest) -> list[str]:
     return [d.label for d in at.get("download_button")]
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests import apptest_helpers as helpers
 from tests.apptest_helpers import APP, TIMEOUT, check, click, generate, goto, new_app
-from tests.apptest_helpers import set_number, stop_all_jobs, wait_job
+from tests.apptest_helpers import stop_all_jobs
 from ui import workspace as wsp
 
 pytestmark = pytest.mark.slow
@@ -40,15 +41,8 @@ def open_at(token: str) -> AppTest:
 
 
 def train_som(at: AppTest):
-    goto(at, "som")
-    for key, value in (("som_rows", 3), ("som_cols", 3), ("som_n_steps", 150)):
-        set_number(at, key, value)
-    at.run()
-    click(at, "som_train")
-    check(at)
-    job = wait_job(at)
-    assert job.error is None, job.error
-    return at.session_state["cm_results"]["som"]
+    """A 3 x 3 map of 150 steps through its page; its result."""
+    return helpers.train_som(at, 3, 3, 150)[1]
 
 
 def test_a_new_visitor_gets_a_workspace_named_in_the_address():
@@ -148,12 +142,7 @@ def test_a_full_workspace_says_so_and_the_result_stays_on_its_page(monkeypatch):
     wsp.reset_store()
     try:
         a = generate(new_app(), "blobs", 60)
-        goto(a, "som")
-        for key, value in (("som_rows", 3), ("som_cols", 3), ("som_n_steps", 150)):
-            set_number(a, key, value)
-        a.run()
-        click(a, "som_train")
-        wait_job(a)
+        helpers.train_som(a, 3, 3, 150)  # (its result is kept on the page, not stored)
         warnings = [w.value.replace("\\", "") for w in a.warning]  # markdown-escaped
         assert any("CLUSTERMAP_WORKSPACE_MAX_BYTES" in w and "history" in w for w in warnings), \
             warnings

@@ -17,8 +17,7 @@ import pytest
 from clustering import cluster
 from clustering.distributed import SCHEDULER_ENV
 from clustering.progress import Progress
-from tests.apptest_helpers import check, click, generate, goto, new_app, set_number, stop_all_jobs
-from tests.apptest_helpers import wait_job
+from tests.apptest_helpers import generate, goto, new_app, stop_all_jobs, train_som
 from ui.jobs import Job
 
 pytestmark = pytest.mark.slow
@@ -91,15 +90,7 @@ def on_remote(remote, monkeypatch):
 
 
 def _train_som(at):
-    goto(at, "som")
-    for key, value in (("som_rows", 4), ("som_cols", 4), ("som_n_steps", 200)):
-        set_number(at, key, value)
-    at.run()
-    click(at, "som_train")
-    check(at)
-    job = wait_job(at)
-    assert job.error is None, job.error
-    return job, at.session_state["cm_results"]["som"]
+    return train_som(at, 4, 4, 200)
 
 
 def test_the_app_trains_on_the_existing_cluster_with_the_embedded_results(remote, monkeypatch):
