@@ -283,15 +283,14 @@ def start_job(method: str, target: Callable[..., Any], label: str,
             raise ClusteringError(f"One training runs at a time: {other[0].label} is running "
                                   "for this workspace on another server of this site (from "
                                   "another tab). Wait until it ends; nothing was started.")
-        record: dict = {}
+        job_id = wsp.record_job(ws, method, label, config)
         new = Job(method, target, wsp.ResultSink(ws), label=label, client=client_address(),
-                  on_end=lambda j: wsp.end_job(ws, record.get("id"), j))
-        new.config = config
-        record["id"] = wsp.record_job(ws, new, config)
+                  on_end=lambda j: wsp.end_job(ws, job_id, j))
+        new.config = config  # the settings its page shows in a new tab
         try:
             new.start()  # refused (nothing kept) when the server's queue is full
         except BaseException:
-            wsp.forget_job(ws, record["id"])
+            wsp.forget_job(ws, job_id)
             raise
         ws.job = new
     _ss()[JOB] = new

@@ -395,9 +395,9 @@ def _decode_table(meta: dict, data: bytes) -> dict:
 PROCESS_ID = uuid.uuid4().hex
 
 
-def record_job(ws: Workspace, job, config: Optional[dict]) -> str:
-    """Record ``job`` (about to start) in the store; its job id."""
-    return store().put_job(ws.token, method=job.method, label=job.label, status="running",
+def record_job(ws: Workspace, method: str, label: str, config: Optional[dict]) -> str:
+    """Record a job about to start in the store; its job id."""
+    return store().put_job(ws.token, method=method, label=label, status="running",
                            config=config, process=PROCESS_ID, data_token=ws.data_token)
 
 
