@@ -66,6 +66,24 @@ def test_the_same_address_shows_the_same_data_and_results():
     assert (b.number_input(key="som_rows").value, b.number_input(key="som_cols").value) == (3, 3)
 
 
+def test_a_network_trained_on_a_worker_is_kept_in_the_history():
+    """With the page's own kernel: what a worker sends back is stored and read back."""
+    a = generate(new_app(), "blobs", 80)
+    goto(a, "neural")
+    for key, value in (("nn_max_epochs", 30), ("nn_patience", 30), ("nn_n_restarts", 1)):
+        helpers.set_number(a, key, value)
+    a.run()
+    click(a, "nn_train")
+    job = helpers.wait_job(a)
+    assert job.error is None and not getattr(job.result, "store_error", None), \
+        getattr(job.result, "store_error", job.error)
+    ws = wsp.open_workspace(workspace_of(a))
+    assert [r.method for r in ws.runs()] == ["neural"]
+    wsp.reset_store()
+    back = open_at(workspace_of(a)).session_state["cm_results"]["neural"]
+    np.testing.assert_array_equal(back.proba, job.result.proba)
+
+
 def test_a_restarted_process_reads_the_workspace_back_from_the_store():
     a = generate(new_app(), "moons", 80)
     som = train_som(a)

@@ -68,8 +68,8 @@ def assert_same(a, b, where="value"):
         assert a == b or (np.isnan(a) and np.isnan(b)), where
     elif a is None or isinstance(a, (bool, int, str, bytes, np.generic)):
         assert a == b, where
-    elif type(a).__name__ == "Kernel":
-        assert a is b, where
+    elif type(a).__name__ == "Kernel":  # the same registered kernel (a worker's is a copy)
+        assert a.name == b.name and a == b, where
     elif dataclasses.is_dataclass(a):
         assert_same(dataclasses.asdict(a) if type(a).__name__ == "ScalePlan" else vars(a),
                     dataclasses.asdict(b) if type(b).__name__ == "ScalePlan" else vars(b), where)
@@ -200,15 +200,25 @@ def test_neural_model_can_be_loaded_at_once(neural, blobs_ds):
     np.testing.assert_array_equal(back.estimator.predict_proba(blobs_ds.X), neural.proba)
 
 
-def test_a_result_from_a_worker_round_trips_too(neural, blobs_ds, no_pickle):
-    """In the web process a network's model is only its .keras bytes (MethodResult.__getstate__)."""
-    shipped = copy.copy(neural)
-    shipped.__dict__.update(neural.__getstate__())
-    shipped.extra = dict(neural.extra)
+@pytest.fixture(scope="module")
+def shipped(neural):
+    """The result as the web process gets it from a worker: through Dask's pickle, which ships
+    the network's model as its .keras bytes (MethodResult.__getstate__) and gives the web process
+    copies of everything else (the estimator's kernel included, not the registry's object)."""
+    import pickle
+
+    return pickle.loads(pickle.dumps(neural))
+
+
+def test_a_result_from_a_worker_round_trips_too(neural, shipped, blobs_ds, no_pickle):
+    from clustering import kernels
+
     assert shipped.estimator.model_ is None
+    assert shipped.estimator.kernel_ is not kernels.KERNELS[shipped.estimator.kernel_.name]
     back = roundtrip_result(shipped)
     assert_same_result(shipped, back)
     assert_same_downloads(neural, back, blobs_ds)
+    assert back.estimator.kernel_ is kernels.KERNELS[shipped.estimator.kernel_.name]
 
 
 def test_som_round_trip_keeps_downloads_and_views(som, blobs_ds, no_pickle):

@@ -273,7 +273,8 @@ class _Writer:
         if _is_kernel(v):
             from clustering import kernels
 
-            if kernels.KERNELS.get(v.name) is not v:
+            # by name: a result from a worker holds an unpickled copy of the registry's kernel
+            if v.name not in kernels.KERNELS:
                 raise CodecError(f"{where}: the kernel {v.name!r} is not a registered kernel.")
             return {"t": "kernel", "name": v.name}
         if name in _SPARSE and type(v).__module__.startswith("scipy.sparse"):

@@ -80,8 +80,11 @@ def test_reload_and_a_second_tab_bring_back_the_data_the_training_and_the_result
     page.locator(MAIN).get_by_role("button", name="Stop").click()
     page.get_by_role("heading", name="Results").wait_for(timeout=180_000)
     nav(other, "Run history")
-    other.get_by_text("Neural clustering").first.wait_for()
-    other.get_by_text("Self-organizing map").first.wait_for()
+    runs = other.get_by_test_id("stSelectbox").filter(has_text="Run")
+    runs.click()  # the history's list of runs (the table itself is drawn on a canvas)
+    for name in ("Neural clustering · blobs (150 points)", "Self-organizing map · blobs (150 points)"):
+        other.get_by_role("option").filter(has_text=name).first.wait_for()
+    other.keyboard.press("Escape")
     shot(other, "22-run-history")
 
     fresh = open_tab(browser, server)  # a new address: a new, empty workspace
