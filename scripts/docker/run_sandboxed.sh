@@ -67,7 +67,11 @@ stop_server() {
   kill -KILL -- "-$pgid" 2>/dev/null || true
   wait "$pgid" 2>/dev/null || true
   pgid=""
-  # Anything still running from the container's root (left its process group) goes too.
+  sweep_container
+}
+sweep_container() {
+  # Anything still running from the container's root (left its process group, e.g. the
+  # embedded Dask scheduler of an in-container AppTest run) goes too.
   if [ -n "$mnt" ]; then
     for p in /proc/[0-9]*; do
       [ "$(readlink "$p/root" 2>/dev/null)" = "$mnt" ] && kill -KILL "${p#/proc/}" 2>/dev/null || true
@@ -84,6 +88,7 @@ stop_roles() {
 cleanup() {
   stop_roles
   stop_server
+  sweep_container
   [ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null || true
   [ -n "$ctr" ] && bh rm "$ctr" >/dev/null 2>&1 || true
 }
