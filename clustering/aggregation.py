@@ -1,6 +1,8 @@
 """The article's "morphological box": additive aggregates inside groups, their product across groups.
 
-The taxpayer study groups its indicators and combines them in two stages (digest part B):
+The taxpayer example of "Neural network clustering methods to evaluate the totality of taxpayers
+according to their degree of creditworthiness" (2017) groups its indicators and combines them in two
+stages:
 
 * each aggregate is the mean of its group's columns, e.g. Phi1 = (Phi11 + Phi13) / 2 and
   Phi2 = (Phi21 + Phi24) / 2 (optionally a weighted mean);
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,6 +70,32 @@ def aggregate(frame: pd.DataFrame, groups: Mapping[str, Sequence[str]], *,
     """
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"Expected a table (pandas DataFrame), got {type(frame).__name__}.")
+    plan, used = _check_groups(frame, groups)
+    w = _check_weights(weights, used)
+    names = [name for name, _ in plan] + ([] if criterion is None else [criterion])
+    if criterion is not None:
+        if not isinstance(criterion, str) or not criterion.strip():
+            raise ConfigError(f"criterion: expected a non-empty column name, got {criterion!r}.")
+        if criterion in groups:
+            raise ConfigError(f"criterion: {criterion!r} is also an aggregate's name; choose "
+                              "another name.")
+    new_values = _aggregates(frame, plan, w, criterion)
+    clashes = [n for n in names if n in frame.columns
+               and not overwrite and not _same_values(frame[n], new_values[n])]
+    if clashes:
+        raise ConfigError(f"The table already has {'columns' if len(clashes) > 1 else 'a column'} "
+                          f"{', '.join(repr(c) for c in clashes)} with other values: choose other "
+                          "names or allow overwriting (overwrite=True).")
+    out = frame.copy()
+    for n in names:
+        out[n] = new_values[n]
+    return out
+
+
+def _check_groups(frame: pd.DataFrame,
+                  groups: Any) -> tuple[list[tuple[str, list[str]]], dict[str, str]]:
+    """(aggregate name and its columns, in order; column -> its aggregate): every group named,
+    non-empty, of distinct numeric columns of ``frame``, no column in two groups."""
     if not isinstance(groups, Mapping) or not groups:
         raise ConfigError("groups: expected at least one aggregate (name -> list of columns).")
     if frame.columns.has_duplicates:
@@ -93,14 +121,21 @@ def aggregate(frame: pd.DataFrame, groups: Mapping[str, Sequence[str]], *,
                 raise ConfigError(f"groups.{name}: column {c!r} is {where}; a column belongs to "
                                   "one group once.")
             used[c] = name
-            if not (pd.api.types.is_numeric_dtype(frame[c])
-                    and not pd.api.types.is_bool_dtype(frame[c])):
-                sample = frame[c].dropna()
-                example = f" (e.g. {str(sample.iloc[0])!r})" if len(sample) else ""
-                raise DataError(f"groups.{name}: column {c!r} is not numeric{example}; "
-                                "aggregates average numbers.")
+            _check_numeric(frame[c], name, c)
         plan.append((name, cols))
+    return plan, used
 
+
+def _check_numeric(column: pd.Series, name: str, c: Any) -> None:
+    if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
+        sample = column.dropna()
+        example = f" (e.g. {str(sample.iloc[0])!r})" if len(sample) else ""
+        raise DataError(f"groups.{name}: column {c!r} is not numeric{example}; "
+                        "aggregates average numbers.")
+
+
+def _check_weights(weights: Any, used: Mapping[str, str]) -> dict[str, float]:
+    """Column -> weight: finite, non-negative numbers of grouped columns."""
     w = {}
     if weights is not None:
         if not isinstance(weights, Mapping):
@@ -114,16 +149,12 @@ def aggregate(frame: pd.DataFrame, groups: Mapping[str, Sequence[str]], *,
             if v < 0:
                 raise ConfigError(f"weights.{c}: weights cannot be negative, got {v:g}.")
             w[c] = float(v)
+    return w
 
-    names = [name for name, _ in plan] + ([] if criterion is None else [criterion])
-    if criterion is not None:
-        if not isinstance(criterion, str) or not criterion.strip():
-            raise ConfigError(f"criterion: expected a non-empty column name, got {criterion!r}.")
-        if criterion in groups:
-            raise ConfigError(f"criterion: {criterion!r} is also an aggregate's name; choose "
-                              "another name.")
 
-    out = frame.copy()
+def _aggregates(frame: pd.DataFrame, plan: list[tuple[str, list[str]]], w: Mapping[str, float],
+                criterion: Optional[str]) -> dict[str, np.ndarray]:
+    """Each aggregate's weighted mean of its columns and, under ``criterion``, their product."""
     product = None
     new_values: dict[str, np.ndarray] = {}
     for name, cols in plan:
@@ -138,13 +169,4 @@ def aggregate(frame: pd.DataFrame, groups: Mapping[str, Sequence[str]], *,
         product = values.copy() if product is None else product * values
     if criterion is not None:
         new_values[criterion] = product
-
-    clashes = [n for n in names if n in frame.columns
-               and not overwrite and not _same_values(frame[n], new_values[n])]
-    if clashes:
-        raise ConfigError(f"The table already has {'columns' if len(clashes) > 1 else 'a column'} "
-                          f"{', '.join(repr(c) for c in clashes)} with other values: choose other "
-                          "names or allow overwriting (overwrite=True).")
-    for n in names:
-        out[n] = new_values[n]
-    return out
+    return new_values

@@ -1,5 +1,5 @@
 """Where the heavy loops run: this process, an embedded Dask ``LocalCluster``, or an existing
-Dask cluster; and how much memory a job may take.
+Dask cluster.
 
 The SOM's batch training (its per-chunk sums) and the quasi-Bayesian ensemble (its maps) take a
 ``scheduler`` setting:
@@ -24,9 +24,7 @@ Results do not depend on the path: every task is seeded as on the local path and
 sums are added in the same order. Dask is imported only when a run asks for it, so importing
 :mod:`clustering` stays fast and nothing is started unless asked.
 
-Memory: :func:`memory_limit_bytes` is the budget a job is checked against before it starts
-(``memory_limit`` of the estimator, else ``CLUSTERMAP_MEMORY_LIMIT``, else a share of one Dask
-worker's memory limit, see :mod:`clustering.resources`); the same rule as the neural estimator's.
+The memory budget a job is checked against before it starts is :mod:`clustering.memory`'s.
 """
 from __future__ import annotations
 
@@ -38,11 +36,12 @@ from dataclasses import asdict, dataclass
 from typing import Iterator, Optional
 
 from clustering.errors import ClusteringError, ConfigError
+# The memory budget lives in clustering.memory; its names stay importable from here until every
+# caller imports them from there.
+from clustering.memory import MEMORY_ENV, fmt_bytes, memory_limit_bytes, parse_bytes  # noqa: F401
 
 #: Environment variable naming the default scheduler (an address or a keyword).
 SCHEDULER_ENV = "CLUSTERMAP_DASK_SCHEDULER"
-#: Environment variable with the memory budget of a job (``8G``, ``512M`` or bytes).
-MEMORY_ENV = "CLUSTERMAP_MEMORY_LIMIT"
 KEYWORDS = ("local", "auto", "localcluster")
 #: Address schemes Dask understands.
 SCHEMES = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
@@ -52,47 +51,6 @@ AUTO_MIN_OPS = 5e10
 #: Seconds to wait for an existing scheduler and its first worker.
 CONNECT_TIMEOUT = 10.0
 PATHS = {"local": "local", "localcluster": "Dask LocalCluster", "remote": "Dask scheduler"}
-
-
-# ----------------------------------------------------------------------------------- memory
-def parse_bytes(text, where: str = MEMORY_ENV) -> int:
-    """``"8G"``, ``"512M"``, ``"1.5GB"`` or ``"8000000000"`` as bytes (powers of 1024)."""
-    units = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20, "G": 2**30,
-             "GB": 2**30, "T": 2**40, "TB": 2**40}
-    t = str(text).strip().upper().replace("IB", "B")
-    num = t.rstrip("KMGTB")
-    unit = t[len(num):]
-    try:
-        value = float(num)
-    except ValueError:
-        value = float("nan")
-    if unit not in units or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{where}: expected bytes such as 8000000000 or 8G, got {text!r}.")
-    return int(value * units[unit])
-
-
-def memory_limit_bytes(memory_limit=None) -> int:
-    """The memory budget of a job: ``memory_limit`` (bytes) when given, else
-    :func:`clustering.resources.job_memory` (``CLUSTERMAP_MEMORY_LIMIT``, else a share of the
-    memory limit of one Dask worker, which follows the container's cgroup limits)."""
-    if memory_limit is not None:
-        if isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, float)) \
-                or not memory_limit >= 1 or not math.isfinite(memory_limit):
-            raise ConfigError(f"memory_limit: expected a number of bytes >= 1 or null, got "
-                              f"{memory_limit!r}.")
-        return int(memory_limit)
-    from clustering.resources import job_memory
-
-    return job_memory()
-
-
-def fmt_bytes(n: float) -> str:
-    """``1536`` -> ``"1.5 KB"`` (powers of 1024)."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024.0
-    return f"{n:.1f} TB"  # pragma: no cover
 
 
 # ----------------------------------------------------------------------------------- scheduler
@@ -164,10 +122,6 @@ class Execution:
     address: Optional[str]
     reason: str
 
-    @property
-    def uses_dask(self) -> bool:
-        return self.path != "local"
-
     def describe(self) -> str:
         """One line for the app, e.g. ``"Dask LocalCluster, 2 workers"``."""
         label = PATHS[self.path]
@@ -217,27 +171,42 @@ def dask_session(scheduler, n_jobs=None, *, ops: float = math.inf,
                    f"a small job (about {ops:.2g} operations, under {AUTO_MIN_OPS:.0e})")
             yield local_execution(f"scheduler='auto': {why}, run here"), None
             return
-        distributed = _import_distributed()
-        cluster = client = None
-        try:
-            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                               processes=True, dashboard_address=None,
-                                               silence_logs=logging.ERROR)
-            client = distributed.Client(cluster)
-            yield (Execution("localcluster", workers, cluster.scheduler_address,
-                             f"scheduler='{chosen}' ({src}): embedded LocalCluster of "
-                             f"{workers} processes"), client)
-        finally:
-            if client is not None:
-                client.close()
-            if cluster is not None:
-                cluster.close()
+        with _embedded_cluster(chosen, src, workers) as session:
+            yield session
         return
+    with _existing_cluster(chosen, src) as session:
+        yield session
+
+
+@contextmanager
+def _embedded_cluster(chosen: str, src: str, workers: int) -> Iterator[tuple[Execution, object]]:
+    """A LocalCluster of ``workers`` processes and its client, closed on exit."""
+    distributed = _import_distributed()
+    cluster = client = None
+    try:
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                           processes=True, dashboard_address=None,
+                                           silence_logs=logging.ERROR)
+        client = distributed.Client(cluster)
+        yield (Execution("localcluster", workers, cluster.scheduler_address,
+                         f"scheduler='{chosen}' ({src}): embedded LocalCluster of "
+                         f"{workers} processes"), client)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+@contextmanager
+def _existing_cluster(address: str, src: str) -> Iterator[tuple[Execution, object]]:
+    """A client of the scheduler at ``address`` with at least one worker, closed on exit (the
+    cluster is left running)."""
     distributed = _import_distributed()
     try:
-        client = distributed.Client(chosen, timeout=CONNECT_TIMEOUT)
+        client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as err:
-        raise ClusteringError(f"{src}: no Dask scheduler answered at {chosen} within "
+        raise ClusteringError(f"{src}: no Dask scheduler answered at {address} within "
                               f"{CONNECT_TIMEOUT:g} s ({type(err).__name__}); check the "
                               f"address, or set scheduler='local' / unset {SCHEDULER_ENV} to "
                               f"run here.") from None
@@ -245,10 +214,10 @@ def dask_session(scheduler, n_jobs=None, *, ops: float = math.inf,
         try:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError):
-            raise ClusteringError(f"{src}: the Dask scheduler at {chosen} has no workers; start "
-                                  f"some (dask worker {chosen}) or run locally.") from None
+            raise ClusteringError(f"{src}: the Dask scheduler at {address} has no workers; start "
+                                  f"some (dask worker {address}) or run locally.") from None
         workers = len(client.nthreads()) or 1
-        yield Execution("remote", workers, chosen, f"{src}: existing Dask scheduler"), client
+        yield Execution("remote", workers, address, f"{src}: existing Dask scheduler"), client
     finally:
         client.close()
 

@@ -12,6 +12,13 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
+#: Readable names and a hint for the quality figures the backend reports.
+METRIC_NOTES = {
+    "ari": ("ARI", "adjusted Rand index against the known labels (1 = identical, 0 = chance)"),
+    "nmi": ("NMI", "normalised mutual information with the known labels (1 = identical)"),
+    "silhouette": ("silhouette", "-1 .. 1, higher = tighter, better separated clusters"),
+    "theta": ("Θ (22)", "sum of squared distances to the cluster centres; smaller is better"),
+}
 #: First characters that make a spreadsheet evaluate a cell.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -85,3 +92,13 @@ def codebook_frame(som, feature_names: Sequence) -> pd.DataFrame:
     frame.insert(2, "col", unit % int(som.cols_))
     frame["hits"] = np.asarray(som.hit_counts_).ravel()
     return frame
+
+
+def metrics_frame(metrics: dict) -> pd.DataFrame:
+    """The quality figures as a table: figure, value and a short hint each
+    (:data:`METRIC_NOTES`)."""
+    rows = []
+    for key, value in metrics.items():
+        name, hint = METRIC_NOTES.get(str(key).lower(), (str(key), ""))
+        rows.append({"figure": name, "value": value, "meaning": hint})
+    return pd.DataFrame(rows)

@@ -11,7 +11,7 @@ and an environment variable that raises (or lowers) it, read on every check::
     CLUSTERMAP_MAX_EPOCHS=500000 clustermap run --config long.json
 
 Memory is bounded separately (``memory_limit`` / ``CLUSTERMAP_MEMORY_LIMIT``, see
-:func:`clustering.distributed.memory_limit_bytes`); these bounds are structural and operation
+:func:`clustering.memory.memory_limit_bytes`); these bounds are structural and operation
 counts.
 
 Example

@@ -3,8 +3,9 @@
 Every function takes arrays (or small frames) and returns a :class:`plotly.graph_objects.Figure`.
 Scatter plots switch to WebGL (``Scattergl``) above :data:`WEBGL_THRESHOLD` points. Colours follow
 one rule across the app: cluster ``k`` has the colour a point with ``p_k = 1`` gets in the soft
-scatter, so hard and soft views read the same (pure red / green / blue for K <= 3, as in the notes'
-RGB pictures; a qualitative palette beyond, blended by the probabilities).
+scatter, so hard and soft views read the same (pure red / green / blue for K <= 3, as in the
+pictures of neural soft clustering with a proximity kernel, points coloured by RGB = (p_1, p_2,
+p_3); a qualitative palette beyond, blended by the probabilities).
 
 Text is plain text: names, ids, titles and hover lines are HTML-escaped before they reach Plotly
 (which renders tags such as ``<b>`` or ``<a>`` in titles, ticks and hovers), so a column called
@@ -89,8 +90,9 @@ def indexed_colors(labels: Sequence[int], n_clusters: int, **marker) -> dict:
 def soft_rgb(proba: np.ndarray) -> np.ndarray:
     """Mix the cluster colours by the membership probabilities, shape ``(N, 3)`` in [0, 255].
 
-    For K <= 3 the channels are the probabilities themselves (RGB = (p1, p2, p3), the notes'
-    picture); beyond, the qualitative palette is blended with weights p_k.
+    For K <= 3 the channels are the probabilities themselves (RGB = (p1, p2, p3), the picture of
+    the neural soft clustering method); beyond, the qualitative palette is blended with weights
+    p_k.
     """
     proba = np.asarray(proba, dtype=float)
     if proba.ndim != 2:
@@ -673,16 +675,6 @@ def replicate_plot(table: pd.DataFrame, replicate_columns: Sequence[str], *, nam
     _finish(fig, title, height)
     fig.update_xaxes(title_text="network", type="category")
     fig.update_yaxes(title_text="criterion Θ")
-    return fig
-
-
-def metric_bars(table: pd.DataFrame, metric: str, *, title: Optional[str] = None,
-                height: int = 280) -> go.Figure:
-    """One bar per row of a metrics table (methods as index) for one metric column."""
-    fig = go.Figure(go.Bar(x=[plain(i) for i in table.index], y=table[metric],
-                           marker_color="rgb(90,120,200)"))
-    _finish(fig, title or str(metric), height)
-    fig.update_xaxes(type="category")
     return fig
 
 

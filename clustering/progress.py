@@ -58,9 +58,6 @@ class Progress:
         return 1.0 if self.total <= 0 else min(1.0, self.step / self.total)
 
 
-ProgressCallback = Callable[[Progress], None]
-
-
 def stop_requested(stop: Optional[StopSignal]) -> bool:
     """True when ``stop`` is given and set."""
     return stop is not None and bool(stop.is_set())

@@ -28,7 +28,7 @@ import logging
 import os
 from typing import Optional
 
-from clustering.distributed import MEMORY_ENV, parse_bytes
+from clustering.memory import MEMORY_ENV, parse_bytes
 
 log = logging.getLogger("clustermap.resources")
 

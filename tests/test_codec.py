@@ -575,3 +575,15 @@ def test_any_damaged_meta_is_a_codec_error_or_still_valid(kind, som, blobs_ds, n
                 decode(_replace(meta, path, value), blobs)
             except CodecError as err:
                 assert str(err)
+
+
+def test_the_public_api_stays_importable_from_ui_codec():
+    """The codec is split by responsibility; ui.codec keeps every public name, one error type."""
+    from ui import codec_formats, codec_records, codec_tables, codec_values
+
+    for name in codec.__all__:
+        assert hasattr(codec, name), name
+    assert codec.CodecError is codec_formats.CodecError
+    assert codec.encode_table is codec_tables.encode_table
+    assert codec.decode_result is codec_records.decode_result
+    assert codec.LIST_BLOB_ITEMS == codec_values.LIST_BLOB_ITEMS

@@ -97,3 +97,14 @@ def test_app_downloads_neutralise_formulas():
                                proba=None, estimator=None, metrics={}, elapsed=0.0)
     rows = read_back(runs.labels_csv(result, ds))
     assert [r[0] for r in rows[1:]] == ["'=1+2", "'@A1", "ok"]
+
+
+def test_metrics_frame_names_the_figures_once_for_the_app_and_the_downloads():
+    from clustering import export
+    from ui import downloads, widgets
+
+    frame = export.metrics_frame({"ARI": 0.5, "theta": 2.0, "custom": 3})
+    assert frame["figure"].tolist() == ["ARI", "Θ (22)", "custom"]
+    assert frame["meaning"].iloc[2] == "" and "adjusted Rand" in frame["meaning"].iloc[0]
+    assert downloads.metrics_frame is export.metrics_frame
+    assert widgets.metrics_frame({"nmi": 1.0}).equals(export.metrics_frame({"nmi": 1.0}))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clustering import tables
+from clustering import csv_reader, tables
 from clustering.errors import ClusteringError, ConfigError, DataError
 from clustering.tables import LIMIT_ENV, Limits, estimate_memory, load_csv, prepare, read_csv
 
@@ -175,23 +175,23 @@ def test_wide_header_is_refused_before_the_cells_are_parsed(monkeypatch):
 
 def test_delimiter_detection_reads_a_bounded_sample(monkeypatch):
     seen = []
-    field_counts = tables._field_counts
+    field_counts = csv_reader.field_counts
 
     def spy(sample, delimiter):
         seen.append(len(sample))
         return field_counts(sample, delimiter)
 
-    monkeypatch.setattr(tables, "_field_counts", spy)
+    monkeypatch.setattr(csv_reader, "field_counts", spy)
     big = b"a;b\n" + b"1,5;2\n" * 100_000
     assert read_csv(big).attrs["csv"]["delimiter"] == ";"
-    assert seen and max(seen) <= tables._SAMPLE_CHARS
+    assert seen and max(seen) <= csv_reader.SAMPLE_CHARS
 
 
 @pytest.mark.parametrize("unit", ['"\n', ',"', ',"x\n', '", ', 'a,b;c\t"\n'])
 def test_stray_quotes_are_sniffed_in_linear_time(unit):
     """csv.Sniffer's regular expressions took minutes on such a sample; the tie-break counts."""
     text = "a,b\n" + unit * 50_000
-    assert tables._sniff_delimiter(text) in tables.DELIMITERS
+    assert csv_reader.sniff_delimiter(text) in tables.DELIMITERS
     try:
         read_csv(text.encode())
     except DataError:

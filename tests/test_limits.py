@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from clustering import classic, config as cfg, datasets, limits
-from clustering.distributed import MEMORY_ENV
 from clustering.ensemble import QuasiBayesianEnsemble
 from clustering.errors import ConfigError
+from clustering.memory import MEMORY_ENV
 from clustering.neural import NeuralSoftClustering, network_memory
 from clustering.som import SOM
 
@@ -264,3 +264,16 @@ def test_som_and_ensemble_presets_pass():
 def test_default_generators_pass():
     for name in datasets.GENERATORS:
         datasets.check_memory(name, datasets.generator_defaults(name))
+
+
+def test_the_memory_budget_is_also_reachable_from_distributed():
+    """clustering.memory holds the budget; the old names in clustering.distributed are the same
+    objects until every caller imports them from clustering.memory."""
+    from clustering import distributed, memory
+
+    for name in memory.__all__:
+        assert getattr(distributed, name) is getattr(memory, name)
+    assert memory.parse_bytes("1.5K") == 1536 and memory.fmt_bytes(1536) == "1.5 KB"
+    assert memory.memory_limit_bytes(2 ** 20) == 2 ** 20
+    with pytest.raises(ConfigError, match="memory_limit: expected a number of bytes"):
+        memory.memory_limit_bytes(0)

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from clustering import distributed
+from clustering import distributed, memory
 from clustering.ensemble import QuasiBayesianEnsemble
 from clustering.errors import ClusteringError, ConfigError
 from clustering.som import SOM, batch_chunk_rows, estimate_memory
@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(autouse=True)
 def _no_env(monkeypatch):
     monkeypatch.delenv(distributed.SCHEDULER_ENV, raising=False)
-    monkeypatch.delenv(distributed.MEMORY_ENV, raising=False)
+    monkeypatch.delenv(memory.MEMORY_ENV, raising=False)
 
 
 def _blobs(n=120, seed=0):
@@ -212,7 +212,7 @@ def test_no_way_into_the_app_sets_where_or_how_big_a_run_is(monkeypatch):
     saved = res.config.methods["som"]
     assert saved.get("scheduler") is None and saved.get("memory_limit") is None
     # the server's limit holds for the neural network too, before any training starts
-    monkeypatch.setenv(distributed.MEMORY_ENV, "1M")
+    monkeypatch.setenv(memory.MEMORY_ENV, "1M")
     with pytest.raises(ConfigError, match="memory_limit"):
         runs.preflight("neural", {"n_clusters": 3, "solver": "dense", "memory_limit": 2 ** 50},
                        np.repeat(ds.X, 10, axis=0))

@@ -503,3 +503,14 @@ def test_any_bytes_give_a_frame_or_a_data_error(data):
     except DataError:
         return
     assert isinstance(frame, pd.DataFrame) and len(frame) >= 1 and frame.shape[1] >= 1
+
+
+def test_the_public_names_stay_importable_from_tables():
+    """The steps live in their own modules; clustering.tables keeps every public name."""
+    from clustering import csv_reader, prepare_steps, tables
+
+    for name in tables.__all__:
+        assert hasattr(tables, name), name
+    assert tables.DELIMITERS is csv_reader.DELIMITERS
+    assert tables.Dataset.__module__ == "clustering.tables"
+    assert prepare_steps.spreadsheet_rows(pd.DataFrame({"a": [1, 2]})).tolist() == [2, 3]

@@ -9,30 +9,12 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-import pandas as pd
-
+from clustering.export import metrics_frame
 from ui import runs
 
 #: One download: label, bytes (None: not available), file name, MIME type.
 Download = tuple[str, Optional[bytes], str, str]
 CSV, JSON, BINARY = "text/csv", "application/json", "application/octet-stream"
-
-#: Readable names and a hint for the quality figures the backend reports.
-METRIC_NOTES = {
-    "ari": ("ARI", "adjusted Rand index against the known labels (1 = identical, 0 = chance)"),
-    "nmi": ("NMI", "normalised mutual information with the known labels (1 = identical)"),
-    "silhouette": ("silhouette", "-1 .. 1, higher = tighter, better separated clusters"),
-    "theta": ("Θ (22)", "sum of squared distances to the cluster centres; smaller is better"),
-}
-
-
-def metrics_frame(metrics: dict) -> pd.DataFrame:
-    """The quality figures as a table: figure, value and a short hint each."""
-    rows = []
-    for key, value in metrics.items():
-        name, hint = METRIC_NOTES.get(str(key).lower(), (str(key), ""))
-        rows.append({"figure": name, "value": value, "meaning": hint})
-    return pd.DataFrame(rows)
 
 
 def metrics_csv(result: runs.MethodResult) -> bytes:

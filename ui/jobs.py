@@ -212,7 +212,7 @@ SLOTS = JobSlots()
 
 
 def _worker_died_message(label: str, memory_limit: Optional[int]) -> str:
-    from clustering.distributed import fmt_bytes
+    from clustering.memory import fmt_bytes
     from clustering.resources import WORKER_MEMORY_ENV, worker_memory
 
     limit = fmt_bytes(memory_limit or worker_memory())

@@ -36,7 +36,7 @@ import secrets
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Iterator, Mapping, Optional
+from typing import Callable, Iterator, Mapping, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -446,15 +446,26 @@ class Store(JobsMixin):
 
     def delete_run(self, token, run_id: str) -> bool:
         """Remove a run from the history; False when it was not there (deleted meanwhile)."""
+        def unlink(conn: Connection, key: str) -> None:
+            rec.drop_blobs(conn, key, rec.run_owner(run_id))
+            conn.execute(JOBS.update().where(JOBS.c.workspace == key)
+                         .where(JOBS.c.run_id == str(run_id)).values(run_id=None))
+
+        return self._delete_record(token, RUNS, run_id, unlink)
+
+    def _delete_record(self, token, table: sa.Table, record_id: str,
+                       unlink: Optional[Callable[[Connection, str], None]] = None) -> bool:
+        """Remove the record ``record_id`` of ``table`` (runs or jobs) from the workspace, then
+        (``unlink(conn, workspace key)``) what belongs to it; its bytes stop counting. False
+        when it was not there."""
         with self._tx(write=True) as conn:
             row, _ = self._write_workspace(conn, token)
-            where = (RUNS.c.workspace == row.key) & (RUNS.c.id == str(run_id))
-            nbytes = conn.scalar(sa.select(RUNS.c.nbytes).where(where))
+            where = (table.c.workspace == row.key) & (table.c.id == str(record_id))
+            nbytes = conn.scalar(sa.select(table.c.nbytes).where(where))
             if nbytes is None:
                 return False
-            conn.execute(RUNS.delete().where(where))
-            rec.drop_blobs(conn, row.key, rec.run_owner(run_id))
-            conn.execute(JOBS.update().where(JOBS.c.workspace == row.key)
-                         .where(JOBS.c.run_id == str(run_id)).values(run_id=None))
+            conn.execute(table.delete().where(where))
+            if unlink is not None:
+                unlink(conn, row.key)
             self._add_bytes(conn, row, -nbytes)
         return True

@@ -85,15 +85,7 @@ class JobsMixin:
 
     def delete_job(self, token, job_id: str) -> bool:
         """Remove a job's record; False when it was not there."""
-        with self._tx(write=True) as conn:
-            row, _ = self._write_workspace(conn, token)
-            where = (JOBS.c.workspace == row.key) & (JOBS.c.id == str(job_id))
-            nbytes = conn.scalar(sa.select(JOBS.c.nbytes).where(where))
-            if nbytes is None:
-                return False
-            conn.execute(JOBS.delete().where(where))
-            self._add_bytes(conn, row, -nbytes)
-        return True
+        return self._delete_record(token, JOBS, job_id)
 
     def beat(self, process: str) -> int:
         """The heartbeat of a server process: ``updated_at`` of its live jobs (all workspaces)

@@ -12,7 +12,7 @@ from typing import Mapping, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from clustering.distributed import fmt_bytes
+from clustering.memory import fmt_bytes
 from ui.store_schema import JOB_STATUSES, StoreError, blobs as BLOBS
 from ui.store_settings import STORE_MAX_ENV, WORKSPACE_MAX_ENV
 

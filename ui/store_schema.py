@@ -73,6 +73,17 @@ def _workspace_fk() -> sa.Column:
                      sa.ForeignKey("workspaces.key", ondelete="CASCADE"), nullable=False)
 
 
+
+def _record_columns() -> list[sa.Column]:
+    """The first columns of a run and of a job: their order in the workspace, id, workspace,
+    method and the label of their data."""
+    return [sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("id", sa.String(32), nullable=False, unique=True),
+            _workspace_fk(),
+            sa.Column("method", sa.String(200), nullable=False),
+            sa.Column("label", sa.Text, nullable=False)]
+
+
 schema_info = sa.Table(
     "schema_info", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
@@ -100,11 +111,7 @@ datasets = sa.Table(
 
 runs = sa.Table(
     "runs", metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("id", sa.String(32), nullable=False, unique=True),
-    _workspace_fk(),
-    sa.Column("method", sa.String(200), nullable=False),
-    sa.Column("label", sa.Text, nullable=False),
+    *_record_columns(),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("headline", sa.Text, nullable=False),
     sa.Column("meta", sa.Text, nullable=False),
@@ -114,11 +121,7 @@ runs = sa.Table(
 
 jobs = sa.Table(
     "jobs", metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("id", sa.String(32), nullable=False, unique=True),
-    _workspace_fk(),
-    sa.Column("method", sa.String(200), nullable=False),
-    sa.Column("label", sa.Text, nullable=False),
+    *_record_columns(),
     sa.Column("status", sa.String(16), nullable=False, index=True),
     sa.Column("config", sa.Text, nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),

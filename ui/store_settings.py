@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
-from clustering.distributed import fmt_bytes, parse_bytes
+from clustering.memory import fmt_bytes, parse_bytes
 from clustering.errors import ConfigError
 
 log = logging.getLogger("clustermap.store")

@@ -113,35 +113,16 @@ def workspace_box(ws) -> None:
                    "current address.")
 
 
-def job_panel_running(method: str) -> bool:
-    """True when a job of another method holds the session (buttons should be disabled)."""
-    from ui import state
-
-    j = state.job()
-    return j is not None and j.running and j.method != method
-
-
-#: Readable names and a hint for the quality figures the backend reports.
-METRIC_NOTES = {
-    "ari": ("ARI", "adjusted Rand index against the known labels (1 = identical, 0 = chance)"),
-    "nmi": ("NMI", "normalised mutual information with the known labels (1 = identical)"),
-    "silhouette": ("silhouette", "-1 .. 1, higher = tighter, better separated clusters"),
-    "theta": ("Θ (22)", "sum of squared distances to the cluster centres; smaller is better"),
-}
-
-
 def metrics_frame(metrics: dict):
-    """The quality figures as a two-column table with a short hint each."""
-    import pandas as pd
+    """:func:`clustering.export.metrics_frame`, imported when first drawn (pandas loads lazily,
+    not with the pages)."""
+    from clustering.export import metrics_frame as frame
 
-    rows = []
-    for key, value in metrics.items():
-        name, hint = METRIC_NOTES.get(str(key).lower(), (str(key), ""))
-        rows.append({"figure": name, "value": value, "meaning": hint})
-    return pd.DataFrame(rows)
+    return frame(metrics)
 
 
 def metrics_table(metrics: dict) -> None:
+    """The quality figures as a table with a hint each (:func:`metrics_frame`)."""
     if not metrics:
         st.caption("No quality figures.")
         return

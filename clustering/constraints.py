@@ -1,0 +1,240 @@
+"""Declarative parameter checks: one place that says what each parameter may be.
+
+Every estimator declares ``_parameter_constraints`` as scikit-learn's own estimators do: a dict
+from a parameter's name to a list of constraints, any one of which the value must satisfy. The
+constraints are scikit-learn's classes (:class:`Interval`, :class:`StrOptions`, :class:`Options`),
+plus the strings ``"boolean"``, ``"random_state"`` and ``None``, plus :class:`Items` for a tuple
+of values (for instance the units of the hidden layers).
+
+:func:`check_params` checks an estimator's parameters against them and returns the normalised
+values (an integral float such as 3.0, as a JSON file or a number widget gives it, becomes 3; a
+list becomes a tuple); :func:`check_value` checks one value, for the run configuration's schema;
+:func:`field_spec` turns a constraint list into the bounds a form draws. scikit-learn's own
+checker (``BaseEstimator._validate_params``) is not used because its messages name the class
+and its internal types ("an int in the range [1, inf)"), where an analyst reads
+"n_clusters: must be a whole number of at least 1, got 0", and because it refuses 3.0 for an
+integer, which a number widget and JSON give.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Optional
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+from .errors import ConfigError
+
+__all__ = ["Interval", "Options", "StrOptions", "Items", "FieldSpec", "check_params",
+           "check_value", "field_spec", "describe"]
+
+
+class Items:
+    """A tuple of values, each satisfying ``item`` (a constraint), of ``min_len``..``max_len``."""
+
+    def __init__(self, item: Any, min_len: int = 0, max_len: Optional[int] = None):
+        self.item = item
+        self.min_len = min_len
+        self.max_len = max_len
+
+    def __repr__(self):
+        return f"Items({self.item!r}, {self.min_len}, {self.max_len})"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a form needs to draw one parameter's input.
+
+    ``kind`` is ``"int"``, ``"float"``, ``"bool"``, ``"option"``, ``"items"`` or ``"other"``;
+    ``low``/``high`` are the interval's ends (None: unbounded) and ``low_closed``/``high_closed``
+    whether they are allowed; ``options`` the choices of an option; ``nullable`` whether None
+    (the default or "automatic") is allowed.
+    """
+
+    kind: str
+    low: Optional[float] = None
+    high: Optional[float] = None
+    low_closed: bool = True
+    high_closed: bool = True
+    options: tuple = ()
+    nullable: bool = False
+
+
+_MISSING = object()
+
+
+def _integral(value: Any) -> Any:
+    """``value`` as an int when it is a whole number (3, 3.0, np.int64(3)); else _MISSING."""
+    if isinstance(value, (bool, np.bool_)):
+        return _MISSING
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(float(value)) \
+            and float(value).is_integer():
+        return int(value)
+    return _MISSING
+
+
+def _real(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return _MISSING
+    value = float(value)
+    return value if math.isfinite(value) else _MISSING
+
+
+def _in_interval(interval: Interval, value: float) -> bool:
+    if interval.left is not None:
+        if value < interval.left or (interval.closed in ("right", "neither")
+                                     and value == interval.left):
+            return False
+    if interval.right is not None:
+        if value > interval.right or (interval.closed in ("left", "neither")
+                                      and value == interval.right):
+            return False
+    return True
+
+
+def _is_int_interval(interval: Interval) -> bool:
+    return interval.type is numbers.Integral or interval.type is int
+
+
+def _satisfy(constraint: Any, value: Any) -> Any:
+    """The normalised value when ``value`` satisfies ``constraint``; else _MISSING."""
+    if constraint is None:
+        return None if value is None else _MISSING
+    if constraint == "boolean":
+        return bool(value) if isinstance(value, (bool, np.bool_)) else _MISSING
+    if constraint == "random_state":
+        if value is None or isinstance(value, np.random.RandomState):
+            return value
+        number = _integral(value)
+        return number if number is not _MISSING and 0 <= number < 2 ** 32 else _MISSING
+    if isinstance(constraint, Interval):
+        number = _integral(value) if _is_int_interval(constraint) else _real(value)
+        if number is _MISSING or not _in_interval(constraint, number):
+            return _MISSING
+        return number
+    if isinstance(constraint, (StrOptions, Options)):
+        if isinstance(constraint, StrOptions) and not isinstance(value, str):
+            return _MISSING
+        try:
+            return value if value in constraint.options else _MISSING
+        except TypeError:  # an unhashable value is no option
+            return _MISSING
+    if isinstance(constraint, Items):
+        return _satisfy_items(constraint, value)
+    if isinstance(constraint, type):
+        return value if isinstance(value, constraint) else _MISSING
+    if constraint == "callable":
+        return value if callable(value) else _MISSING
+    raise TypeError(f"unknown constraint {constraint!r}")
+
+
+def _satisfy_items(constraint: Items, value: Any) -> Any:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        return _MISSING
+    items = list(value)
+    if len(items) < constraint.min_len or (constraint.max_len is not None
+                                           and len(items) > constraint.max_len):
+        return _MISSING
+    out = [_satisfy(constraint.item, item) for item in items]
+    return _MISSING if any(v is _MISSING for v in out) else tuple(out)
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _describe_interval(interval: Interval) -> str:
+    what = "a whole number" if _is_int_interval(interval) else "a number"
+    left, right = interval.left, interval.right
+    low_word = "of at least" if interval.closed in ("left", "both") else "above"
+    high_word = "at most" if interval.closed in ("right", "both") else "below"
+    if left is not None and right is not None:
+        if interval.closed == "both":
+            return f"{what} between {_number_text(left)} and {_number_text(right)}"
+        return f"{what} {low_word} {_number_text(left)} and {high_word} {_number_text(right)}"
+    if left is not None:
+        return f"{what} {low_word} {_number_text(left)}"
+    if right is not None:
+        return f"{what} {high_word} {_number_text(right)}"
+    return f"{what}"
+
+
+def _describe_one(constraint: Any) -> str:
+    if constraint is None:
+        return "None (automatic)"
+    if constraint == "boolean":
+        return "true or false"
+    if constraint == "random_state":
+        return "a whole-number seed from 0 to 2**32 - 1"
+    if constraint == "callable":
+        return "a function"
+    if isinstance(constraint, Interval):
+        return _describe_interval(constraint)
+    if isinstance(constraint, (StrOptions, Options)):
+        return "one of " + ", ".join(sorted(repr(o) for o in constraint.options))
+    if isinstance(constraint, Items):
+        size = (f"{constraint.min_len} or more" if constraint.max_len is None
+                else f"{constraint.min_len} to {constraint.max_len}")
+        return f"a list of {size} values, each {_describe_one(constraint.item)}"
+    if isinstance(constraint, type):
+        return f"a {constraint.__name__}"
+    return str(constraint)
+
+
+def describe(constraints: list) -> str:
+    """What the constraint list allows, in words ("a whole number of at least 1 or None")."""
+    return " or ".join(_describe_one(c) for c in constraints)
+
+
+def check_value(name: str, value: Any, constraints: list) -> Any:
+    """Check ``value`` of the parameter ``name`` against ``constraints``; return it normalised.
+
+    Raises
+    ------
+    ConfigError
+        Naming the parameter, what it may be and what it was given.
+    """
+    for constraint in constraints:
+        normalised = _satisfy(constraint, value)
+        if normalised is not _MISSING:
+            return normalised
+    raise ConfigError(f"{name}: must be {describe(constraints)}, got {value!r}.")
+
+
+def check_params(estimator: Any, constraints: Optional[Mapping[str, list]] = None) -> dict:
+    """Check every declared parameter of ``estimator``; return the normalised values.
+
+    The estimator's attributes are left as they are (scikit-learn's rule that ``fit`` does not
+    change the parameters); ``fit`` reads the returned dict. Parameters without a declared
+    constraint are not checked here.
+    """
+    if constraints is None:
+        constraints = type(estimator)._parameter_constraints
+    params = estimator.get_params(deep=False)
+    return {name: check_value(name, params[name], allowed)
+            for name, allowed in constraints.items() if name in params}
+
+
+def field_spec(constraints: list) -> FieldSpec:
+    """The bounds a form draws for one parameter, from its constraint list."""
+    nullable = any(c is None for c in constraints)
+    for constraint in constraints:
+        if isinstance(constraint, Interval):
+            return FieldSpec("int" if _is_int_interval(constraint) else "float",
+                             constraint.left, constraint.right,
+                             constraint.closed in ("left", "both"),
+                             constraint.closed in ("right", "both"), (), nullable)
+        if isinstance(constraint, (StrOptions, Options)):
+            return FieldSpec("option", options=tuple(sorted(constraint.options, key=str)),
+                             nullable=nullable)
+        if constraint == "boolean":
+            return FieldSpec("bool", nullable=nullable)
+        if constraint == "random_state":
+            return FieldSpec("int", 0, 2 ** 32 - 1, nullable=nullable)
+        if isinstance(constraint, Items):
+            return FieldSpec("items", nullable=nullable)
+    return FieldSpec("other", nullable=nullable)
