@@ -3,8 +3,9 @@
 Every estimator declares ``_parameter_constraints`` as scikit-learn's own estimators do: a dict
 from a parameter's name to a list of constraints, any one of which the value must satisfy. The
 constraints are scikit-learn's classes (:class:`Interval`, :class:`StrOptions`, :class:`Options`),
-plus the strings ``"boolean"``, ``"random_state"`` and ``None``, plus :class:`Items` for a tuple
-of values (for instance the units of the hidden layers).
+plus the strings ``"boolean"``, ``"random_state"``, ``"array-like"`` (a list or an array, such as
+given initial weights) and ``None``, plus :class:`Items` for a tuple of values (for instance the
+units of the hidden layers).
 
 :func:`check_params` checks an estimator's parameters against them and returns the normalised
 values (an integral float such as 3.0, as a JSON file or a number widget gives it, becomes 3; a
@@ -12,8 +13,16 @@ list becomes a tuple); :func:`check_value` checks one value, for the run configu
 :func:`field_spec` turns a constraint list into the bounds a form draws. scikit-learn's own
 checker (``BaseEstimator._validate_params``) is not used because its messages name the class
 and its internal types ("an int in the range [1, inf)"), where an analyst reads
-"n_clusters: must be a whole number of at least 1, got 0", and because it refuses 3.0 for an
-integer, which a number widget and JSON give.
+"n_clusters: must be at least 1, got 0", and because it refuses 3.0 for an integer, which a
+number widget and JSON give.
+
+A refused value gets one of three messages: a value of the right kind out of its range names the
+bound it broke ("n_samples: must be at most 1000000, got 1000000000."; a lower bound of 0 of a
+real number reads "cannot be negative" when 0 is allowed, "must be positive" when it is not, and
+an interval open at both ends "must be strictly between 0 and 1"); a non-finite number reads
+"expected a finite number"; any other value names everything allowed ("shuffle: expected true
+or false, got 'yes'."). :func:`check_value` may name what the value is (``what="the standard
+deviation of the noise"``), which the range message then starts with.
 """
 from __future__ import annotations
 
@@ -129,6 +138,8 @@ def _satisfy(constraint: Any, value: Any) -> Any:
         return value if isinstance(value, constraint) else _MISSING
     if constraint == "callable":
         return value if callable(value) else _MISSING
+    if constraint == "array-like":
+        return value if isinstance(value, (list, tuple, np.ndarray)) else _MISSING
     raise TypeError(f"unknown constraint {constraint!r}")
 
 
@@ -155,6 +166,8 @@ def _describe_interval(interval: Interval) -> str:
     if left is not None and right is not None:
         if interval.closed == "both":
             return f"{what} between {_number_text(left)} and {_number_text(right)}"
+        if interval.closed == "neither":
+            return f"{what} strictly between {_number_text(left)} and {_number_text(right)}"
         return f"{what} {low_word} {_number_text(left)} and {high_word} {_number_text(right)}"
     if left is not None:
         return f"{what} {low_word} {_number_text(left)}"
@@ -169,9 +182,11 @@ def _describe_one(constraint: Any) -> str:
     if constraint == "boolean":
         return "true or false"
     if constraint == "random_state":
-        return "a whole-number seed from 0 to 2**32 - 1"
+        return "a whole-number seed from 0 to 2**32 - 1 or None"
     if constraint == "callable":
         return "a function"
+    if constraint == "array-like":
+        return "an array of numbers"
     if isinstance(constraint, Interval):
         return _describe_interval(constraint)
     if isinstance(constraint, (StrOptions, Options)):
@@ -190,8 +205,11 @@ def describe(constraints: list) -> str:
     return " or ".join(_describe_one(c) for c in constraints)
 
 
-def check_value(name: str, value: Any, constraints: list) -> Any:
+def check_value(name: str, value: Any, constraints: list, what: Optional[str] = None) -> Any:
     """Check ``value`` of the parameter ``name`` against ``constraints``; return it normalised.
+
+    ``what`` names the value in the message of a value out of its range ("noise: the standard
+    deviation of the noise cannot be negative, got -0.1.").
 
     Raises
     ------
@@ -202,7 +220,58 @@ def check_value(name: str, value: Any, constraints: list) -> Any:
         normalised = _satisfy(constraint, value)
         if normalised is not _MISSING:
             return normalised
-    raise ConfigError(f"{name}: must be {describe(constraints)}, got {value!r}.")
+    _refuse_item(name, value, constraints)
+    _refuse_range(name, value, constraints, what)
+    if _real(value) is _MISSING and isinstance(value, numbers.Real) \
+            and not isinstance(value, (bool, np.bool_)) \
+            and any(isinstance(c, Interval) for c in constraints):
+        raise ConfigError(f"{name}: expected a finite number, got {value!r}.")
+    raise ConfigError(f"{name}: expected {describe(constraints)}, got {value!r}.")
+
+
+def _ranges(constraints: list) -> list:
+    """The intervals of a constraint list; the seed's range counts as one."""
+    out = [c for c in constraints if isinstance(c, Interval)]
+    if "random_state" in [c for c in constraints if isinstance(c, str)]:
+        out.append(Interval(numbers.Integral, 0, 2 ** 32 - 1, closed="both"))
+    return out
+
+
+def _refuse_range(name: str, value: Any, constraints: list, what: Optional[str]) -> None:
+    """Name the broken bound when ``value`` is of the kind of exactly one interval."""
+    fitting = [c for c in _ranges(constraints)
+               if (_integral(value) if _is_int_interval(c) else _real(value)) is not _MISSING]
+    if len(fitting) != 1:
+        return
+    phrase = _broken_bound(fitting[0], float(value))
+    if phrase is not None:
+        lead = f"{what} " if what else ""
+        raise ConfigError(f"{name}: {lead}{phrase}, got {value!r}.")
+
+
+def _broken_bound(interval: Interval, value: float) -> Optional[str]:
+    left, right, closed = interval.left, interval.right, interval.closed
+    if left is not None and right is not None and closed == "neither":
+        return f"must be strictly between {_number_text(left)} and {_number_text(right)}"
+    low_closed, high_closed = closed in ("left", "both"), closed in ("right", "both")
+    if left is not None and (value < left or (value == left and not low_closed)):
+        if left == 0 and not _is_int_interval(interval):
+            return "cannot be negative" if low_closed else "must be positive"
+        return f"must be {'at least' if low_closed else 'above'} {_number_text(left)}"
+    if right is not None and (value > right or (value == right and not high_closed)):
+        return f"must be {'at most' if high_closed else 'below'} {_number_text(right)}"
+    return None
+
+
+def _refuse_item(name: str, value: Any, constraints: list) -> None:
+    """Name the first bad item ("hidden_layers[1]: ...") when only an item of a list is wrong."""
+    lists = [c for c in constraints if isinstance(c, Items)]
+    if len(lists) != 1 or isinstance(value, (str, bytes, Mapping)) \
+            or not isinstance(value, (list, tuple)):
+        return
+    for i, item in enumerate(value):
+        if _satisfy(lists[0].item, item) is _MISSING:
+            check_value(f"{name}[{i}]", item, [lists[0].item])
 
 
 def check_params(estimator: Any, constraints: Optional[Mapping[str, list]] = None) -> dict:

@@ -1,9 +1,12 @@
-"""The seed's synthetic data sets: blobs, moons and circles with the notes' defaults.
+"""Synthetic data sets: blobs, moons and circles with the defaults of the notes on neural soft
+clustering with a proximity kernel.
 
 Each generator is a thin wrapper around :mod:`sklearn.datasets` that exposes every parameter with the
 default the notes use (500 points, ``random_state=0``, noise 0.1, factor 0.2, three centres in the box
-(-15, 15)), checks the parameters once with a message naming the faulty one, and returns ``(X, y)``:
-float64 points of shape (n_samples, n_features) and the generator's int64 labels.
+(-15, 15)), checks the parameters once against :data:`GENERATOR_CONSTRAINTS` (declared as the
+estimators declare theirs, :mod:`clustering.constraints`) with a message naming the faulty one,
+and returns ``(X, y)``: float64 points of shape (n_samples, n_features) and the generator's int64
+labels.
 
 The registry (:data:`GENERATORS`, :func:`generator_defaults`, :func:`generate`) lets the app and the
 CLI list the generators and their parameters without knowing them in advance.
@@ -13,15 +16,18 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+from numbers import Integral, Real
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 import sklearn.datasets
 
-from clustering import distributed
+from clustering import memory as budget
+from clustering.constraints import Interval, Items, check_value
 from clustering.errors import ConfigError
 
-__all__ = ["make_blobs", "make_moons", "make_circles", "GENERATORS", "generator_defaults",
+__all__ = ["make_blobs", "make_moons", "make_circles", "GENERATORS", "GENERATOR_CONSTRAINTS",
+           "generator_defaults",
            "generate", "planned_shape", "estimate_memory", "check_memory", "MAX_SAMPLES",
            "MAX_FEATURES"]
 
@@ -32,50 +38,84 @@ MAX_FEATURES = 1_000
 
 
 # ----------------------------------------------------------------------------------- checks
-def _int(name: str, value: Any, low: int, high: Optional[int] = None) -> int:
-    """``value`` as an int in [low, high]; integral floats (500.0) are accepted."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, numbers.Real)):
-        raise ConfigError(f"{name}: expected a whole number, got {value!r}.")
-    if not isinstance(value, numbers.Integral):
-        if not (math.isfinite(value) and float(value).is_integer()):
-            raise ConfigError(f"{name}: expected a whole number, got {value!r}.")
-    value = int(value)
-    if value < low:
-        raise ConfigError(f"{name}: must be at least {low}, got {value}.")
-    if high is not None and value > high:
-        raise ConfigError(f"{name}: must be at most {high}, got {value}.")
-    return value
+_SAMPLES = Interval(Integral, 2, MAX_SAMPLES, closed="both")
+_SEED = [Interval(Integral, 0, 2 ** 32 - 1, closed="both"), None]
+_NUMBER = Interval(Real, None, None, closed="neither")
+_STD = Interval(Real, 0, None, closed="neither")
+_NOISE = [Interval(Real, 0, None, closed="left"), None]
+
+#: Each generator's parameters and what they may be (:mod:`clustering.constraints`): the
+#: generators check them here, the forms and the configuration schema read them.
+GENERATOR_CONSTRAINTS: dict[str, dict[str, list]] = {
+    "blobs": {"n_samples": [_SAMPLES],
+              "centers": [Interval(Integral, 1, MAX_SAMPLES, closed="both"), "array-like"],
+              "n_features": [Interval(Integral, 1, MAX_FEATURES, closed="both")],
+              "center_box": [Items(_NUMBER, 2, 2)],
+              "cluster_std": [_STD, Items(_STD, 1)],
+              "shuffle": ["boolean"], "random_state": _SEED},
+    "moons": {"n_samples": [_SAMPLES], "noise": _NOISE, "shuffle": ["boolean"],
+              "random_state": _SEED},
+    "circles": {"n_samples": [_SAMPLES], "noise": _NOISE,
+                "factor": [Interval(Real, 0, 1, closed="neither")], "shuffle": ["boolean"],
+                "random_state": _SEED},
+}
+
+#: What a parameter is, in the message of a value out of its range.
+_WHAT = {"noise": "the standard deviation of the noise",
+         "factor": "the inner circle's relative size",
+         "cluster_std": "the standard deviation of a blob"}
 
 
-def _float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConfigError(f"{name}: expected a number, got {value!r}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ConfigError(f"{name}: expected a finite number, got {value!r}.")
-    return value
+def _check(generator: str, **values: Any) -> dict:
+    """``values`` checked against the generator's :data:`GENERATOR_CONSTRAINTS`, normalised."""
+    constraints = GENERATOR_CONSTRAINTS[generator]
+    return {name: check_value(name, value, constraints[name], _WHAT.get(name))
+            for name, value in values.items()}
 
 
-def _noise(value: Any) -> Optional[float]:
-    if value is None:
-        return None
-    value = _float("noise", value)
-    if value < 0:
-        raise ConfigError(f"noise: the standard deviation of the noise cannot be negative, "
-                          f"got {value}.")
-    return value
+def _centres(centers: Any, n_samples: int, n_features: Any) -> tuple[Any, int, int]:
+    """``centers`` as a number of blobs (at most one per point) or an array of centres (one row
+    per blob); returns it with the number of blobs and the dimension."""
+    if isinstance(centers, (numbers.Real, np.number)) and not isinstance(centers, bool):
+        count = check_value("centers", centers, [Interval(Integral, 1, n_samples, closed="both")])
+        dim = _check("blobs", n_features=n_features)["n_features"]
+        return count, count, dim
+    try:
+        arr = np.asarray(centers, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"centers: expected a number of blobs or a list of centre "
+                          f"coordinates, got {centers!r}.") from err
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ConfigError("centers: expected a number of blobs or a list of centre "
+                          f"coordinates (one row per blob), got an array of shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ConfigError("centers: the centre coordinates must be finite numbers.")
+    if arr.shape[0] > n_samples:
+        raise ConfigError(f"centers: {arr.shape[0]} centres for {n_samples} points; give at "
+                          "most one centre per point.")
+    return arr, arr.shape[0], arr.shape[1]
 
 
-def _random_state(value: Any) -> Optional[int]:
-    if value is None:
-        return None
-    return _int("random_state", value, 0, 2**32 - 1)
+def _box(center_box: Any) -> tuple[float, float]:
+    """The box of the random centres: two finite numbers, low below high."""
+    if not isinstance(center_box, (tuple, list, np.ndarray)) or len(center_box) != 2:
+        raise ConfigError(f"center_box: expected two numbers (low, high), got {center_box!r}.")
+    low, high = (check_value("center_box", v, [_NUMBER]) for v in center_box)
+    if not low < high:
+        raise ConfigError(f"center_box: the low bound must be below the high bound, "
+                          f"got ({low:g}, {high:g}).")
+    return low, high
 
 
-def _bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ConfigError(f"{name}: expected true or false, got {value!r}.")
-    return bool(value)
+def _stds(cluster_std: Any, n_centers: int) -> Union[float, list[float]]:
+    """One positive standard deviation, or one per blob."""
+    if isinstance(cluster_std, (tuple, list, np.ndarray)):
+        stds = [check_value("cluster_std", v, [_NUMBER]) for v in cluster_std]
+        if len(stds) != n_centers:
+            raise ConfigError(f"cluster_std: expected one value per blob ({n_centers}), "
+                              f"got {len(stds)}.")
+        return [check_value("cluster_std", v, [_STD], _WHAT["cluster_std"]) for v in stds]
+    return _check("blobs", cluster_std=cluster_std)["cluster_std"]
 
 
 def _out(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,50 +152,14 @@ def make_blobs(n_samples: int = 500, centers: Union[int, Sequence[Sequence[float
     y : ndarray of shape (n_samples,), int64
         The blob of each point, 0 .. n_centers - 1.
     """
-    n_samples = _int("n_samples", n_samples, 2, MAX_SAMPLES)
-    shuffle = _bool("shuffle", shuffle)
-    random_state = _random_state(random_state)
-    if isinstance(centers, (numbers.Real, np.number)) and not isinstance(centers, bool):
-        centers = _int("centers", centers, 1, n_samples)
-        n_features = _int("n_features", n_features, 1, MAX_FEATURES)
-        n_centers = centers
-    else:
-        try:
-            arr = np.asarray(centers, dtype=np.float64)
-        except (TypeError, ValueError) as err:
-            raise ConfigError(f"centers: expected a number of blobs or a list of centre "
-                              f"coordinates, got {centers!r}.") from err
-        if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
-            raise ConfigError("centers: expected a number of blobs or a list of centre "
-                              f"coordinates (one row per blob), got an array of shape {arr.shape}.")
-        if not np.all(np.isfinite(arr)):
-            raise ConfigError("centers: the centre coordinates must be finite numbers.")
-        if arr.shape[0] > n_samples:
-            raise ConfigError(f"centers: {arr.shape[0]} centres for {n_samples} points; give at "
-                              "most one centre per point.")
-        centers = arr
-        n_centers, n_features = arr.shape
-    if not isinstance(center_box, (tuple, list, np.ndarray)) or len(center_box) != 2:
-        raise ConfigError(f"center_box: expected two numbers (low, high), got {center_box!r}.")
-    low, high = (_float("center_box", v) for v in center_box)
-    if not low < high:
-        raise ConfigError(f"center_box: the low bound must be below the high bound, "
-                          f"got ({low:g}, {high:g}).")
-    if isinstance(cluster_std, (tuple, list, np.ndarray)):
-        stds = [_float("cluster_std", v) for v in cluster_std]
-        if len(stds) != n_centers:
-            raise ConfigError(f"cluster_std: expected one value per blob ({n_centers}), "
-                              f"got {len(stds)}.")
-        std_arg: Union[float, list[float]] = stds
-    else:
-        stds = [_float("cluster_std", cluster_std)]
-        std_arg = stds[0]
-    if min(stds) <= 0:
-        raise ConfigError(f"cluster_std: the standard deviation of a blob must be positive, "
-                          f"got {min(stds):g}.")
-    X, y = sklearn.datasets.make_blobs(n_samples=n_samples, n_features=n_features, centers=centers,
-                                       cluster_std=std_arg, center_box=(low, high), shuffle=shuffle,
-                                       random_state=random_state)
+    p = _check("blobs", n_samples=n_samples, shuffle=shuffle, random_state=random_state)
+    centers, n_centers, n_features = _centres(centers, p["n_samples"], n_features)
+    low, high = _box(center_box)
+    std_arg = _stds(cluster_std, n_centers)
+    X, y = sklearn.datasets.make_blobs(n_samples=p["n_samples"], n_features=n_features,
+                                       centers=centers, cluster_std=std_arg,
+                                       center_box=(low, high), shuffle=p["shuffle"],
+                                       random_state=p["random_state"])
     return _out(X, y)
 
 
@@ -180,10 +184,9 @@ def make_moons(n_samples: int = 500, noise: Optional[float] = 0.1, shuffle: bool
     y : ndarray of shape (n_samples,), int64
         The moon of each point, 0 or 1.
     """
-    n_samples = _int("n_samples", n_samples, 2, MAX_SAMPLES)
-    X, y = sklearn.datasets.make_moons(n_samples=n_samples, noise=_noise(noise),
-                                       shuffle=_bool("shuffle", shuffle),
-                                       random_state=_random_state(random_state))
+    p = _check("moons", n_samples=n_samples, noise=noise, shuffle=shuffle,
+               random_state=random_state)
+    X, y = sklearn.datasets.make_moons(**p)
     return _out(X, y)
 
 
@@ -211,14 +214,9 @@ def make_circles(n_samples: int = 500, noise: Optional[float] = 0.1, factor: flo
     y : ndarray of shape (n_samples,), int64
         0 for the outer circle, 1 for the inner one.
     """
-    n_samples = _int("n_samples", n_samples, 2, MAX_SAMPLES)
-    factor = _float("factor", factor)
-    if not 0 < factor < 1:
-        raise ConfigError(f"factor: the inner circle's relative size must be strictly between 0 "
-                          f"and 1, got {factor:g}.")
-    X, y = sklearn.datasets.make_circles(n_samples=n_samples, noise=_noise(noise), factor=factor,
-                                         shuffle=_bool("shuffle", shuffle),
-                                         random_state=_random_state(random_state))
+    p = _check("circles", n_samples=n_samples, noise=noise, factor=factor, shuffle=shuffle,
+               random_state=random_state)
+    X, y = sklearn.datasets.make_circles(**p)
     return _out(X, y)
 
 
@@ -269,7 +267,7 @@ def estimate_memory(n_samples: int, n_features: int) -> int:
 def check_memory(name: str, params: dict[str, Any], memory_limit: Optional[int] = None) -> None:
     """Refuse a data set whose :func:`estimate_memory` is above the memory limit
     (``memory_limit``, else ``CLUSTERMAP_MEMORY_LIMIT``, see
-    :func:`clustering.distributed.memory_limit_bytes`), before it is generated; a shape the
+    :func:`clustering.memory.memory_limit_bytes`), before it is generated; a shape the
     parameters do not settle, or beyond :data:`MAX_SAMPLES` / :data:`MAX_FEATURES`, is left to
     the generator's checks."""
     shape = planned_shape(name, params)
@@ -279,12 +277,12 @@ def check_memory(name: str, params: dict[str, Any], memory_limit: Optional[int] 
     n, d = (int(v) for v in shape)
     if n > MAX_SAMPLES or d > MAX_FEATURES:
         return  # the generator refuses it, naming its own bound
-    need, limit = estimate_memory(n, d), distributed.memory_limit_bytes(memory_limit)
+    need, limit = estimate_memory(n, d), budget.memory_limit_bytes(memory_limit)
     if need > limit:
-        env = distributed.MEMORY_ENV
+        env = budget.MEMORY_ENV
         raise ConfigError(f"n_samples: the {name} data set of {n} points x {d} features needs "
-                          f"about {distributed.fmt_bytes(need)} (float64 points, twice), above "
-                          f"the memory limit of {distributed.fmt_bytes(limit)} (memory_limit, "
+                          f"about {budget.fmt_bytes(need)} (float64 points, twice), above "
+                          f"the memory limit of {budget.fmt_bytes(limit)} (memory_limit, "
                           f"setting {env}). Ask for fewer points or features, or raise the "
                           f"limit with the environment variable {env}.")
 

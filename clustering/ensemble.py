@@ -1,6 +1,7 @@
 """The quasi-Bayesian method (QBM): an ensemble of SOMs votes on each object's cluster.
 
-Digest part B, formulas 22 and 32-34 of the taxpayer article:
+The method of the taxpayer article ("Neural network clustering methods to evaluate the totality
+of taxpayers according to their degree of creditworthiness", 2017), formulas 22 and 32-34:
 
 1. hypotheses: one SOM per point of a grid ``tau1 x tau2`` (the article: 3 x 3 = 9 networks),
    each trained ``U`` times with different seeds (replicates; the article: 3, so 27 maps), with
@@ -13,11 +14,16 @@ Digest part B, formulas 22 and 32-34 of the taxpayer article:
    posterior probability that an object belongs to cluster m is the share of the kept maps that
    put it there (e.g. 26/27 = 0.963); objects with a low top probability are flagged for an
    individual review, as are objects of very small clusters or far from their cluster's centre.
+
+:meth:`QuasiBayesianEnsemble.plan` checks the settings (``_parameter_constraints``), the bounds of
+:mod:`clustering.limits` and one map's memory, and says how the maps will be trained (one after
+the other, in joblib processes, or on Dask) before the first map; :meth:`~QuasiBayesianEnsemble.fit`
+follows the same plan.
 """
 from __future__ import annotations
 
 import itertools
-import math
+from numbers import Integral, Real
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -28,10 +34,16 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
 from clustering import distributed, limits
+from clustering import memory as budget
+from clustering.constraints import Interval, Items, check_params
 from clustering.errors import ClusteringError, ConfigError, DataError
-from clustering.metrics import check_data, theta
+from clustering.metrics import theta
+from clustering.planning import Plan
 from clustering.progress import Progress, stop_requested
-from clustering.som import SOM, exponential_decay, suggest_lattice
+from clustering.som import (COUNT, MEMORY_LIMIT, N_JOBS, POSITIVE, RATE, SCHEDULER, SOM,
+                            check_execution_params, check_sides, exponential_decay,
+                            suggest_lattice)
+from clustering.validation import validate_data
 
 
 # ----------------------------------------------------------------------------------- Cochran
@@ -156,10 +168,187 @@ def consensus_labels(label_sets: np.ndarray, n_clusters: int, reference: int = 0
     return aligned, perms, consensus
 
 
+# ----------------------------------------------------------------------------------- training
+#: The ensemble's parameters every map shares (handed to :class:`~clustering.som.SOM`).
+MAP_PARAMS = ("rows", "cols", "lattice", "init", "sigma0", "eta0", "n_steps", "mode", "tol",
+              "n_clusters", "cluster_method")
+
+
 def _train_map(params: dict, X: np.ndarray, seed: int, index: int, stop=None):
     """Train one map of the ensemble (module level so that worker processes can run it)."""
     som = SOM(**params, random_state=seed).fit(X, stop=stop)
     return index, som, theta(X, som.labels_)
+
+
+def _check_size(n1: int, n2: int, replicates: int, max_coassociation: int) -> None:
+    """Refuse more maps (replicates x tau grid) and a larger co-association matrix than
+    :mod:`clustering.limits` allows, before the first map."""
+    U = int(replicates)
+    limits.check("ensemble_maps", U * n1 * n2,
+                 "n_replicates x len(tau1_grid) x len(tau2_grid)", f"{U} x {n1} x {n2}")
+    limits.check("coassociation", int(max_coassociation), "max_coassociation")
+
+
+def _effective_jobs(n_jobs, n_tasks: int) -> int:
+    """Maps trained at once here: joblib's reading of ``n_jobs``, at most one per map."""
+    from joblib import effective_n_jobs
+
+    jobs = effective_n_jobs(n_jobs if n_jobs is not None else 1)
+    return max(1, min(int(jobs), n_tasks))
+
+
+def _check_local_memory(map_plan: Plan, jobs: int) -> None:
+    """Refuse ``jobs`` maps trained at once here when together they exceed the memory limit."""
+    need = map_plan.bytes * jobs
+    limit = map_plan.limit
+    if jobs > 1 and need > limit:
+        raise ConfigError(
+            f"memory_limit: {jobs} maps trained at once (n_jobs) need about "
+            f"{budget.fmt_bytes(need)}, above the limit of "
+            f"{budget.fmt_bytes(limit)}. Lower n_jobs, or raise memory_limit or the "
+            f"environment variable {budget.MEMORY_ENV}.")
+
+
+class _Reporter:
+    """The ensemble's progress messages: ``map i of n (network q, replicate u)``."""
+
+    def __init__(self, callback, tasks):
+        self.callback, self.tasks, self.total = callback, tasks, len(tasks)
+
+    def start(self) -> None:
+        if self.callback is not None:
+            self.callback(Progress("qbm", 0, self.total, {}, f"map 0 of {self.total}: training"))
+
+    def __call__(self, i: int, idx: int, th: float) -> None:
+        if self.callback is not None:
+            q, u = self.tasks[idx][0], self.tasks[idx][1]
+            self.callback(Progress("qbm", i, self.total, {"theta": float(th)},
+                                   f"map {i} of {self.total} (network {q + 1}, replicate "
+                                   f"{u + 1})"))
+
+    def done(self, n_done: int, theta_mean: float, stopped: bool) -> None:
+        if self.callback is not None:
+            self.callback(Progress("qbm", n_done, self.total, {"theta_mean": theta_mean},
+                                   "stopped" if stopped else f"{n_done} maps done", done=True))
+
+
+def _fit_sequential(X, work, report, stop):
+    """The maps one after the other here; a stop also interrupts the map being trained (which
+    is then left out)."""
+    results: dict[int, tuple] = {}
+    for params, seed, idx in work:
+        if stop_requested(stop):
+            return results, True
+        _, som, th = _train_map(params, X, seed, idx, stop)
+        if som.stopped_:
+            return results, True
+        results[idx] = (som, th)
+        report(len(results), idx, th)
+    return results, False
+
+
+def _fit_parallel(X, work, jobs: int, report, stop):
+    """The maps in ``jobs`` joblib processes; a stop ends the run after the maps under way."""
+    from joblib import Parallel, delayed
+
+    results: dict[int, tuple] = {}
+    with Parallel(n_jobs=jobs, return_as="generator_unordered") as parallel:
+        gen = parallel(delayed(_train_map)(params, X, seed, idx) for params, seed, idx in work)
+        for idx, som, th in gen:
+            results[idx] = (som, th)
+            report(len(results), idx, th)
+            if stop_requested(stop):
+                return results, True
+    return results, False
+
+
+def _fit_dask(client, X, work, report, stop):
+    """Every map as a Dask task (the data sent to the workers once); an external stop
+    cancels the maps not yet finished."""
+    from distributed import as_completed
+
+    results: dict[int, tuple] = {}
+    X_future = client.scatter(X, broadcast=True)
+    futures = [client.submit(_train_map, params, X_future, seed, idx, pure=False)
+               for params, seed, idx in work]
+    try:
+        for future in as_completed(futures):
+            idx, som, th = future.result()
+            results[idx] = (som, th)
+            report(len(results), idx, th)
+            if stop_requested(stop):
+                return results, True
+    finally:
+        client.cancel(futures)
+    return results, False
+
+
+# ----------------------------------------------------------------------------------- tables
+def _maps_table(done, tasks, results) -> pd.DataFrame:
+    """One row per trained map: map, network, replicate, tau1, tau2, theta, errors, steps."""
+    rows = []
+    for i in done:
+        q, u, t1, t2 = tasks[i]
+        som, th = results[i]
+        rows.append({"map": i + 1, "network": q + 1, "replicate": u + 1, "tau1": t1,
+                     "tau2": t2, "theta": th, "quantization_error": som.quantization_error_,
+                     "topographic_error": som.topographic_error_, "steps": som.n_steps_done_})
+    return pd.DataFrame(rows)
+
+
+def _networks_table(grid, thetas: np.ndarray, base: dict, eta0: float, T: int) -> pd.DataFrame:
+    """Table 2: network, tau1, sigma_end, tau2, eta_end (formulas 4 and 11 at step T), the
+    replicates' Theta and their mean."""
+    sigma0 = base["sigma0"] if base["sigma0"] is not None else max(base["rows"],
+                                                                   base["cols"]) / 2
+    net = pd.DataFrame({"network": np.arange(1, len(grid) + 1),
+                        "tau1": [g[0] for g in grid],
+                        "sigma_end": [float(exponential_decay(sigma0, g[0], T)) for g in grid],
+                        "tau2": [g[1] for g in grid],
+                        "eta_end": [float(exponential_decay(eta0, g[1], T)) for g in grid]})
+    for u in range(thetas.shape[1]):
+        net[f"theta_u{u + 1}"] = thetas[:, u]
+    counts = np.sum(~np.isnan(thetas), axis=1)
+    net["theta_mean"] = [float(np.mean(r[~np.isnan(r)])) if c else np.nan
+                         for r, c in zip(thetas, counts)]
+    return net
+
+
+def _network_variances(thetas: np.ndarray) -> np.ndarray:
+    """Table 5: each network's replicate variance (ddof = 1; NaN under 2 replicates)."""
+    var = np.full(thetas.shape[0], np.nan)
+    for q in range(thetas.shape[0]):
+        vals = thetas[q][~np.isnan(thetas[q])]
+        if vals.size >= 2:  # equal replicates: exactly 0, not the mean's rounding error
+            var[q] = 0.0 if np.ptp(vals) == 0 else vals.var(ddof=1)
+    return var
+
+
+def _filter(var: np.ndarray, counts: np.ndarray, U: int, alpha: float) -> dict:
+    """Rule 33 on the networks that can be tested, with a note where it cannot tell."""
+    n_net = len(var)
+    testable = np.flatnonzero(~np.isnan(var))
+    if testable.size >= 1 and U >= 2:
+        # networks cut short by a stop (fewer replicates) are tested with the full ones
+        # only when they have all U replicates; the others cannot be tested
+        full = [q for q in testable if counts[q] == U]
+        use = full if full else list(testable)
+        n_rep = U if full else int(counts[use].min())
+        cochran = filter_networks(var[use], n_rep, alpha, names=[int(q) + 1 for q in use])
+    else:
+        cochran = {"G": float("nan"), "critical": float("nan"), "homogeneous": True,
+                   "alpha": alpha, "k": int(n_net), "n_replicates": U,
+                   "rounds": [], "removed": [], "kept": [int(q + 1) for q in range(n_net)
+                                                         if counts[q] > 0],
+                   "final_homogeneous": True,
+                   "note": "Cochran's test needs at least 2 replicates per network."}
+    cochran["kept"] = sorted(int(k) for k in cochran["kept"])
+    if U >= 2 and np.all(np.nan_to_num(var) == 0):
+        cochran["note"] = ("Every network's replicates gave the same criterion (zero "
+                           "variances): the replicates did not differ, e.g. PCA "
+                           "initialisation with batch training is deterministic; use "
+                           "init='random' or 'sample'.")
+    return cochran
 
 
 # ----------------------------------------------------------------------------------- estimator
@@ -214,7 +403,8 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
     memory_limit : int or None
         Bytes a map may use (see :class:`~clustering.som.SOM`); with ``n_jobs`` local
         processes, ``n_jobs`` maps at once. None: ``CLUSTERMAP_MEMORY_LIMIT`` or a Dask
-        worker's share of the container's memory (:mod:`clustering.resources`). A run estimated above it is refused before the first map.
+        worker's share of the container's memory (:mod:`clustering.resources`). A run estimated
+        above it is refused before the first map (:meth:`plan`).
 
     Attributes
     ----------
@@ -247,6 +437,14 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         ("boundary" or "outlier"), cluster, posterior, reason.
     best_map_ : SOM
         The kept map with the smallest Theta.
+    kept_maps_ : list of int
+        Positions in ``maps_`` of the kept maps (the networks that passed the filter).
+    permutations_ : ndarray (kept maps, n_clusters)
+        Each kept map's renaming into the consensus: ``permutations_[k][own cluster]``.
+    aligned_labels_ : ndarray (kept maps, n_samples)
+        Every kept map's clusters of the training objects, in consensus numbering.
+    n_features_in_ : int
+        Number of features seen in :meth:`fit`.
     stopped_ : bool
         True when an external stop ended the run early (the ensemble is then built from the
         maps finished by then).
@@ -288,71 +486,87 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         self.scheduler = scheduler
         self.memory_limit = memory_limit
 
-    # ------------------------------------------------------------------ checks
-    def _check_params(self, X):
-        for name in ("tau1_grid", "tau2_grid"):
-            grid = getattr(self, name)
-            try:
-                values = [float(v) for v in grid]
-            except (TypeError, ValueError):
-                raise ConfigError(f"{name}: expected a list of positive numbers, got "
-                                  f"{grid!r}.") from None
-            if not values or any(not (v > 0 and math.isfinite(v)) for v in values):
-                raise ConfigError(f"{name}: expected a non-empty list of positive numbers, got "
-                                  f"{grid!r}.")
-        if isinstance(self.n_replicates, bool) or not isinstance(
-                self.n_replicates, (int, np.integer)) or self.n_replicates < 1:
-            raise ConfigError(f"n_replicates: expected a positive integer, got "
-                              f"{self.n_replicates!r}.")
-        self._check_size()
-        if not (isinstance(self.alpha, (int, float)) and 0 < self.alpha < 1):
-            raise ConfigError(f"alpha: expected a level between 0 and 1, got {self.alpha!r}.")
-        if not (isinstance(self.boundary_threshold, (int, float))
-                and 0 < self.boundary_threshold <= 1):
-            raise ConfigError(f"boundary_threshold: expected a probability in (0, 1], got "
-                              f"{self.boundary_threshold!r}.")
-        if self.outlier_min_size is not None and (
-                isinstance(self.outlier_min_size, bool)
-                or not isinstance(self.outlier_min_size, (int, float, np.number))
-                or self.outlier_min_size < 0 or float(self.outlier_min_size) % 1):
-            raise ConfigError(f"outlier_min_size: expected an integer >= 0 or null, got "
-                              f"{self.outlier_min_size!r}.")
-        if not (isinstance(self.outlier_z, (int, float)) and self.outlier_z > 0):
-            raise ConfigError(f"outlier_z: expected a positive number, got {self.outlier_z!r}.")
-        distributed.check_scheduler(self.scheduler)
-        distributed.check_n_jobs(self.n_jobs)
+    # ------------------------------------------------------------------ checks and plan
+    _parameter_constraints: dict = {
+        "tau1_grid": [Items(POSITIVE, min_len=1)],
+        "tau2_grid": [Items(POSITIVE, min_len=1)],
+        "n_replicates": [COUNT],
+        **{name: SOM._parameter_constraints[name] for name in MAP_PARAMS},
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+        "boundary_threshold": [RATE],
+        "outlier_min_size": [Interval(Integral, 0, None, closed="left"), None],
+        "outlier_z": [POSITIVE],
+        "max_coassociation": [Interval(Integral, 0, None, closed="left")],
+        "n_jobs": N_JOBS,
+        "random_state": [Interval(Integral, 0, None, closed="left"), None],
+        "scheduler": SCHEDULER,
+        "memory_limit": MEMORY_LIMIT,
+    }
+
+    def _check_params(self, X: np.ndarray) -> dict:
+        """The declared constraints, the bounds of :mod:`clustering.limits` (maps and the
+        co-association matrix, before the first map) and the data's size; returns the
+        normalised parameters."""
+        p = check_params(self)
+        check_execution_params(p)
+        _check_size(len(p["tau1_grid"]), len(p["tau2_grid"]), p["n_replicates"],
+                    p["max_coassociation"])
         if X.shape[0] < 2:
-            raise DataError(f"X: the ensemble needs at least 2 objects, got {X.shape[0]}.")
+            raise DataError(f"X: the ensemble needs at least 2 objects, got {X.shape[0]} "
+                            "sample.")
+        return p
 
-    def _check_size(self) -> None:
-        """Refuse more maps (replicates x tau grid) and a larger co-association matrix than
-        :mod:`clustering.limits` allows, before the first map."""
-        n1, n2, U = len(self.tau1_grid), len(self.tau2_grid), int(self.n_replicates)
-        limits.check("ensemble_maps", U * n1 * n2,
-                     "n_replicates x len(tau1_grid) x len(tau2_grid)", f"{U} x {n1} x {n2}")
-        size = self.max_coassociation
-        if isinstance(size, bool) or not isinstance(size, (int, float, np.number)) \
-                or not size >= 0 or float(size) % 1:
-            raise ConfigError(f"max_coassociation: expected an integer >= 0, got {size!r}.")
-        limits.check("coassociation", int(size), "max_coassociation")
-
-    def _map_params(self, X) -> dict:
-        rows, cols = self.rows, self.cols
-        if (rows is None) != (cols is None):
-            raise ConfigError("rows, cols: give both lattice sides, or neither for the 5 sqrt(N) "
-                              "rule.")
+    def _map_params(self, X: np.ndarray, p: Optional[dict] = None) -> dict:
+        """The settings every map shares (the lattice resolved once for all maps)."""
+        p = check_params(self) if p is None else p
+        check_sides(p["rows"], p["cols"])
+        rows, cols = p["rows"], p["cols"]
         if rows is None:
-            rows, cols = suggest_lattice(X, self.lattice)
-        params = dict(rows=rows, cols=cols, lattice=self.lattice, init=self.init,
-                      sigma0=self.sigma0, eta0=self.eta0, n_steps=self.n_steps, mode=self.mode,
-                      tol=self.tol, n_clusters=self.n_clusters,
-                      cluster_method=self.cluster_method, history_every=10,
-                      memory_limit=self.memory_limit, scheduler="local")
-        som = SOM(**params)
-        som._check_params(X)  # fail early, in this process, naming the field
-        rows, cols = som._resolve(X)[:2]
-        self._map_memory = som._plan(X, rows * cols)[1]  # refuses a map above the limit
-        return params
+            rows, cols = suggest_lattice(X, p["lattice"])
+        return dict(rows=rows, cols=cols, **{name: p[name] for name in MAP_PARAMS[2:]},
+                    history_every=10, memory_limit=p["memory_limit"], scheduler="local")
+
+    def _map_plan(self, X: np.ndarray, p: dict) -> tuple[dict, Plan]:
+        """The shared map settings and one map's :meth:`SOM.plan` (which refuses a map above
+        the memory limit, naming the field, in this process)."""
+        base = self._map_params(X, p)
+        return base, SOM(**base).plan(X)
+
+    def plan(self, X) -> Plan:
+        """How :meth:`fit` would run on ``X``, decided without training a map.
+
+        Checks the parameters, the data, the bounds of :mod:`clustering.limits`, one map's
+        memory (:meth:`SOM.plan`) and, when the maps are trained here (scheduler ``"local"``),
+        ``n_jobs`` maps at once against the memory limit; refuses what :meth:`fit` would refuse,
+        with the same messages. Returns a :class:`~clustering.planning.Plan`: execution
+        ``"sequential"`` (one map after the other), ``"parallel"`` (``n_jobs`` joblib processes)
+        or ``"dask"`` (a Dask scheduler decides), the peak memory (one map's times the maps
+        trained at once), and in ``details`` the number of ``maps``, ``networks`` and
+        ``replicates``, the shared lattice (``rows``, ``cols``), ``jobs``, ``scheduler`` and
+        ``map`` (the map's plan as a dict). Nothing is left on the estimator.
+        """
+        X = validate_data(X)
+        p = self._check_params(X)
+        base, map_plan = self._map_plan(X, p)
+        return self._plan(p, base, map_plan)
+
+    def _plan(self, p: dict, base: dict, map_plan: Plan) -> Plan:
+        n_net = len(p["tau1_grid"]) * len(p["tau2_grid"])
+        n_maps = n_net * int(p["n_replicates"])
+        scheduler = distributed.resolve_scheduler(p["scheduler"])
+        details = {"maps": n_maps, "networks": n_net, "replicates": int(p["n_replicates"]),
+                   "rows": int(base["rows"]), "cols": int(base["cols"]),
+                   "scheduler": scheduler, "map": map_plan.as_dict()}
+        if scheduler != "local":
+            return Plan("dask", f"{n_maps} maps as tasks of the Dask scheduler {scheduler!r}",
+                        map_plan.bytes, map_plan.limit, {**details, "jobs": None})
+        jobs = _effective_jobs(p["n_jobs"], n_maps)
+        _check_local_memory(map_plan, jobs)
+        if jobs > 1:
+            return Plan("parallel", f"{n_maps} maps in {jobs} joblib processes (n_jobs)",
+                        map_plan.bytes * jobs, map_plan.limit, {**details, "jobs": jobs})
+        return Plan("sequential", f"{n_maps} maps one after the other in this process",
+                    map_plan.bytes, map_plan.limit, {**details, "jobs": 1})
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, *, callback: Optional[Callable[[Progress], None]] = None,
@@ -364,170 +578,64 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         run after the maps under way (with ``n_jobs=1``: inside the current map, which is then
         left out), and the ensemble is built from the finished maps.
         """
-        X = check_data(X)
-        self._check_params(X)
-        base = self._map_params(X)
-        grid = list(itertools.product([float(v) for v in self.tau1_grid],
-                                      [float(v) for v in self.tau2_grid]))
-        U = int(self.n_replicates)
+        X = validate_data(X, estimator=self)
+        p = self._check_params(X)
+        base, map_plan = self._map_plan(X, p)
+        grid = list(itertools.product(p["tau1_grid"], p["tau2_grid"]))
+        U = int(p["n_replicates"])
         tasks = [(q, u, t1, t2) for q, (t1, t2) in enumerate(grid) for u in range(U)]
-        seeds = np.random.SeedSequence(self.random_state).generate_state(len(tasks))
+        seeds = np.random.SeedSequence(p["random_state"]).generate_state(len(tasks))
+        report = _Reporter(callback, tasks)
+        report.start()
+        results, self.stopped_ = self._train_maps(X, p, base, map_plan, tasks, seeds, report,
+                                                  stop)
+        if not results:
+            raise ClusteringError("The ensemble was stopped before its first map was trained; "
+                                  "nothing to show.")
+        self._build(X, base, grid, tasks, results, map_plan.limit)
+        report.done(len(results), self.theta_mean_, self.stopped_)
+        return self
+
+    def _train_maps(self, X, p, base, map_plan, tasks, seeds, report, stop):
+        """Every map, on Dask, in joblib processes or one after the other; sets
+        ``execution_``. Returns ``({task: (som, theta)}, stopped)``."""
         total = len(tasks)
-        results: dict[int, tuple] = {}
-        self.stopped_ = False
-
-        def report(i, idx, th):
-            if callback is not None:
-                q, u = tasks[idx][0], tasks[idx][1]
-                callback(Progress("qbm", i, total, {"theta": float(th)},
-                                  f"map {i} of {total} (network {q + 1}, replicate {u + 1})"))
-
-        if callback is not None:
-            callback(Progress("qbm", 0, total, {}, f"map 0 of {total}: training"))
-        units = int(base["rows"]) * int(base["cols"])
-        ops = 2.0 * total * X.shape[0] * units * X.shape[1] * (
-            int(self.n_steps) if self.mode == "batch" else 1)
-        with distributed.dask_session(self.scheduler, self.n_jobs, ops=ops,
+        ops = 2.0 * total * X.shape[0] * int(base["rows"]) * int(base["cols"]) * X.shape[1] * (
+            int(p["n_steps"]) if p["mode"] == "batch" else 1)
+        jobs = 1
+        with distributed.dask_session(p["scheduler"], p["n_jobs"], ops=ops,
                                       max_tasks=total) as (execution, client):
             if client is None:
-                jobs = self._effective_jobs(total)
-                self._check_local_memory(jobs)
+                jobs = _effective_jobs(p["n_jobs"], total)
+                _check_local_memory(map_plan, jobs)
                 execution = distributed.Execution(
                     "local", jobs, None, execution.reason + (
                         f"; {jobs} joblib processes (n_jobs)" if jobs > 1 else
                         "; maps one after the other in this process (n_jobs=1)"))
             self.execution_ = {**execution.as_dict(), "summary": execution.describe()}
+            work = [({**base, "tau1": t1, "tau2": t2}, int(seeds[idx]), idx)
+                    for idx, (q, u, t1, t2) in enumerate(tasks)]
             if client is not None:
-                self._fit_dask(client, X, base, tasks, seeds, results, report, stop)
-            elif jobs == 1:
-                for idx, (q, u, t1, t2) in enumerate(tasks):
-                    if stop_requested(stop):
-                        self.stopped_ = True
-                        break
-                    _, som, th = _train_map({**base, "tau1": t1, "tau2": t2}, X,
-                                            int(seeds[idx]), idx, stop)
-                    if som.stopped_:
-                        self.stopped_ = True
-                        break
-                    results[idx] = (som, th)
-                    report(len(results), idx, th)
-            else:
-                from joblib import Parallel, delayed
-
-                with Parallel(n_jobs=jobs, return_as="generator_unordered") as parallel:
-                    gen = parallel(delayed(_train_map)({**base, "tau1": t1, "tau2": t2}, X,
-                                                       int(seeds[idx]), idx)
-                                   for idx, (q, u, t1, t2) in enumerate(tasks))
-                    for idx, som, th in gen:
-                        results[idx] = (som, th)
-                        report(len(results), idx, th)
-                        if stop_requested(stop):
-                            self.stopped_ = True
-                            break
-        if not results:
-            raise ClusteringError("The ensemble was stopped before its first map was trained; "
-                                  "nothing to show.")
-        self._build(X, base, grid, tasks, results)
-        if callback is not None:
-            callback(Progress("qbm", len(results), total, {"theta_mean": self.theta_mean_},
-                              "stopped" if self.stopped_ else f"{len(results)} maps done",
-                              done=True))
-        return self
-
-    def _fit_dask(self, client, X, base, tasks, seeds, results, report, stop):
-        """Every map as a Dask task (the data sent to the workers once); an external stop
-        cancels the maps not yet finished."""
-        from distributed import as_completed
-
-        X_future = client.scatter(X, broadcast=True)
-        futures = [client.submit(_train_map, {**base, "tau1": t1, "tau2": t2}, X_future,
-                                 int(seeds[idx]), idx, pure=False)
-                   for idx, (q, u, t1, t2) in enumerate(tasks)]
-        try:
-            for future in as_completed(futures):
-                idx, som, th = future.result()
-                results[idx] = (som, th)
-                report(len(results), idx, th)
-                if stop_requested(stop):
-                    self.stopped_ = True
-                    break
-        finally:
-            client.cancel(futures)
-
-    def _check_local_memory(self, jobs: int) -> None:
-        need = self._map_memory["total"] * jobs
-        limit = self._map_memory["limit"]
-        if jobs > 1 and need > limit:
-            raise ConfigError(
-                f"memory_limit: {jobs} maps trained at once (n_jobs) need about "
-                f"{distributed.fmt_bytes(need)}, above the limit of "
-                f"{distributed.fmt_bytes(limit)}. Lower n_jobs, or raise memory_limit or the "
-                f"environment variable {distributed.MEMORY_ENV}.")
-
-    def _effective_jobs(self, n_tasks: int) -> int:
-        from joblib import effective_n_jobs
-
-        jobs = effective_n_jobs(self.n_jobs if self.n_jobs is not None else 1)
-        return max(1, min(int(jobs), n_tasks))
+                return _fit_dask(client, X, work, report, stop)
+            if jobs == 1:
+                return _fit_sequential(X, work, report, stop)
+            return _fit_parallel(X, work, jobs, report, stop)
 
     # ------------------------------------------------------------------ tables
-    def _build(self, X, base, grid, tasks, results):
+    def _build(self, X, base, grid, tasks, results, memory_limit: int):
+        """The tables, Cochran's filter (rule 33), the mean criterion (34) and the vote."""
         U = int(self.n_replicates)
-        T = int(self.n_steps)
         n_net = len(grid)
         done = sorted(results)
         self.maps_ = [results[i][0] for i in done]
         thetas = np.full((n_net, U), np.nan)
-        rows = []
         for i in done:
-            q, u, t1, t2 = tasks[i]
-            som, th = results[i]
-            thetas[q, u] = th
-            rows.append({"map": i + 1, "network": q + 1, "replicate": u + 1, "tau1": t1,
-                         "tau2": t2, "theta": th, "quantization_error": som.quantization_error_,
-                         "topographic_error": som.topographic_error_,
-                         "steps": som.n_steps_done_})
-        sigma0 = base["sigma0"] if base["sigma0"] is not None else max(base["rows"],
-                                                                       base["cols"]) / 2
-        net = pd.DataFrame({"network": np.arange(1, n_net + 1),
-                            "tau1": [g[0] for g in grid],
-                            "sigma_end": [float(exponential_decay(sigma0, g[0], T)) for g in grid],
-                            "tau2": [g[1] for g in grid],
-                            "eta_end": [float(exponential_decay(self.eta0, g[1], T))
-                                        for g in grid]})
-        for u in range(U):
-            net[f"theta_u{u + 1}"] = thetas[:, u]
+            thetas[tasks[i][0], tasks[i][1]] = results[i][1]
+        net = _networks_table(grid, thetas, base, float(self.eta0), int(self.n_steps))
         counts = np.sum(~np.isnan(thetas), axis=1)
-        net["theta_mean"] = [float(np.mean(r[~np.isnan(r)])) if c else np.nan
-                             for r, c in zip(thetas, counts)]
-        var = np.full(n_net, np.nan)
-        for q in range(n_net):
-            vals = thetas[q][~np.isnan(thetas[q])]
-            if vals.size >= 2:  # equal replicates: exactly 0, not the mean's rounding error
-                var[q] = 0.0 if np.ptp(vals) == 0 else vals.var(ddof=1)
-        testable = np.flatnonzero(~np.isnan(var))
-        if testable.size >= 1 and U >= 2:
-            # networks cut short by a stop (fewer replicates) are tested with the full ones
-            # only when they have all U replicates; the others cannot be tested
-            full = [q for q in testable if counts[q] == U]
-            use = full if full else list(testable)
-            n_rep = U if full else int(counts[use].min())
-            cochran = filter_networks(var[use], n_rep, self.alpha, names=[int(q) + 1 for q in use])
-            kept_ids = set(cochran["kept"])
-        else:
-            cochran = {"G": float("nan"), "critical": float("nan"), "homogeneous": True,
-                       "alpha": float(self.alpha), "k": int(n_net), "n_replicates": U,
-                       "rounds": [], "removed": [], "kept": [int(q + 1) for q in range(n_net)
-                                                             if counts[q] > 0],
-                       "final_homogeneous": True,
-                       "note": "Cochran's test needs at least 2 replicates per network."}
-            kept_ids = set(cochran["kept"])
-        cochran["kept"] = sorted(int(k) for k in kept_ids)
-        if U >= 2 and np.all(np.nan_to_num(var) == 0):
-            cochran["note"] = ("Every network's replicates gave the same criterion (zero "
-                               "variances): the replicates did not differ, e.g. PCA "
-                               "initialisation with batch training is deterministic; use "
-                               "init='random' or 'sample'.")
+        var = _network_variances(thetas)
+        cochran = _filter(var, counts, U, float(self.alpha))
+        kept_ids = set(cochran["kept"])
         self.networks_ = net
         kept_mask = net["network"].isin(kept_ids) & (counts > 0)
         self.variances_ = pd.DataFrame({"network": net["network"], "tau1": net["tau1"],
@@ -535,20 +643,19 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
                                         "kept": kept_mask.to_numpy()})
         self.cochran_ = cochran
         self.kept_networks_ = net[kept_mask].reset_index(drop=True)
-        maps_table = pd.DataFrame(rows)
+        maps_table = _maps_table(done, tasks, results)
         maps_table["kept"] = maps_table["network"].isin(kept_ids)
         self.maps_table_ = maps_table
         kept_idx = [k for k, i in enumerate(done) if tasks[i][0] + 1 in kept_ids]
         if not kept_idx:  # cannot happen with a finished run; keep every map rather than none
             kept_idx = list(range(len(done)))
-        self._kept_maps = kept_idx
+        self.kept_maps_ = kept_idx
         self.theta_mean_ = float(np.mean([results[done[k]][1] for k in kept_idx]))
         best = min(kept_idx, key=lambda k: results[done[k]][1])
         self.best_map_ = self.maps_[best]
-        self._vote(X, kept_idx, best)
-        self.n_features_in_ = X.shape[1]
+        self._vote(X, kept_idx, best, memory_limit)
 
-    def _vote(self, X, kept_idx, best):
+    def _vote(self, X, kept_idx, best, memory_limit: Optional[int] = None):
         M = int(self.n_clusters)
         L = np.array([self.maps_[k].labels_ for k in kept_idx])
         aligned, perms, consensus = consensus_labels(L, M, reference=kept_idx.index(best))
@@ -565,17 +672,17 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         rename[order] = np.arange(M)
         self.proba_ = proba[:, order]
         self.labels_ = rename[labels]
-        self._perms = rename[perms]          # map k: consensus cluster = _perms[k][own cluster]
+        self.permutations_ = rename[perms]   # map k: consensus cluster = permutations_[k][own]
         # (kept maps, objects) in consensus numbering; small integers keep big data affordable
-        self._aligned = rename[aligned].astype(np.int16 if M < 2 ** 15 else np.int64)
-        self.coassociation_ = self.coassociation() if self._keeps_coassociation(n) else None
+        self.aligned_labels_ = rename[aligned].astype(np.int16 if M < 2 ** 15 else np.int64)
+        self.coassociation_ = (self.coassociation() if self._keeps_coassociation(n, memory_limit)
+                               else None)
         self.flags_ = self._flags(X)
 
-    def _keeps_coassociation(self, n: int) -> bool:
+    def _keeps_coassociation(self, n: int, memory_limit: Optional[int]) -> bool:
         """Keep the n x n matrix up to ``max_coassociation`` objects, and only when it fits the
         memory limit (a float32 product and its float64 copy, 12 n^2 bytes)."""
-        limit = getattr(self, "_map_memory", {}).get("limit")
-        fits = limit is None or 12 * n * n <= limit
+        fits = memory_limit is None or 12 * n * n <= memory_limit
         return n <= self.max_coassociation and fits
 
     # ------------------------------------------------------------------ results
@@ -586,7 +693,7 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         product of one-hot vote matrices, without any n x n x maps array.
         """
         check_is_fitted(self, "proba_")
-        A = self._aligned if rows is None else self._aligned[:, np.asarray(rows)]
+        A = self.aligned_labels_ if rows is None else self.aligned_labels_[:, np.asarray(rows)]
         n_maps, n = A.shape
         M = int(self.n_clusters)
         B = np.zeros((n, n_maps * M), dtype=np.float32)
@@ -641,15 +748,12 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         check_is_fitted(self, "proba_")
         if X is None:
             return self.proba_.copy()
-        X = check_data(X)
-        if X.shape[1] != self.n_features_in_:
-            raise DataError(f"X: {X.shape[1]} features, the ensemble was trained on "
-                            f"{self.n_features_in_}.")
+        X = validate_data(X, estimator=self, reset=False, fitted="proba_")
         M = int(self.n_clusters)
         proba = np.zeros((X.shape[0], M))
-        for k, perm in zip(self._kept_maps, self._perms):
+        for k, perm in zip(self.kept_maps_, self.permutations_):
             proba[np.arange(X.shape[0]), perm[self.maps_[k].predict(X)]] += 1.0
-        return proba / len(self._kept_maps)
+        return proba / len(self.kept_maps_)
 
     def predict(self, X) -> np.ndarray:
         """Most probable cluster of every row of ``X``."""
@@ -668,27 +772,15 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         """
         check_is_fitted(self, "labels_")
         n = self.labels_.shape[0]
-        if data is None:
-            frame = pd.DataFrame(index=range(n))
-        elif isinstance(data, pd.DataFrame):
-            frame = data.reset_index(drop=True)
-        else:
-            arr = np.asarray(data, dtype=float)
-            if arr.ndim == 1:
-                arr = arr[:, None]
-            frame = pd.DataFrame(arr, columns=[f"x{j}" for j in range(arr.shape[1])])
-        if len(frame) != n:
-            raise DataError(f"data: {len(frame)} rows, the ensemble was fitted on {n} objects; "
-                            "give the same objects in the same order.")
+        frame = _profile_frame(data, n)
         numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
                    and not pd.api.types.is_bool_dtype(frame[c])]
         if score is not None and data is not None and score not in numeric:
             raise ConfigError(f"score: no numeric column {score!r} in the data; choose one of "
                               f"{', '.join(map(str, numeric)) or '(none)'}.")
-        M = int(self.n_clusters)
         flagged = set(self.flags_["object"].tolist())
         rows = []
-        for m in range(M):
+        for m in range(int(self.n_clusters)):
             members = self.labels_ == m
             size = int(members.sum())
             row = {"cluster": m, "size": size, "share": size / n,
@@ -699,22 +791,44 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
             rows.append(row)
         table = pd.DataFrame(rows).set_index("cluster")
         table = table[table["size"] > 0]
-        min_size = self._min_size(n)
         if score is not None and score in table.columns:
-            table = table.sort_values(score, kind="stable")
-            table.insert(0, "rank", np.arange(1, len(table) + 1))
-            notes = []
-            for pos, (m, r) in enumerate(table.iterrows()):
-                if r["size"] <= min_size:
-                    notes.append("very small cluster: individual review")
-                elif pos == 0 and len(table) > 1:
-                    notes.append(f"lowest mean {score}")
-                elif pos == len(table) - 1 and len(table) > 1:
-                    notes.append(f"highest mean {score}")
-                else:
-                    notes.append("")
-            table["note"] = notes
+            table = _rank(table, score, self._min_size(n))
         return table
+
+
+def _profile_frame(data, n: int) -> pd.DataFrame:
+    """The training objects' table for :meth:`QuasiBayesianEnsemble.profile` (n rows)."""
+    if data is None:
+        frame = pd.DataFrame(index=range(n))
+    elif isinstance(data, pd.DataFrame):
+        frame = data.reset_index(drop=True)
+    else:
+        arr = np.asarray(data, dtype=float)
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        frame = pd.DataFrame(arr, columns=[f"x{j}" for j in range(arr.shape[1])])
+    if len(frame) != n:
+        raise DataError(f"data: {len(frame)} rows, the ensemble was fitted on {n} objects; "
+                        "give the same objects in the same order.")
+    return frame
+
+
+def _rank(table: pd.DataFrame, score: str, min_size: int) -> pd.DataFrame:
+    """Clusters sorted by the mean of ``score``, ranked from 1, with a note for decisions."""
+    table = table.sort_values(score, kind="stable")
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    notes = []
+    for pos, (m, r) in enumerate(table.iterrows()):
+        if r["size"] <= min_size:
+            notes.append("very small cluster: individual review")
+        elif pos == 0 and len(table) > 1:
+            notes.append(f"lowest mean {score}")
+        elif pos == len(table) - 1 and len(table) > 1:
+            notes.append(f"highest mean {score}")
+        else:
+            notes.append("")
+    table["note"] = notes
+    return table
 
 
 __all__ = ["QuasiBayesianEnsemble", "replicate_variances", "cochran_critical", "cochran_test",

@@ -4,7 +4,9 @@ Every function takes the data ``X`` (objects x features) and one cluster label p
 Objects labelled ``-1`` (noise, as DBSCAN marks them) belong to no cluster and are left out of
 the within-cluster functionals.
 
-Functionals of the taxpayer article (digest part B; smaller is better for all of them):
+Functionals of the taxpayer article ("Neural network clustering methods to evaluate the totality
+of taxpayers according to their degree of creditworthiness", 2017; smaller is better for all of
+them):
 
 * :func:`theta` -- formula 22: sum over clusters of the squared Euclidean distances of the
   objects to their cluster's centre of gravity (Aivazian's Q1);
@@ -13,9 +15,9 @@ Functionals of the taxpayer article (digest part B; smaller is better for all of
 * :func:`generalized_variance` -- formulas 29-30 (arithmetic form) and 31 (multiplicative form),
   built from the clusters' sample covariance matrices.
 
-The originals printed these formulas as images; their reading here follows the digest and
-Aivazian et al., *Applied statistics: classification and reduction of dimensionality* (1989),
-which the article cites, and each docstring states it exactly.
+The article printed these formulas as images; their reading here is the one that reproduces
+the figures of its tables and follows Aivazian et al., *Applied statistics: classification and
+reduction of dimensionality* (1989), which the article cites; each docstring states it exactly.
 """
 from __future__ import annotations
 
@@ -25,9 +27,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import (adjusted_rand_score, normalized_mutual_info_score,
                              silhouette_score)
-from sklearn.utils.validation import check_array
-
 from clustering.errors import DataError
+from clustering.validation import validate_data
 
 #: Largest number of objects for which the silhouette is computed on all of them; above it a
 #: random sample of this size is used (the silhouette is quadratic in the number of objects).
@@ -37,15 +38,14 @@ SILHOUETTE_SAMPLE = 5000
 PAIRWISE_LIMIT = 50_000_000
 
 
-# ----------------------------------------------------------------------------------- validation
+# ----------------------------------------------------------------------------------- inputs
 def check_data(X, name: str = "X", min_samples: int = 1) -> np.ndarray:
-    """``X`` as a finite 2-D float64 array; raises :class:`DataError` saying what is wrong."""
-    try:
-        return check_array(X, dtype=np.float64, ensure_min_samples=min_samples,
-                           input_name=name)
-    except ValueError as err:
-        raise DataError(f"{name}: {err} Give a table of numbers, one row per object, with no "
-                        "missing or infinite values.") from err
+    """``X`` as a finite 2-D float64 array; raises :class:`DataError` saying what is wrong.
+
+    :func:`clustering.validation.validate_data` without an estimator (kept under this name for
+    the callers that check a table before any estimator sees it).
+    """
+    return validate_data(X, name=name, min_samples=min_samples)
 
 
 def check_labels(labels, n_objects: Optional[int] = None, name: str = "labels") -> np.ndarray:

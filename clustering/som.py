@@ -1,11 +1,14 @@
 """Kohonen's self-organizing map (SOM), online and batch, with the map's cells grouped into clusters.
 
-The online algorithm is Haykin's formulation as the taxpayer article gives it (digest part B):
+The online algorithm is Haykin's formulation as the taxpayer article ("Neural network clustering
+methods to evaluate the totality of taxpayers according to their degree of creditworthiness",
+2017) gives it:
 
 * competition: the winner (best-matching unit, BMU) ``k* = argmin_k ||x - w_k||``;
 * cooperation: ``h(k*, q, t) = exp(-d^2(k*, q) / (2 sigma(t)^2))`` with ``d`` the distance between
   the two units *on the lattice*;
-* decay: ``sigma(t) = sigma0 exp(-t / tau1)``, ``eta(t) = eta0 exp(-t / tau2)``;
+* decay: ``sigma(t) = sigma0 exp(-t / tau1)`` (formula 4), ``eta(t) = eta0 exp(-t / tau2)``
+  (formula 11);
 * adaptation: ``w_q <- w_q + eta(t) h(k*, q, t) (x - w_q)``.
 
 The batch algorithm (Kohonen's batch map) replaces the per-object updates by one update per
@@ -21,11 +24,17 @@ hexagonal lattice odd rows are shifted right by half a cell and rows are ``sqrt(
 that the six neighbours of a unit are exactly 1 away. Neighbours (for the U-matrix and the
 topographic error) are the units at lattice distance 1: 4 on the rectangular lattice (no
 diagonals), 6 on the hexagonal one.
+
+The parameters' constraints are declared in ``SOM._parameter_constraints`` and checked by
+:func:`clustering.constraints.check_params`; :meth:`SOM.plan` decides the lattice
+(:func:`suggest_lattice` when ``rows`` and ``cols`` are None), the schedule, the chunks of batch
+training and the memory before anything is trained, and :meth:`SOM.fit` follows that plan.
 """
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from numbers import Integral, Real
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
@@ -35,9 +44,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from clustering import distributed, limits
+from clustering import memory as budget
+from clustering.constraints import Interval, StrOptions, check_params
 from clustering.errors import ConfigError, DataError
-from clustering.metrics import check_data
+from clustering.planning import Plan
 from clustering.progress import Progress, stop_requested
+from clustering.validation import validate_data
 
 LATTICES = ("hexagonal", "rectangular")
 INITS = ("pca", "random", "sample")
@@ -85,7 +97,8 @@ def lattice_sq_distances(coords: np.ndarray) -> np.ndarray:
 
 
 def neighbourhood(d2: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian neighbourhood ``h = exp(-d2 / (2 sigma^2))`` on lattice distances (digest part B).
+    """Gaussian neighbourhood ``h = exp(-d2 / (2 sigma^2))`` on lattice distances (Haykin's
+    cooperation step).
 
     Exact for every sigma, also where ``sigma^2`` underflows to 0 late in a long schedule (the
     Haykin preset's convergence phase): then ``h`` is 1 on the winner (d2 = 0) and 0 elsewhere,
@@ -282,6 +295,253 @@ def _principal_axes(X: np.ndarray):
     return mean, np.sqrt(ev / max(n - 1, 1)), vt
 
 
+# ----------------------------------------------------------------------------------- checks
+#: Constraint lists shared by the SOM and the ensemble (see :mod:`clustering.constraints`).
+COUNT = Interval(Integral, 1, None, closed="left")
+POSITIVE = Interval(Real, 0, None, closed="neither")
+NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+RATE = Interval(Real, 0, 1, closed="right")
+MEMORY_LIMIT = [Interval(Real, 1, None, closed="left"), None]
+SCHEDULER = [str, None]
+N_JOBS = [Interval(Integral, None, -1, closed="right"), COUNT, None]
+
+
+def check_execution_params(params: dict) -> None:
+    """``scheduler`` a keyword or a Dask address, ``n_jobs`` non-zero (normalised params)."""
+    distributed.check_scheduler(params["scheduler"])
+    distributed.check_n_jobs(params["n_jobs"])
+
+
+def check_sides(rows, cols) -> None:
+    """Both lattice sides given, or neither (the 5 sqrt(N) rule)."""
+    if (rows is None) != (cols is None):
+        raise ConfigError("rows, cols: give both lattice sides, or neither for the 5 sqrt(N) "
+                          "rule.")
+
+
+def _check_n_objects(X: np.ndarray, what: str) -> None:
+    if X.shape[0] < 2:
+        raise DataError(f"X: {what} needs at least 2 objects, got {X.shape[0]} sample.")
+
+
+def _check_lattice(units: int, n_clusters: int) -> None:
+    if units < 2:
+        raise ConfigError("rows, cols: a map needs at least 2 units.")
+    if n_clusters > units:
+        raise ConfigError(f"n_clusters: {n_clusters} clusters cannot be formed from "
+                          f"{units} cells; enlarge the lattice or lower n_clusters.")
+
+
+def _check_steps(mode: str, n_steps: int, conv: int, automatic: bool, units: int) -> None:
+    """Refuse more training steps (both phases) than :mod:`clustering.limits` allows:
+    ``som_steps`` presentations online, ``epochs`` passes over the data in batch mode."""
+    name = "som_steps" if mode == "online" else "epochs"
+    if not conv:
+        limits.check(name, n_steps, "n_steps")
+        return
+    how = f" (null: 500 x {units} units)" if automatic else ""
+    limits.check(name, n_steps + conv, "n_steps + convergence_steps",
+                 f"{n_steps} + {conv}{how}")
+
+
+def _check_memory(memory: dict, limit: int, units: int, n: int, p: int) -> None:
+    """Refuse a fit whose :func:`estimate_memory` is above the memory limit, naming the
+    largest part and what lowers it."""
+    if memory["total"] <= limit:
+        return
+    big = max((k for k in memory if k != "total"), key=lambda k: memory[k])
+    hint = {"lattice": "use a smaller lattice (rows x cols)",
+            "chunk": "lower chunk_size",
+            "data": "cluster a sample of the rows",
+            "per_object": "cluster a sample of the rows",
+            "partials": "lower chunk_size or run locally"}[big]
+    fmt = budget.fmt_bytes
+    raise ConfigError(
+        f"memory_limit: a {units}-unit SOM on {n} x {p} objects needs about "
+        f"{fmt(memory['total'])} (mostly its {big.replace('_', '-')} arrays, "
+        f"{fmt(memory[big])}), above the limit of {fmt(limit)}. Raise "
+        f"memory_limit or the environment variable {budget.MEMORY_ENV}, or {hint}.")
+
+
+# ----------------------------------------------------------------------------------- training
+class _Schedule(NamedTuple):
+    """The lattice and the schedule of one fit, defaults resolved."""
+
+    rows: int
+    cols: int
+    sigma0: float
+    tau1: float
+    tau2: float
+    conv: int
+    total: int
+
+    @property
+    def units(self) -> int:
+        return self.rows * self.cols
+
+
+HISTORY_KEYS = ("step", "quantization_error", "topographic_error", "sigma", "eta",
+                "codebook_change")
+
+
+class _Run:
+    """One training under way: its schedule, lattice, history and outcome (local to a fit)."""
+
+    def __init__(self, schedule: _Schedule, eta0: float, n_steps: int, convergence_eta: float,
+                 tol: float, history_every: int, D2: np.ndarray, adjacency: np.ndarray,
+                 callback=None, stop=None):
+        self.schedule, self.eta0, self.n_steps = schedule, eta0, n_steps
+        self.convergence_eta, self.tol, self.history_every = convergence_eta, tol, history_every
+        self.D2, self.adjacency, self.callback, self.stop = D2, adjacency, callback, stop
+        self.history = {k: [] for k in HISTORY_KEYS}
+        self.last: Optional[np.ndarray] = None  # the codebook at the last record
+        self.done, self.converged, self.stopped = 0, False, False
+
+    def sigma(self, t: int) -> float:
+        """sigma(t), formula 4."""
+        return self.schedule.sigma0 * math.exp(-t / self.schedule.tau1)
+
+    def eta(self, t: int) -> float:
+        """eta(t), formula 11; ``convergence_eta`` in the convergence phase."""
+        if self.schedule.conv > 0 and t >= self.n_steps:
+            return float(self.convergence_eta)
+        return float(self.eta0 * math.exp(-t / self.schedule.tau2))
+
+    def record(self, step: int, qe: float, te: float, W: np.ndarray) -> None:
+        h = self.history
+        h["step"].append(int(step))
+        h["quantization_error"].append(float(qe))
+        h["topographic_error"].append(float(te))
+        h["sigma"].append(float(self.sigma(step)))
+        h["eta"].append(self.eta(step))
+        h["codebook_change"].append(float(np.max(np.linalg.norm(W - self.last, axis=1)))
+                                    if self.last is not None else float("nan"))
+        self.last = W.copy()
+
+    def metrics(self) -> dict:
+        h = self.history
+        if not h["step"]:
+            return {}
+        return {"quantization_error": h["quantization_error"][-1],
+                "topographic_error": h["topographic_error"][-1]}
+
+    def report(self, step: int) -> None:
+        total = self.schedule.total
+        if self.callback is not None:
+            self.callback(Progress("som", step, total, self.metrics(), f"step {step} of {total}"))
+
+    def finish(self, W: np.ndarray, done: int, *, converged=False, stopped=False) -> np.ndarray:
+        self.done, self.converged, self.stopped = done, converged, stopped
+        return W
+
+
+def _errors(X, W, adjacency):
+    b1, b2, dist = best_two_units(X, W)
+    return float(dist.mean()), topographic_error_of(b1, b2, adjacency)
+
+
+def _batch_blocks(client, X: np.ndarray, chunk_rows: int, workers: int) -> list:
+    """The data scattered to the Dask workers in blocks of whole chunks."""
+    n = X.shape[0]
+    n_chunks = math.ceil(n / chunk_rows)
+    per_part = math.ceil(n_chunks / max(1, min(n_chunks, TASKS_PER_WORKER * workers)))
+    bounds = [(a * chunk_rows, min(n, (a + per_part) * chunk_rows))
+              for a in range(0, n_chunks, per_part)]
+    return client.scatter([X[a:b] for a, b in bounds])
+
+
+def _epoch_sums(X, W, run: _Run, chunk_rows: int, record: bool, dask=None):
+    """Hits and sums per unit of one batch epoch, with the summed errors when ``record``;
+    ``dask``: ``(client, blocks, adjacency future)``, chunk sums added in chunk order."""
+    n, p = X.shape
+    U = W.shape[0]
+    ww = (W ** 2).sum(axis=1)
+    if dask is None:
+        stats = (_chunk_stats(X[sl], W, ww, run.adjacency, record)
+                 for sl in _chunks(n, U, chunk_rows))
+    else:
+        client, blocks, adj_future = dask
+        futures = [client.submit(_part_stats, block, chunk_rows, W, ww, adj_future, record,
+                                 pure=False) for block in blocks]
+        stats = (item for part in client.gather(futures) for item in part)
+    counts, sums, qe_sum, te_bad = np.zeros(U), np.zeros((U, p)), 0.0, 0
+    for c, s_, qe, te in stats:
+        counts += c
+        sums += s_
+        qe_sum += qe
+        te_bad += te
+    return counts, sums, qe_sum, te_bad
+
+
+def _train_batch(X, W, run: _Run, chunk_rows: int, client=None, workers: int = 1):
+    """Batch epochs over chunks of ``chunk_rows`` objects; with a Dask ``client`` the chunks
+    run as tasks on blocks of whole chunks held by the workers, and their sums are added
+    here in chunk order, exactly as on the local path."""
+    n = X.shape[0]
+    total = run.schedule.total
+    prev = W.copy()
+    dask = None
+    if client is not None:
+        dask = (client, _batch_blocks(client, X, chunk_rows, workers),
+                client.scatter(run.adjacency, broadcast=True))
+    for t in range(total):
+        record = (t % run.history_every) == 0
+        counts, sums, qe_sum, te_bad = _epoch_sums(X, W, run, chunk_rows, record, dask)
+        if record:
+            run.record(t, qe_sum / n, te_bad / n, W)
+            run.report(t)
+        H = neighbourhood(run.D2, run.sigma(t))
+        num = H @ sums
+        den = H @ counts
+        ok = den > 0
+        W = W.copy()
+        W[ok] += run.eta(t) * (num[ok] / den[ok, None] - W[ok])
+        change = float(np.max(np.linalg.norm(W - prev, axis=1)))
+        prev = W
+        if run.tol > 0 and change < run.tol:
+            return run.finish(W, t + 1, converged=True)
+        if stop_requested(run.stop):
+            return run.finish(W, t + 1, stopped=True)
+    return run.finish(W, total)
+
+
+def _train_online(X, W, run: _Run, rng):
+    """Haykin's online steps (formulas 4-11): one object at a time, pass after pass in a new
+    random order; the errors are recorded every interval (one pass, or ``total / 20``)."""
+    n = X.shape[0]
+    total = run.schedule.total
+    W = W.copy()
+    interval = max(1, min(n, math.ceil(total / 20)))
+    order = rng.permutation(n)
+    pos = 0
+    run.record(0, *_errors(X, W, run.adjacency), W)
+    run.report(0)
+    checked = W.copy()
+    n_intervals = 0
+    for t in range(total):
+        if pos == n:
+            order = rng.permutation(n)
+            pos = 0
+        x = X[order[pos]]
+        pos += 1
+        diff = x - W
+        k = int(np.argmin(np.einsum("ij,ij->i", diff, diff)))
+        W += (run.eta(t) * neighbourhood(run.D2[k], run.sigma(t)))[:, None] * diff
+        step = t + 1
+        if step % interval == 0 or step == total:
+            n_intervals += 1
+            change = float(np.max(np.linalg.norm(W - checked, axis=1)))
+            checked = W.copy()
+            if n_intervals % run.history_every == 0 or step == total:
+                run.record(step, *_errors(X, W, run.adjacency), W)
+                run.report(step)
+            if run.tol > 0 and change < run.tol and step < total:
+                return run.finish(W, step, converged=True)
+        if (step & 255) == 0 and stop_requested(run.stop):
+            return run.finish(W, step, stopped=True)
+    return run.finish(W, total)
+
+
 # ----------------------------------------------------------------------------------- estimator
 class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
     """Kohonen self-organizing map whose cells are grouped into clusters.
@@ -345,8 +605,9 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         the same chunk size give identical results.
     memory_limit : int or None
         Bytes the fit may use; None: ``CLUSTERMAP_MEMORY_LIMIT`` or a Dask worker's share of
-        the container's memory (:func:`clustering.distributed.memory_limit_bytes`). A fit estimated above it
-        (:func:`estimate_memory`) is refused with a :class:`ConfigError` before any work.
+        the container's memory (:func:`clustering.memory.memory_limit_bytes`). A fit
+        estimated above it (:func:`estimate_memory`) is refused with a :class:`ConfigError`
+        before any work (:meth:`plan`).
     scheduler : str or None
         Where the batch sums run: None (``CLUSTERMAP_DASK_SCHEDULER`` or this process),
         "local", "auto", "localcluster" or a Dask scheduler address; see
@@ -392,6 +653,8 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         Chunks per batch epoch (1: the data in one block).
     memory_estimate_ : dict
         :func:`estimate_memory` of the fit (bytes by part, ``"total"``) and ``"limit"``.
+    n_features_in_ : int
+        Number of features seen in :meth:`fit`.
     execution_ : dict
         Where training ran: ``path`` ("local", "localcluster", "remote"), ``workers``,
         ``address``, ``reason``, ``chunk_size``, ``n_chunks``, and ``summary`` (one line).
@@ -443,116 +706,98 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         settings.update(params)
         return cls(**settings)
 
-    # ------------------------------------------------------------------ checks
-    def _check_params(self, X: np.ndarray):
-        def positive_int(name, value, allow_none=False):
-            if value is None and allow_none:
-                return
-            integral = isinstance(value, (int, np.integer)) or (
-                isinstance(value, float) and value.is_integer())  # 3.0 from a JSON file
-            if isinstance(value, bool) or not integral or value < 1:
-                raise ConfigError(f"{name}: expected a positive integer, got {value!r}.")
+    # ------------------------------------------------------------------ checks and plan
+    _parameter_constraints: dict = {
+        "rows": [COUNT, None],
+        "cols": [COUNT, None],
+        "lattice": [StrOptions(set(LATTICES))],
+        "init": [StrOptions(set(INITS)), "array-like"],
+        "sigma0": [POSITIVE, None],
+        "eta0": [RATE],
+        "tau1": [POSITIVE, None],
+        "tau2": [POSITIVE, None],
+        "n_steps": [COUNT],
+        "mode": [StrOptions(set(MODES))],
+        "tol": [NON_NEGATIVE],
+        "convergence_steps": [Interval(Integral, 0, None, closed="left"), None],
+        "convergence_eta": [RATE],
+        "n_clusters": [COUNT],
+        "cluster_method": [StrOptions(set(CLUSTER_METHODS))],
+        "history_every": [COUNT],
+        "random_state": ["random_state"],
+        "chunk_size": [COUNT, None],
+        "memory_limit": MEMORY_LIMIT,
+        "scheduler": SCHEDULER,
+        "n_jobs": N_JOBS,
+    }
 
-        def positive(name, value, allow_none=False, upper=None):
-            if value is None and allow_none:
-                return
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
-                    or not value > 0 or (upper is not None and value > upper):
-                bound = f" and at most {upper}" if upper is not None else ""
-                raise ConfigError(f"{name}: expected a number above 0{bound}, got {value!r}.")
+    def _check_params(self, X: np.ndarray) -> dict:
+        """The declared constraints, the settings that go together and the data's size;
+        returns the normalised parameters."""
+        p = check_params(self)
+        check_execution_params(p)
+        check_sides(p["rows"], p["cols"])
+        _check_n_objects(X, "a map")
+        return p
 
-        positive_int("rows", self.rows, True)
-        positive_int("cols", self.cols, True)
-        if (self.rows is None) != (self.cols is None):
-            raise ConfigError("rows, cols: give both lattice sides, or neither for the 5 sqrt(N) "
-                              "rule.")
-        if self.lattice not in LATTICES:
-            raise ConfigError(f"lattice: expected one of {', '.join(LATTICES)}, got "
-                              f"{self.lattice!r}.")
-        if self.mode not in MODES:
-            raise ConfigError(f"mode: expected one of {', '.join(MODES)}, got {self.mode!r}.")
-        if self.cluster_method not in CLUSTER_METHODS:
-            raise ConfigError(f"cluster_method: expected one of {', '.join(CLUSTER_METHODS)}, "
-                              f"got {self.cluster_method!r}.")
-        if isinstance(self.init, str) and self.init not in INITS:
-            raise ConfigError(f"init: expected one of {', '.join(INITS)} or an array of "
-                              f"weights, got {self.init!r}.")
-        positive("sigma0", self.sigma0, True)
-        positive("eta0", self.eta0, upper=1.0)
-        positive("tau1", self.tau1, True)
-        positive("tau2", self.tau2, True)
-        positive("convergence_eta", self.convergence_eta, upper=1.0)
-        positive_int("n_steps", self.n_steps)
-        positive_int("n_clusters", self.n_clusters)
-        positive_int("history_every", self.history_every)
-        positive_int("chunk_size", self.chunk_size, True)
-        if self.memory_limit is not None:
-            distributed.memory_limit_bytes(self.memory_limit)
-        distributed.check_scheduler(self.scheduler)
-        distributed.check_n_jobs(self.n_jobs)
-        if self.convergence_steps is not None and (
-                isinstance(self.convergence_steps, bool)
-                or not isinstance(self.convergence_steps, (int, np.integer))
-                or self.convergence_steps < 0):
-            raise ConfigError(f"convergence_steps: expected an integer >= 0 or null, got "
-                              f"{self.convergence_steps!r}.")
-        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)) \
-                or self.tol < 0:
-            raise ConfigError(f"tol: expected a number >= 0, got {self.tol!r}.")
-        if X.shape[0] < 2:
-            raise DataError(f"X: a map needs at least 2 objects, got {X.shape[0]}.")
-
-    def _resolve(self, X: np.ndarray):
-        if self.rows is None:
-            rows, cols = suggest_lattice(X, self.lattice)
+    def _resolve(self, X: np.ndarray, p: Optional[dict] = None) -> _Schedule:
+        """The lattice and the schedule as used (defaults resolved), steps bounded by
+        :mod:`clustering.limits`; ``p``: the normalised parameters (default: this map's)."""
+        p = self.get_params(deep=False) if p is None else p
+        if p["rows"] is None:
+            rows, cols = suggest_lattice(X, p["lattice"])
         else:
-            rows, cols = int(self.rows), int(self.cols)
-        units = rows * cols
-        if units < 2:
-            raise ConfigError("rows, cols: a map needs at least 2 units.")
-        if self.n_clusters > units:
-            raise ConfigError(f"n_clusters: {self.n_clusters} clusters cannot be formed from "
-                              f"{units} cells; enlarge the lattice or lower n_clusters.")
-        sigma0 = float(self.sigma0) if self.sigma0 is not None else max(rows, cols) / 2.0
-        if self.tau1 is not None:
-            tau1 = float(self.tau1)
+            rows, cols = int(p["rows"]), int(p["cols"])
+        _check_lattice(rows * cols, int(p["n_clusters"]))
+        sigma0 = float(p["sigma0"]) if p["sigma0"] is not None else max(rows, cols) / 2.0
+        if p["tau1"] is not None:
+            tau1 = float(p["tau1"])
         else:
             tau1 = 1000.0 / math.log(sigma0) if sigma0 > 1.0 + 1e-9 else 1000.0
-        tau2 = float(self.tau2) if self.tau2 is not None else 1000.0
-        conv = (500 * units if self.convergence_steps is None else int(self.convergence_steps))
-        self._check_steps(conv, units)
-        return rows, cols, sigma0, tau1, tau2, conv
+        tau2 = float(p["tau2"]) if p["tau2"] is not None else 1000.0
+        units = rows * cols
+        conv = 500 * units if p["convergence_steps"] is None else int(p["convergence_steps"])
+        _check_steps(p["mode"], int(p["n_steps"]), conv, p["convergence_steps"] is None, units)
+        return _Schedule(rows, cols, sigma0, tau1, tau2, conv, int(p["n_steps"]) + conv)
 
-    def _check_steps(self, conv: int, units: int) -> None:
-        """Refuse more training steps (both phases) than :mod:`clustering.limits` allows:
-        ``som_steps`` presentations online, ``epochs`` passes over the data in batch mode."""
-        name = "som_steps" if self.mode == "online" else "epochs"
-        if not conv:
-            limits.check(name, int(self.n_steps), "n_steps")
-            return
-        how = f" (null: 500 x {units} units)" if self.convergence_steps is None else ""
-        limits.check(name, int(self.n_steps) + conv, "n_steps + convergence_steps",
-                     f"{int(self.n_steps)} + {conv}{how}")
+    def plan(self, X) -> Plan:
+        """How :meth:`fit` would run on ``X``, decided without training.
 
-    def _plan(self, X: np.ndarray, units: int, dask: bool = False) -> tuple[int, dict]:
-        """Chunk rows and the memory estimate; refuses a fit above the memory limit."""
-        n, p = X.shape
-        rows = min(n, batch_chunk_rows(units, self.chunk_size))
-        est = estimate_memory(n, p, units, mode=self.mode, chunk_rows=rows, dask=dask)
-        limit = distributed.memory_limit_bytes(self.memory_limit)
-        if est["total"] > limit:
-            big = max((k for k in est if k != "total"), key=lambda k: est[k])
-            hint = {"lattice": "use a smaller lattice (rows x cols)",
-                    "chunk": "lower chunk_size",
-                    "data": "cluster a sample of the rows",
-                    "per_object": "cluster a sample of the rows",
-                    "partials": "lower chunk_size or run locally"}[big]
-            raise ConfigError(
-                f"memory_limit: a {units}-unit SOM on {n} x {p} objects needs about "
-                f"{distributed.fmt_bytes(est['total'])} (mostly its {big.replace('_', '-')} arrays, "
-                f"{distributed.fmt_bytes(est[big])}), above the limit of {distributed.fmt_bytes(limit)}. Raise "
-                f"memory_limit or the environment variable {distributed.MEMORY_ENV}, or {hint}.")
-        return rows, {**est, "limit": int(limit)}
+        Checks the parameters, the data and the limits of :mod:`clustering.limits` and the
+        memory limit (refused with a :class:`ConfigError` naming the setting, exactly as
+        :meth:`fit` refuses them) and returns a :class:`~clustering.planning.Plan`: execution
+        ``"online"``, ``"batch"`` (one block) or ``"chunked"`` (batch sums in chunks), the
+        memory estimate of :func:`estimate_memory`, and in ``details`` the lattice (``rows``,
+        ``cols``, ``units``), the schedule (``sigma0``, ``tau1``, ``tau2``,
+        ``convergence_steps``, ``total_steps``), ``chunk_size``, ``n_chunks``, ``scheduler``
+        and the memory by part. Nothing is left on the estimator.
+        """
+        X = validate_data(X, min_samples=1)
+        return self._plan(X, self._check_params(X))[0]
+
+    def _plan(self, X: np.ndarray, p: dict) -> tuple[Plan, _Schedule]:
+        schedule = self._resolve(X, p)
+        scheduler = distributed.resolve_scheduler(p["scheduler"])
+        n, dim = X.shape
+        units = schedule.units
+        chunk_rows = min(n, batch_chunk_rows(units, p["chunk_size"]))
+        memory = estimate_memory(n, dim, units, mode=p["mode"], chunk_rows=chunk_rows,
+                                 dask=p["mode"] == "batch" and scheduler != "local")
+        limit = budget.memory_limit_bytes(p["memory_limit"])
+        _check_memory(memory, limit, units, n, dim)
+        n_chunks = math.ceil(n / chunk_rows)
+        execution = ("online" if p["mode"] == "online" else
+                     "chunked" if n_chunks > 1 else "batch")
+        reason = {"online": "online training presents one object at a time",
+                  "batch": "batch sums over all the objects in one block",
+                  "chunked": f"batch sums in {n_chunks} chunks of {chunk_rows:,} objects"}
+        reason = reason[execution]
+        details = {"rows": schedule.rows, "cols": schedule.cols, "units": units,
+                   "sigma0": schedule.sigma0, "tau1": schedule.tau1, "tau2": schedule.tau2,
+                   "convergence_steps": schedule.conv, "total_steps": schedule.total,
+                   "chunk_size": int(chunk_rows), "n_chunks": int(n_chunks),
+                   "scheduler": scheduler, "memory": {**memory, "limit": int(limit)}}
+        return Plan(execution, reason, int(memory["total"]), int(limit), details), schedule
 
     # ------------------------------------------------------------------ initialisation
     def _initial_codebook(self, X: np.ndarray, coords: np.ndarray, rng) -> np.ndarray:
@@ -589,210 +834,80 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         every recorded interval with the current quantization and topographic errors, and once
         with ``done=True``; ``stop.is_set()`` ends training after the current step.
         """
-        X = check_data(X, min_samples=1)
-        self._check_params(X)
-        rng = check_random_state(self.random_state)
-        rows, cols, sigma0, tau1, tau2, conv = self._resolve(X)
-        self.rows_, self.cols_ = rows, cols
-        self.sigma0_, self.tau1_, self.tau2_ = sigma0, tau1, tau2
-        self.convergence_steps_ = conv
-        units = rows * cols
-        total = int(self.n_steps) + conv
-        scheduler = distributed.resolve_scheduler(self.scheduler)
-        chunk_rows, self.memory_estimate_ = self._plan(
-            X, units, dask=self.mode == "batch" and scheduler != "local")
-        self.chunk_size_ = chunk_rows
-        self.n_chunks_ = math.ceil(X.shape[0] / chunk_rows)
-        coords = lattice_coordinates(rows, cols, self.lattice)
-        self._D2 = lattice_sq_distances(coords)
-        self._adjacency = D2_adj = np.abs(self._D2 - 1.0) < 1e-9
-        W = self._initial_codebook(X, coords, rng)
-        self.history_ = {k: [] for k in ("step", "quantization_error", "topographic_error",
-                                         "sigma", "eta", "codebook_change")}
-        self.converged_ = False
-        self.stopped_ = False
-        if self.mode == "batch":
-            ops = 2.0 * X.shape[0] * units * X.shape[1] * total
-            with distributed.dask_session(self.scheduler, self.n_jobs, ops=ops,
-                                   max_tasks=self.n_chunks_) as (execution, client):
-                self._set_execution(execution)
-                W, done = self._train_batch(X, W, sigma0, tau1, tau2, total, D2_adj, callback,
-                                            stop, chunk_rows, client, execution.workers)
-        else:
-            note = "" if scheduler == "local" else " (online training is sequential; not on Dask)"
-            self._set_execution(distributed.local_execution(f"online: one object at a time{note}"))
-            W, done = self._train_online(X, W, sigma0, tau1, tau2, total, D2_adj, rng, callback,
-                                         stop)
-        self.n_steps_done_ = done
+        X = validate_data(X, estimator=self)
+        p = self._check_params(X)
+        plan, schedule = self._plan(X, p)
+        rng = check_random_state(p["random_state"])
+        self._set_schedule(schedule, plan)
+        coords = lattice_coordinates(schedule.rows, schedule.cols, p["lattice"])
+        D2 = lattice_sq_distances(coords)
+        adjacency = np.abs(D2 - 1.0) < 1e-9
+        run = _Run(schedule, float(p["eta0"]), int(p["n_steps"]), float(p["convergence_eta"]),
+                   float(p["tol"]), int(p["history_every"]), D2, adjacency, callback, stop)
+        W = self._train(X, self._initial_codebook(X, coords, rng), run, rng, plan, p)
+        self._set_training(X, W, run)
+        self._cluster_cells(rng, adjacency)
+        self.labels_ = self.cell_clusters_[self.bmu_]
+        if callback is not None:
+            callback(Progress("som", run.done, schedule.total, run.metrics(),
+                              "stopped" if run.stopped else "done", done=True))
+        return self
+
+    def _set_schedule(self, schedule: _Schedule, plan: Plan) -> None:
+        self.rows_, self.cols_ = schedule.rows, schedule.cols
+        self.sigma0_, self.tau1_, self.tau2_ = schedule.sigma0, schedule.tau1, schedule.tau2
+        self.convergence_steps_ = schedule.conv
+        self.chunk_size_ = plan.details["chunk_size"]
+        self.n_chunks_ = plan.details["n_chunks"]
+        self.memory_estimate_ = dict(plan.details["memory"])
+
+    def _train(self, X, W, run: "_Run", rng, plan: Plan, p: dict) -> np.ndarray:
+        """Batch epochs (here or on Dask) or online steps; sets ``execution_``."""
+        if p["mode"] == "batch":
+            ops = 2.0 * X.shape[0] * plan.details["units"] * X.shape[1] * run.schedule.total
+            with distributed.dask_session(p["scheduler"], p["n_jobs"], ops=ops,
+                                          max_tasks=self.n_chunks_) as (execution, client):
+                self._set_execution(execution, p["mode"])
+                return _train_batch(X, W, run, self.chunk_size_, client, execution.workers)
+        note = ("" if plan.details["scheduler"] == "local"
+                else " (online training is sequential; not on Dask)")
+        self._set_execution(distributed.local_execution(f"online: one object at a time{note}"),
+                            p["mode"])
+        return _train_online(X, W, run, rng)
+
+    def _set_training(self, X: np.ndarray, W: np.ndarray, run: "_Run") -> None:
+        """The trained codebook, the final errors and the history (the final state recorded)."""
+        self.n_steps_done_ = run.done
         self.codebook_ = W
         b1, b2, dist = best_two_units(X, W)
         self.bmu_ = b1
         self.quantization_error_ = float(dist.mean())
-        self.topographic_error_ = topographic_error_of(b1, b2, D2_adj)
-        if not self.history_["step"] or self.history_["step"][-1] != done:
-            prev = self._last_recorded
-            self._record(done, self.quantization_error_, self.topographic_error_, sigma0, tau1,
-                         tau2, W, prev)
-        self.hit_counts_ = np.bincount(b1, minlength=rows * cols)
-        self._cluster_cells(rng)
-        self.labels_ = self.cell_clusters_[self.bmu_]
-        self.n_features_in_ = X.shape[1]
-        for scratch in ("_D2", "_adjacency", "_last_recorded"):  # keep pickles small
-            self.__dict__.pop(scratch, None)
-        if callback is not None:
-            callback(Progress("som", done, total, self._metrics(), "done"
-                              if not self.stopped_ else "stopped", done=True))
-        return self
+        self.topographic_error_ = topographic_error_of(b1, b2, run.adjacency)
+        if not run.history["step"] or run.history["step"][-1] != run.done:
+            run.record(run.done, self.quantization_error_, self.topographic_error_, W)
+        self.history_ = run.history
+        self.converged_ = run.converged
+        self.stopped_ = run.stopped
+        self.hit_counts_ = np.bincount(b1, minlength=W.shape[0])
 
-    def _set_execution(self, execution):
+    def _set_execution(self, execution, mode: str) -> None:
         info = execution.as_dict()
-        chunked = self.mode == "batch" and self.n_chunks_ > 1
+        chunked = mode == "batch" and self.n_chunks_ > 1
         how = (f"batch sums in {self.n_chunks_} chunks of {self.chunk_size_:,} objects"
-               if chunked else "batch sums in one block" if self.mode == "batch" else
+               if chunked else "batch sums in one block" if mode == "batch" else
                "online updates")
         mem = self.memory_estimate_
         info.update(chunk_size=int(self.chunk_size_), n_chunks=int(self.n_chunks_),
                     chunked=bool(chunked),
                     summary=f"{execution.describe()}; {how}; memory about "
-                            f"{distributed.fmt_bytes(mem['total'])} of a {distributed.fmt_bytes(mem['limit'])} "
-                            f"limit")
+                            f"{budget.fmt_bytes(mem['total'])} of a "
+                            f"{budget.fmt_bytes(mem['limit'])} limit")
         self.execution_ = info
 
-    def _eta(self, t: int, tau2: float) -> float:
-        if self.convergence_steps_ > 0 and t >= self.n_steps:
-            return float(self.convergence_eta)
-        return float(self.eta0 * math.exp(-t / tau2))
-
-    def _record(self, step, qe, te, sigma0, tau1, tau2, W, prev):
-        h = self.history_
-        h["step"].append(int(step))
-        h["quantization_error"].append(float(qe))
-        h["topographic_error"].append(float(te))
-        h["sigma"].append(float(sigma0 * math.exp(-step / tau1)))
-        h["eta"].append(self._eta(step, tau2))
-        change = float(np.max(np.linalg.norm(W - prev, axis=1))) if prev is not None else \
-            float("nan")
-        h["codebook_change"].append(change)
-        self._last_recorded = W.copy()
-        return change
-
-    def _metrics(self):
-        h = self.history_
-        if not h["step"]:
-            return {}
-        return {"quantization_error": h["quantization_error"][-1],
-                "topographic_error": h["topographic_error"][-1]}
-
-    def _report(self, callback, step, total):
-        if callback is not None:
-            callback(Progress("som", step, total, self._metrics(),
-                              f"step {step} of {total}"))
-
-    def _train_batch(self, X, W, sigma0, tau1, tau2, total, adjacency, callback, stop,
-                     chunk_rows, client=None, workers=1):
-        """Batch epochs over chunks of ``chunk_rows`` objects; with a Dask ``client`` the chunks
-        run as tasks on blocks of whole chunks held by the workers, and their sums are added
-        here in chunk order, exactly as on the local path."""
-        n, p = X.shape
-        U = W.shape[0]
-        self._last_recorded = None
-        t = 0
-        prev = W.copy()
-        if client is not None:
-            n_chunks = math.ceil(n / chunk_rows)
-            per_part = math.ceil(n_chunks / max(1, min(n_chunks, TASKS_PER_WORKER * workers)))
-            bounds = [(a * chunk_rows, min(n, (a + per_part) * chunk_rows))
-                      for a in range(0, n_chunks, per_part)]
-            blocks = client.scatter([X[a:b] for a, b in bounds])
-            adj_future = client.scatter(adjacency, broadcast=True)
-        for t in range(total):
-            ww = (W ** 2).sum(axis=1)
-            counts = np.zeros(U)
-            sums = np.zeros((U, p))
-            record = (t % self.history_every) == 0
-            qe_sum, te_bad = 0.0, 0
-            if client is None:
-                stats = (_chunk_stats(X[sl], W, ww, adjacency, record)
-                         for sl in _chunks(n, U, chunk_rows))
-            else:
-                futures = [client.submit(_part_stats, block, chunk_rows, W, ww, adj_future,
-                                         record, pure=False) for block in blocks]
-                stats = (item for part in client.gather(futures) for item in part)
-            for c, s_, qe, te in stats:
-                counts += c
-                sums += s_
-                qe_sum += qe
-                te_bad += te
-            if record:
-                self._record(t, qe_sum / n, te_bad / n, sigma0, tau1, tau2, W,
-                             self._last_recorded)
-                self._report(callback, t, total)
-            sigma = sigma0 * math.exp(-t / tau1)
-            H = neighbourhood(self._D2, sigma)
-            num = H @ sums
-            den = H @ counts
-            ok = den > 0
-            eta = self._eta(t, tau2)
-            W = W.copy()
-            W[ok] += eta * (num[ok] / den[ok, None] - W[ok])
-            change = float(np.max(np.linalg.norm(W - prev, axis=1)))
-            prev = W
-            if self.tol > 0 and change < self.tol:
-                self.converged_ = True
-                return W, t + 1
-            if stop_requested(stop):
-                self.stopped_ = True
-                return W, t + 1
-        return W, total
-
-    def _train_online(self, X, W, sigma0, tau1, tau2, total, adjacency, rng, callback, stop):
-        n = X.shape[0]
-        W = W.copy()
-        interval = max(1, min(n, math.ceil(total / 20)))
-        order = rng.permutation(n)
-        pos = 0
-        D2 = self._D2
-        self._last_recorded = None
-        self._record(0, *self._errors(X, W, adjacency), sigma0, tau1, tau2, W, None)
-        self._report(callback, 0, total)
-        checked = W.copy()
-        n_intervals = 0
-        for t in range(total):
-            if pos == n:
-                order = rng.permutation(n)
-                pos = 0
-            x = X[order[pos]]
-            pos += 1
-            diff = x - W
-            k = int(np.argmin(np.einsum("ij,ij->i", diff, diff)))
-            sigma = sigma0 * math.exp(-t / tau1)
-            eta = self.eta0 * math.exp(-t / tau2) if t < self.n_steps else self.convergence_eta
-            g = eta * neighbourhood(D2[k], sigma)
-            W += g[:, None] * diff
-            step = t + 1
-            if step % interval == 0 or step == total:
-                n_intervals += 1
-                change = float(np.max(np.linalg.norm(W - checked, axis=1)))
-                checked = W.copy()
-                if n_intervals % self.history_every == 0 or step == total:
-                    self._record(step, *self._errors(X, W, adjacency), sigma0, tau1, tau2, W,
-                                 self._last_recorded)
-                    self._report(callback, step, total)
-                if self.tol > 0 and change < self.tol and step < total:
-                    self.converged_ = True
-                    return W, step
-            if (step & 255) == 0 and stop_requested(stop):
-                self.stopped_ = True
-                return W, step
-        return W, total
-
-    @staticmethod
-    def _errors(X, W, adjacency):
-        b1, b2, dist = best_two_units(X, W)
-        return float(dist.mean()), topographic_error_of(b1, b2, adjacency)
-
     # ------------------------------------------------------------------ clustering of cells
-    def _cluster_cells(self, rng):
+    def _cluster_cells(self, rng, adjacency: np.ndarray) -> None:
+        """``cell_clusters_``: k-means or Ward's clustering (lattice neighbours only) of the
+        codebook, clusters numbered by decreasing number of objects."""
         W = self.codebook_
         M = int(self.n_clusters)
         if M == 1:
@@ -802,7 +917,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
             from sklearn.cluster import AgglomerativeClustering
 
             raw = AgglomerativeClustering(n_clusters=M, linkage="ward",
-                                          connectivity=csr_matrix(self._adjacency)).fit_predict(W)
+                                          connectivity=csr_matrix(adjacency)).fit_predict(W)
         else:
             from sklearn.cluster import KMeans
 
@@ -826,12 +941,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ use
     def _check_X(self, X):
-        check_is_fitted(self, "codebook_")
-        X = check_data(X)
-        if X.shape[1] != self.n_features_in_:
-            raise DataError(f"X: {X.shape[1]} features, the map was trained on "
-                            f"{self.n_features_in_}.")
-        return X
+        return validate_data(X, estimator=self, reset=False, fitted="codebook_")
 
     def bmu(self, X) -> np.ndarray:
         """Cell k (best-matching unit) of every row of ``X``; ties to the lowest index."""
@@ -840,7 +950,8 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Cluster m of every row of ``X``: the cluster of its best-matching cell."""
-        return self.cell_clusters_[self.bmu(X)]
+        cells = self.bmu(X)  # checks that the map is fitted first
+        return self.cell_clusters_[cells]
 
     def transform(self, X) -> np.ndarray:
         """Euclidean distances from every row of ``X`` to every unit (n x units)."""

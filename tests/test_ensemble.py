@@ -227,3 +227,43 @@ def test_identical_replicates_are_explained(taxpayers):
     assert (qbm.variances_["replicate_variance"] == 0).all()
     assert qbm.cochran_["homogeneous"] and np.isnan(qbm.cochran_["G"])
     assert "init='random'" in qbm.cochran_["note"]
+
+
+# ----------------------------------------------------------------------------------- planning
+SMALL = dict(tau1_grid=(140, 700), tau2_grid=(125,), n_replicates=2, n_steps=10, rows=3, cols=3)
+
+
+def test_plan_decides_without_training_and_leaves_nothing():
+    X = np.random.default_rng(0).normal(size=(80, 3))
+    est = QuasiBayesianEnsemble(**SMALL, n_jobs=1)
+    before = dict(vars(est))
+    plan = est.plan(X)
+    assert vars(est) == before
+    assert plan.execution == "sequential" and plan.details["jobs"] == 1
+    assert (plan.details["maps"], plan.details["networks"]) == (4, 2)
+    assert plan.details["map"]["details"]["units"] == 9
+    assert plan.bytes == plan.details["map"]["bytes"]
+    two = QuasiBayesianEnsemble(**SMALL, n_jobs=2).plan(X)
+    assert two.execution == "parallel" and two.bytes == 2 * plan.bytes
+
+
+def test_plan_refuses_what_fit_refuses():
+    X = np.random.default_rng(0).normal(size=(80, 3))
+    for est in (QuasiBayesianEnsemble(**{**SMALL, "n_replicates": 0}),
+                QuasiBayesianEnsemble(**{**SMALL, "rows": None}, memory_limit=10 ** 4),
+                QuasiBayesianEnsemble(**SMALL, n_jobs=2, memory_limit=30_000),
+                QuasiBayesianEnsemble(n_replicates=200)):
+        with pytest.raises(ConfigError) as planned:
+            est.plan(X)
+        with pytest.raises(ConfigError) as fitted:
+            est.fit(X)
+        assert str(planned.value) == str(fitted.value)
+        assert not hasattr(est, "maps_")
+
+
+def test_fitted_ensemble_holds_no_scratch_state():
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    est = QuasiBayesianEnsemble(**SMALL, n_jobs=1).fit(X)
+    params = set(est.get_params(deep=False))
+    assert all(k in params or (k.endswith("_") and not k.startswith("_")) for k in vars(est))
+    assert est.predict_proba(X[:5]).shape == (5, 3)

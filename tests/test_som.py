@@ -284,3 +284,53 @@ def test_table3_assignments_and_json_style_integers(blobs):
     m0 = som.labels_ == 0
     np.testing.assert_allclose(table["cluster_distance"][m0],
                                np.linalg.norm(X[m0] - X[m0].mean(0), axis=1))
+
+
+# ----------------------------------------------------------------------------------- planning
+def _only_params_and_learned(est) -> bool:
+    """Every attribute is a parameter or a learned attribute ending in ``_`` (no scratch)."""
+    params = set(est.get_params(deep=False))
+    return all(k in params or (k.endswith("_") and not k.startswith("_")) for k in vars(est))
+
+
+@pytest.mark.parametrize("mode, execution", [("online", "online"), ("batch", "batch")])
+def test_plan_decides_without_training_and_leaves_nothing(blobs, mode, execution):
+    X, _ = blobs
+    som = SOM(mode=mode)
+    before = dict(vars(som))
+    plan = som.plan(X)
+    assert vars(som) == before  # nothing trained, nothing left
+    assert plan.execution == execution and plan.reason
+    assert plan.bytes == plan.details["memory"]["total"] and plan.limit > plan.bytes
+    assert (plan.details["rows"], plan.details["cols"]) == suggest_lattice(X, "hexagonal")
+    assert plan.details["units"] == plan.details["rows"] * plan.details["cols"]
+    assert set(plan.as_dict()) == {"execution", "reason", "bytes", "limit", "details"}
+
+
+def test_plan_shows_the_chunks_and_fit_follows_it(blobs):
+    X, _ = blobs
+    som = SOM(4, 4, mode="batch", n_steps=5, chunk_size=64)
+    plan = som.plan(X)
+    assert plan.execution == "chunked" and plan.details["n_chunks"] == 5
+    som.fit(X)
+    assert (som.chunk_size_, som.n_chunks_) == (64, 5)
+    assert som.memory_estimate_ == plan.details["memory"]
+    assert _only_params_and_learned(som)
+
+
+def test_plan_refuses_what_fit_refuses(blobs):
+    X, _ = blobs
+    for som in (SOM(40, 40, mode="batch", memory_limit=10 ** 6), SOM(n_clusters=0),
+                SOM(2, 2, n_clusters=5), SOM(n_steps=10 ** 9)):
+        with pytest.raises(ConfigError) as planned:
+            som.plan(X)
+        with pytest.raises(ConfigError) as fitted:
+            som.fit(X)
+        assert str(planned.value) == str(fitted.value)
+
+
+def test_fitted_map_holds_no_scratch_state(blobs):
+    X, _ = blobs
+    for mode in ("online", "batch"):
+        som = SOM(3, 3, mode=mode, n_steps=20, cluster_method="hierarchical").fit(X)
+        assert _only_params_and_learned(som)
