@@ -3,11 +3,13 @@
 Usage (from the repository root)::
 
     .venv/bin/python bench/bench_neural.py                  # N = 500, seeds 0-4
-    .venv/bin/python bench/bench_neural.py --seed-original  # also time the seed's eager code
+    .venv/bin/python bench/bench_neural.py --reference      # also time the reference eager code
     .venv/bin/python bench/bench_neural.py --seeds 3 --n-samples 1000
+    .venv/bin/python bench/bench_neural.py --backends tensorflow,jax   # step ms per backend
+    KERAS_BACKEND=jax .venv/bin/python bench/bench_neural.py           # the table on JAX
 
-For each generator (the seed's parameters; K = 3 for blobs, 2 for moons and circles) it prints,
-for the seed preset and the recommended default (``random_state`` = 0..seeds-1; median ARI, and
+For each generator (the notes' parameters; K = 3 for blobs, 2 for moons and circles) it prints,
+for the notes' preset and the recommended default (``random_state`` = 0..seeds-1; median ARI, and
 min-max over seeds), next to scikit-learn's KMeans and SpectralClustering(affinity=
 "nearest_neighbors") on the standardised data:
 
@@ -17,15 +19,20 @@ min-max over seeds), next to scikit-learn's KMeans and SpectralClustering(affini
 * ms/epoch = that wall time divided by all epochs trained (restarts included), and the steady-state
   cost of one compiled full-batch step (timed over 2,000 steps after warm-up).
 
-The seed's original code (eager Keras ``fit``, N x N x K broadcasting) took about 85 ms per epoch
-at N = 500 on this machine (digest part A); ``--seed-original`` re-times it here for a few epochs
-so the speed-up is measured in the same run. Timings are wall-clock on whatever machine runs this;
-run it on a quiet machine.
+The reference implementation of the notes (eager Keras ``fit``, N x N x K broadcasting) took about
+85 ms per epoch at N = 500 on a 2-core machine; ``--reference`` re-times it here for a few epochs
+so the speed-up is measured in the same run. ``--backends`` runs only the step timing, once per
+Keras backend in its own process (the backend is fixed when Keras is imported), at
+``--step-sizes`` points (default 500 and 4096), and prints the backends side by side. Timings
+are wall-clock on whatever machine runs this; run it on a quiet machine. Figures:
+``docs/neural.md``.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import time
 
@@ -38,34 +45,80 @@ from sklearn.metrics import adjusted_rand_score  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from clustering.datasets import generate  # noqa: E402
-from clustering.neural import NeuralSoftClustering, _Trainer  # noqa: E402
+from clustering.network import build_model, make_optimizer  # noqa: E402
+from clustering.neural import NeuralSoftClustering  # noqa: E402
+from clustering.objectives import make_objective  # noqa: E402
+from clustering.training import make_trainer  # noqa: E402
 
-SEED_REFERENCE_MS = 85.0
+REFERENCE_MS = 85.0
 DATASETS = (("blobs", 3), ("moons", 2), ("circles", 2))
 TARGETS = {"blobs": 0.98, "moons": 0.95, "circles": 0.99}
 
 
 def step_ms(est: NeuralSoftClustering, X: np.ndarray, steps: int = 2000) -> float:
-    """Steady-state milliseconds of one compiled full-batch optimiser step of ``est``'s setup."""
+    """Steady-state milliseconds of one compiled full-batch optimiser step of ``est``'s setup
+    (dense kernel), on the running Keras backend."""
     from keras import ops
 
     from clustering import kernels
 
-    p = est._check_params(X.shape[0])
-    Xs = StandardScaler().fit_transform(X) if est.standardize else X
-    M = ops.convert_to_tensor(kernels.kernel_matrix(Xs, p["kernel"], p["kernel_param"]))
-    model = est._build_model(p, X.shape[1], 0, None)
-    trainer = _Trainer(model, est._make_optimizer(p), ops.convert_to_tensor(
-        X.astype(np.float32)), M, p["kernel"].minimise)
-    trainer.run(50)  # trace and warm up
+    est.plan(X)  # the parameters checked; the presets' values are then used as they are
+    p = est.get_params()
+    p["kernel"] = kernels.get_kernel(p["kernel"])
+    p["kernel_param"] = kernels.check_param(p["kernel"], p["kernel_param"], X.shape[0])
+    Xs = StandardScaler().fit_transform(X) if p["standardize"] else X
+    objective, _ = make_objective("dense", p["kernel"], p["kernel_param"], Xs,
+                                  ops.convert_to_tensor(X.astype(np.float32)), seed=0,
+                                  n_components=None, limit=2 ** 62)
+    model = build_model(p, X.shape[1], 0, None, activation=p["activation"])
+    trainer = make_trainer(model, make_optimizer(p["optimizer"], p["learning_rate"]), objective)
+    trainer.run(50)  # compile and warm up
+    calls = max(1, steps // 50)
     start = time.perf_counter()
-    for _ in range(steps // 50):
+    for _ in range(calls):
         trainer.run(50)
-    return 1000 * (time.perf_counter() - start) / (steps // 50 * 50)
+    return 1000 * (time.perf_counter() - start) / (calls * 50)
 
 
-def seed_original_ms(X: np.ndarray, n_clusters: int, epochs: int = 12) -> float:
-    """Milliseconds per epoch of the seed's own code (notes lines 80-170), timed over
+def backend_steps(sizes, steps_at_500: int = 2000) -> dict:
+    """Step ms of the notes' preset (rational kernel, 3 x 20 network) at each size, on the
+    running backend; fewer steps on larger sizes (about the same time each)."""
+    out = {}
+    for n in sizes:
+        X, _ = generate("blobs", n_samples=n)
+        steps = max(100, int(steps_at_500 * (500 / n) ** 2))
+        out[n] = step_ms(NeuralSoftClustering.seed_preset(3), X, steps)
+    return out
+
+
+def compare_backends(backends, sizes) -> dict:
+    """:func:`backend_steps` in one process per backend; ``{backend: {n: ms}}``."""
+    results = {}
+    for backend in backends:
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--steps-json",
+                               ",".join(str(n) for n in sizes)], env=env, capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"{backend}: {proc.stderr[-2000:]}")
+        results[backend] = {int(k): v for k, v in
+                            json.loads(proc.stdout.strip().splitlines()[-1]).items()}
+    return results
+
+
+def print_backends(results: dict, sizes) -> None:
+    import platform
+
+    names = list(results)
+    print(f"One compiled full-batch Adam step (rational kernel, 3 x Dense(20), K = 3), ms; "
+          f"{os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}")
+    print(f"{'N':>6} " + " ".join(f"{b:>11}" for b in names))
+    for n in sizes:
+        print(f"{n:>6} " + " ".join(f"{results[b][n]:11.2f}" for b in names))
+
+
+def reference_ms(X: np.ndarray, n_clusters: int, epochs: int = 12) -> float:
+    """Milliseconds per epoch of the notes' own code (their lines 80-170), timed over
     ``epochs`` epochs after the first: eager Keras, N x N x K tensors, global-max softmax."""
     import keras
     import keras.ops as ko
@@ -143,9 +196,21 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n-samples", type=int, default=500)
     ap.add_argument("--seeds", type=int, default=5, help="random_state 0 .. seeds-1")
-    ap.add_argument("--seed-original", action="store_true",
-                    help="also time the seed's original eager N x N x K code")
+    ap.add_argument("--reference", "--seed-original", action="store_true",
+                    dest="reference", help="also time the reference eager N x N x K code")
+    ap.add_argument("--backends", default=None,
+                    help="comma-separated Keras backends (tensorflow,jax): only the step timing, "
+                         "one process per backend")
+    ap.add_argument("--step-sizes", default="500,4096", help="N of the --backends timing")
+    ap.add_argument("--steps-json", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.steps_json:  # the child process of --backends
+        print(json.dumps(backend_steps([int(n) for n in args.steps_json.split(",")])))
+        return 0
+    if args.backends:
+        sizes = [int(n) for n in args.step_sizes.split(",")]
+        print_backends(compare_backends(args.backends.split(","), sizes), sizes)
+        return 0
     seeds = range(args.seeds)
     print(f"N = {args.n_samples}, seeds 0-{args.seeds - 1}; ARI median [min-max]; epochs of the "
           "kept network / of all restarts (medians); wall = whole fit (median); ms/epoch = all "
@@ -157,12 +222,12 @@ def main(argv=None) -> int:
     seed_ms, met = [], []
     for name, k in DATASETS:
         X, y = generate(name, n_samples=args.n_samples)
-        for label, maker in (("seed preset", NeuralSoftClustering.seed_preset),
+        for label, maker in (("notes preset", NeuralSoftClustering.seed_preset),
                              ("recommended", NeuralSoftClustering.recommended)):
             r = run_neural(lambda **kw: maker(k, **kw), X, y, seeds)
             print(f"{name:8} {label:16} {r['ari']:6.3f} [{r['ari_min']:5.3f}-{r['ari_max']:5.3f}]"
                   f" {r['epochs']:6.0f}/{r['all_epochs']:<6.0f} {r['wall']:7.2f} {r['ms']:9.2f}")
-            if label == "seed preset":
+            if label == "notes preset":
                 seed_ms.append(r["ms"])
             else:
                 met.append((name, r["ari"], r["ari"] >= TARGETS[name]))
@@ -180,16 +245,16 @@ def main(argv=None) -> int:
     steady = step_ms(NeuralSoftClustering.seed_preset(3), X)
     steady_rec = step_ms(NeuralSoftClustering.recommended(3), X)
     fit_ms = float(np.mean(seed_ms))
-    print(f"\nSpeed at N = {args.n_samples} (seed preset, one full-batch Adam step per epoch):")
+    print(f"\nSpeed at N = {args.n_samples} (notes preset, one full-batch Adam step per epoch):")
     print(f"  whole fit / epochs, mean over the data sets: {fit_ms:.2f} ms/epoch")
     print(f"  one compiled step, steady state:             {steady:.2f} ms "
           f"(recommended network and kernel: {steady_rec:.2f} ms)")
-    print(f"  seed's original code, reference 85 ms/epoch: speed-up {SEED_REFERENCE_MS / fit_ms:.0f}x"
-          f" (whole fit), {SEED_REFERENCE_MS / steady:.0f}x (steady step); target >= 50x, "
-          f"i.e. <= {SEED_REFERENCE_MS / 50:.1f} ms/epoch")
-    if args.seed_original:
-        ms = seed_original_ms(X, 3)
-        print(f"  seed's original code timed now: {ms:.1f} ms/epoch -> speed-up "
+    print(f"  reference code of the notes, 85 ms/epoch: speed-up {REFERENCE_MS / fit_ms:.0f}x"
+          f" (whole fit), {REFERENCE_MS / steady:.0f}x (steady step); target >= 50x, "
+          f"i.e. <= {REFERENCE_MS / 50:.1f} ms/epoch")
+    if args.reference:
+        ms = reference_ms(X, 3)
+        print(f"  reference code timed now: {ms:.1f} ms/epoch -> speed-up "
               f"{ms / fit_ms:.0f}x (whole fit), {ms / steady:.0f}x (steady step)")
     return 0
 

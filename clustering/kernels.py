@@ -1,27 +1,28 @@
-"""Proximity kernels M for the neural soft clustering (digest part A).
+"""Proximity kernels M for the neural soft clustering, and what each one can do.
 
 A kernel turns the points X into an N x N proximity matrix M, usually a function of the squared
-distance ``d2_ij = ||x_i - x_j||^2``. The neural method maximises the ratio association
-``sum_k (p_k . M p_k) / sum_i p_ik`` (or, for a kernel flagged ``minimise``, minimises it).
+distance ``d2_ij = ||x_i - x_j||^2``. The neural method (:mod:`clustering.neural`) maximises the
+ratio association ``sum_k (p_k . M p_k) / sum_i p_ik`` (the loss of the neural clustering
+notes, which number no formulas), or, for a kernel flagged ``minimise``, minimises it.
 
 Registered kernels (:data:`KERNELS`; the parameter is in the units of the data the kernel sees,
 i.e. standardised units when the estimator standardises):
 
-========== ============================================ ========= ==========
-name       M_ij                                         parameter default
-========== ============================================ ========= ==========
-rational   ``s / (d2 + s)`` (the seed's default)        s         0.1
-threshold  ``1 if d2 <= eps else 0``                    eps       0.1
-identity   ``1 if i == j else 0``                       --        --
-spread     ``d2`` (the seed's first form; minimised)    --        --
-gaussian   ``exp(-d2 / (2 sigma^2))``                   sigma     0.2
-knn        1 if j is among the k nearest neighbours     k         10
+========== ============================================ ========= ======= ==================
+name       M_ij                                         parameter default large-N forms
+========== ============================================ ========= ======= ==================
+rational   ``s / (d2 + s)`` (the notes' default)        s         0.1     Fourier features
+threshold  ``1 if d2 <= eps else 0``                    eps       0.1     sparse (radius)
+identity   ``1 if i == j else 0``                       --        --      sparse
+spread     ``d2`` (the notes' first form; minimised)    --        --      exact factor
+gaussian   ``exp(-d2 / (2 sigma^2))``                   sigma     0.2     Fourier features
+knn        1 if j is among the k nearest neighbours     k         10      sparse
            of i or i among those of j (``max(A, A')``),
            1 on the diagonal
-diffusion  ``S^t``, ``S = D^-1/2 A D^-1/2`` for the      tau       0.2
+diffusion  ``S^t``, ``S = D^-1/2 A D^-1/2`` for the      tau       0.2     landmarks
            kNN graph A above (k = 10, self-loops), D
            its degrees, ``t = round(tau * N)`` steps
-========== ============================================ ========= ==========
+========== ============================================ ========= ======= ==================
 
 The diffusion kernel makes the loss ``-sum_k (p_k . S^t p_k) / n_k`` read (for a graph of even
 degree) as minus the summed probability that a t-step walk started at a random point of cluster k
@@ -30,25 +31,24 @@ then all mutually close, so the partitions that follow the shape of the data bea
 a wide margin and gradient training finds them (Kondor & Lafferty 2002 diffusion kernels; Coifman &
 Lafon 2006 diffusion maps). The number of steps that spreads a walk over one cluster grows with the
 number of points (in 2-D, the graph's hop length shrinks as N^-1/2 and a walk covers sqrt(t) hops),
-hence ``t = tau * N``: tau = 0.2 gives t = 100 for N = 500. Measured on moons (2 seeds):
-N = 500 and 2000 recover the moons (ARI >= 0.99), N = 1000 once of two (0.76 otherwise), while at
-N = 200 the partition along the moons is no longer the loss's optimum (too few points per
-neighbourhood).
+hence ``t = tau * N``: tau = 0.2 gives t = 100 for N = 500 (measurements: ``docs/neural.md``).
 
-Large N (no N x N matrix; :mod:`clustering.neural` picks the form by its ``solver``):
+Capabilities. Every :class:`Kernel` says what it can do, and the solver code
+(:mod:`clustering.neural_plan`, :mod:`clustering.objectives`) reads only that, never the name:
 
-* :func:`sparse_kernel` -- the exact kernel as a sparse matrix for the graph kernels
-  (:data:`SPARSE_KERNELS`: knn, threshold as a radius graph, identity), O(N k) memory;
-* :func:`fourier_weights` -- random Fourier features ``z(x)`` with ``z(x) . z(y) ~ M(x, y)`` for
-  the gaussian kernel (scikit-learn's ``RBFSampler``) and the rational one (a Gaussian scale
-  mixture, see the function);
-* :func:`landmark_diffusion` -- the diffusion kernel of ``n_landmarks`` sampled points, every
-  point taking its nearest landmark's row: ``M ~ C M_L C'``.
+* ``sparse`` (a :class:`SparseForm`): the exact kernel as a sparse matrix, O(edges) memory --
+  :func:`sparse_kernel` (knn, threshold as a radius graph, identity);
+* ``approx`` (an :class:`ApproxForm`): a factored form ``M ~ C G C'`` -- random Fourier features
+  ``z(x) . z(y) ~ M(x, y)`` from a spectral sample (:func:`fourier_weights`: gaussian, rational),
+  landmarks (:func:`landmark_diffusion`: the diffusion kernel of sampled points, every point taking
+  its nearest landmark's row), or the exact rank d + 2 factor of the squared distance (spread);
+* ``dense_bytes_per_entry``, ``check_samples`` (the parameter against the number of points) and
+  ``help`` (what the parameter does, for the forms).
 
 Add one with :func:`register_kernel`::
 
     register_kernel(Kernel("cauchy2", "Cauchy squared", "c", 1.0, "(c / (d2 + c))^2",
-                           curve=lambda d2, c: (c / (d2 + c)) ** 2))
+                           curve=lambda d2, c: (c / (d2 + c)) ** 2, help="c: the scale."))
 """
 from __future__ import annotations
 
@@ -63,10 +63,11 @@ from sklearn.neighbors import NearestNeighbors
 
 from clustering.errors import ConfigError, DataError
 
-__all__ = ["Kernel", "KERNELS", "get_kernel", "register_kernel", "kernel_names",
-           "squared_distances", "kernel_matrix", "kernel_curve", "check_param", "MAX_POINTS",
-           "DIFFUSION_NEIGHBOURS", "diffusion_steps", "SPARSE_KERNELS", "APPROX_KERNELS",
-           "sparse_kernel", "fourier_weights", "landmark_diffusion", "radius_edge_count"]
+__all__ = ["Kernel", "SparseForm", "ApproxForm", "APPROX_KINDS", "KERNELS", "get_kernel",
+           "register_kernel", "unregister_kernel", "kernel_names", "squared_distances",
+           "kernel_matrix", "kernel_curve", "check_param", "MAX_POINTS", "DIFFUSION_NEIGHBOURS",
+           "diffusion_steps", "sparse_kernel", "fourier_weights", "gaussian_spectrum",
+           "rational_spectrum", "landmark_diffusion", "radius_edge_count"]
 
 #: Largest number of points for an N x N kernel (float32: 20,000^2 * 4 bytes = 1.6 GB).
 MAX_POINTS = 20_000
@@ -74,11 +75,66 @@ MAX_POINTS = 20_000
 CURVE_POINTS = 500
 #: Neighbours of the kNN graph behind the diffusion kernel.
 DIFFUSION_NEIGHBOURS = 10
-#: Kernels with an exact sparse form (:func:`sparse_kernel`).
-SPARSE_KERNELS = ("knn", "threshold", "identity")
-#: Kernels with a low-rank approximation (random Fourier features: gaussian, rational; exact
-#: rank d + 2: spread; landmarks: diffusion).
-APPROX_KERNELS = ("gaussian", "rational", "spread", "diffusion")
+#: Kinds of factored form (:class:`ApproxForm`): random Fourier features, landmarks, the exact
+#: factor of the squared distance.
+APPROX_KINDS = ("fourier", "landmark", "squared_distance")
+
+
+@dataclass(frozen=True)
+class SparseForm:
+    """An exact sparse form of a kernel.
+
+    Attributes
+    ----------
+    build : callable
+        ``build(X, param) -> scipy.sparse CSR`` (float32, symmetric), equal to the dense kernel
+        entry for entry.
+    edges : callable
+        ``edges(n_samples, param, X) -> int``: the stored entries expected (``X`` may be None:
+        then an estimate without the points).
+    build_bytes : callable or None
+        ``build_bytes(n_samples, param) -> int``: transient memory of the build (a neighbour
+        search's distances and indices); None: nothing beyond the edges.
+    label : str
+        How a plan's reason names it.
+    """
+
+    build: Callable[[np.ndarray, Any], Any]
+    edges: Callable[[int, Any, Optional[np.ndarray]], int]
+    build_bytes: Optional[Callable[[int, Any], int]] = None
+    label: str = "the sparse kernel"
+
+
+@dataclass(frozen=True)
+class ApproxForm:
+    """A factored form ``M ~ C G C'`` of a kernel, never N x N.
+
+    Attributes
+    ----------
+    kind : {"fourier", "landmark", "squared_distance"}
+        ``"fourier"``: random Fourier features ``C = z(X)``, ``G = I``;
+        ``"landmark"``: every point's nearest landmark's factor row;
+        ``"squared_distance"``: ``d2_ij = |x_i|^2 + |x_j|^2 - 2 x_i . x_j``, exact.
+    sample : callable or None
+        ``"fourier"``: ``sample(param, n_features, n_components, seed) -> (W, b)`` with
+        ``z(x) = sqrt(2 / D) cos(x W + b)``; ``"landmark"``:
+        ``sample(X, param, n_landmarks, seed) -> (landmark rows, assignment, factor)``.
+    rank : callable or None
+        ``"landmark"``: ``rank(param) -> int``, the expected rank of the landmark factor, which
+        sizes the memory estimate (checked exactly once the factor is known).
+    label : str
+        How a plan's reason names it.
+    """
+
+    kind: str
+    sample: Optional[Callable] = field(default=None, repr=False)
+    rank: Optional[Callable[[Any], int]] = field(default=None, repr=False)
+    label: str = "a factored kernel"
+
+    @property
+    def sized(self) -> bool:
+        """Whether ``n_components`` (features or landmarks) sets its size."""
+        return self.kind in ("fourier", "landmark")
 
 
 @dataclass(frozen=True)
@@ -109,6 +165,18 @@ class Kernel:
     curve_from_points : callable or None
         ``curve_from_points(X, param, d2) -> M`` a representative curve for kernels that are not a
         function of the distance alone (kNN: a step at the typical k-th neighbour distance).
+    help : str
+        What the parameter does, in a sentence or two (the forms' help text).
+    sparse : SparseForm or None
+        The exact sparse form, if any (``solver="sparse"``).
+    approx : ApproxForm or None
+        The factored form, if any (``solver="approx"``).
+    dense_bytes_per_entry : int
+        Bytes per entry of the N x N construction (float64 distances and values, float32
+        copies: 24; 40 for the graph kernels' matrices and powers).
+    check_samples : callable or None
+        ``check_samples(value, n_samples, what)`` raises :class:`ConfigError` when the checked
+        parameter does not suit ``n_samples`` points (k neighbours need more than k points).
     """
 
     name: str
@@ -123,10 +191,20 @@ class Kernel:
     integer_param: bool = False
     curve_from_points: Optional[Callable[[np.ndarray, Any, np.ndarray], np.ndarray]] = field(
         default=None, repr=False)
+    help: str = ""
+    sparse: Optional[SparseForm] = field(default=None, repr=False)
+    approx: Optional[ApproxForm] = field(default=None, repr=False)
+    dense_bytes_per_entry: int = 24
+    check_samples: Optional[Callable[[Any, int, str], None]] = field(default=None, repr=False)
 
     @property
     def has_param(self) -> bool:
         return self.param_name is not None
+
+    def forms(self) -> tuple:
+        """The solvers this kernel supports: ``"dense"`` always, ``"sparse"``, ``"approx"``."""
+        return ("dense",) + (("sparse",) if self.sparse else ()) + (("approx",) if self.approx
+                                                                     else ())
 
 
 #: The registry: name -> :class:`Kernel`.
@@ -140,15 +218,30 @@ def register_kernel(kernel: Kernel, *, replace: bool = False) -> Kernel:
     if kernel.curve is None and kernel.from_points is None:
         raise ConfigError(f"kernel {kernel.name!r}: give a curve(d2, param) or a "
                           "from_points(X, param) function.")
+    if kernel.sparse is not None and not isinstance(kernel.sparse, SparseForm):
+        raise ConfigError(f"kernel {kernel.name!r}: sparse must be a SparseForm.")
+    if kernel.approx is not None:
+        if not isinstance(kernel.approx, ApproxForm) or kernel.approx.kind not in APPROX_KINDS:
+            raise ConfigError(f"kernel {kernel.name!r}: approx must be an ApproxForm of kind "
+                              f"{', '.join(APPROX_KINDS)}.")
+        if kernel.approx.sized and kernel.approx.sample is None:
+            raise ConfigError(f"kernel {kernel.name!r}: a {kernel.approx.kind} form needs its "
+                              "sample function.")
     if kernel.name in KERNELS and not replace:
         raise ConfigError(f"kernel {kernel.name!r} is already registered; pass replace=True.")
     KERNELS[kernel.name] = kernel
     return kernel
 
 
-def kernel_names() -> list[str]:
-    """The registered kernel names, in registration order."""
-    return list(KERNELS)
+def unregister_kernel(name: str) -> None:
+    """Remove the kernel ``name`` from :data:`KERNELS` (nothing when it is not registered)."""
+    KERNELS.pop(name, None)
+
+
+def kernel_names(form: Optional[str] = None) -> list[str]:
+    """The registered kernel names, in registration order; with ``form`` ("dense", "sparse",
+    "approx") only those of kernels that have that form."""
+    return [name for name, k in KERNELS.items() if form is None or form in k.forms()]
 
 
 def get_kernel(name: Any) -> Kernel:
@@ -164,8 +257,9 @@ def get_kernel(name: Any) -> Kernel:
 def check_param(kernel: Any, param: Any = None, n_samples: Optional[int] = None):
     """The kernel's parameter checked (``None`` -> its default).
 
-    Raises :class:`ConfigError` for a non-number, a value <= 0, a non-integral k, or
-    ``k >= n_samples`` for kNN.
+    Raises :class:`ConfigError` for a non-number, a value <= 0, a non-integral value of a
+    whole-number parameter, or a value the kernel's ``check_samples`` refuses for ``n_samples``
+    points (k >= N for kNN).
     """
     kernel = get_kernel(kernel)
     if not kernel.has_param:
@@ -181,12 +275,16 @@ def check_param(kernel: Any, param: Any = None, n_samples: Optional[int] = None)
     if kernel.integer_param:
         if not value.is_integer():
             raise ConfigError(f"{what}: expected a whole number, got {param!r}.")
-        k = int(value)
-        if kernel.name == "knn" and n_samples is not None and k >= n_samples:
-            raise ConfigError(f"{what}: k = {k} neighbours needs more than {k} points; the data "
-                              f"has {n_samples}. Use k <= {max(1, n_samples - 1)}.")
-        return k
+        value = int(value)
+    if kernel.check_samples is not None and n_samples is not None:
+        kernel.check_samples(value, n_samples, what)
     return value
+
+
+def _check_neighbours(k: int, n_samples: int, what: str) -> None:
+    if k >= n_samples:
+        raise ConfigError(f"{what}: k = {k} neighbours needs more than {k} points; the data "
+                          f"has {n_samples}. Use k <= {max(1, n_samples - 1)}.")
 
 
 def squared_distances(X: np.ndarray, Y: Optional[np.ndarray] = None) -> np.ndarray:
@@ -282,36 +380,73 @@ def _check_points(X, where):
 def sparse_kernel(X: np.ndarray, name: Any = "knn", param: Any = None):
     """The kernel of the points ``X`` as a symmetric ``scipy.sparse`` CSR matrix (float32).
 
-    Equal to :func:`kernel_matrix` entry for entry, without the N x N array: ``knn`` from
-    scikit-learn's ``NearestNeighbors`` (``max(A, A')``, ones on the diagonal), ``threshold`` from
-    its radius graph (``d2 <= eps``: the pairs within ``sqrt(eps)``), ``identity`` the unit matrix.
-    Memory O(N k) for kNN, O(edges) for the radius graph (see :func:`radius_edge_count`).
+    Equal to :func:`kernel_matrix` entry for entry, without the N x N array, for a kernel with a
+    :class:`SparseForm`: ``knn`` from scikit-learn's ``NearestNeighbors`` (``max(A, A')``, ones
+    on the diagonal), ``threshold`` from its radius graph (``d2 <= eps``: the pairs within
+    ``sqrt(eps)``), ``identity`` the unit matrix. Memory O(N k) for kNN, O(edges) for the radius
+    graph (see :func:`radius_edge_count`).
     """
+    kernel = get_kernel(name)
+    if kernel.sparse is None:
+        raise ConfigError(f"kernel: the {kernel.name} kernel has no sparse form; sparse kernels: "
+                          f"{', '.join(kernel_names('sparse'))}.")
+    X = _check_points(X, "sparse_kernel")
+    return kernel.sparse.build(X, check_param(kernel, param, X.shape[0]))
+
+
+def _with_diagonal(A):
+    """``max(A, A')`` with ones on the diagonal (entries are 0 / 1, so both are maxima)."""
     import scipy.sparse as sp
 
-    kernel = get_kernel(name)
-    if kernel.name not in SPARSE_KERNELS:
-        raise ConfigError(f"kernel: the {kernel.name} kernel has no sparse form; sparse kernels: "
-                          f"{', '.join(SPARSE_KERNELS)}.")
-    X = _check_points(X, "sparse_kernel")
-    n = X.shape[0]
-    value = check_param(kernel, param, n)
-    if kernel.name == "identity":
-        return sp.identity(n, dtype=np.float32, format="csr")
-    if kernel.name == "knn":
-        _, idx = NearestNeighbors(n_neighbors=value + 1).fit(X).kneighbors(X)
-        A = sp.csr_matrix((np.ones(idx.size, dtype=np.float32),
-                           (np.repeat(np.arange(n), value + 1), idx.ravel())), shape=(n, n))
-        A.data[:] = 1.0  # a duplicate pair listed twice counts once
-    else:  # threshold: radius graph; the boundary re-checked exactly (as squared_distances)
-        G = NearestNeighbors(radius=math.sqrt(value) * (1 + 1e-9)).fit(X).radius_neighbors_graph(
-            X, mode="connectivity").tocoo()
-        keep = ((X[G.row] - X[G.col]) ** 2).sum(axis=1) <= value
-        A = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32),
-                           (G.row[keep], G.col[keep])), shape=(n, n))
-    # symmetrise and put ones on the diagonal (entries are 0 / 1, so both are maxima)
+    n = A.shape[0]
     A = A.maximum(A.T).maximum(sp.identity(n, dtype=np.float32, format="csr"))
     return A.tocsr().astype(np.float32)
+
+
+def _sparse_identity(X, _):
+    import scipy.sparse as sp
+
+    return sp.identity(X.shape[0], dtype=np.float32, format="csr")
+
+
+def _sparse_knn(X, k):
+    import scipy.sparse as sp
+
+    n = X.shape[0]
+    _, idx = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)
+    A = sp.csr_matrix((np.ones(idx.size, dtype=np.float32),
+                       (np.repeat(np.arange(n), k + 1), idx.ravel())), shape=(n, n))
+    A.data[:] = 1.0  # a duplicate pair listed twice counts once
+    return _with_diagonal(A)
+
+
+def _sparse_radius(X, eps):
+    """The radius graph ``d2 <= eps``, the boundary re-checked exactly (as squared_distances)."""
+    import scipy.sparse as sp
+
+    n = X.shape[0]
+    G = NearestNeighbors(radius=math.sqrt(eps) * (1 + 1e-9)).fit(X).radius_neighbors_graph(
+        X, mode="connectivity").tocoo()
+    keep = ((X[G.row] - X[G.col]) ** 2).sum(axis=1) <= eps
+    return _with_diagonal(sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32),
+                                         (G.row[keep], G.col[keep])), shape=(n, n)))
+
+
+def _knn_edges(n, k, X=None):
+    return 2 * n * (k + 1)
+
+
+def _knn_build_bytes(n, k):
+    return n * 16 * (k + 1)  # the neighbour search's distances and indices
+
+
+def _identity_edges(n, _, X=None):
+    return n
+
+
+def _radius_edges(n, eps, X=None):
+    # without the points: assume 64 neighbours within the radius
+    return radius_edge_count(X, eps) if X is not None else n * 64
 
 
 def radius_edge_count(X: np.ndarray, eps: float, sample: int = 500, seed: int = 0) -> int:
@@ -331,31 +466,43 @@ def fourier_weights(name: Any, param: Any, n_features: int, n_components: int,
     """Random Fourier features of a shift-invariant kernel (Rahimi & Recht 2007).
 
     Returns ``(W, b)`` of shapes (n_features, n_components) and (n_components,) such that
-    ``z(x) = sqrt(2 / D) cos(x W + b)`` gives ``z(x) . z(y) ~ M(x, y)`` (error O(D^-1/2)).
-
-    * gaussian ``exp(-d2 / (2 sigma^2))``: ``W ~ N(0, sigma^-2)``, drawn by scikit-learn's
-      ``RBFSampler`` (gamma = 1 / (2 sigma^2));
-    * rational ``s / (d2 + s) = int_0^inf exp(-u) exp(-u d2 / s) du``: a mixture of Gaussians,
-      so each column is ``sqrt(2 u / s) N(0, 1)`` with its own ``u ~ Exp(1)``. Written here
-      because scikit-learn's samplers cover the RBF, chi-squared and polynomial kernels only.
+    ``z(x) = sqrt(2 / D) cos(x W + b)`` gives ``z(x) . z(y) ~ M(x, y)`` (error O(D^-1/2)), from
+    the kernel's spectral sample (its :class:`ApproxForm` of kind ``"fourier"``:
+    :func:`gaussian_spectrum`, :func:`rational_spectrum`).
     """
+    kernel = get_kernel(name)
+    if kernel.approx is None or kernel.approx.kind != "fourier":
+        raise ConfigError(f"kernel: random Fourier features exist for the "
+                          f"{' and '.join(_fourier_names())} kernels, not {kernel.name}.")
+    return kernel.approx.sample(check_param(kernel, param), int(n_features), int(n_components),
+                                random_state)
+
+
+def _fourier_names() -> list[str]:
+    return [n for n, k in KERNELS.items() if k.approx is not None and k.approx.kind == "fourier"]
+
+
+def gaussian_spectrum(sigma: float, n_features: int, n_components: int,
+                      random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Fourier features of ``exp(-d2 / (2 sigma^2))``: ``W ~ N(0, sigma^-2)``, drawn by
+    scikit-learn's ``RBFSampler`` (gamma = 1 / (2 sigma^2))."""
     from sklearn.kernel_approximation import RBFSampler
 
-    kernel = get_kernel(name)
-    value = check_param(kernel, param)
-    D = int(n_components)
-    if kernel.name == "gaussian":
-        sampler = RBFSampler(gamma=1.0 / (2.0 * value * value), n_components=D,
-                             random_state=random_state).fit(np.zeros((1, n_features)))
-        return sampler.random_weights_.astype(np.float64), sampler.random_offset_.astype(
-            np.float64)
-    if kernel.name == "rational":
-        rng = np.random.RandomState(random_state)
-        u = rng.exponential(1.0, size=D)
-        W = rng.standard_normal((n_features, D)) * np.sqrt(2.0 * u / value)[None, :]
-        return W, rng.uniform(0.0, 2.0 * math.pi, size=D)
-    raise ConfigError(f"kernel: random Fourier features exist for the gaussian and rational "
-                      f"kernels, not {kernel.name}.")
+    sampler = RBFSampler(gamma=1.0 / (2.0 * sigma * sigma), n_components=n_components,
+                         random_state=random_state).fit(np.zeros((1, n_features)))
+    return sampler.random_weights_.astype(np.float64), sampler.random_offset_.astype(np.float64)
+
+
+def rational_spectrum(s: float, n_features: int, n_components: int,
+                      random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Fourier features of ``s / (d2 + s) = int_0^inf exp(-u) exp(-u d2 / s) du``: a mixture
+    of Gaussians, so each column is ``sqrt(2 u / s) N(0, 1)`` with its own ``u ~ Exp(1)``.
+    Written here because scikit-learn's samplers cover the RBF, chi-squared and polynomial
+    kernels only."""
+    rng = np.random.RandomState(random_state)
+    u = rng.exponential(1.0, size=n_components)
+    W = rng.standard_normal((n_features, n_components)) * np.sqrt(2.0 * u / s)[None, :]
+    return W, rng.uniform(0.0, 2.0 * math.pi, size=n_components)
 
 
 def landmark_diffusion(X: np.ndarray, tau: Any = None, n_landmarks: int = 2000,
@@ -396,6 +543,12 @@ def landmark_diffusion(X: np.ndarray, tau: Any = None, n_landmarks: int = 2000,
         assign = NearestNeighbors(n_neighbors=1).fit(XL).kneighbors(
             X, return_distance=False)[:, 0]
     return landmarks, assign.astype(np.int32), G.astype(np.float32)
+
+
+def _diffusion_rank(tau: float) -> int:
+    """Rank of the landmarks' ``S^t`` above the tolerance: about 2.5 / tau + 4 on blobs, moons
+    and circles (15 at the default tau = 0.2, 110 at 0.01), at most 256."""
+    return min(256, math.ceil(2.5 / tau) + 4)
 
 
 # ----------------------------------------------------------------------------------- kernels
@@ -458,30 +611,53 @@ def _diffusion(X, tau):
     return (M + M.T) / 2  # exact symmetry despite rounding
 
 
+_FOURIER = "random Fourier features"
+
 for _k in (
-    Kernel("rational", "Rational (the seed's)", "s", 0.1,
+    Kernel("rational", "Rational", "s", 0.1,
            "M = s / (d² + s): 1 at distance 0, 1/2 at d² = s; the notes use s = 0.1.",
-           curve=_rational),
+           curve=_rational,
+           help="s of the rational kernel M = s / (d² + s): the squared distance at which the "
+                "proximity falls to 1/2. Larger s links points further apart (the notes: 0.1).",
+           approx=ApproxForm("fourier", rational_spectrum, label=_FOURIER)),
     Kernel("threshold", "Hard threshold", "eps", 0.1,
            "M = 1 if d² <= eps else 0: only points closer than sqrt(eps) count.",
-           curve=_threshold),
+           curve=_threshold,
+           help="eps of the hard threshold M = 1 if d² ≤ eps: only points closer than √eps "
+                "count as close; the rest count 0.",
+           sparse=SparseForm(_sparse_radius, _radius_edges)),
     Kernel("identity", "Identity", None, None,
            "M = I (each point only with itself): every partition into K non-empty clusters "
            "scores exactly K, so the loss cannot tell partitions apart.",
-           curve=_identity),
-    Kernel("spread", "Spread (the seed's first form)", None, None,
+           curve=_identity, sparse=SparseForm(_sparse_identity, _identity_edges)),
+    Kernel("spread", "Spread (within-cluster)", None, None,
            "M = d², minimised: the within-cluster spread sum_k p_k·D p_k / n_k (k-means-like).",
-           curve=_spread, minimise=True),
+           curve=_spread, minimise=True,
+           approx=ApproxForm("squared_distance", label="the exact factored spread")),
     Kernel("gaussian", "Gaussian", "sigma", 0.2,
            "M = exp(-d² / (2 sigma²)): a smooth bump of width sigma.",
-           curve=_gaussian),
+           curve=_gaussian,
+           help="sigma of the Gaussian M = exp(-d² / (2 sigma²)): the width of the bump, in the "
+                "units of the scaled data.",
+           approx=ApproxForm("fourier", gaussian_spectrum, label=_FOURIER)),
     Kernel("knn", "k nearest neighbours", "k", 10,
            "M = 1 when j is among the k nearest neighbours of i or i among those of j "
            "(symmetrised), 1 on the diagonal: a graph kernel that follows the shape of the data.",
-           from_points=_knn, integer_param=True, curve_from_points=_knn_reach),
+           from_points=_knn, integer_param=True, curve_from_points=_knn_reach,
+           help="k of the nearest-neighbour graph: every point is linked to its k nearest "
+                "neighbours (a whole number, below the number of points). Larger k joins more "
+                "loosely connected groups.",
+           sparse=SparseForm(_sparse_knn, _knn_edges, _knn_build_bytes),
+           dense_bytes_per_entry=40, check_samples=_check_neighbours),
     Kernel("diffusion", "Diffusion on the kNN graph", "tau", 0.2,
            "M = S^t, S = D^-1/2 A D^-1/2 for the 10-nearest-neighbour graph A, t = tau x N steps: "
            "how likely a t-step random walk links two points; whole moons and rings become close.",
-           from_points=_diffusion),
+           from_points=_diffusion,
+           help="tau of the diffusion kernel: the random walk takes t = tau x N steps on the "
+                "10-nearest-neighbour graph. Larger tau spreads proximity further along the shape "
+                "of the data (the recommended setting: 0.2).",
+           approx=ApproxForm("landmark", landmark_diffusion, _diffusion_rank,
+                             label="landmark diffusion"),
+           dense_bytes_per_entry=40),
 ):
     register_kernel(_k)

@@ -34,6 +34,14 @@ export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?
+# The whole suite runs on TensorFlow (the default backend); a plain run (no pytest arguments)
+# then runs the neural estimator's tests again on JAX, the second Keras backend
+# (clustering/training/): the backend is fixed when Keras is imported, hence a second process.
+if [ $rc -eq 0 ] && [ $# -eq 0 ]; then
+  echo "[clustermap] the neural tests on the JAX backend"
+  KERAS_BACKEND=jax .venv/bin/python -m pytest -q tests/test_neural.py tests/test_kernel_registry.py
+  rc=$?
+fi
 set -e
 # pytest: 0 all passed, 1 some failed, 2 interrupted, 3 internal error, 4 usage error,
 # 5 no test collected. Every non-zero code is a failure here, 5 included: a run that tests

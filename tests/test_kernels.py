@@ -20,7 +20,7 @@ def test_rational_seed_kernel():
     assert M[0, 1] == pytest.approx(0.1 / 0.19)
     assert M[0, 2] == pytest.approx(0.1 / 1.1)
     assert M[1, 3] == pytest.approx(0.1 / 7.39)
-    # default s is the seed's 0.1
+    # default s is the notes' 0.1
     np.testing.assert_allclose(kernels.kernel_matrix(X, "rational", dtype=np.float64), M)
 
 
@@ -178,3 +178,18 @@ def test_curve_sample_is_evenly_spaced_and_deterministic():
     assert np.ptp(np.diff(rows)) <= 1
     np.testing.assert_array_equal(kernels.curve_sample(10_000, 500), rows)
     np.testing.assert_array_equal(kernels.curve_sample(7, 500), np.arange(7))
+
+
+def test_kernels_and_their_forms_survive_a_pickle():
+    """A result trained on a Dask worker holds an unpickled copy of its kernel."""
+    import pickle
+
+    for kernel in kernels.KERNELS.values():
+        assert pickle.loads(pickle.dumps(kernel)) == kernel, kernel.name
+
+
+def test_sparse_forms_equal_the_dense_kernels():
+    P = np.random.default_rng(2).normal(size=(40, 2))
+    for name, param in (("knn", 5), ("threshold", 0.3), ("identity", None)):
+        np.testing.assert_array_equal(kernels.sparse_kernel(P, name, param).toarray(),
+                                      kernels.kernel_matrix(P, name, param))

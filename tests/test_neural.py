@@ -1,7 +1,12 @@
-"""Neural soft clustering: the loss, the estimator's contract, presets."""
+"""Neural soft clustering: the loss, the estimator's contract, presets.
+
+Runs on the Keras backend of ``KERAS_BACKEND`` (TensorFlow by default; ``KERAS_BACKEND=jax`` runs
+the same tests on JAX, see tests/test_backends.py).
+"""
 import itertools
 import threading
 
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -20,14 +25,26 @@ def _loss(p, M, minimise=False):
                                                    ops.convert_to_tensor(M), minimise)))
 
 
+@pytest.fixture
+def float64():
+    """Float64 arithmetic on every backend: JAX computes in float32 unless x64 is enabled."""
+    if keras.backend.backend() != "jax":
+        yield
+        return
+    import jax
+
+    with jax.enable_x64(True):
+        yield
+
+
 def _direct_loss(p, M):
-    """The seed's N x N x K formulation, written out with numpy broadcasting."""
+    """The notes' N x N x K formulation, written out with numpy broadcasting."""
     pp = p[:, None, :] * p[None, :, :]            # (N, N, K): p_ik p_jk
     num = (pp * M[:, :, None]).sum(axis=(0, 1))   # sum_ij p_ik p_jk M_ij
     return -(num / p.sum(axis=0)).sum()
 
 
-def test_loss_matches_the_direct_n_n_k_computation():
+def test_loss_matches_the_direct_n_n_k_computation(float64):
     X = RNG.normal(size=(12, 2))
     logits = RNG.normal(size=(12, 3))
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
@@ -55,7 +72,8 @@ def test_empty_cluster_gives_no_nan():
 
 
 def test_no_nan_on_circles_with_the_seed_kernel():
-    # the seed's run on circles ended in NaN (global-max softmax); per-row softmax cannot
+    # the reference implementation's run on circles ended in NaN (global-max softmax); per-row
+    # softmax cannot
     X, _ = generate("circles", n_samples=120)
     est = NeuralSoftClustering.seed_preset(2, max_epochs=150, sharpness=30.0,
                                            learning_rate=0.05).fit(X)
@@ -190,3 +208,64 @@ def test_bad_data():
     est = NeuralSoftClustering(2, max_epochs=5).fit(generate("moons", n_samples=40)[0])
     with pytest.raises(DataError, match="expected 2 features"):
         est.predict(np.zeros((3, 3)))
+
+
+def test_plan_is_a_plan_and_leaves_nothing_on_the_estimator():
+    from clustering.neural import ScalePlan
+    from clustering.planning import Plan
+
+    X, _ = generate("blobs", n_samples=80)
+    est = NeuralSoftClustering(3, kernel="knn", batch_size=16)
+    before = dict(vars(est))
+    plan = est.plan(X)
+    assert vars(est) == before
+    assert isinstance(plan, Plan) and isinstance(plan, ScalePlan)
+    assert plan.execution == plan.solver == "dense" and plan.reason and plan.bytes <= plan.limit
+    assert plan.details == {"batch_size": 80, "n_components": None, "estimates": plan.estimates}
+    assert plan.batch_size == 80 and plan.estimates["dense"] == plan.bytes
+    assert plan.as_dict()["execution"] == "dense"
+    # a record written before ScalePlan was a Plan (its old fields) still reads back
+    old = ScalePlan(solver="dense", reason=plan.reason, bytes=plan.bytes, limit=plan.limit,
+                    batch_size=80, n_components=None, estimates=plan.estimates)
+    assert old == plan
+    fitted = NeuralSoftClustering(3, kernel="knn", max_epochs=5, n_restarts=1).fit(X)
+    assert fitted.plan_ == fitted.plan(X)
+
+
+def test_parameters_are_declared_and_checked_before_any_work():
+    from clustering import constraints
+
+    declared = NeuralSoftClustering._parameter_constraints
+    assert set(declared) == set(NeuralSoftClustering().get_params())
+    X, _ = generate("blobs", n_samples=50)
+    for params, match in ((dict(patience=0), "patience"), (dict(min_delta=-1.0), "min_delta"),
+                          (dict(standardize="yes"), "standardize"),
+                          (dict(random_state=-1), "random_state"),
+                          (dict(batch_size=0), "batch_size"), (dict(solver="fast"), "solver")):
+        est = NeuralSoftClustering(**params)
+        with pytest.raises(ConfigError, match=match):
+            est.plan(X)
+        assert not hasattr(est, "model_")
+    # whole numbers given as floats (JSON, number widgets), an optimizer in any case
+    assert NeuralSoftClustering(n_clusters=3.0, hidden_layers=[8.0], optimizer="Adam",
+                                max_epochs=5).fit(X).model_ is not None
+    assert constraints.field_spec(declared["learning_rate"]).kind == "float"
+
+
+def test_symmetric_loss_has_the_same_value():
+    from clustering.objectives import symmetric_cluster_loss
+
+    X = RNG.normal(size=(30, 2))
+    p = RNG.dirichlet(np.ones(3), size=30).astype(np.float32)
+    for name, minimise in (("diffusion", False), ("spread", True)):
+        M = kernels.kernel_matrix(X, name, None if name == "spread" else 0.2)
+        pt, Mt = ops.convert_to_tensor(p), ops.convert_to_tensor(M)
+        assert float(ops.convert_to_numpy(symmetric_cluster_loss(pt, Mt, minimise))) == \
+            pytest.approx(_loss(p, M, minimise), rel=1e-6)
+
+
+def test_one_cluster_trains_and_puts_every_point_in_it():
+    X, _ = generate("blobs", n_samples=30)
+    est = NeuralSoftClustering(1, max_epochs=5, n_restarts=1).fit(X)
+    assert np.all(est.labels_ == 0) and np.all(est.predict_proba(X) == 1.0)
+    assert np.isfinite(est.loss_)
