@@ -1,7 +1,8 @@
 """clustermap: the Streamlit workbench (entry point: ``streamlit run app.py``).
 
-Sets up the navigation over the page scripts in ``pages/`` and a sidebar showing the session's data
-set and training job. The pages stay thin: they call ``clustering/`` (the backend), draw with
+Sets up the navigation over the page scripts in ``pages/`` (a method's page comes from its
+registry entry, :mod:`clustering.registry`) and a sidebar showing the session's data set and
+training job. The pages stay thin: they call ``clustering/`` (the backend), draw with
 ``clustering.plots`` and keep their state through ``ui.state``.
 """
 import os
@@ -12,7 +13,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import streamlit as st  # noqa: E402
 
 from clustering.errors import ClusteringError  # noqa: E402
-from ui import runtime, state, widgets  # noqa: E402
+from ui import methods, runtime, state, widgets  # noqa: E402
 
 runtime.keep_keras_state()  # no keras clear_session() and full GC after every script run
 runtime.preload()  # TensorFlow & co. load in the background, once per server process
@@ -28,9 +29,7 @@ PAGES = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Workflow": [
         st.Page("pages/data.py", title="Data", icon=":material/table:"),
-        st.Page("pages/neural.py", title="Neural clustering", icon=":material/hub:"),
-        st.Page("pages/som.py", title="Self-organizing map", icon=":material/hexagon:"),
-        st.Page("pages/ensemble.py", title="Quasi-Bayesian ensemble", icon=":material/stacks:"),
+        *(st.Page(spec.page, title=spec.label, icon=spec.icon) for spec in methods.page_specs()),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
         st.Page("pages/history.py", title="Run history", icon=":material/history:"),
     ],
@@ -49,10 +48,9 @@ with st.sidebar:
     if job is not None and job.running:
         st.caption("Training in the background")
         st.text(job.label)
-    done = [m for m in ("neural", "som", "qbm", "compare") if state.result(m) is not None]
+    done = [m for m in methods.result_kinds() if state.result(m) is not None]
     if done:
-        names = {"neural": "neural", "som": "SOM", "qbm": "ensemble", "compare": "comparison"}
-        st.caption("Results: " + ", ".join(names[m] for m in done))
+        st.caption("Results: " + ", ".join(methods.sidebar_name(m) for m in done))
     widgets.workspace_box(workspace)
 
 page.run()

@@ -5,23 +5,29 @@ from k points with weight 1; present the next object, move the nearest centre to
 centre of gravity of the old centre and the object, add 1 to its weight. scikit-learn only has
 Lloyd's batch k-means (and mini-batch variants), so this sequential form is written here.
 
-:data:`CLASSIC_METHODS` lists the methods of the app's Compare page; :func:`run_classic` fits one
-by name and returns a :class:`ClassicResult` (``labels_``, ``proba_`` where the method has one).
+:data:`CLASSIC_METHODS` is the view of the classic methods of :mod:`clustering.registry` (their
+entries live there); :func:`check_classic` checks one's settings before any work and
+:func:`run_classic` fits one by name, returning a :class:`ClassicResult` (``labels_``, ``proba_``
+where the method has one).
 """
 from __future__ import annotations
 
+import functools
 import numbers
+from numbers import Integral, Real
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
-from clustering import limits
+from clustering import limits, registry
 from clustering.errors import ConfigError
+from clustering.constraints import Interval, StrOptions, check_params
 from clustering.metrics import check_data
+from clustering.validation import validate_data
 
 #: What one MacQueen presentation costs at least, in operations of its distance step (the
 #: interpreter's overhead of one step, about 5 microseconds): the work bound counts
@@ -74,79 +80,91 @@ class MacQueenKMeans(ClusterMixin, BaseEstimator):
         self.tol = tol
         self.random_state = random_state
 
-    def _initial(self, X):
-        k = self.n_clusters
-        n = X.shape[0]
-        if isinstance(self.init, str):
-            if self.init == "first":
-                seeds = np.arange(k)
-            elif self.init == "random":
-                seeds = np.sort(check_random_state(self.random_state).choice(n, k, replace=False))
-            else:
-                raise ConfigError(f"init: expected 'first', 'random' or an array of centres, got "
-                                  f"{self.init!r}.")
-            return X[seeds].copy(), np.setdiff1d(np.arange(n), seeds)
-        centres = np.array(self.init, dtype=np.float64)
-        if centres.shape != (k, X.shape[1]):
-            raise ConfigError(f"init: expected {k} centres of {X.shape[1]} features, got shape "
-                              f"{centres.shape}.")
-        return centres, np.arange(n)
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "n_passes": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"first", "random"}), "array-like"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
-    def _check_params(self, n_samples: int, n_features: int) -> None:
+    def _check_params(self, n_samples: int, n_features: int) -> dict:
         """Check the settings for data of ``n_samples`` x ``n_features``, the bounds of
         :mod:`clustering.limits` included (``n_clusters``, and the work ``objects x passes x
-        max(clusters x features, PRESENTATION_OPS)`` against ``macqueen_ops``)."""
-        k = self.n_clusters
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ConfigError(f"n_clusters: expected a positive integer, got {k!r}.")
-        limits.check("n_clusters", int(k), "n_clusters")
+        max(clusters x features, PRESENTATION_OPS)`` against ``macqueen_ops``); returns the
+        normalised parameters."""
+        p = check_params(self)
+        k = p["n_clusters"]
+        limits.check("n_clusters", k, "n_clusters")
         if k > n_samples:
             raise ConfigError(f"n_clusters: {k} clusters need at least {k} objects, got "
                               f"{n_samples}.")
-        passes = self.n_passes
-        if isinstance(passes, bool) or not isinstance(passes, (int, np.integer)) or passes < 1:
-            raise ConfigError(f"n_passes: expected a positive integer, got {passes!r}.")
-        n, d, passes = int(n_samples), int(n_features), int(passes)
-        step = (f"{k} clusters x {d} features" if k * d >= PRESENTATION_OPS else
-                f"{PRESENTATION_OPS} (the least one presentation costs)")
-        limits.check("macqueen_ops", n * passes * max(int(k) * d, PRESENTATION_OPS),
-                     "n_clusters x n_passes", f"{n} objects x {passes} passes x {step}")
+        _check_work(int(n_samples), int(n_features), k, p["n_passes"])
+        return p
 
     def fit(self, X, y=None):
         """Run the sequential updates over ``X`` (rows in their order)."""
-        X = check_data(X)
-        self._check_params(*X.shape)
-        k = self.n_clusters
-        centres, order = self._initial(X)
-        weights = np.ones(k)
-        passes = 0
-        for p in range(self.n_passes):
-            before = centres.copy()
-            for i in (order if p == 0 else range(X.shape[0])):
-                x = X[i]
-                # argmin returns the first minimum: ties go to the lowest index, as the article says
-                q = int(np.argmin(((centres - x) ** 2).sum(axis=1)))
-                centres[q] = (weights[q] * centres[q] + x) / (weights[q] + 1.0)
-                weights[q] += 1.0
-            passes += 1
-            if p > 0 and np.max(np.linalg.norm(centres - before, axis=1)) <= self.tol:
-                break
+        X = validate_data(X, estimator=self)
+        p = self._check_params(*X.shape)
+        centres, order = _initial_centres(X, p["n_clusters"], p["init"], p["random_state"])
+        centres, weights, passes = _sequential_passes(X, centres, order, p["n_passes"],
+                                                      p["tol"])
         self.cluster_centers_ = centres
         self.weights_ = weights
         self.n_passes_ = passes
         self.labels_, d2 = _nearest(X, centres)
         self.inertia_ = float(d2.sum())
-        self.n_features_in_ = X.shape[1]
         return self
 
     def predict(self, X):
         """Nearest centre of each row of ``X`` (ties to the lowest index)."""
-        check_is_fitted(self, "cluster_centers_")
-        X = check_data(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ConfigError(f"X: {X.shape[1]} features, the model was fitted on "
-                              f"{self.n_features_in_}.")
+        X = validate_data(X, estimator=self, reset=False, fitted="cluster_centers_")
         return _nearest(X, self.cluster_centers_)[0]
+
+
+def _check_work(n: int, d: int, k: int, passes: int) -> None:
+    """Refuse more work than ``macqueen_ops`` of :mod:`clustering.limits` allows."""
+    step = (f"{k} clusters x {d} features" if k * d >= PRESENTATION_OPS else
+            f"{PRESENTATION_OPS} (the least one presentation costs)")
+    limits.check("macqueen_ops", n * passes * max(k * d, PRESENTATION_OPS),
+                 "n_clusters x n_passes", f"{n} objects x {passes} passes x {step}")
+
+
+def _initial_centres(X: np.ndarray, k: int, init, random_state):
+    """Formula 24's starting centres (weight 1 each) and the objects the first pass presents:
+    the first k objects, k distinct random ones, or given points (then every object)."""
+    n = X.shape[0]
+    if isinstance(init, str):
+        if init == "first":
+            seeds = np.arange(k)
+        else:
+            seeds = np.sort(check_random_state(random_state).choice(n, k, replace=False))
+        return X[seeds].copy(), np.setdiff1d(np.arange(n), seeds)
+    centres = np.array(init, dtype=np.float64)
+    if centres.shape != (k, X.shape[1]):
+        raise ConfigError(f"init: expected {k} centres of {X.shape[1]} features, got shape "
+                          f"{centres.shape}.")
+    return centres, np.arange(n)
+
+
+def _sequential_passes(X: np.ndarray, centres: np.ndarray, order, n_passes: int, tol: float):
+    """Formula 25 pass after pass: the nearest centre moves to the weighted centre of gravity
+    of itself and the object; stops early when no centre moved more than ``tol`` in a pass
+    (from the second pass on). Returns the centres, their weights and the passes made."""
+    weights = np.ones(centres.shape[0])
+    passes = 0
+    for p in range(n_passes):
+        before = centres.copy()
+        for i in (order if p == 0 else range(X.shape[0])):
+            x = X[i]
+            # argmin returns the first minimum: ties go to the lowest index, as the article says
+            q = int(np.argmin(((centres - x) ** 2).sum(axis=1)))
+            centres[q] = (weights[q] * centres[q] + x) / (weights[q] + 1.0)
+            weights[q] += 1.0
+        passes += 1
+        if p > 0 and np.max(np.linalg.norm(centres - before, axis=1)) <= tol:
+            break
+    return centres, weights, passes
 
 
 def _nearest(X: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +196,7 @@ class ClassicResult:
 
 @dataclass
 class ClassicMethod:
-    """One entry of :data:`CLASSIC_METHODS`."""
+    """One entry of :data:`CLASSIC_METHODS`, a view of its registry entry (``MethodSpec``)."""
 
     label: str
     defaults: dict
@@ -188,68 +206,30 @@ class ClassicMethod:
     description: str = ""
 
 
-def _kmeans(n_clusters, **p):
-    from sklearn.cluster import KMeans
+class _ClassicMethods(Mapping):
+    """The registry's classic methods (:mod:`clustering.registry`), by name; read each time, so
+    a method registered later is in it."""
 
-    return KMeans(n_clusters=n_clusters, **p)
+    def _names(self) -> list[str]:
+        return [s.name for s in registry.specs() if s.classic]
 
+    def __getitem__(self, name: str) -> ClassicMethod:
+        spec = registry.get(name) if name in self._names() else None
+        if spec is None:
+            raise KeyError(name)
+        return ClassicMethod(spec.label, dict(spec.defaults or {}),
+                             functools.partial(registry.build, name), spec.uses_n_clusters,
+                             spec.proba, spec.description)
 
-def _macqueen(n_clusters, **p):
-    return MacQueenKMeans(n_clusters=n_clusters, **p)
+    def __iter__(self):
+        return iter(self._names())
 
-
-def _spectral(n_clusters, **p):
-    from sklearn.cluster import SpectralClustering
-
-    return SpectralClustering(n_clusters=n_clusters, **p)
-
-
-def _dbscan(n_clusters, **p):
-    from sklearn.cluster import DBSCAN
-
-    return DBSCAN(**p)
-
-
-def _hdbscan(n_clusters, **p):
-    from sklearn.cluster import HDBSCAN
-
-    return HDBSCAN(copy=True, **p)
-
-
-def _gmm(n_clusters, **p):
-    from sklearn.mixture import GaussianMixture
-
-    return GaussianMixture(n_components=n_clusters, **p)
-
-
-def _agglomerative(n_clusters, **p):
-    from sklearn.cluster import AgglomerativeClustering
-
-    return AgglomerativeClustering(n_clusters=n_clusters, **p)
+    def __len__(self) -> int:
+        return len(self._names())
 
 
 #: Classic methods by name: label, default parameters (besides ``n_clusters``), builder.
-CLASSIC_METHODS: dict[str, ClassicMethod] = {
-    "kmeans": ClassicMethod("k-means", {"n_init": 10, "max_iter": 300, "random_state": 0},
-                            _kmeans, description="scikit-learn's k-means (Lloyd, k-means++)"),
-    "macqueen": ClassicMethod("MacQueen k-means", {"n_passes": 1, "init": "first", "tol": 0.0,
-                                                   "random_state": 0}, _macqueen,
-                              description="the article's sequential k-means (formula 25)"),
-    "spectral": ClassicMethod("Spectral", {"affinity": "nearest_neighbors", "n_neighbors": 10,
-                                           "random_state": 0}, _spectral,
-                              description="spectral clustering on a k-nearest-neighbour graph"),
-    "dbscan": ClassicMethod("DBSCAN", {"eps": 0.3, "min_samples": 5}, _dbscan,
-                            uses_n_clusters=False,
-                            description="density-based; finds its own number of clusters"),
-    "hdbscan": ClassicMethod("HDBSCAN", {"min_cluster_size": 15, "min_samples": 3}, _hdbscan,
-                             uses_n_clusters=False,
-                             description="hierarchical density-based; no eps to choose"),
-    "gmm": ClassicMethod("Gaussian mixture", {"covariance_type": "full", "n_init": 1,
-                                              "random_state": 0}, _gmm, has_proba=True,
-                         description="EM for a mixture of Gaussians (membership probabilities)"),
-    "agglomerative": ClassicMethod("Agglomerative (Ward)", {"linkage": "ward"}, _agglomerative,
-                                   description="bottom-up merging of clusters"),
-}
+CLASSIC_METHODS: Mapping[str, ClassicMethod] = _ClassicMethods()
 
 
 #: Parameters of the classic methods bounded by :mod:`clustering.limits` (same names).
@@ -300,10 +280,10 @@ def run_classic(name: str, X, n_clusters: int = 3, **params) -> ClassicResult:
     X = check_data(X)
     kwargs = check_classic(name, n_clusters, params, X.shape)
     entry = CLASSIC_METHODS[name]
-    if name == "spectral" and "n_neighbors" in kwargs:
+    if "n_neighbors" in kwargs:  # spectral's graph: at most every other object
         kwargs["n_neighbors"] = min(int(kwargs["n_neighbors"]), X.shape[0] - 1)
     try:
-        est = entry.build(n_clusters, **kwargs)
+        est = registry.build(name, n_clusters, **kwargs)
         if entry.has_proba:
             est.fit(X)
             proba = est.predict_proba(X)

@@ -20,6 +20,7 @@ current step and writes what was trained so far (a second Ctrl-C aborts, status 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import math
 import signal
@@ -31,9 +32,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from clustering import registry
 from clustering.errors import ClusteringError, ConfigError
 
-PRESETS = {"neural": ("seed", "recommended"), "som": ("haykin",)}
 #: Execution settings taken from this command line only, never from a ``--config`` file:
 #: hyper-parameter -> its option.
 EXECUTION_OPTIONS = {"scheduler": "--scheduler", "n_jobs": "--n-jobs",
@@ -94,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--scaling", choices=("standard", "minmax", "none"), default="standard")
     f = r.add_argument_group("method")
     f.add_argument("--clusters", type=int, help="number of clusters (n_clusters)")
-    f.add_argument("--preset", help="neural: seed or recommended; som: haykin")
+    f.add_argument("--preset", help="; ".join(f"{s.name}: {' or '.join(s.presets)}"
+                                              for s in registry.specs() if s.presets))
     f.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a hyper-parameter (repeatable); VALUE is JSON when it parses "
                         "(3, 0.1, true, [20,20]) and text otherwise")
@@ -177,19 +179,17 @@ def _with_execution(method: str, params: dict, execution: dict) -> dict:
 
 
 def _preset_params(method: str, preset: Optional[str], n_clusters: Optional[int]) -> dict:
-    from clustering import config
-
+    """The parameters of ``method``'s preset (a classmethod the registry names)."""
     if preset is None:
         return {}
-    allowed = PRESETS.get(method, ())
-    if preset not in allowed:
+    spec = registry.get(method)
+    if preset not in spec.presets:
         raise ConfigError(f"--preset: {method} has "
-                          + (f"the presets {', '.join(allowed)}" if allowed else "no presets")
-                          + f", not {preset!r}.")
-    cls = config.estimator_class(method)
-    factory = {"seed": "seed_preset", "recommended": "recommended", "haykin": "haykin"}[preset]
-    kwargs = {"n_clusters": n_clusters} if n_clusters is not None and method == "neural" else {}
-    return getattr(cls, factory)(**kwargs).get_params(deep=False)
+                          + (f"the presets {', '.join(spec.presets)}" if spec.presets
+                             else "no presets") + f", not {preset!r}.")
+    factory = getattr(registry.estimator_class(method), spec.presets[preset])
+    takes_k = n_clusters is not None and "n_clusters" in inspect.signature(factory).parameters
+    return factory(**({"n_clusters": n_clusters} if takes_k else {})).get_params(deep=False)
 
 
 def _data_spec(args, n_clusters: Optional[int]):
@@ -253,40 +253,31 @@ def _progress_printer(quiet: bool):
 
 
 def _result_frame(method: str, est, dataset, labels, proba):
+    """One row per object: id, cluster, probabilities, the true label, and the method's own
+    columns (the registry's ``result_columns``)."""
     from clustering import export
 
     ids = dataset.ids if dataset.ids is not None else np.arange(dataset.n_samples)
     extra = {}
-    if method == "som":
-        extra["cell"] = est.bmu_
     if dataset.labels is not None:
         names = dataset.label_names
         extra["true_label"] = ([names[i] for i in dataset.labels] if names
                                else dataset.labels)
     frame = export.assignments_frame(ids, labels, proba, extra=extra)
-    if method == "qbm":
-        flags = est.flags_
-        text = {}
-        for row in flags.itertuples(index=False):
-            text.setdefault(int(row.object), []).append(f"{row.flag}: {row.reason}")
-        frame["flags"] = ["; ".join(text.get(i, [])) for i in range(len(frame))]
+    columns = registry.resolve(registry.get(method).result_columns)
+    if columns is not None:
+        columns(est, frame)
     return frame
 
 
 def _save_model(method: str, est, dataset, path: str) -> None:
-    from clustering import export
-
-    if method == "neural":
-        if not path.endswith(".keras"):
-            raise ConfigError("--save-model: a Keras model file must end in .keras.")
-        est.model_.save(path)
-        return
-    som = est if method == "som" else getattr(est, "best_map_", None)
-    if som is None:
-        raise ConfigError(f"--save-model: {method} has no model to save; it applies to neural, "
-                          "som and qbm.")
-    frame = export.codebook_frame(som, dataset.feature_names)
-    Path(path).write_bytes(export.csv_bytes(frame))
+    """``--save-model``: the registry's ``save_model`` of ``method``."""
+    save = registry.resolve(registry.get(method).save_model)
+    if save is None:
+        with_model = ", ".join(s.name for s in registry.specs() if s.save_model)
+        raise ConfigError(f"--save-model: {method} has no model to save; it applies to "
+                          f"{with_model}.")
+    save(est, dataset, path)
 
 
 # ----------------------------------------------------------------------------------- commands
@@ -310,7 +301,7 @@ def cmd_kernels(_args) -> int:
 
 
 def cmd_methods(args) -> int:
-    from clustering import classic, config
+    from clustering import config
 
     names = config.method_names()
     if args.method:
@@ -318,17 +309,12 @@ def cmd_methods(args) -> int:
             raise ConfigError(f"unknown method {args.method!r}; choose one of {', '.join(names)}.")
         for key, value in config.default_params(args.method).items():
             print(f"{key} = {value!r}")
-        presets = PRESETS.get(args.method)
+        presets = registry.get(args.method).presets
         if presets:
             print(f"presets: {', '.join(presets)}")
         return 0
-    labels = {"neural": "neural soft clustering on a proximity-kernel loss (probabilities)",
-              "som": "Kohonen self-organizing map, cells grouped into clusters",
-              "qbm": "quasi-Bayesian ensemble of SOMs (posterior probabilities, flags)"}
     for name in names:
-        entry = classic.CLASSIC_METHODS.get(name)
-        text = labels.get(name) or (entry.description if entry else "")
-        print(f"{name}: {text}")
+        print(f"{name}: {registry.get(name).description}")
     return 0
 
 

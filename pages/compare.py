@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 
 from clustering import plots
-from ui import configio, live, runs, state, widgets
+from ui import configio, live, method_page, methods, runs, state, widgets
 
 st.title("Compare methods")
 st.caption("Run several methods on the current data with the same number of clusters and read "
@@ -14,17 +14,15 @@ if not widgets.need_data():
     st.stop()
 live_slot = st.container()  # the live training panel sits on top
 
-from clustering import config as cfg  # noqa: E402
-
 ds = state.dataset()
-available = [m for m in runs.COMPARE_LABELS if m in cfg.method_names()]
+available = methods.compare_choices()
 busy = live.other_job_notice("compare")
 running = state.job_running()
 guess_k = int(len(np.unique(ds.labels))) if getattr(ds, "labels", None) is not None else 3
 
 with st.container(border=True):
     chosen = st.multiselect("Methods", available, default=available, key="cmp_methods",
-                            format_func=lambda m: runs.COMPARE_LABELS.get(m, m),
+                            format_func=methods.compare_label,
                             persist_state="session", disabled=running)
     c1, c2, c3, c4 = st.columns(4)
     k = c1.number_input("clusters K", 1, 30, min(max(guess_k, 2), 30), key="cmp_k",
@@ -58,19 +56,14 @@ with live_slot, widgets.guard():
     live.live_panel("compare")
 
 
-def results():
-    res = state.result("compare")
-    if res is None:
-        st.info("Pick methods and run the comparison.", icon=":material/info:")
-        return
-    st.divider()
-    st.subheader("Results")
+def results(res):
+    """The metrics table and the partitions side by side (False: no method finished)."""
     for name, message in res.extra.get("errors", {}).items():
         st.warning(widgets.md_escape(f"{name}: {message}"))
     table = res.extra["table"]
     if table.empty:
         st.info("No method finished.")
-        return
+        return False
     counts = ("n_clusters", "noise", "clusters found", "noise points")
     st.dataframe(table, column_config={
         c: st.column_config.NumberColumn(format="%d" if c in counts else
@@ -79,14 +72,9 @@ def results():
     P, axes = state.projection()
     st.plotly_chart(plots.small_multiples(P, res.extra["partitions"], cols=4, axis_names=axes),
                     key="cmp_multiples")
-    st.markdown("**Downloads**")
-    from ui import downloads
-
-    widgets.downloads(downloads.result_downloads(res, ds), key="cmp_dl")
-    st.caption("Upload the configuration under 'Repeat a saved comparison' to run the same "
-               "methods with the same settings on the same data again.")
+    return True
 
 
-if not state.job_running() or state.job().method != "compare":
-    with widgets.guard():
-        results()
+method_page.results("compare", "cmp", results, "Pick methods and run the comparison.",
+                    note="Upload the configuration under 'Repeat a saved comparison' to run "
+                         "the same methods with the same settings on the same data again.")

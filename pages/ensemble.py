@@ -1,37 +1,24 @@
-"""Quasi-Bayesian ensemble: 27 maps vote; the article's tables, posteriors, flags, profile."""
+"""Quasi-Bayesian ensemble: 27 maps vote; the article's tables, posteriors, flags, profile.
+
+The page template (:mod:`ui.method_page`) draws the Run button, the saved-run loader and the
+live panel; this page draws its grid of networks and its results. The app trains the maps one
+after the other in the session's job (the registry's ``app_settings``: ``n_jobs=1``), so Stop
+interrupts the map under way and one session cannot take every core of a shared server.
+"""
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from clustering import plots
-from ui import configio, forms, live, runs, state, widgets
+from ui import forms, method_page, runs, state, widgets
 
+EMPTY = "Run the ensemble to see the article's tables and the posterior probabilities."
 KEY = "qbm"
-#: Execution settings are the server's (CLUSTERMAP_DASK_SCHEDULER, CLUSTERMAP_MEMORY_LIMIT).
-HIDDEN = ("callback", "stop", "verbose") + runs.SERVER_PARAMS
-#: The app trains the maps one after the other in the session's job thread: Stop then interrupts
-#: the map under way, and one session cannot take every core of a shared server.
-APP_N_JOBS = runs.APP_N_JOBS
-CHOICES = {"lattice": ["hexagonal", "rectangular"], "mode": ["online", "batch"],
-           "init": ["pca", "random", "sample"], "cluster_method": ["kmeans", "hierarchical"]}
-
-st.title("Quasi-Bayesian ensemble")
-st.caption("An ensemble of self-organizing maps over a grid of decay constants τ1 x τ2, each "
+GRID = ("tau1_grid", "tau2_grid", "n_replicates")
+CAPTION = ("An ensemble of self-organizing maps over a grid of decay constants τ1 x τ2, each "
            "trained several times. Cochran's test checks that the replicate variances of the "
            "criterion Θ (22) are homogeneous (filtering networks while they are not); an object's "
            "posterior probability of a cluster is the share of maps that put it there.")
-widgets.flash_messages()
-if not widgets.need_data():
-    configio.config_loader("qbm", "qbm")
-    st.stop()
-live_slot = st.container()  # the live training panel sits on top
-
-from clustering import config as cfg  # noqa: E402
-
-ds = state.dataset()
-defaults = cfg.default_params("qbm")
-busy = live.other_job_notice("qbm")
-running = state.job_running()
 
 
 def article_grid():
@@ -39,15 +26,24 @@ def article_grid():
                       "n_replicates": 3}, KEY)
 
 
-with st.container(border=True):
+def settings(page) -> dict:
+    """The grid and replicates, the shared map settings, and the networks' end-of-training
+    radius and rate."""
     st.markdown("**Grid and replicates**")
     st.button("The article's grid (3 x 3 networks x 3 replicates = 27 maps)", key="qbm_article",
-              on_click=article_grid, disabled=running)
-    grids = {k: defaults[k] for k in ("tau1_grid", "tau2_grid", "n_replicates") if k in defaults}
-    values = forms.param_inputs(grids, KEY, columns=3, disabled=running)
+              on_click=article_grid, disabled=page.running)
+    grids = {k: page.defaults[k] for k in GRID if k in page.defaults}
+    values = page.inputs(grids, columns=3)
     with st.expander("Map settings (shared by every map)"):
-        rest = {k: v for k, v in defaults.items() if k not in grids and k not in HIDDEN}
-        values.update(forms.param_inputs(rest, KEY, columns=4, choices=CHOICES, disabled=running))
+        rest = {k: v for k, v in page.shown().items() if k not in grids}
+        values.update(page.inputs(rest, columns=4))
+    grid_table(values)
+    st.caption(widgets.md_escape(runs.planned_execution("qbm")))
+    return values
+
+
+def grid_table(values: dict) -> None:
+    """Each network's tau1, tau2 and its radius and rate at the end of training."""
     t1 = list(values.get("tau1_grid") or ())
     t2 = list(values.get("tau2_grid") or ())
     reps = int(values.get("n_replicates") or 1)
@@ -63,40 +59,13 @@ with st.container(border=True):
     st.dataframe(plan, hide_index=True, height=min(36 * (len(plan) + 1) + 4, 400),
                  column_config={"sigma(T)": st.column_config.NumberColumn(format="%.6f"),
                                 "eta(T)": st.column_config.NumberColumn(format="%.6f")})
-    st.caption(widgets.md_escape(runs.planned_execution("qbm")))
-    if st.button("Run the ensemble", type="primary", key="qbm_train",
-                 icon=":material/play_arrow:", disabled=running or busy):
-        with widgets.guard():
-            params = cfg.validate_params("qbm", {**values, "n_jobs": APP_N_JOBS})
-            runs.preflight("qbm", params, ds.X)  # a job above the memory limit never starts
-            spec, token = state.data_spec(), state.data_token()
-
-            def target(callback, stop):
-                res = runs.train("qbm", params, ds, spec, callback=callback, stop=stop,
-                                 data_token=token)
-                runs.attach_kmeans_comparison(res, ds)
-                return res
-
-            state.start_job("qbm", target, "Quasi-Bayesian ensemble",
-                            config=runs.job_config("qbm", params, spec))
-            st.rerun()
-
-configio.config_loader("qbm", KEY, disabled=running or busy)
-
-with live_slot, widgets.guard():
-    live.live_panel("qbm")
 
 
-def results():
-    res = state.result("qbm")
-    if res is None:
-        st.info("Run the ensemble to see the article's tables and the posterior probabilities.",
-                icon=":material/info:")
-        return
+def results(res):
+    """The article's tables, Cochran's test, posteriors, flags, the cluster profile and k-means."""
+    ds = state.dataset()
     qbm = res.estimator
     ids = runs.object_ids(ds)
-    st.divider()
-    st.subheader("Results")
     done = len(qbm.maps_)
     ended = {"time": "Stopped at the time cap", "user": "Stopped by you"}.get(
         res.stop_reason, "Stopped" if res.stopped else "Finished")
@@ -174,14 +143,7 @@ def results():
                       help="Share of objects both partitions put in the same (matched) cluster.")
             st.dataframe(comp["criteria"], hide_index=False)
             st.dataframe(comp["table"], hide_index=True, height=300)
-    st.markdown("**Downloads**")
-    from ui import downloads
-
-    first, second = downloads.download_rows(res, ds)
-    widgets.downloads(first, key="qbm_dl")
-    widgets.downloads(second, key="qbm_dl2")
 
 
-if not state.job_running() or state.job().method != "qbm":
-    with widgets.guard():
-        results()
+page = method_page.render("qbm", CAPTION, settings=settings, train_label="Run the ensemble")
+page.results(results, EMPTY)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from clustering.errors import ClusteringError
-from ui import configio, runs, state, widgets
+from ui import configio, methods, runs, state, widgets
 
 st.title("Run history")
 st.caption("Every finished run of this workspace, newest first. Reopen one to show it on its "
@@ -35,7 +35,7 @@ def when(seconds: float) -> str:
 
 def interrupted_section() -> None:
     for rec in ws.interrupted():
-        title = runs.RESULT_TITLES.get(rec.method, rec.method)
+        title = methods.RESULT_TITLES.get(rec.method, rec.method)
         box = st.container(border=True)
         box.warning(widgets.md_escape(f"{title}, started {when(rec.created_at)}, was interrupted "
                                       f"by a server restart: nothing of it was kept."),
@@ -67,7 +67,7 @@ def runs_table(infos) -> pd.DataFrame:
     for info in infos:
         h = info.headline or {}
         rows.append({"when": when(info.created_at),
-                     "method": runs.RESULT_TITLES.get(info.method, info.method),
+                     "method": methods.RESULT_TITLES.get(info.method, info.method),
                      "data": info.label, "clusters": h.get("clusters"),
                      "objects": h.get("objects"), "silhouette": h.get("silhouette"),
                      "ARI": h.get("ari"), "seconds": h.get("seconds"),
@@ -77,7 +77,7 @@ def runs_table(infos) -> pd.DataFrame:
 
 
 def run_name(info) -> str:
-    return f"{when(info.created_at)} · {runs.RESULT_TITLES.get(info.method, info.method)} · {info.label}"
+    return f"{when(info.created_at)} · {methods.RESULT_TITLES.get(info.method, info.method)} · {info.label}"
 
 
 def actions(infos) -> None:
@@ -92,7 +92,7 @@ def actions(infos) -> None:
                  help=None if current else "It was made on another data set than the current one."):
         with widgets.guard():
             ws.reopen(chosen)
-            st.switch_page(runs.RESULT_PAGES[info.method])
+            st.switch_page(methods.RESULT_PAGES[info.method])
     if c2.button("Delete", key="hist_delete", icon=":material/delete:"):
         with widgets.guard():
             ws.delete_run(chosen)

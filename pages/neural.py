@@ -1,31 +1,20 @@
-"""Neural clustering: kernel, network and training settings; live training; soft results."""
+"""Neural clustering: kernel, network and training settings; live training; soft results.
+
+The page template (:mod:`ui.method_page`) draws the Train button, the saved-run loader and the
+live panel; this page draws its kernel and network settings and its results.
+"""
 import numpy as np
 import streamlit as st
 
-from clustering import plots
-from ui import configio, forms, live, runs, state, widgets
+from clustering import plots, registry
+from ui import forms, live, method_page, runs, state, widgets
 
+EMPTY = "Train the network to see its clusters."
 KEY = "nn"
 SPECIAL = ("n_clusters", "kernel", "kernel_param")
-HIDDEN = ("callback", "stop", "verbose") + runs.SERVER_PARAMS
-
-st.title("Neural clustering")
-st.caption("A Keras network maps each point to a probability per cluster and learns, without "
+CAPTION = ("A Keras network maps each point to a probability per cluster and learns, without "
            "labels, to keep close points together: the loss is -Σ_k (p_k·M p_k)/Σ_i p_ik for a "
            "proximity kernel M of the squared distance.")
-widgets.flash_messages()
-if not widgets.need_data():
-    configio.config_loader("neural", "nn")
-    st.stop()
-live_slot = st.container()  # the live training panel sits on top
-
-from clustering import config as cfg  # noqa: E402
-from clustering import kernels  # noqa: E402
-from clustering.neural import (ACTIVATIONS, OPTIMIZERS, SOLVERS,  # noqa: E402
-                               NeuralSoftClustering)
-
-ds = state.dataset()
-defaults = cfg.default_params("neural")
 
 
 def kernel_default(kernel) -> float:
@@ -36,100 +25,107 @@ def kernel_default(kernel) -> float:
 
 
 def apply_preset(which: str) -> None:
+    from clustering.neural import NeuralSoftClustering
+
+    defaults = registry.default_params("neural")
     k = int(st.session_state.get(f"{KEY}_n_clusters", defaults.get("n_clusters") or 3))
     maker = NeuralSoftClustering.seed_preset if which == "seed" else NeuralSoftClustering.recommended
     forms.set_values(maker(k).get_params(), KEY)
 
 
-# ------------------------------------------------------------------------------------ settings
-busy = live.other_job_notice("neural")
-running = state.job_running()
-with st.container(border=True):
+def settings(page) -> dict:
+    """The kernel (with its curve on this data) and the network and training settings."""
     kcol, ncol = st.columns([2, 3], gap="large")
     with kcol:
-        st.markdown("**Kernel**")
-        values = {}
-        values["n_clusters"] = forms.param_input("n_clusters", defaults.get("n_clusters") or 3,
-                                                 f"{KEY}_n_clusters", disabled=running)
-        names = list(kernels.KERNELS)
-
-        def kernel_changed():
-            # a new kernel starts from its own default parameter
-            new = kernels.get_kernel(st.session_state[f"{KEY}_kernel"])
-            if new.has_param:
-                st.session_state[f"{KEY}_kernel_param"] = kernel_default(new)
-
-        values["kernel"] = forms.param_input("kernel", defaults.get("kernel") or names[0],
-                                             f"{KEY}_kernel", choices=names, disabled=running,
-                                             on_change=kernel_changed)
-        kernel = kernels.get_kernel(values["kernel"])
-        description = getattr(kernel, "description", "") or getattr(kernel, "formula", "")
-        if description:
-            st.caption(widgets.md_escape(description))
-        if kernel.has_param:
-            values["kernel_param"] = forms.param_input(
-                "kernel_param", kernel_default(kernel), f"{KEY}_kernel_param", disabled=running,
-                help=forms.kernel_param_help(kernel),
-                label=f"kernel parameter {kernel.param_name}")
-        else:
-            values["kernel_param"] = None
-            st.caption(widgets.md_escape(f"The {kernel.label.lower()} kernel has no parameter."))
-        with widgets.guard():
-            # bounded work on every rerun: kernel_curve samples at most CURVE_POINTS points
-            if kernel.curve is not None:
-                top = max(1.0, 10 * float(values["kernel_param"] or 0.1))
-            else:  # graph kernels: up to the median squared distance between points
-                sample = ds.X[kernels.curve_sample(ds.X.shape[0], 400)]
-                top = float(np.median(kernels.squared_distances(sample))) or 1.0
-            d2 = np.linspace(0, top, 300)
-            curve = kernels.kernel_curve(values["kernel"], values["kernel_param"], d2, X=ds.X)
-            if np.all(np.isnan(curve)):
-                st.caption(widgets.md_escape(
-                    f"No curve to draw: the {kernel.label.lower()} kernel is not a function of "
-                    "the distance alone (whether two points are close depends on the points "
-                    "around them)."))
-            else:
-                if kernel.curve is None:
-                    shown = min(ds.X.shape[0], kernels.CURVE_POINTS)
-                    st.caption("On this data: M = 1 up to the median squared distance of a "
-                               "point to its k-th neighbour (the graph's typical reach)"
-                               + ("." if shown == ds.X.shape[0] else
-                                  f", estimated on {shown} of {ds.X.shape[0]} points."))
-                st.plotly_chart(plots.kernel_plot(d2, curve, name=values["kernel"]),
-                                key="kernel_plot")
+        values = kernel_settings(page)
     with ncol:
-        st.markdown("**Network and training**")
-        b1, b2, _ = st.columns([1, 1, 1])
-        b1.button("Seed preset", key="nn_seed", on_click=apply_preset, args=("seed",),
-                  disabled=running, help="The notes' settings: 3 x Dense(20, relu), A = 3, Adam, "
-                                         "up to 5000 epochs, patience 50, min_delta 0.01.")
-        b2.button("Recommended", key="nn_recommended", on_click=apply_preset, args=("recommended",),
-                  disabled=running, help="Settings that train faster and more reliably on the "
-                                         "generated data.")
-        generic = {k: v for k, v in defaults.items() if k not in SPECIAL and k not in HIDDEN}
-        values.update(forms.param_inputs(generic, KEY, columns=3,
-                                         choices={"activation": list(ACTIVATIONS),
-                                                  "optimizer": list(OPTIMIZERS),
-                                                  "solver": list(SOLVERS)},
-                                         disabled=running))
-    if st.button("Train", type="primary", key="nn_train", icon=":material/play_arrow:",
-                 disabled=running or busy):
-        with widgets.guard():
-            params = cfg.validate_params("neural", values)
-            runs.preflight("neural", params, ds.X)  # a job above the memory limit never starts
-            spec, token = state.data_spec(), state.data_token()
-
-            def target(callback, stop):
-                return runs.train("neural", params, ds, spec, callback=callback, stop=stop,
-                                  data_token=token)
-
-            state.start_job("neural", target, "Neural clustering",
-                            config=runs.job_config("neural", params, spec))
-            st.rerun()
+        values.update(network_settings(page))
+    return values
 
 
-# ------------------------------------------------------------------------------------ live
+def kernel_settings(page) -> dict:
+    """K, the kernel and its parameter (a new kernel starts from its own default)."""
+    from clustering import kernels
+
+    defaults, running = page.defaults, page.running
+    st.markdown("**Kernel**")
+    values = {}
+    values["n_clusters"] = forms.param_input("n_clusters", defaults.get("n_clusters") or 3,
+                                             f"{KEY}_n_clusters", disabled=running,
+                                             field=page.field("n_clusters"))
+    names = list(kernels.KERNELS)
+
+    def kernel_changed():
+        # a new kernel starts from its own default parameter
+        new = kernels.get_kernel(st.session_state[f"{KEY}_kernel"])
+        if new.has_param:
+            st.session_state[f"{KEY}_kernel_param"] = kernel_default(new)
+
+    values["kernel"] = forms.param_input("kernel", defaults.get("kernel") or names[0],
+                                         f"{KEY}_kernel", choices=names, disabled=running,
+                                         on_change=kernel_changed)
+    kernel = kernels.get_kernel(values["kernel"])
+    description = getattr(kernel, "description", "") or getattr(kernel, "formula", "")
+    if description:
+        st.caption(widgets.md_escape(description))
+    if kernel.has_param:
+        values["kernel_param"] = forms.param_input(
+            "kernel_param", kernel_default(kernel), f"{KEY}_kernel_param", disabled=running,
+            help=forms.kernel_param_help(kernel),
+            label=f"kernel parameter {kernel.param_name}")
+    else:
+        values["kernel_param"] = None
+        st.caption(widgets.md_escape(f"The {kernel.label.lower()} kernel has no parameter."))
+    with widgets.guard():
+        kernel_curve(page.ds.X, kernel, values)
+    return values
+
+
+def kernel_curve(X, kernel, values: dict) -> None:
+    """The kernel's proximity against the squared distance, on this data (bounded work on every
+    rerun: ``kernel_curve`` samples at most ``CURVE_POINTS`` points)."""
+    from clustering import kernels
+
+    if kernel.curve is not None:
+        top = max(1.0, 10 * float(values["kernel_param"] or 0.1))
+    else:  # graph kernels: up to the median squared distance between points
+        sample = X[kernels.curve_sample(X.shape[0], 400)]
+        top = float(np.median(kernels.squared_distances(sample))) or 1.0
+    d2 = np.linspace(0, top, 300)
+    curve = kernels.kernel_curve(values["kernel"], values["kernel_param"], d2, X=X)
+    if np.all(np.isnan(curve)):
+        st.caption(widgets.md_escape(
+            f"No curve to draw: the {kernel.label.lower()} kernel is not a function of "
+            "the distance alone (whether two points are close depends on the points "
+            "around them)."))
+    else:
+        if kernel.curve is None:
+            shown = min(X.shape[0], kernels.CURVE_POINTS)
+            st.caption("On this data: M = 1 up to the median squared distance of a "
+                       "point to its k-th neighbour (the graph's typical reach)"
+                       + ("." if shown == X.shape[0] else
+                          f", estimated on {shown} of {X.shape[0]} points."))
+        st.plotly_chart(plots.kernel_plot(d2, curve, name=values["kernel"]),
+                        key="kernel_plot")
+
+
+def network_settings(page) -> dict:
+    """The preset buttons and the network's and training's settings."""
+    running = page.running
+    st.markdown("**Network and training**")
+    b1, b2, _ = st.columns([1, 1, 1])
+    b1.button("Seed preset", key="nn_seed", on_click=apply_preset, args=("seed",),
+              disabled=running, help="The notes' settings: 3 x Dense(20, relu), A = 3, Adam, "
+                                     "up to 5000 epochs, patience 50, min_delta 0.01.")
+    b2.button("Recommended", key="nn_recommended", on_click=apply_preset, args=("recommended",),
+              disabled=running, help="Settings that train faster and more reliably on the "
+                                     "generated data.")
+    generic = {k: v for k, v in page.shown().items() if k not in SPECIAL}
+    return page.inputs(generic, columns=3)
+
+
 def draw_snapshot(job):
+    ds = state.dataset()
     proba = np.asarray(job.snapshot)
     if proba.ndim != 2 or proba.shape[0] != ds.X.shape[0]:
         return
@@ -140,20 +136,10 @@ def draw_snapshot(job):
     st.plotly_chart(fig, key="live_soft")
 
 
-configio.config_loader("neural", KEY, disabled=running or busy)
-
-with live_slot, widgets.guard():
-    live.live_panel("neural", draw_snapshot)
-
-
 # ------------------------------------------------------------------------------------ results
-def results():
-    res = state.result("neural")
-    if res is None:
-        st.info("Train the network to see its clusters.", icon=":material/info:")
-        return
-    st.divider()
-    st.subheader("Results")
+def results(res):
+    """The network's clusters, probabilities, decision regions, uncertainty and loss."""
+    ds = state.dataset()
     est = res.estimator
     status = runs.status_word(res).lower().replace("trained", "finished")
     restarts = len(est.restart_losses_)
@@ -198,12 +184,7 @@ def results():
                         key="nn_loss")
     with tabs[5]:
         widgets.metrics_table(res.metrics)
-    st.markdown("**Downloads**")
-    from ui import downloads
-
-    widgets.downloads(downloads.result_downloads(res, ds), key="nn_dl")
 
 
-if not state.job_running() or state.job().method != "neural":
-    with widgets.guard():
-        results()
+page = method_page.render("neural", CAPTION, settings=settings, drawer=draw_snapshot)
+page.results(results, EMPTY)

@@ -1,89 +1,54 @@
-"""Self-organizing map: lattice and training settings, live errors, lattice maps."""
+"""Self-organizing map: lattice and training settings, live errors, lattice maps.
+
+The page template (:mod:`ui.method_page`) draws the Train button, the saved-run loader and the
+live panel; this page draws its lattice suggestion and its results.
+"""
 import numpy as np
 import streamlit as st
 
 from clustering import plots
-from ui import configio, forms, live, runs, state, widgets
+from ui import forms, method_page, runs, state, widgets
 
+EMPTY = "Train the map to see the U-matrix, hits, component planes and clusters."
 KEY = "som"
-CHOICES = {"lattice": ["hexagonal", "rectangular"], "mode": ["online", "batch"],
-           "init": ["pca", "random", "sample"], "cluster_method": ["kmeans", "hierarchical"]}
-#: Execution settings are the server's (CLUSTERMAP_DASK_SCHEDULER, CLUSTERMAP_MEMORY_LIMIT).
-HIDDEN = ("callback", "stop", "verbose", "chunk_size") + runs.SERVER_PARAMS
-
-st.title("Self-organizing map")
-st.caption("Kohonen's map: a lattice of units whose weight vectors follow the data (winner, "
+CAPTION = ("Kohonen's map: a lattice of units whose weight vectors follow the data (winner, "
            "Gaussian neighbourhood on the lattice, σ(t) = σ0·exp(-t/τ1), η(t) = η0·exp(-t/τ2)); "
            "then the cells are grouped into clusters.")
-widgets.flash_messages()
-if not widgets.need_data():
-    configio.config_loader("som", "som")
-    st.stop()
-live_slot = st.container()  # the live training panel sits on top
-
-from clustering import config as cfg  # noqa: E402
-
-ds = state.dataset()
-defaults = cfg.default_params("som")
-n_obj = ds.X.shape[0]
-sug_rows, sug_cols = runs.suggested_lattice(n_obj)
-
-
-def use_suggestion():
-    forms.set_values({"rows": sug_rows, "cols": sug_cols}, KEY)
 
 
 def use_study():
     forms.set_values({"rows": 16, "cols": 12, "n_steps": 500, "sigma0": 4.0, "eta0": 0.3}, KEY)
 
 
-busy = live.other_job_notice("som")
-running = state.job_running()
-with st.container(border=True):
+def settings(page) -> dict:
+    """The lattice the map would fit by itself (:func:`clustering.som.suggest_lattice`, the
+    same rule as ``SOM(rows=None)``), the study's lattice, and every other setting."""
+    from clustering.som import suggest_lattice
+
+    n_obj = page.ds.X.shape[0]
+    lattice = st.session_state.get(f"{KEY}_lattice", page.defaults["lattice"])
+    sug_rows, sug_cols = suggest_lattice(page.ds.X, lattice)
     c1, c2, c3 = st.columns([2, 1, 1])
     c1.markdown(f"**Lattice** · the rule of thumb 5√N suggests about "
                 f"{runs.suggested_units(n_obj)} units for N = {n_obj}: {sug_rows} x {sug_cols}.")
-    c2.button(f"Use {sug_rows} x {sug_cols}", key="som_suggest", on_click=use_suggestion,
-              disabled=running)
-    c3.button("The study's 16 x 12", key="som_study", on_click=use_study, disabled=running,
+    c2.button(f"Use {sug_rows} x {sug_cols}", key="som_suggest", on_click=forms.set_values,
+              args=({"rows": sug_rows, "cols": sug_cols}, KEY), disabled=page.running)
+    c3.button("The study's 16 x 12", key="som_study", on_click=use_study, disabled=page.running,
               help="The taxpayer study: 16 x 12 = 192 cells, T = 500, σ0 = 4, η0 = 0.3.")
-    shown = {k: v for k, v in defaults.items() if k not in HIDDEN}
+    shown = page.shown()
     if shown.get("rows") is None:
         shown["rows"] = sug_rows
     if shown.get("cols") is None:
         shown["cols"] = sug_cols
-    values = forms.param_inputs(shown, KEY, columns=4, choices=CHOICES, disabled=running)
+    values = page.inputs(shown, columns=4)
     st.caption(widgets.md_escape(runs.planned_execution("som")))
-    if st.button("Train the map", type="primary", key="som_train", icon=":material/play_arrow:",
-                 disabled=running or busy):
-        with widgets.guard():
-            params = cfg.validate_params("som", values)
-            runs.preflight("som", params, ds.X)  # a job above the memory limit never starts
-            spec, token = state.data_spec(), state.data_token()
-
-            def target(callback, stop):
-                return runs.train("som", params, ds, spec, callback=callback, stop=stop,
-                                  data_token=token)
-
-            state.start_job("som", target, "Self-organizing map",
-                            config=runs.job_config("som", params, spec))
-            st.rerun()
-
-configio.config_loader("som", KEY, disabled=running or busy)
-
-with live_slot, widgets.guard():
-    live.live_panel("som")
+    return values
 
 
-def results():
-    res = state.result("som")
-    if res is None:
-        st.info("Train the map to see the U-matrix, hits, component planes and clusters.",
-                icon=":material/info:")
-        return
+def results(res):
+    """The U-matrix, hit map, component planes, cluster map, the map in data space, errors."""
+    ds = state.dataset()
     som = res.estimator
-    st.divider()
-    st.subheader("Results")
     st.text(runs.som_status(res))
     st.caption(widgets.md_escape(runs.execution_text(res)))
     ids = runs.object_ids(ds)
@@ -141,12 +106,7 @@ def results():
             st.caption("Only the final errors were recorded (training ended at once).")
     with tabs[6]:
         widgets.metrics_table(res.metrics)
-    st.markdown("**Downloads**")
-    from ui import downloads
-
-    widgets.downloads(downloads.result_downloads(res, ds), key="som_dl")
 
 
-if not state.job_running() or state.job().method != "som":
-    with widgets.guard():
-        results()
+page = method_page.render("som", CAPTION, settings=settings, train_label="Train the map")
+page.results(results, EMPTY)

@@ -20,8 +20,12 @@ def test_md_escape_disarms_markdown_and_directives():
 
 
 def test_suggested_lattice_follows_five_sqrt_n():
+    # the SOM page suggests the lattice SOM(rows=None) fits (data longer along its first axis)
+    from clustering.som import suggest_lattice
+
     for n in (60, 200, 500, 2000):
-        rows, cols = runs.suggested_lattice(n)
+        X = np.random.default_rng(0).normal(size=(n, 2)) * [2.0, 1.0]
+        rows, cols = suggest_lattice(X)
         units = 5 * np.sqrt(n)
         assert abs(rows * cols - units) / units < 0.15
         assert cols >= rows

@@ -8,6 +8,7 @@ import streamlit as st
 from clustering import config as cfg
 from clustering.errors import ClusteringError
 from ui import forms, runs, state, widgets
+from ui import methods as labels
 
 
 def _use_data(data: dict, csv: bytes | None) -> None:
@@ -40,13 +41,10 @@ def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None) -> bool
         forms.set_values(config.params, key_prefix)  # only for a run that starts
 
         def target(callback, stop):
-            res = runs.train(method, params, ds, spec, callback=callback, stop=stop,
-                             data_token=token)
-            if method == "qbm":
-                runs.attach_kmeans_comparison(res, ds)
-            return res
+            return runs.train(method, params, ds, spec, callback=callback, stop=stop,
+                              data_token=token)
 
-        state.start_job(method, target, runs.RESULT_TITLES.get(method, method),
+        state.start_job(method, target, labels.result_title(method),
                         config=runs.job_config(method, params, config.data))
         state.flash("Repeating the saved run.", "info")
         return True
@@ -65,7 +63,7 @@ def _apply_comparison(text: bytes, csv: bytes | None) -> bool:
         ds, spec, token = state.dataset(), state.data_spec(), state.data_token()
         methods = {m: dict(p) for m, p in config.methods.items()}
         runs.preflight_comparison(methods, ds.X)  # refused before the job starts, like the page
-        st.session_state["cmp_methods"] = [m for m in methods if m in runs.COMPARE_LABELS]
+        st.session_state["cmp_methods"] = [m for m in methods if m in labels.compare_choices()]
 
         def target(callback, stop):
             return runs.compare(methods, ds, spec, callback=callback, stop=stop,
@@ -87,7 +85,7 @@ def rerun(config: dict) -> bool:
     if config.get("format") == cfg.COMPARISON_FORMAT:
         return _apply_comparison(text, None)
     method = config.get("method")
-    return _apply(method, runs.FORM_KEYS.get(method, method), text, None)
+    return _apply(method, labels.form_key(method) or method, text, None)
 
 
 def _csv_for(data: dict, key_prefix: str):
@@ -102,20 +100,28 @@ def _csv_for(data: dict, key_prefix: str):
     return True, csv_up.getvalue()
 
 
+def _uploaded(label: str, key: str, load):
+    """An uploader of a configuration JSON: ``(text, load(text))``, ``(None, None)`` when nothing
+    is uploaded or it does not load (the reason is shown)."""
+    up = st.file_uploader(label, type=["json"], key=key)
+    if up is None:
+        return None, None
+    text = up.getvalue()
+    try:
+        return text, load(text)
+    except Exception as err:
+        widgets.show_error(err)
+        return None, None
+
+
 def comparison_loader(disabled: bool = False) -> None:
     """An expander to upload a saved comparison (JSON) and repeat it."""
     with st.expander("Repeat a saved comparison (upload its configuration JSON)"):
-        up = st.file_uploader("Comparison configuration (.json)", type=["json"],
-                              key="cmp_cfg_upload")
-        if up is None:
+        text, config = _uploaded("Comparison configuration (.json)", "cmp_cfg_upload",
+                                 cfg.load_comparison)
+        if config is None:
             return
-        text = up.getvalue()
-        try:
-            config = cfg.load_comparison(text)
-        except Exception as err:
-            widgets.show_error(err)
-            return
-        st.text("\n".join(f"{runs.COMPARE_LABELS.get(m, m)}: "
+        st.text("\n".join(f"{labels.compare_label(m)}: "
                           + ", ".join(f"{k} = {v}" for k, v in p.items())
                           for m, p in config.methods.items()))
         ready, csv = _csv_for(config.data, "cmp")
@@ -129,15 +135,9 @@ def comparison_loader(disabled: bool = False) -> None:
 def config_loader(method: str, key_prefix: str, disabled: bool = False) -> None:
     """An expander to upload a configuration and repeat the run it describes."""
     with st.expander("Repeat a saved run (upload its configuration JSON)"):
-        up = st.file_uploader("Run configuration (.json)", type=["json"],
-                              key=f"{key_prefix}_cfg_upload")
-        if up is None:
-            return
-        text = up.getvalue()
-        try:
-            config = cfg.load_config(text)
-        except Exception as err:
-            widgets.show_error(err)
+        text, config = _uploaded("Run configuration (.json)", f"{key_prefix}_cfg_upload",
+                                 cfg.load_config)
+        if config is None:
             return
         if config.method != method:
             st.error(widgets.md_escape(f"This configuration is for the method {config.method!r}, "

@@ -1,4 +1,11 @@
-"""Widgets for hyper-parameters: one input per parameter, typed by its default value.
+"""Widgets for hyper-parameters: one input per parameter, drawn from its declared constraints.
+
+A method's parameters are drawn from the estimator's constraints
+(:func:`clustering.registry.constraints`, :func:`clustering.constraints.field_spec`): whole or
+real number, the options of a choice, and the bounds the constraint closes. An end a constraint
+leaves open or unbounded takes the form's practical range (:data:`PARAM_META`'s ``min``/``max``,
+e.g. at most 30 clusters); a parameter without constraints (a generator's) is typed by its
+default value. :data:`PARAM_META` holds each parameter's label and help text, once.
 
 Values persist for the whole session (``persist_state="session"``), so leaving a page and coming
 back finds the settings as they were. Preset buttons write the widget keys through
@@ -10,9 +17,13 @@ from typing import Any, Mapping, Optional, Sequence
 
 import streamlit as st
 
+from clustering.constraints import FieldSpec, field_spec
 from ui.widgets import md_escape
 
-#: Label, help, and numeric limits (min, max, step) of parameters the app knows by name.
+#: Label, help, step and the form's practical range of parameters the app knows by name: a
+#: ``min``/``max`` here bounds an end the parameter's constraint leaves open or unbounded (at most
+#: 30 clusters; a learning rate above 0 starts at 1e-6); the constraint's closed ends apply as
+#: they are (:func:`_bounds`). A generator's parameters have no constraint: their range is here.
 PARAM_META: dict[str, dict[str, Any]] = {
     # generators
     "n_samples": dict(label="points", min=10, max=20000, step=50,
@@ -31,7 +42,7 @@ PARAM_META: dict[str, dict[str, Any]] = {
                          help="Fixes the randomness: the same seed gives the same result."),
     "shuffle": dict(label="shuffle", help="Shuffle the points."),
     # neural
-    "n_clusters": dict(label="clusters K", min=1, max=30, step=1, help="Number of clusters."),
+    "n_clusters": dict(label="clusters K", max=30, step=1, help="Number of clusters."),
     "kernel_param": dict(label="kernel parameter", min=0.0, max=1e6, step=0.01,
                          help="The kernel's scale (e.g. c in c / (d² + c), the threshold of the "
                               "hard kernel)."),
@@ -42,57 +53,57 @@ PARAM_META: dict[str, dict[str, Any]] = {
                       help="Output = softmax(A (x - max x)); the notes use A = 3."),
     "learning_rate": dict(label="learning rate", min=1e-6, max=1.0, step=0.0005, format="%.5f",
                           help="Adam's step size."),
-    "max_epochs": dict(label="max epochs", min=1, max=20000, step=50,
+    "max_epochs": dict(label="max epochs", max=20000, step=50,
                        help="Upper bound on the full-batch epochs."),
-    "patience": dict(label="patience", min=1, max=5000, step=10,
+    "patience": dict(label="patience", max=5000, step=10,
                      help="Early stopping: epochs without an improvement of at least min_delta."),
-    "min_delta": dict(label="min delta", min=0.0, max=10.0, step=0.001, format="%.4f",
+    "min_delta": dict(label="min delta", max=10.0, step=0.001, format="%.4f",
                       help="Early stopping: the smallest loss decrease that counts."),
-    "batch_size": dict(label="batch size", min=1, max=100000, step=64,
+    "batch_size": dict(label="batch size", max=100000, step=64,
                        help="Full batch when at least the number of points."),
     # SOM
-    "rows": dict(label="rows", min=1, max=100, step=1, help="Lattice rows."),
-    "cols": dict(label="columns", min=1, max=100, step=1, help="Lattice columns."),
+    "rows": dict(label="rows", max=100, step=1, help="Lattice rows."),
+    "cols": dict(label="columns", max=100, step=1, help="Lattice columns."),
     "lattice": dict(label="lattice", help="Hexagonal (6 neighbours) or rectangular (4)."),
     "init": dict(label="initialisation", help="How the codebook starts."),
     "sigma0": dict(label="σ0 (initial radius)", min=0.01, max=100.0, step=0.5,
                    help="Initial neighbourhood width, about the lattice radius."),
-    "eta0": dict(label="η0 (initial learning rate)", min=0.0001, max=1.0, step=0.01,
+    "eta0": dict(label="η0 (initial learning rate)", min=0.0001, step=0.01,
                  help="Initial learning rate; the study used 0.3."),
     "tau1": dict(label="τ1 (radius decay)", min=0.01, max=1e6, step=10.0,
                  help="σ(t) = σ0 exp(-t / τ1)."),
     "tau2": dict(label="τ2 (rate decay)", min=0.01, max=1e6, step=10.0,
                  help="η(t) = η0 exp(-t / τ2)."),
-    "n_steps": dict(label="T (training steps)", min=1, max=1_000_000, step=100,
+    "n_steps": dict(label="T (training steps)", max=1_000_000, step=100,
                     help="Training steps (online: one object per step; batch: one pass per step)."),
     "mode": dict(label="mode", help="online: one object at a time (Haykin); batch: whole data."),
-    "n_replicates": dict(label="replicates per network", min=1, max=20, step=1,
+    "n_replicates": dict(label="replicates per network", max=20, step=1,
                          help="Maps trained per grid point with different seeds (the article: 3)."),
-    "tol": dict(label="tolerance", min=0.0, max=10.0, step=0.0001, format="%.5f",
+    "tol": dict(label="tolerance", max=10.0, step=0.0001, format="%.5f",
                 help="Stop early when no unit moved more than this since the last check; 0: "
                      "never."),
-    "convergence_steps": dict(label="convergence steps", min=0, max=1_000_000, step=100,
+    "convergence_steps": dict(label="convergence steps", max=1_000_000, step=100,
                               help="Steps of a second phase at a small fixed learning rate "
                                    "(Haykin); 0: none."),
-    "convergence_eta": dict(label="convergence η", min=0.0, max=1.0, step=0.005,
+    "convergence_eta": dict(label="convergence η", min=0.0, step=0.005,
                             help="Learning rate of the convergence phase (Haykin: 0.01)."),
     "cluster_method": dict(label="grouping of cells",
                            help="kmeans: k-means on the codebook; hierarchical: Ward's merging "
                                 "of neighbouring cells only (contiguous regions)."),
-    "history_every": dict(label="record errors every", min=1, max=10_000, step=1,
+    "history_every": dict(label="record errors every", max=10_000, step=1,
                           help="Record the errors every this many intervals (larger: faster on "
                                "big data)."),
     # neural (besides the above)
     "optimizer": dict(label="optimizer", help="Keras optimiser of the network's weights."),
-    "n_restarts": dict(label="restarts", min=1, max=100, step=1,
+    "n_restarts": dict(label="restarts", max=100, step=1,
                        help="Networks trained from different initial weights; the one with the "
                             "lowest loss is kept (never chosen by the labels)."),
-    "sharpness_start": dict(label="sharpness start", min=0.0, max=100.0, step=0.5,
+    "sharpness_start": dict(label="sharpness start", max=100.0, step=0.5,
                             help="Start the softmax sharpness here and raise it to A over the "
                                  "anneal epochs; 0: no annealing."),
-    "anneal_epochs": dict(label="anneal epochs", min=1, max=20000, step=50,
+    "anneal_epochs": dict(label="anneal epochs", max=20000, step=50,
                           help="Epochs over which the sharpness grows to A (when annealing)."),
-    "fourier_features": dict(label="Fourier features", min=0, max=4096, step=8,
+    "fourier_features": dict(label="Fourier features", max=4096, step=8,
                              help="Random Fourier features in front of the network (0: none); "
                                   "they help a small network draw curved borders."),
     "fourier_scale": dict(label="Fourier scale", min=0.0, max=100.0, step=0.1,
@@ -104,16 +115,16 @@ PARAM_META: dict[str, dict[str, Any]] = {
                    help="How the loss meets the kernel: dense N x N matrix, its sparse form "
                         "(knn, threshold, identity) or an approximation (Fourier features, "
                         "landmarks) for large data; auto chooses by a memory estimate."),
-    "memory_limit": dict(label="memory limit (bytes)", min=1, max=2**50, step=2**20,
+    "memory_limit": dict(label="memory limit (bytes)", max=2**50, step=2**20,
                          help="A job estimated above it is refused before any work; empty: the "
                               "server's default."),
-    "n_components": dict(label="approximation size", min=1, max=100_000, step=64,
+    "n_components": dict(label="approximation size", max=100_000, step=64,
                          help="Fourier features or landmarks of the approximate solver; empty: "
                               "the default."),
     # ensemble
     "alpha": dict(label="α (Cochran's test)", min=0.001, max=0.5, step=0.01,
                   help="Significance level of Cochran's test of the replicate variances."),
-    "boundary_threshold": dict(label="boundary threshold", min=0.01, max=1.0, step=0.05,
+    "boundary_threshold": dict(label="boundary threshold", min=0.01, step=0.05,
                                help="Objects whose posterior of their own cluster is below this "
                                     "are flagged for an individual review."),
     "outlier_min_size": dict(label="outlier cluster size", min=1, max=100_000, step=1,
@@ -130,10 +141,6 @@ PARAM_META: dict[str, dict[str, Any]] = {
     "tau2_grid": dict(label="τ2 grid", help="Decay constants of η, comma-separated (the article: "
                                            "125, 250, 625)."),
 }
-
-#: Optional parameters (default None) that take whole numbers.
-OPTIONAL_INTS = ("random_state", "n_clusters", "n_samples", "memory_limit", "n_components",
-                 "batch_size", "outlier_min_size", "rows", "cols", "convergence_steps")
 
 #: What the kernel's parameter does, by its name (:attr:`clustering.kernels.Kernel.param_name`).
 KERNEL_PARAM_HELP = {
@@ -153,8 +160,10 @@ KERNEL_PARAM_HELP = {
 
 
 def kernel_param_help(kernel) -> str:
-    """Help text for the parameter of ``kernel`` (a :class:`clustering.kernels.Kernel`)."""
-    return KERNEL_PARAM_HELP.get(kernel.param_name, f"{kernel.param_name}: {kernel.description}")
+    """Help text for the parameter of ``kernel`` (a :class:`clustering.kernels.Kernel`): the
+    kernel's own ``help`` when it has one."""
+    old = KERNEL_PARAM_HELP.get(kernel.param_name, f"{kernel.param_name}: {kernel.description}")
+    return getattr(kernel, "help", None) or old
 
 
 def _label(name: str) -> str:
@@ -176,19 +185,41 @@ def set_values(values: Mapping[str, Any], key_prefix: str) -> None:
         st.session_state[key] = value
 
 
-def clear_values(names, key_prefix: str) -> None:
-    for name in names:
-        st.session_state.pop(f"{key_prefix}_{name}", None)
+def _options(field: Optional[FieldSpec], default: Any) -> Optional[list]:
+    """A choice's options from its constraint: the default first, then the others."""
+    if field is None or field.kind != "option":
+        return None
+    options = list(field.options)
+    return ([default] if default in options else []) + [o for o in options if o != default]
+
+
+def _bounds(field: Optional[FieldSpec], meta: Mapping[str, Any]) -> tuple:
+    """The widget's min and max: the constraint's closed ends, else the form's practical range."""
+    lo, hi = meta.get("min"), meta.get("max")
+    if field is None or field.kind not in ("int", "float"):
+        return lo, hi
+    whole = field.kind == "int"  # an open end of whole numbers is the next one in
+    if field.low is not None and (field.low_closed or whole):
+        low = field.low if field.low_closed else field.low + 1
+        lo = low if lo is None else max(low, lo)
+    if field.high is not None and (field.high_closed or whole):
+        high = field.high if field.high_closed else field.high - 1
+        hi = high if hi is None else min(high, hi)
+    return lo, hi
 
 
 def param_input(name: str, default: Any, key: str, *, choices: Optional[Sequence] = None,
                 help: Optional[str] = None, disabled: bool = False, on_change=None,
-                args: tuple = (), label: Optional[str] = None) -> Any:
-    """One input for parameter ``name`` typed like ``default``; returns its value."""
+                args: tuple = (), label: Optional[str] = None,
+                field: Optional[FieldSpec] = None) -> Any:
+    """One input for parameter ``name``: drawn from ``field`` (its constraint's
+    :class:`~clustering.constraints.FieldSpec`) when given, else typed like ``default``;
+    returns its value."""
     meta = PARAM_META.get(name, {})
     label = label or _label(name)
     help = help or meta.get("help")
     ss = st.session_state
+    choices = choices if choices is not None else _options(field, default)
     if choices is not None:
         choices = list(choices)
         if key not in ss or ss[key] not in choices:
@@ -199,24 +230,36 @@ def param_input(name: str, default: Any, key: str, *, choices: Optional[Sequence
         ss.setdefault(key, default)
         return st.checkbox(label, key=key, help=help, disabled=disabled, persist_state="session")
     if isinstance(default, (tuple, list)):
-        ss.setdefault(key, ", ".join(str(v) for v in default))
-        text = st.text_input(label, key=key, help=help, disabled=disabled,
-                             persist_state="session")
-        try:
-            value = _parse_tuple(text, default)
-            if not value:
-                raise ValueError
-            return value
-        except ValueError:
-            st.error(md_escape(f"{label}: write numbers separated by commas, e.g. "
-                               f"{', '.join(str(v) for v in default)}. Using the default."))
-            return tuple(default)
+        return _tuple_input(label, default, key, help, disabled)
     if isinstance(default, str):
         ss.setdefault(key, default)
         return st.text_input(label, key=key, help=help, disabled=disabled, persist_state="session")
-    # numbers (and None, taken as an optional integer)
-    is_int = isinstance(default, int) or (default is None and name in OPTIONAL_INTS)
-    lo, hi = meta.get("min"), meta.get("max")
+    # numbers (and None, an optional number: whole when its constraint says so)
+    if field is not None and field.kind in ("int", "float"):
+        is_int = field.kind == "int"
+    else:
+        is_int = isinstance(default, int)
+    return _number_input(label, default, key, help, disabled, is_int, _bounds(field, meta), meta)
+
+
+def _tuple_input(label: str, default: Sequence, key: str, help, disabled: bool) -> tuple:
+    st.session_state.setdefault(key, ", ".join(str(v) for v in default))
+    text = st.text_input(label, key=key, help=help, disabled=disabled, persist_state="session")
+    try:
+        value = _parse_tuple(text, default)
+        if not value:
+            raise ValueError
+        return value
+    except ValueError:
+        st.error(md_escape(f"{label}: write numbers separated by commas, e.g. "
+                           f"{', '.join(str(v) for v in default)}. Using the default."))
+        return tuple(default)
+
+
+def _number_input(label: str, default: Any, key: str, help, disabled: bool, is_int: bool,
+                  bounds: tuple, meta: Mapping[str, Any]):
+    ss = st.session_state
+    lo, hi = bounds
     if key not in ss:
         ss[key] = default
     current = ss[key]
@@ -239,14 +282,21 @@ def param_input(name: str, default: Any, key: str, *, choices: Optional[Sequence
 
 def param_inputs(defaults: Mapping[str, Any], key_prefix: str, *, columns: int = 3,
                  choices: Optional[Mapping[str, Sequence]] = None, skip: Sequence[str] = (),
-                 disabled: bool = False) -> dict:
-    """Inputs for every parameter in ``defaults`` laid out in ``columns``; returns the values."""
+                 disabled: bool = False,
+                 constraints: Optional[Mapping[str, list]] = None) -> dict:
+    """Inputs for every parameter in ``defaults`` laid out in ``columns``; returns the values.
+
+    ``constraints`` (a method's, :func:`clustering.registry.constraints`) give each input its
+    kind, options and bounds; ``choices`` name options where no constraint does."""
     choices = choices or {}
+    constraints = constraints or {}
     names = [n for n in defaults if n not in skip]
     cols = st.columns(columns)
     values = {}
     for i, name in enumerate(names):
+        field = field_spec(constraints[name]) if name in constraints else None
         with cols[i % columns]:
             values[name] = param_input(name, defaults[name], f"{key_prefix}_{name}",
-                                       choices=choices.get(name), disabled=disabled)
+                                       choices=choices.get(name), disabled=disabled,
+                                       field=field)
     return values

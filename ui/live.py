@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 import streamlit as st
 
-from clustering import plots
+from clustering import plots, registry
 from ui import state
 from ui.widgets import md_escape
 
@@ -54,8 +54,8 @@ def _curves_figure(job):
         return None
     steps = job.steps(next(iter(series)))
     secondary = [n for n in series if any(s in n for s in SECONDARY)] if len(series) > 1 else []
-    x_title = {"neural": "epoch (restarts one after another)", "qbm": "map",
-               "compare": "step"}.get(job.method, "step")
+    x_title = (registry.get(job.method).live_x_title if job.method in registry.names()
+               else "step")
     return plots.line_curves(series, x=steps, x_title=x_title, secondary=secondary, height=260)
 
 

@@ -70,15 +70,31 @@ def preload() -> "threading.Thread":
     """
     global _preload_thread
     from clustering import cluster
-    from clustering.preload import import_all
 
     with _preload_lock:
         if _preload_thread is None:
             cluster.start()
-            _preload_thread = threading.Thread(target=_after_the_workers, args=(import_all,),
+            _preload_thread = threading.Thread(target=_after_the_workers, args=(import_backends,),
                                                name="clustermap-preload", daemon=True)
             _preload_thread.start()
         return _preload_thread
+
+
+def import_backends() -> None:
+    """:func:`clustering.preload.import_all`, then the modules the registered methods name
+    (``MethodSpec.preload``, a method registered by a plug-in included); a failure is logged."""
+    import importlib
+
+    from clustering import registry
+    from clustering.preload import MODULES, import_all
+
+    import_all()
+    for name in registry.preload_modules():
+        if name not in MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the job that needs it reports it
+                log.warning("preloading %s failed", name, exc_info=True)
 
 
 def _after_the_workers(then) -> None:

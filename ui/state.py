@@ -94,18 +94,19 @@ def refresh() -> "wsp.Workspace":
 def _restore_forms(ws: "wsp.Workspace") -> None:
     """A session new to the workspace: each method page's settings as its running job or its
     shown result had them (not the defaults, which would contradict the run on the page)."""
-    from ui import forms, runs
+    from ui import forms
+    from ui.methods import FORM_KEYS
 
     with ws.lock:
         shown = dict(ws.results)
         job_ = ws.job
     sources = {m: dict(r.config.params) for m, r in shown.items()
-               if m in runs.FORM_KEYS and hasattr(getattr(r, "config", None), "params")}
-    if job_ is not None and job_.running and job_.method in runs.FORM_KEYS \
+               if m in FORM_KEYS and hasattr(getattr(r, "config", None), "params")}
+    if job_ is not None and job_.running and job_.method in FORM_KEYS \
             and getattr(job_, "config", None):
         sources[job_.method] = dict(job_.config.get("params") or {})
     for method, params in sources.items():
-        forms.set_values(params, runs.FORM_KEYS[method])
+        forms.set_values(params, FORM_KEYS[method])
 
 
 def _bind(ws: "wsp.Workspace") -> None:
