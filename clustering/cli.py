@@ -20,6 +20,7 @@ current step and writes what was trained so far (a second Ctrl-C aborts, status 
 from __future__ import annotations
 
 import argparse
+import os
 import inspect
 import json
 import math
@@ -49,8 +50,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\n")
 
 
+def _prog() -> str:
+    """The command's name as it was started: the ``clustermap`` console script of an installed
+    package, or ``python -m clustering`` from a checkout."""
+    return "clustermap" if os.path.basename(sys.argv[0] or "") == "clustermap" \
+        else "python -m clustering"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m clustering",
+    parser = _Parser(prog=_prog(),
                      description="clustermap: neural soft clustering, Kohonen maps and their "
                                  "quasi-Bayesian ensemble on generated data or your CSV tables.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

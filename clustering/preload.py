@@ -14,16 +14,23 @@ import os
 
 log = logging.getLogger("clustermap.preload")
 
-#: The modules a job or a results page needs.
-MODULES = ("clustering.neural", "clustering.som", "clustering.ensemble", "clustering.classic",
-           "clustering.metrics", "clustering.plots", "clustering.tasks")
+#: Modules every job or results page needs, whatever its method.
+COMMON_MODULES = ("clustering.metrics", "clustering.plots", "clustering.tasks")
+
+
+def modules() -> tuple[str, ...]:
+    """The registered methods' modules (:func:`clustering.registry.preload_modules`), then
+    :data:`COMMON_MODULES`."""
+    from clustering import registry
+
+    return registry.preload_modules() + COMMON_MODULES
 
 
 def import_all() -> None:
-    """Import :data:`MODULES`; a failure is logged (the job that needs the module reports it)."""
+    """Import :func:`modules`; a failure is logged (the job that needs the module reports it)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    for name in MODULES:
+    for name in modules():
         try:
             importlib.import_module(name)
         except Exception:

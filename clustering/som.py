@@ -301,7 +301,7 @@ COUNT = Interval(Integral, 1, None, closed="left")
 POSITIVE = Interval(Real, 0, None, closed="neither")
 NON_NEGATIVE = Interval(Real, 0, None, closed="left")
 RATE = Interval(Real, 0, 1, closed="right")
-MEMORY_LIMIT = [Interval(Real, 1, None, closed="left"), None]
+MEMORY_LIMIT = [Interval(Integral, 1, None, closed="left"), None]
 SCHEDULER = [str, None]
 N_JOBS = [Interval(Integral, None, -1, closed="right"), COUNT, None]
 

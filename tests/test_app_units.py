@@ -241,6 +241,6 @@ def test_preload_imports_the_backends_once():
     assert runtime.preload() is first
     first.join(120)
     assert not first.is_alive()
-    from clustering.preload import MODULES
+    from clustering.preload import modules
 
-    assert all(name in sys.modules for name in MODULES)
+    assert all(name in sys.modules for name in modules())

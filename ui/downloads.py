@@ -7,8 +7,9 @@ stored run (:mod:`ui.codec`) builds the same bytes again.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Optional
 
+from clustering import registry
 from clustering.export import metrics_frame
 from ui import runs
 
@@ -82,16 +83,14 @@ def classic_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     ]]
 
 
-#: The rows of each kind of result (any other method: :func:`classic_rows`).
-ROWS: dict[str, Callable[..., list[list[Download]]]] = {
-    "neural": neural_rows, "som": som_rows, "qbm": ensemble_rows, "compare": comparison_rows,
-}
-
-
 def download_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     """The downloads of ``result`` (on ``dataset``, the data it was made on) in the rows its
-    page draws."""
-    return ROWS.get(result.method, classic_rows)(result, dataset)
+    page draws: the method's own (:attr:`clustering.registry.MethodSpec.downloads`), a
+    comparison's, or a classic method's labels, configuration and metrics."""
+    if result.method == "compare":
+        return comparison_rows(result, dataset)
+    rows = registry.resolve(registry.get(result.method).downloads) or classic_rows
+    return rows(result, dataset)
 
 
 def result_downloads(result: runs.MethodResult, dataset) -> list[Download]:

@@ -142,28 +142,10 @@ PARAM_META: dict[str, dict[str, Any]] = {
                                            "125, 250, 625)."),
 }
 
-#: What the kernel's parameter does, by its name (:attr:`clustering.kernels.Kernel.param_name`).
-KERNEL_PARAM_HELP = {
-    "s": "s of the rational kernel M = s / (d² + s): the squared distance at which the proximity "
-         "falls to 1/2. Larger s links points further apart (the notes: 0.1).",
-    "eps": "eps of the hard threshold M = 1 if d² ≤ eps: only points closer than √eps count as "
-           "close; the rest count 0.",
-    "sigma": "sigma of the Gaussian M = exp(-d² / (2 sigma²)): the width of the bump, in the "
-             "units of the scaled data.",
-    "k": "k of the nearest-neighbour graph: every point is linked to its k nearest neighbours (a "
-         "whole number, below the number of points). Larger k joins more loosely connected "
-         "groups.",
-    "tau": "tau of the diffusion kernel: the random walk takes t = tau x N steps on the "
-           "10-nearest-neighbour graph. Larger tau spreads proximity further along the shape "
-           "of the data (the recommended setting: 0.2).",
-}
-
-
 def kernel_param_help(kernel) -> str:
     """Help text for the parameter of ``kernel`` (a :class:`clustering.kernels.Kernel`): the
-    kernel's own ``help`` when it has one."""
-    old = KERNEL_PARAM_HELP.get(kernel.param_name, f"{kernel.param_name}: {kernel.description}")
-    return getattr(kernel, "help", None) or old
+    kernel's own :attr:`~clustering.kernels.Kernel.help`."""
+    return kernel.help or f"{kernel.param_name}: {kernel.description}"
 
 
 def _label(name: str) -> str:

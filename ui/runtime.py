@@ -81,20 +81,11 @@ def preload() -> "threading.Thread":
 
 
 def import_backends() -> None:
-    """:func:`clustering.preload.import_all`, then the modules the registered methods name
-    (``MethodSpec.preload``, a method registered by a plug-in included); a failure is logged."""
-    import importlib
-
-    from clustering import registry
-    from clustering.preload import MODULES, import_all
+    """:func:`clustering.preload.import_all`: the registered methods' modules (a method
+    registered by a plug-in included) and the common ones; a failure is logged."""
+    from clustering.preload import import_all
 
     import_all()
-    for name in registry.preload_modules():
-        if name not in MODULES:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - the job that needs it reports it
-                log.warning("preloading %s failed", name, exc_info=True)
 
 
 def _after_the_workers(then) -> None:
