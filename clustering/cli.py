@@ -327,52 +327,76 @@ def cmd_methods(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from clustering import config, export, metrics
-
+    """``run``: build the run (from a saved configuration or the options), fit it, write the
+    result table, the configuration and the model asked for, and report the figures."""
     if args.config is None and args.method is None:
         raise ConfigError("run: give --method (or --config with a saved run).")
     if args.config is None and args.data is None and args.csv is None:
         raise ConfigError("run: give the data: --data blobs|moons|circles or --csv FILE.")
     if args.clusters is not None and args.clusters < 1:
         raise ConfigError(f"--clusters: expected a positive integer, got {args.clusters}.")
-
-    if args.config is not None:
-        try:
-            cfg = config.load_config(Path(args.config))
-        except ClusteringError as err:
-            raise type(err)(f"--config {args.config}: {err}") from err
-        if args.method is not None and args.method != cfg.method:
-            raise ConfigError(f"--method: the configuration is a {cfg.method} run; leave "
-                              "--method out or give the same one.")
-        if args.data is not None:
-            raise ConfigError("--data: a configuration holds its data recipe; give --csv only "
-                              "for a run on an uploaded table.")
-        overrides = _pairs(args.param, "--param")
-        execution = _execution_params(args)
-        params = _drop_execution_settings(cfg.method, dict(cfg.params),
-                                          [*overrides, *execution])
-        params.update(overrides)
-        _with_execution(cfg.method, params, execution)
-        if args.clusters is not None:
-            params["n_clusters"] = args.clusters
-        cfg = config.RunConfig(cfg.method, config.validate_params(cfg.method, params),
-                               cfg.data, cfg.note)
-        dataset = config.load_data(cfg.data, csv=args.csv)
-    else:
-        method = args.method
-        if method not in config.method_names():
-            raise ConfigError(f"--method: unknown method {method!r}; choose one of "
-                              f"{', '.join(config.method_names())}.")
-        params = _preset_params(method, args.preset, args.clusters)
-        params.update(_pairs(args.param, "--param"))
-        _with_execution(method, params, _execution_params(args))
-        if args.clusters is not None:
-            params["n_clusters"] = args.clusters
-        params = config.validate_params(method, params)
-        spec, dataset = _data_spec(args, params.get("n_clusters"))
-        cfg = config.RunConfig(method, params, spec, note="python -m clustering run")
-
+    cfg, dataset = _saved_run(args) if args.config is not None else _new_run(args)
     stop = threading.Event()
+    started = time.perf_counter()
+    outcome = _run_interruptibly(cfg, dataset, stop, args.quiet)
+    elapsed = time.perf_counter() - started
+    frame = _write_outputs(args, cfg, dataset, outcome)
+    if not args.quiet:
+        _report(args, cfg, dataset, outcome, frame, elapsed, stop.is_set())
+    return 0
+
+
+def _saved_run(args):
+    """The run of ``--config``, with ``--param``, ``--clusters`` and the execution options
+    applied; its data rebuilt (``--csv`` for an uploaded table)."""
+    from clustering import config
+
+    try:
+        cfg = config.load_config(Path(args.config))
+    except ClusteringError as err:
+        raise type(err)(f"--config {args.config}: {err}") from err
+    if args.method is not None and args.method != cfg.method:
+        raise ConfigError(f"--method: the configuration is a {cfg.method} run; leave "
+                          "--method out or give the same one.")
+    if args.data is not None:
+        raise ConfigError("--data: a configuration holds its data recipe; give --csv only "
+                          "for a run on an uploaded table.")
+    overrides = _pairs(args.param, "--param")
+    execution = _execution_params(args)
+    params = _drop_execution_settings(cfg.method, dict(cfg.params), [*overrides, *execution])
+    params.update(overrides)
+    _with_execution(cfg.method, params, execution)
+    if args.clusters is not None:
+        params["n_clusters"] = args.clusters
+    cfg = config.RunConfig(cfg.method, config.validate_params(cfg.method, params), cfg.data,
+                           cfg.note)
+    return cfg, config.load_data(cfg.data, csv=args.csv)
+
+
+def _new_run(args):
+    """The run of ``--method`` (its preset, ``--param``, ``--clusters``) on ``--data`` or
+    ``--csv``."""
+    from clustering import config
+
+    method = args.method
+    if method not in config.method_names():
+        raise ConfigError(f"--method: unknown method {method!r}; choose one of "
+                          f"{', '.join(config.method_names())}.")
+    params = _preset_params(method, args.preset, args.clusters)
+    params.update(_pairs(args.param, "--param"))
+    _with_execution(method, params, _execution_params(args))
+    if args.clusters is not None:
+        params["n_clusters"] = args.clusters
+    params = config.validate_params(method, params)
+    spec, dataset = _data_spec(args, params.get("n_clusters"))
+    return config.RunConfig(method, params, spec, note="python -m clustering run"), dataset
+
+
+def _run_interruptibly(cfg, dataset, stop: threading.Event, quiet: bool):
+    """Fit ``cfg``; the first Ctrl-C sets ``stop`` (the fit ends after its current step and
+    keeps what it has), a second one aborts."""
+    from clustering import config
+
     interrupts = {"n": 0}
 
     def on_sigint(_sig, _frame):
@@ -385,13 +409,17 @@ def cmd_run(args) -> int:
 
     previous = signal.signal(signal.SIGINT, on_sigint) \
         if threading.current_thread() is threading.main_thread() else None
-    started = time.perf_counter()
     try:
-        outcome = config.run(cfg, dataset, callback=_progress_printer(args.quiet), stop=stop)
+        return config.run(cfg, dataset, callback=_progress_printer(quiet), stop=stop)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-    elapsed = time.perf_counter() - started
+
+
+def _write_outputs(args, cfg, dataset, outcome):
+    """The result table to ``--out`` (or standard output), then ``--save-config`` and
+    ``--save-model``; returns the table."""
+    from clustering import config, export
 
     frame = _result_frame(cfg.method, outcome.estimator, dataset, outcome.labels, outcome.proba)
     data = export.csv_bytes(frame)
@@ -404,17 +432,22 @@ def cmd_run(args) -> int:
         config.save_config(cfg, args.save_config)
     if args.save_model:
         _save_model(cfg.method, outcome.estimator, dataset, args.save_model)
-    if not args.quiet:
-        report = metrics.quality_report(dataset.X, outcome.labels, dataset.labels)
-        shown = ("n_clusters", "noise", "ari", "nmi", "silhouette", "theta")
-        figures = ", ".join(f"{k} {report[k]:.4g}" for k in shown
-                            if k in report and math.isfinite(report[k]))
-        stopped = " (stopped early by Ctrl-C)" if stop.is_set() else ""
-        print(f"{cfg.method} on {dataset.n_samples} objects x {dataset.n_features} features in "
-              f"{elapsed:.1f} s{stopped}: {figures}", file=sys.stderr)
-        if args.out:
-            print(f"wrote {len(frame)} rows to {args.out}", file=sys.stderr)
-    return 0
+    return frame
+
+
+def _report(args, cfg, dataset, outcome, frame, elapsed: float, stopped: bool) -> None:
+    """One line of figures on standard error (and where the table went)."""
+    from clustering import metrics
+
+    report = metrics.quality_report(dataset.X, outcome.labels, dataset.labels)
+    shown = ("n_clusters", "noise", "ari", "nmi", "silhouette", "theta")
+    figures = ", ".join(f"{k} {report[k]:.4g}" for k in shown
+                        if k in report and math.isfinite(report[k]))
+    note = " (stopped early by Ctrl-C)" if stopped else ""
+    print(f"{cfg.method} on {dataset.n_samples} objects x {dataset.n_features} features in "
+          f"{elapsed:.1f} s{note}: {figures}", file=sys.stderr)
+    if args.out:
+        print(f"wrote {len(frame)} rows to {args.out}", file=sys.stderr)
 
 
 COMMANDS = {"datasets": cmd_datasets, "kernels": cmd_kernels, "methods": cmd_methods,

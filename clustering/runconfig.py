@@ -20,7 +20,6 @@ Example
 True
 """
 from __future__ import annotations
-from __future__ import annotations
 
 import json
 import math
@@ -239,7 +238,11 @@ def _check_str_or_none(where: str, value: Any) -> Optional[str]:
 
 
 def validate_data(spec: Any, where: str = "data") -> dict:
-    """Check the data recipe of a configuration; returns it normalised."""
+    """Check the data recipe of a configuration; returns it normalised.
+
+    A generator's recipe is its name and parameters; a table's (an uploaded CSV or a bundled
+    example) is where it comes from, how it is read, its aggregates and its column roles.
+    """
     if not isinstance(spec, Mapping):
         raise ConfigError(f"{where}: expected an object describing the data, got {_kind(spec)}.")
     source = spec.get("source")
@@ -248,108 +251,131 @@ def validate_data(spec: Any, where: str = "data") -> dict:
                           f"got {source!r}.")
     _refuse_unknown(where, spec, DATA_FIELDS[source])
     if source == "generator":
-        from clustering import datasets
-
-        name = spec.get("name")
-        if name not in datasets.GENERATORS:
-            raise ConfigError(f"{where}.name: unknown generator {name!r}; choose one of "
-                              f"{', '.join(datasets.GENERATORS)}.")
-        params = spec.get("params", {})
-        if not isinstance(params, Mapping):
-            raise ConfigError(f"{where}.params: expected an object, got {_kind(params)}.")
-        defaults = datasets.generator_defaults(name)
-        checked = {}
-        for key, value in params.items():
-            if key not in defaults:
-                raise ConfigError(f"{where}.params.{key}: not a parameter of the {name} "
-                                  f"generator; known: {', '.join(sorted(defaults))}.")
-            checked[key] = check_value(f"{where}.params.{key}", value, defaults[key])
-        return {"source": source, "name": name, "params": checked}
-
+        return _generator_recipe(spec, where)
     out: dict[str, Any] = {"source": source}
-    if source == "csv":
-        digest = spec.get("sha256")
-        if not (isinstance(digest, str) and len(digest) == 64
-                and all(c in "0123456789abcdef" for c in digest.lower())):
-            raise ConfigError(f"{where}.sha256: expected the file's SHA-256 as 64 hex digits.")
-        out["sha256"] = digest.lower()
-        name = spec.get("file_name", "")
-        if not isinstance(name, str):
-            raise ConfigError(f"{where}.file_name: expected a string.")
-        out["file_name"] = name
-    else:
-        path = spec.get("path")
-        if not isinstance(path, str) or not path:
-            raise ConfigError(f"{where}.path: expected the example's path inside the project.")
-        full = (ROOT / path).resolve()
-        if (ROOT / "data").resolve() not in full.parents:
-            raise ConfigError(f"{where}.path: examples must live in the project's data/ folder.")
-        out["path"] = path
+    out.update(_csv_origin(spec, where) if source == "csv" else _example_origin(spec, where))
     read = spec.get("read")
     if read is not None:
-        from clustering import tables
-
-        if not isinstance(read, Mapping):
-            raise ConfigError(f"{where}.read: expected an object, got {_kind(read)}.")
-        _refuse_unknown(f"{where}.read", read, READ_FIELDS)
-        out["read"] = tables.read_options(read.get("delimiter"), read.get("encoding"),
-                                          f"{where}.read.")
+        out["read"] = _read_recipe(read, f"{where}.read")
     aggs = spec.get("aggregations", [])
     if not isinstance(aggs, list):
         raise ConfigError(f"{where}.aggregations: expected a list, got {_kind(aggs)}.")
-    out["aggregations"] = []
-    for i, agg in enumerate(aggs):
-        w = f"{where}.aggregations[{i}]"
-        if not isinstance(agg, Mapping) or not isinstance(agg.get("groups"), Mapping):
-            raise ConfigError(f"{w}.groups: expected an object of aggregate name -> columns.")
-        _refuse_unknown(w, agg, AGGREGATION_FIELDS)
-        groups = {}
-        for g, cols in agg["groups"].items():
-            if not isinstance(cols, (list, tuple)) or not all(isinstance(c, str) for c in cols):
-                raise ConfigError(f"{w}.groups.{g}: expected a list of column names.")
-            groups[str(g)] = list(cols)
-        criterion = agg.get("criterion", "Phi")
-        if not isinstance(criterion, str) or not criterion:
-            raise ConfigError(f"{w}.criterion: expected a column name.")
-        weights = agg.get("weights")
-        if weights is not None and not isinstance(weights, Mapping):
-            raise ConfigError(f"{w}.weights: expected an object of column -> weight or null.")
-        item = {"groups": groups, "criterion": criterion}
-        overwrite = agg.get("overwrite", False)
-        if not isinstance(overwrite, bool):
-            raise ConfigError(f"{w}.overwrite: expected true or false, got {_kind(overwrite)}.")
-        if overwrite:
-            item["overwrite"] = True
-        if weights is not None:
-            item["weights"] = {str(k): check_value(f"{w}.weights.{k}", v, 1.0)
-                               for k, v in weights.items()}
-        out["aggregations"].append(item)
-    prep = spec.get("prepare")
+    out["aggregations"] = [_aggregation_recipe(agg, f"{where}.aggregations[{i}]")
+                           for i, agg in enumerate(aggs)]
+    out["prepare"] = _prepare_recipe(spec.get("prepare"), f"{where}.prepare")
+    return out
+
+
+def _generator_recipe(spec: Mapping[str, Any], where: str) -> dict:
+    """A generator's name and parameters (their kinds here; their ranges are checked by the
+    generator itself against :data:`clustering.datasets.GENERATOR_CONSTRAINTS` before it
+    makes a point, so its messages name the generator's parameter as the app's form does)."""
+    from clustering import datasets
+
+    name = spec.get("name")
+    if name not in datasets.GENERATORS:
+        raise ConfigError(f"{where}.name: unknown generator {name!r}; choose one of "
+                          f"{', '.join(datasets.GENERATORS)}.")
+    params = spec.get("params", {})
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"{where}.params: expected an object, got {_kind(params)}.")
+    defaults = datasets.generator_defaults(name)
+    checked = {}
+    for key, value in params.items():
+        if key not in defaults:
+            raise ConfigError(f"{where}.params.{key}: not a parameter of the {name} "
+                              f"generator; known: {', '.join(sorted(defaults))}.")
+        checked[key] = check_value(f"{where}.params.{key}", value, defaults[key])
+    return {"source": "generator", "name": name, "params": checked}
+
+
+def _csv_origin(spec: Mapping[str, Any], where: str) -> dict:
+    """An uploaded table: its SHA-256 (the upload must match it) and its file name."""
+    digest = spec.get("sha256")
+    if not (isinstance(digest, str) and len(digest) == 64
+            and all(c in "0123456789abcdef" for c in digest.lower())):
+        raise ConfigError(f"{where}.sha256: expected the file's SHA-256 as 64 hex digits.")
+    name = spec.get("file_name", "")
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}.file_name: expected a string.")
+    return {"sha256": digest.lower(), "file_name": name}
+
+
+def _example_origin(spec: Mapping[str, Any], where: str) -> dict:
+    """A bundled example: its path, which must lie in the project's ``data/`` folder."""
+    path = spec.get("path")
+    if not isinstance(path, str) or not path:
+        raise ConfigError(f"{where}.path: expected the example's path inside the project.")
+    full = (ROOT / path).resolve()
+    if (ROOT / "data").resolve() not in full.parents:
+        raise ConfigError(f"{where}.path: examples must live in the project's data/ folder.")
+    return {"path": path}
+
+
+def _read_recipe(read: Any, where: str) -> dict:
+    """How the table is read (:func:`clustering.tables.read_options`)."""
+    from clustering import tables
+
+    if not isinstance(read, Mapping):
+        raise ConfigError(f"{where}: expected an object, got {_kind(read)}.")
+    _refuse_unknown(where, read, READ_FIELDS)
+    return tables.read_options(read.get("delimiter"), read.get("encoding"), f"{where}.")
+
+
+def _aggregation_recipe(agg: Any, where: str) -> dict:
+    """One aggregation (:func:`clustering.aggregation.aggregate`): groups, criterion, weights."""
+    if not isinstance(agg, Mapping) or not isinstance(agg.get("groups"), Mapping):
+        raise ConfigError(f"{where}.groups: expected an object of aggregate name -> columns.")
+    _refuse_unknown(where, agg, AGGREGATION_FIELDS)
+    groups = {}
+    for g, cols in agg["groups"].items():
+        if not isinstance(cols, (list, tuple)) or not all(isinstance(c, str) for c in cols):
+            raise ConfigError(f"{where}.groups.{g}: expected a list of column names.")
+        groups[str(g)] = list(cols)
+    criterion = agg.get("criterion", "Phi")
+    if not isinstance(criterion, str) or not criterion:
+        raise ConfigError(f"{where}.criterion: expected a column name.")
+    weights = agg.get("weights")
+    if weights is not None and not isinstance(weights, Mapping):
+        raise ConfigError(f"{where}.weights: expected an object of column -> weight or null.")
+    item = {"groups": groups, "criterion": criterion}
+    overwrite = agg.get("overwrite", False)
+    if not isinstance(overwrite, bool):
+        raise ConfigError(f"{where}.overwrite: expected true or false, got {_kind(overwrite)}.")
+    if overwrite:
+        item["overwrite"] = True
+    if weights is not None:
+        item["weights"] = {str(k): check_value(f"{where}.weights.{k}", v, 1.0)
+                           for k, v in weights.items()}
+    return item
+
+
+def _prepare_recipe(prep: Any, where: str) -> dict:
+    """The column roles, the missing-value policy and the scaling (:func:`clustering.tables.
+    prepare`)."""
     if not isinstance(prep, Mapping):
-        raise ConfigError(f"{where}.prepare: expected an object with the column roles.")
-    _refuse_unknown(f"{where}.prepare", prep, PREPARE_FIELDS)
+        raise ConfigError(f"{where}: expected an object with the column roles.")
+    _refuse_unknown(where, prep, PREPARE_FIELDS)
     features = prep.get("feature_columns")
     if not isinstance(features, (list, tuple)) or not features or not all(
             isinstance(c, str) for c in features):
-        raise ConfigError(f"{where}.prepare.feature_columns: expected a non-empty list of "
+        raise ConfigError(f"{where}.feature_columns: expected a non-empty list of "
                           "column names.")
     missing = prep.get("missing", "refuse")
     if missing not in MISSING:
-        raise ConfigError(f"{where}.prepare.missing: expected one of {', '.join(MISSING)}, "
+        raise ConfigError(f"{where}.missing: expected one of {', '.join(MISSING)}, "
                           f"got {missing!r}.")
     scaling = prep.get("scaling", "standard")
     if scaling not in SCALING:
-        raise ConfigError(f"{where}.prepare.scaling: expected one of {', '.join(SCALING)}, "
+        raise ConfigError(f"{where}.scaling: expected one of {', '.join(SCALING)}, "
                           f"got {scaling!r}.")
-    out["prepare"] = {
+    return {
         "feature_columns": list(features),
-        "id_column": _check_str_or_none(f"{where}.prepare.id_column", prep.get("id_column")),
-        "label_column": _check_str_or_none(f"{where}.prepare.label_column",
-                                           prep.get("label_column")),
+        "id_column": _check_str_or_none(f"{where}.id_column", prep.get("id_column")),
+        "label_column": _check_str_or_none(f"{where}.label_column", prep.get("label_column")),
         "missing": missing,
         "scaling": scaling,
     }
-    return out
 
 
 # ----------------------------------------------------------------------------------- the config
