@@ -15,6 +15,8 @@ neural         soft clustering by a Keras network trained on a pairwise kernel l
                layers (network), losses (objectives), memory planning (neural_plan) and the
                compiled loop per Keras backend (training)
 som            Kohonen self-organizing map (online and batch, formulas 4, 10, 11)
+lattice        the SOM's lattice: unit positions, neighbours, U-matrix, suggested size
+som_training   the SOM's online and batch training loops, distances, chunks, memory estimate
 ensemble       the quasi-Bayesian ensemble of SOMs (posterior membership probabilities)
 classic        MacQueen's sequential k-means (formula 25) and the classic methods' runner
 metrics        quality functionals (formulas 22, 26-31), agreement of partitions, external indices

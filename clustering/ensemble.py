@@ -37,12 +37,13 @@ from clustering import distributed, limits
 from clustering import memory as budget
 from clustering.constraints import Interval, Items, check_params
 from clustering.errors import ClusteringError, ConfigError, DataError
+from clustering.lattice import suggest_lattice
 from clustering.metrics import theta
 from clustering.planning import Plan
 from clustering.progress import Progress, stop_requested
 from clustering.som import (COUNT, MEMORY_LIMIT, N_JOBS, POSITIVE, RATE, SCHEDULER, SOM,
-                            check_execution_params, check_sides, exponential_decay,
-                            suggest_lattice)
+                            check_execution_params, check_sides)
+from clustering.som_training import exponential_decay
 from clustering.validation import validate_data
 
 

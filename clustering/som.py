@@ -18,12 +18,11 @@ map. Afterwards the cells are grouped into ``n_clusters`` clusters (k-means on t
 Ward's hierarchical clustering restricted to lattice neighbours), and every object gets its
 cell ``k`` and its cluster ``m``, as in the article's table 3.
 
-Lattice geometry: units are numbered row by row (unit ``u`` sits in row ``u // cols`` and
-column ``u % cols``). On the rectangular lattice unit ``(r, c)`` is at ``(c, r)``; on the
-hexagonal lattice odd rows are shifted right by half a cell and rows are ``sqrt(3)/2`` apart, so
-that the six neighbours of a unit are exactly 1 away. Neighbours (for the U-matrix and the
-topographic error) are the units at lattice distance 1: 4 on the rectangular lattice (no
-diagonals), 6 on the hexagonal one.
+The lattice (unit numbering, positions, neighbours, the U-matrix and :func:`suggest_lattice`)
+is :mod:`clustering.lattice`; the training loops and their arithmetic (distances, chunks, the
+memory estimate, the schedule) are :mod:`clustering.som_training`. This module holds the
+parameters' constraints, their checks and the :class:`SOM` estimator, and re-exports the
+names other modules import from it (``__all__``).
 
 The parameters' constraints are declared in ``SOM._parameter_constraints`` and checked by
 :func:`clustering.constraints.check_params`; :meth:`SOM.plan` decides the lattice
@@ -34,7 +33,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral, Real
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, Optional
 
 import numpy as np
 import pandas as pd
@@ -47,252 +46,19 @@ from clustering import distributed, limits
 from clustering import memory as budget
 from clustering.constraints import Interval, StrOptions, check_params
 from clustering.errors import ConfigError, DataError
+from clustering.lattice import (LATTICES, lattice_adjacency, lattice_coordinates,
+                                lattice_sq_distances, suggest_lattice, umatrix_values)
 from clustering.planning import Plan
-from clustering.progress import Progress, stop_requested
+from clustering.progress import Progress
+from clustering.som_training import (CHUNK_BYTES, PCA_SVD_MAX_ROWS, Run, Schedule,
+                                     batch_chunk_rows, best_two_units, chunk_slices,
+                                     estimate_memory, exponential_decay, sq_distances,
+                                     topographic_error_of, train_batch, train_online)
 from clustering.validation import validate_data
 
-LATTICES = ("hexagonal", "rectangular")
 INITS = ("pca", "random", "sample")
 MODES = ("online", "batch")
 CLUSTER_METHODS = ("kmeans", "hierarchical")
-#: Most entries of the objects x units distance block held at once (bounds memory on big data).
-CHUNK_ENTRIES = 1_000_000
-#: Memory budget of one objects x units distance block of batch training (float64): the
-#: default ``chunk_size`` is ``CHUNK_BYTES / (8 x units)`` rows (5,461 rows for 192 units).
-CHUNK_BYTES = 8 * 2 ** 20
-#: PCA initialisation: up to this many objects an SVD of the centred data (it copies the data
-#: twice); above it the covariance matrix is accumulated chunk by chunk (no N x p copy).
-PCA_SVD_MAX_ROWS = 200_000
-#: Batch training on Dask: chunks are grouped into at most this many tasks per worker and epoch.
-TASKS_PER_WORKER = 4
-
-
-# ----------------------------------------------------------------------------------- schedules
-def exponential_decay(value0: float, tau: float, t) -> np.ndarray:
-    """``value0 * exp(-t / tau)``: sigma(t) (formula 4) or eta(t) (formula 11) of the article.
-
-    >>> round(float(exponential_decay(4.0, 140, 500)), 6)   # table 2, tau1 = 140
-    0.112463
-    """
-    return value0 * np.exp(-np.asarray(t, dtype=float) / tau)
-
-
-# ----------------------------------------------------------------------------------- lattices
-def lattice_coordinates(rows: int, cols: int, lattice: str = "hexagonal") -> np.ndarray:
-    """Positions ``(x, y)`` of the units of a ``rows x cols`` lattice, row by row.
-
-    Neighbouring units are 1 apart: hexagon centres have odd rows shifted by 1/2 and rows
-    ``sqrt(3)/2`` apart.
-    """
-    r, c = np.divmod(np.arange(rows * cols), cols)
-    if lattice == "hexagonal":
-        return np.column_stack([c + 0.5 * (r % 2), r * math.sqrt(3) / 2]).astype(float)
-    return np.column_stack([c, r]).astype(float)
-
-
-def lattice_sq_distances(coords: np.ndarray) -> np.ndarray:
-    """Squared lattice distances between all pairs of units (units x units)."""
-    diff = coords[:, None, :] - coords[None, :, :]
-    return (diff ** 2).sum(axis=2)
-
-
-def neighbourhood(d2: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian neighbourhood ``h = exp(-d2 / (2 sigma^2))`` on lattice distances (Haykin's
-    cooperation step).
-
-    Exact for every sigma, also where ``sigma^2`` underflows to 0 late in a long schedule (the
-    Haykin preset's convergence phase): then ``h`` is 1 on the winner (d2 = 0) and 0 elsewhere,
-    the limit, instead of 0/0 = NaN.
-    """
-    s2 = max(2.0 * sigma * sigma, np.finfo(float).tiny)
-    with np.errstate(over="ignore"):
-        return np.exp(-np.asarray(d2) / s2)
-
-
-def lattice_adjacency(coords: np.ndarray) -> np.ndarray:
-    """Boolean units x units matrix: True for lattice neighbours (distance 1)."""
-    d2 = lattice_sq_distances(coords)
-    return np.abs(d2 - 1.0) < 1e-9
-
-
-def umatrix_values(codebook: np.ndarray, adjacency: np.ndarray) -> np.ndarray:
-    """U-matrix: each unit's mean input-space distance to its lattice neighbours."""
-    out = np.full(codebook.shape[0], np.nan)
-    for u in range(codebook.shape[0]):
-        nb = np.flatnonzero(adjacency[u])
-        if nb.size:
-            out[u] = np.linalg.norm(codebook[nb] - codebook[u], axis=1).mean()
-    return out
-
-
-def _sq_distances(X: np.ndarray, W: np.ndarray, ww: np.ndarray) -> np.ndarray:
-    """Squared distances via ``|x|^2 - 2 x.w + |w|^2`` (one matrix product), clipped at 0."""
-    d = _partial_sq_distances(X, W, ww)
-    d += (X ** 2).sum(axis=1)[:, None]
-    np.maximum(d, 0.0, out=d)
-    return d
-
-
-def _partial_sq_distances(X: np.ndarray, W: np.ndarray, ww: np.ndarray) -> np.ndarray:
-    """``|w|^2 - 2 x.w``: the squared distance less ``|x|^2``, enough to rank the units.
-
-    One matrix product and one in-place addition: the cheapest form of the BMU search (the
-    ``X W'`` expansion), about four times faster than forming ``x - w`` for every pair.
-    """
-    d = X @ (-2.0 * W).T
-    d += ww[None, :]
-    return d
-
-
-def _chunks(n: int, units: int, size: Optional[int] = None):
-    size = max(1, CHUNK_ENTRIES // max(units, 1)) if size is None else max(1, int(size))
-    for start in range(0, n, size):
-        yield slice(start, min(n, start + size))
-
-
-def batch_chunk_rows(units: int, chunk_size: Optional[int] = None) -> int:
-    """Objects per chunk of batch training: ``chunk_size``, else ``CHUNK_BYTES / (8 units)``
-    (one float64 objects x units block of at most :data:`CHUNK_BYTES`), at least 1."""
-    if chunk_size is not None:
-        return max(1, int(chunk_size))
-    return max(1, CHUNK_BYTES // (8 * max(int(units), 1)))
-
-
-def estimate_memory(n_samples: int, n_features: int, units: int, *, mode: str = "batch",
-                    chunk_rows: Optional[int] = None, dask: bool = False) -> dict:
-    """Estimated peak bytes of fitting a SOM, by part, and their ``"total"``.
-
-    ``data``: the float64 input (held by the caller, counted once) and, up to
-    :data:`PCA_SVD_MAX_ROWS` objects, the PCA initialisation's two N x p copies; ``per_object``:
-    the best and second-best units, distances, cells and labels (about 48 bytes an object);
-    ``chunk``: the objects x units block of one chunk and its temporaries (2 x 8 bytes an
-    entry; online training and the final pass use :data:`CHUNK_ENTRIES`); ``lattice``: the
-    units x units lattice distances, neighbourhood weights and adjacency (about 40 bytes an
-    entry); ``partials``: on Dask, one epoch's per-chunk sums gathered here. Estimates (+-30 %),
-    not guarantees; no part grows with N x units.
-    """
-    n, p, U = int(n_samples), int(n_features), int(units)
-    rows = batch_chunk_rows(U, chunk_rows) if mode == "batch" else max(1, CHUNK_ENTRIES // U)
-    rows = min(rows, n)
-    final_rows = min(n, max(1, CHUNK_ENTRIES // U))
-    parts = {
-        "data": n * p * 8 * (3 if n <= PCA_SVD_MAX_ROWS else 1),
-        "per_object": n * 48,
-        "chunk": 16 * U * max(rows, final_rows),
-        "lattice": 40 * U * U,
-        "partials": (math.ceil(n / rows) * U * (p + 1) * 8) if (dask and mode == "batch") else 0,
-    }
-    parts["total"] = int(sum(parts.values()))
-    return parts
-
-
-def best_two_units(X: np.ndarray, codebook: np.ndarray):
-    """Best and second-best matching unit of every object and the distance to the best.
-
-    Ties go to the lowest unit index. Computed in chunks of objects (bounded memory).
-    """
-    n, U = X.shape[0], codebook.shape[0]
-    ww = (codebook ** 2).sum(axis=1)
-    b1 = np.empty(n, dtype=np.int64)
-    b2 = np.empty(n, dtype=np.int64)
-    dist = np.empty(n)
-    for sl in _chunks(n, U):
-        d = _partial_sq_distances(X[sl], codebook, ww)
-        rows = np.arange(d.shape[0])
-        b1[sl] = first = np.argmin(d, axis=1)
-        dist[sl] = np.sqrt(np.maximum(d[rows, first] + (X[sl] ** 2).sum(axis=1), 0.0))
-        if U > 1:
-            d[rows, first] = np.inf
-            b2[sl] = np.argmin(d, axis=1)
-        else:
-            b2[sl] = first
-    return b1, b2, dist
-
-
-def _chunk_stats(Xc: np.ndarray, W: np.ndarray, ww: np.ndarray, adjacency, record: bool):
-    """One chunk's share of a batch epoch: hits per unit, the per-unit sums of its objects
-    (U x p) and, when ``record``, its summed quantization error and topographic faults."""
-    U, p = W.shape
-    d = _partial_sq_distances(Xc, W, ww)
-    first = np.argmin(d, axis=1)
-    counts = np.bincount(first, minlength=U)
-    # one-hot(BMU)' X without building the one-hot matrix: a weighted bincount per feature
-    # (p is small; numpy has no segmented sum that is faster here)
-    sums = np.empty((U, p))
-    for j in range(p):
-        sums[:, j] = np.bincount(first, weights=Xc[:, j], minlength=U)
-    qe, te = 0.0, 0
-    if record:
-        rws = np.arange(d.shape[0])
-        qe = float(np.sqrt(np.maximum(d[rws, first] + (Xc ** 2).sum(axis=1), 0.0)).sum())
-        d[rws, first] = np.inf
-        second = np.argmin(d, axis=1)
-        te = int(np.sum(~adjacency[first, second]))
-    return counts, sums, qe, te
-
-
-def _part_stats(Xpart: np.ndarray, rows: int, W: np.ndarray, ww: np.ndarray, adjacency,
-                record: bool) -> list:
-    """:func:`_chunk_stats` of every chunk of ``rows`` objects of a block (a Dask task)."""
-    return [_chunk_stats(Xpart[s:s + rows], W, ww, adjacency, record)
-            for s in range(0, Xpart.shape[0], rows)]
-
-
-def topographic_error_of(b1: np.ndarray, b2: np.ndarray, adjacency: np.ndarray) -> float:
-    """Share of objects whose best and second-best units are not lattice neighbours."""
-    if adjacency.shape[0] < 2 or b1.size == 0:
-        return float("nan")
-    return float(np.mean(~adjacency[b1, b2]))
-
-
-# ----------------------------------------------------------------------------------- lattice size
-def suggest_lattice(X: np.ndarray, lattice: str = "hexagonal") -> tuple[int, int]:
-    """Rows and columns from the rule of thumb of about ``5 sqrt(N)`` units.
-
-    The side ratio (columns over rows, in lattice length) is ``sqrt(l1 / l2)`` of the two largest
-    principal-component variances, so the map's long side follows the data's main direction
-    (the SOM Toolbox's rule); hexagonal rows are ``sqrt(3)/2`` apart, which is allowed for.
-    """
-    n = X.shape[0]
-    units = max(4, int(round(5 * math.sqrt(n))))
-    ratio = 1.0
-    if X.shape[1] >= 2 and n >= 3:
-        ev = np.sort(np.linalg.eigvalsh(np.cov(X, rowvar=False)))[::-1]
-        if ev[1] > 1e-12 * max(ev[0], 1e-300):
-            ratio = float(math.sqrt(ev[0] / ev[1]))
-        else:
-            ratio = float(units)  # a line: as elongated as the units allow
-    elif X.shape[1] == 1:
-        ratio = float(units)
-    row_gap = math.sqrt(3) / 2 if lattice == "hexagonal" else 1.0
-    rows = max(2, int(round(math.sqrt(units / (ratio * row_gap)))))
-    cols = max(2, int(round(units / rows)))
-    return rows, cols
-
-
-def _principal_axes(X: np.ndarray):
-    """Mean, principal standard deviations and axes (rows of ``vt``) of ``X``.
-
-    Up to :data:`PCA_SVD_MAX_ROWS` objects an SVD of the centred data; above, the covariance
-    matrix accumulated over chunks and its eigendecomposition (no N x p copy), each axis signed
-    so that its largest entry is positive.
-    """
-    n = X.shape[0]
-    mean = X.mean(axis=0)
-    if n <= PCA_SVD_MAX_ROWS:
-        _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
-        return mean, s / math.sqrt(max(n - 1, 1)), vt
-    p = X.shape[1]
-    cov = np.zeros((p, p))
-    for sl in _chunks(n, p):
-        Xc = X[sl] - mean
-        cov += Xc.T @ Xc
-    ev, vec = np.linalg.eigh(cov)
-    order = np.argsort(ev)[::-1]
-    ev, vt = np.maximum(ev[order], 0.0), vec[:, order].T
-    signs = np.sign(vt[np.arange(p), np.argmax(np.abs(vt), axis=1)])
-    vt = vt * np.where(signs == 0, 1.0, signs)[:, None]
-    return mean, np.sqrt(ev / max(n - 1, 1)), vt
 
 
 # ----------------------------------------------------------------------------------- checks
@@ -363,183 +129,30 @@ def _check_memory(memory: dict, limit: int, units: int, n: int, p: int) -> None:
         f"memory_limit or the environment variable {budget.MEMORY_ENV}, or {hint}.")
 
 
-# ----------------------------------------------------------------------------------- training
-class _Schedule(NamedTuple):
-    """The lattice and the schedule of one fit, defaults resolved."""
+# ----------------------------------------------------------------------------------- initialisation
+def _principal_axes(X: np.ndarray):
+    """Mean, principal standard deviations and axes (rows of ``vt``) of ``X``.
 
-    rows: int
-    cols: int
-    sigma0: float
-    tau1: float
-    tau2: float
-    conv: int
-    total: int
-
-    @property
-    def units(self) -> int:
-        return self.rows * self.cols
-
-
-HISTORY_KEYS = ("step", "quantization_error", "topographic_error", "sigma", "eta",
-                "codebook_change")
-
-
-class _Run:
-    """One training under way: its schedule, lattice, history and outcome (local to a fit)."""
-
-    def __init__(self, schedule: _Schedule, eta0: float, n_steps: int, convergence_eta: float,
-                 tol: float, history_every: int, D2: np.ndarray, adjacency: np.ndarray,
-                 callback=None, stop=None):
-        self.schedule, self.eta0, self.n_steps = schedule, eta0, n_steps
-        self.convergence_eta, self.tol, self.history_every = convergence_eta, tol, history_every
-        self.D2, self.adjacency, self.callback, self.stop = D2, adjacency, callback, stop
-        self.history = {k: [] for k in HISTORY_KEYS}
-        self.last: Optional[np.ndarray] = None  # the codebook at the last record
-        self.done, self.converged, self.stopped = 0, False, False
-
-    def sigma(self, t: int) -> float:
-        """sigma(t), formula 4."""
-        return self.schedule.sigma0 * math.exp(-t / self.schedule.tau1)
-
-    def eta(self, t: int) -> float:
-        """eta(t), formula 11; ``convergence_eta`` in the convergence phase."""
-        if self.schedule.conv > 0 and t >= self.n_steps:
-            return float(self.convergence_eta)
-        return float(self.eta0 * math.exp(-t / self.schedule.tau2))
-
-    def record(self, step: int, qe: float, te: float, W: np.ndarray) -> None:
-        h = self.history
-        h["step"].append(int(step))
-        h["quantization_error"].append(float(qe))
-        h["topographic_error"].append(float(te))
-        h["sigma"].append(float(self.sigma(step)))
-        h["eta"].append(self.eta(step))
-        h["codebook_change"].append(float(np.max(np.linalg.norm(W - self.last, axis=1)))
-                                    if self.last is not None else float("nan"))
-        self.last = W.copy()
-
-    def metrics(self) -> dict:
-        h = self.history
-        if not h["step"]:
-            return {}
-        return {"quantization_error": h["quantization_error"][-1],
-                "topographic_error": h["topographic_error"][-1]}
-
-    def report(self, step: int) -> None:
-        total = self.schedule.total
-        if self.callback is not None:
-            self.callback(Progress("som", step, total, self.metrics(), f"step {step} of {total}"))
-
-    def finish(self, W: np.ndarray, done: int, *, converged=False, stopped=False) -> np.ndarray:
-        self.done, self.converged, self.stopped = done, converged, stopped
-        return W
-
-
-def _errors(X, W, adjacency):
-    b1, b2, dist = best_two_units(X, W)
-    return float(dist.mean()), topographic_error_of(b1, b2, adjacency)
-
-
-def _batch_blocks(client, X: np.ndarray, chunk_rows: int, workers: int) -> list:
-    """The data scattered to the Dask workers in blocks of whole chunks."""
+    Up to :data:`PCA_SVD_MAX_ROWS` objects an SVD of the centred data; above, the covariance
+    matrix accumulated over chunks and its eigendecomposition (no N x p copy), each axis signed
+    so that its largest entry is positive.
+    """
     n = X.shape[0]
-    n_chunks = math.ceil(n / chunk_rows)
-    per_part = math.ceil(n_chunks / max(1, min(n_chunks, TASKS_PER_WORKER * workers)))
-    bounds = [(a * chunk_rows, min(n, (a + per_part) * chunk_rows))
-              for a in range(0, n_chunks, per_part)]
-    return client.scatter([X[a:b] for a, b in bounds])
-
-
-def _epoch_sums(X, W, run: _Run, chunk_rows: int, record: bool, dask=None):
-    """Hits and sums per unit of one batch epoch, with the summed errors when ``record``;
-    ``dask``: ``(client, blocks, adjacency future)``, chunk sums added in chunk order."""
-    n, p = X.shape
-    U = W.shape[0]
-    ww = (W ** 2).sum(axis=1)
-    if dask is None:
-        stats = (_chunk_stats(X[sl], W, ww, run.adjacency, record)
-                 for sl in _chunks(n, U, chunk_rows))
-    else:
-        client, blocks, adj_future = dask
-        futures = [client.submit(_part_stats, block, chunk_rows, W, ww, adj_future, record,
-                                 pure=False) for block in blocks]
-        stats = (item for part in client.gather(futures) for item in part)
-    counts, sums, qe_sum, te_bad = np.zeros(U), np.zeros((U, p)), 0.0, 0
-    for c, s_, qe, te in stats:
-        counts += c
-        sums += s_
-        qe_sum += qe
-        te_bad += te
-    return counts, sums, qe_sum, te_bad
-
-
-def _train_batch(X, W, run: _Run, chunk_rows: int, client=None, workers: int = 1):
-    """Batch epochs over chunks of ``chunk_rows`` objects; with a Dask ``client`` the chunks
-    run as tasks on blocks of whole chunks held by the workers, and their sums are added
-    here in chunk order, exactly as on the local path."""
-    n = X.shape[0]
-    total = run.schedule.total
-    prev = W.copy()
-    dask = None
-    if client is not None:
-        dask = (client, _batch_blocks(client, X, chunk_rows, workers),
-                client.scatter(run.adjacency, broadcast=True))
-    for t in range(total):
-        record = (t % run.history_every) == 0
-        counts, sums, qe_sum, te_bad = _epoch_sums(X, W, run, chunk_rows, record, dask)
-        if record:
-            run.record(t, qe_sum / n, te_bad / n, W)
-            run.report(t)
-        H = neighbourhood(run.D2, run.sigma(t))
-        num = H @ sums
-        den = H @ counts
-        ok = den > 0
-        W = W.copy()
-        W[ok] += run.eta(t) * (num[ok] / den[ok, None] - W[ok])
-        change = float(np.max(np.linalg.norm(W - prev, axis=1)))
-        prev = W
-        if run.tol > 0 and change < run.tol:
-            return run.finish(W, t + 1, converged=True)
-        if stop_requested(run.stop):
-            return run.finish(W, t + 1, stopped=True)
-    return run.finish(W, total)
-
-
-def _train_online(X, W, run: _Run, rng):
-    """Haykin's online steps (formulas 4-11): one object at a time, pass after pass in a new
-    random order; the errors are recorded every interval (one pass, or ``total / 20``)."""
-    n = X.shape[0]
-    total = run.schedule.total
-    W = W.copy()
-    interval = max(1, min(n, math.ceil(total / 20)))
-    order = rng.permutation(n)
-    pos = 0
-    run.record(0, *_errors(X, W, run.adjacency), W)
-    run.report(0)
-    checked = W.copy()
-    n_intervals = 0
-    for t in range(total):
-        if pos == n:
-            order = rng.permutation(n)
-            pos = 0
-        x = X[order[pos]]
-        pos += 1
-        diff = x - W
-        k = int(np.argmin(np.einsum("ij,ij->i", diff, diff)))
-        W += (run.eta(t) * neighbourhood(run.D2[k], run.sigma(t)))[:, None] * diff
-        step = t + 1
-        if step % interval == 0 or step == total:
-            n_intervals += 1
-            change = float(np.max(np.linalg.norm(W - checked, axis=1)))
-            checked = W.copy()
-            if n_intervals % run.history_every == 0 or step == total:
-                run.record(step, *_errors(X, W, run.adjacency), W)
-                run.report(step)
-            if run.tol > 0 and change < run.tol and step < total:
-                return run.finish(W, step, converged=True)
-        if (step & 255) == 0 and stop_requested(run.stop):
-            return run.finish(W, step, stopped=True)
-    return run.finish(W, total)
+    mean = X.mean(axis=0)
+    if n <= PCA_SVD_MAX_ROWS:
+        _, s, vt = np.linalg.svd(X - mean, full_matrices=False)
+        return mean, s / math.sqrt(max(n - 1, 1)), vt
+    p = X.shape[1]
+    cov = np.zeros((p, p))
+    for sl in chunk_slices(n, p):
+        Xc = X[sl] - mean
+        cov += Xc.T @ Xc
+    ev, vec = np.linalg.eigh(cov)
+    order = np.argsort(ev)[::-1]
+    ev, vt = np.maximum(ev[order], 0.0), vec[:, order].T
+    signs = np.sign(vt[np.arange(p), np.argmax(np.abs(vt), axis=1)])
+    vt = vt * np.where(signs == 0, 1.0, signs)[:, None]
+    return mean, np.sqrt(ev / max(n - 1, 1)), vt
 
 
 # ----------------------------------------------------------------------------------- estimator
@@ -740,7 +353,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         _check_n_objects(X, "a map")
         return p
 
-    def _resolve(self, X: np.ndarray, p: Optional[dict] = None) -> _Schedule:
+    def _resolve(self, X: np.ndarray, p: Optional[dict] = None) -> Schedule:
         """The lattice and the schedule as used (defaults resolved), steps bounded by
         :mod:`clustering.limits`; ``p``: the normalised parameters (default: this map's)."""
         p = self.get_params(deep=False) if p is None else p
@@ -758,7 +371,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         units = rows * cols
         conv = 500 * units if p["convergence_steps"] is None else int(p["convergence_steps"])
         _check_steps(p["mode"], int(p["n_steps"]), conv, p["convergence_steps"] is None, units)
-        return _Schedule(rows, cols, sigma0, tau1, tau2, conv, int(p["n_steps"]) + conv)
+        return Schedule(rows, cols, sigma0, tau1, tau2, conv, int(p["n_steps"]) + conv)
 
     def plan(self, X) -> Plan:
         """How :meth:`fit` would run on ``X``, decided without training.
@@ -775,7 +388,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         X = validate_data(X, min_samples=1)
         return self._plan(X, self._check_params(X))[0]
 
-    def _plan(self, X: np.ndarray, p: dict) -> tuple[Plan, _Schedule]:
+    def _plan(self, X: np.ndarray, p: dict) -> tuple[Plan, Schedule]:
         schedule = self._resolve(X, p)
         scheduler = distributed.resolve_scheduler(p["scheduler"])
         n, dim = X.shape
@@ -842,8 +455,8 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         coords = lattice_coordinates(schedule.rows, schedule.cols, p["lattice"])
         D2 = lattice_sq_distances(coords)
         adjacency = np.abs(D2 - 1.0) < 1e-9
-        run = _Run(schedule, float(p["eta0"]), int(p["n_steps"]), float(p["convergence_eta"]),
-                   float(p["tol"]), int(p["history_every"]), D2, adjacency, callback, stop)
+        run = Run(schedule, float(p["eta0"]), int(p["n_steps"]), float(p["convergence_eta"]),
+                  float(p["tol"]), int(p["history_every"]), D2, adjacency, callback, stop)
         W = self._train(X, self._initial_codebook(X, coords, rng), run, rng, plan, p)
         self._set_training(X, W, run)
         self._cluster_cells(rng, adjacency)
@@ -853,7 +466,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
                               "stopped" if run.stopped else "done", done=True))
         return self
 
-    def _set_schedule(self, schedule: _Schedule, plan: Plan) -> None:
+    def _set_schedule(self, schedule: Schedule, plan: Plan) -> None:
         self.rows_, self.cols_ = schedule.rows, schedule.cols
         self.sigma0_, self.tau1_, self.tau2_ = schedule.sigma0, schedule.tau1, schedule.tau2
         self.convergence_steps_ = schedule.conv
@@ -861,21 +474,21 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         self.n_chunks_ = plan.details["n_chunks"]
         self.memory_estimate_ = dict(plan.details["memory"])
 
-    def _train(self, X, W, run: "_Run", rng, plan: Plan, p: dict) -> np.ndarray:
+    def _train(self, X, W, run: "Run", rng, plan: Plan, p: dict) -> np.ndarray:
         """Batch epochs (here or on Dask) or online steps; sets ``execution_``."""
         if p["mode"] == "batch":
             ops = 2.0 * X.shape[0] * plan.details["units"] * X.shape[1] * run.schedule.total
             with distributed.dask_session(p["scheduler"], p["n_jobs"], ops=ops,
                                           max_tasks=self.n_chunks_) as (execution, client):
                 self._set_execution(execution, p["mode"])
-                return _train_batch(X, W, run, self.chunk_size_, client, execution.workers)
+                return train_batch(X, W, run, self.chunk_size_, client, execution.workers)
         note = ("" if plan.details["scheduler"] == "local"
                 else " (online training is sequential; not on Dask)")
         self._set_execution(distributed.local_execution(f"online: one object at a time{note}"),
                             p["mode"])
-        return _train_online(X, W, run, rng)
+        return train_online(X, W, run, rng)
 
-    def _set_training(self, X: np.ndarray, W: np.ndarray, run: "_Run") -> None:
+    def _set_training(self, X: np.ndarray, W: np.ndarray, run: "Run") -> None:
         """The trained codebook, the final errors and the history (the final state recorded)."""
         self.n_steps_done_ = run.done
         self.codebook_ = W
@@ -957,7 +570,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         """Euclidean distances from every row of ``X`` to every unit (n x units)."""
         X = self._check_X(X)
         ww = (self.codebook_ ** 2).sum(axis=1)
-        return np.sqrt(_sq_distances(X, self.codebook_, ww))
+        return np.sqrt(sq_distances(X, self.codebook_, ww))
 
     def quantization_error(self, X) -> float:
         """Mean distance from the rows of ``X`` to their best-matching units."""
@@ -1015,4 +628,6 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
 
 __all__ = ["SOM", "exponential_decay", "lattice_coordinates", "lattice_adjacency",
            "lattice_sq_distances", "umatrix_values", "best_two_units", "topographic_error_of",
-           "suggest_lattice", "estimate_memory", "batch_chunk_rows", "CHUNK_BYTES"]
+           "suggest_lattice", "estimate_memory", "batch_chunk_rows", "CHUNK_BYTES",
+           "COUNT", "POSITIVE", "RATE", "MEMORY_LIMIT", "SCHEDULER", "N_JOBS",
+           "check_execution_params", "check_sides"]
