@@ -26,10 +26,12 @@ def train_som(page, rows=4, cols=4, steps=300) -> None:
 
 
 def start_neural(page) -> None:
-    """A network that trains long (no early stop); wait until its progress moves."""
+    """A network that trains long (10 restarts of up to 15,000 epochs, a minute or more on this
+    machine); wait until its progress moves."""
     nav(page, "Neural clustering")
-    set_number(page, "max epochs", 5000)
+    set_number(page, "max epochs", 15000)
     set_number(page, "patience", 5000)
+    set_number(page, "restarts", 10)
     page.get_by_role("button", name="Train", exact=True).click()
     values = progress_values(page, 45)
     assert len(values) >= 2 and values[-1] > values[0], f"progress did not advance: {values}"
