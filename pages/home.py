@@ -22,7 +22,7 @@ st.markdown(
     "Each result can be downloaded (labels and probabilities, the run's configuration, the model).")
 
 st.subheader("Quick start")
-st.write("Two clicks to a trained, drawn result on the seed's default data (three blobs, "
+st.write("Two clicks to a trained, drawn result on the default data (three blobs, "
          "500 points).")
 c1, c2 = st.columns(2)
 with c1:

@@ -8,7 +8,7 @@ DEFAULT_CLUSTERS = 3
 
 
 def generate_default() -> None:
-    """Blobs with the seed's defaults become the session's data set."""
+    """Blobs with the generator's defaults become the session's data set."""
     from clustering import datasets, tables
 
     params = dict(datasets.generator_defaults(DEFAULT_GENERATOR))
