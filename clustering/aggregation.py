@@ -47,8 +47,9 @@ def aggregate(frame: pd.DataFrame, groups: Mapping[str, Sequence[str]], *,
     groups : mapping of str to list of str
         Aggregate name -> the columns it averages, e.g. :data:`TAXPAYER_GROUPS`.
     weights : mapping of str to float, optional
-        Column -> weight (>= 0) inside its group; columns not listed weigh 1. Each group's weights
-        are normalised to sum 1, so the aggregate is a weighted mean. Default: plain means.
+        Column -> weight inside its group, greater than 0 as the article's (19) requires
+        ("Ф, br >0, (19)"); columns not listed weigh 1. Each group's weights are normalised to
+        sum 1, so the aggregate is a weighted mean. Default: plain means.
     criterion : str or None, default "Phi"
         Name of the product-of-aggregates column; None adds only the aggregates.
     overwrite : bool, default False
@@ -135,7 +136,7 @@ def _check_numeric(column: pd.Series, name: str, c: Any) -> None:
 
 
 def _check_weights(weights: Any, used: Mapping[str, str]) -> dict[str, float]:
-    """Column -> weight: finite, non-negative numbers of grouped columns."""
+    """Column -> weight: finite numbers greater than 0 ("Ф, br >0, (19)") of grouped columns."""
     w = {}
     if weights is not None:
         if not isinstance(weights, Mapping):
@@ -146,8 +147,9 @@ def _check_weights(weights: Any, used: Mapping[str, str]) -> dict[str, float]:
                                   f"the grouped columns ({', '.join(map(repr, used))}).")
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
                 raise ConfigError(f"weights.{c}: expected a finite number, got {v!r}.")
-            if v < 0:
-                raise ConfigError(f"weights.{c}: weights cannot be negative, got {v:g}.")
+            if v <= 0:
+                raise ConfigError(f"weights.{c}: weights must be greater than 0 (formula 19), "
+                                  f"got {v:g}.")
             w[c] = float(v)
     return w
 
@@ -159,9 +161,6 @@ def _aggregates(frame: pd.DataFrame, plan: list[tuple[str, list[str]]], w: Mappi
     new_values: dict[str, np.ndarray] = {}
     for name, cols in plan:
         ws = np.array([w.get(c, 1.0) for c in cols])
-        if ws.sum() == 0:
-            raise ConfigError(f"weights: the weights of group {name!r} ({', '.join(cols)}) are all "
-                              "zero; give at least one a positive weight.")
         ws = ws / ws.sum()
         block = frame[cols].to_numpy(dtype=np.float64, na_value=np.nan)
         values = block @ ws

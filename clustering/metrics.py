@@ -8,9 +8,11 @@ Functionals of the taxpayer article ("Neural network clustering methods to evalu
 of taxpayers according to their degree of creditworthiness", 2017; smaller is better for all of
 them):
 
-* :func:`theta` -- formula 22: sum over clusters of the squared Euclidean distances of the
-  objects to their cluster's centre of gravity (Aivazian's Q1);
-* :func:`within_variance_sum` -- formula 26: sum of the within-cluster variances;
+* :func:`theta` -- formula 22: sum over clusters of the squared Euclidean distances (23) of the
+  objects to their cluster's centre (given, or the centre of gravity: Aivazian's Q1);
+  :func:`center_distances` gives each object's distance (23);
+* :func:`within_variance_sum` -- formula 26: the sum of within-cluster variances about the
+  centres of gravity, which the article's table 4 names Q1 and which equals Theta (22);
 * :func:`pairwise_within_distance` -- formulas 27/28: sums of within-cluster pairwise distances;
 * :func:`generalized_variance` -- formulas 29-30 (arithmetic form) and 31 (multiplicative form),
   built from the clusters' sample covariance matrices.
@@ -79,24 +81,68 @@ def cluster_centers(X, labels) -> np.ndarray:
     return np.array([g.mean(axis=0) for g in groups]) if groups else np.zeros((0, 0))
 
 
-def theta(X, labels) -> float:
-    """Criterion Theta of formula 22: ``sum_m sum_{i in S_m} ||x_i - c_m||^2``.
+def _check_centers(centers, labels: np.ndarray, n_features: int) -> np.ndarray:
+    """``centers`` as a finite float array with a row for every label (row ``m`` = centre of
+    cluster ``m``) and ``n_features`` columns; raises :class:`DataError` saying what is wrong."""
+    C = np.asarray(centers, dtype=np.float64)
+    need = int(labels.max(initial=-1)) + 1
+    if C.ndim != 2 or C.shape[1] != n_features:
+        raise DataError(f"centers: expected one row of {n_features} coordinates per cluster, got "
+                        f"shape {C.shape}.")
+    if C.shape[0] < need:
+        raise DataError(f"centers: {C.shape[0]} centres for cluster labels up to {need - 1}; "
+                        f"row m is the centre of cluster m, so at least {need} rows are needed.")
+    if not np.all(np.isfinite(C[np.unique(labels[labels >= 0])])):
+        raise DataError("centers: the centres of the labelled clusters must be finite numbers.")
+    return C
 
-    ``c_m`` is the mean of the objects of cluster ``m`` (formula 23 is the Euclidean distance).
-    This is also k-means' inertia. Smaller is better.
+
+def theta(X, labels, centers=None) -> float:
+    """Criterion Theta of formula 22: ``sum_m sum_{i in S_m} d(x_i, c_m)^2``.
+
+    ``d`` is the Euclidean distance (formula 23) and ``c_m`` "точка центра кластера s_m в n -
+    мерном пространстве признаков" (the centre point of cluster ``s_m``): ``centers[m]`` when
+    ``centers`` is given (row ``m`` = centre of cluster label ``m``, e.g. a map's own cluster
+    centres), else the mean of the cluster's objects -- then Theta is Aivazian's Q1, formula 26
+    and k-means' inertia. Objects labelled -1 are left out. Smaller is better.
     """
-    _, _, groups, _ = _clusters(X, labels)
-    return float(sum(((g - g.mean(axis=0)) ** 2).sum() for g in groups))
+    X, labels, groups, ids = _clusters(X, labels)
+    if centers is None:
+        return float(sum(((g - g.mean(axis=0)) ** 2).sum() for g in groups))
+    C = _check_centers(centers, labels, X.shape[1])
+    return float(sum(((g - C[m]) ** 2).sum() for g, m in zip(groups, ids)))
+
+
+def center_distances(X, labels, centers=None) -> np.ndarray:
+    """Each object's Euclidean distance (formula 23) to its cluster's centre; NaN for label -1.
+
+    ``centers`` as in :func:`theta` (row ``m`` = centre of cluster ``m``; None: the clusters'
+    means), so ``np.nansum(center_distances(X, labels, centers) ** 2)`` is Theta (22).
+    """
+    X, labels, groups, ids = _clusters(X, labels)
+    if centers is None:
+        C = np.full((int(labels.max(initial=-1)) + 1, X.shape[1]), np.nan)
+        for g, m in zip(groups, ids):
+            C[m] = g.mean(axis=0)
+    else:
+        C = _check_centers(centers, labels, X.shape[1])
+    out = np.full(X.shape[0], np.nan)
+    keep = labels >= 0
+    out[keep] = np.linalg.norm(X[keep] - C[labels[keep]], axis=1)
+    return out
 
 
 # ----------------------------------------------------------------------------------- 26-31
-def within_variance_sum(X, labels, *, normalize: bool = True) -> float:
-    """Formula 26, the sum of the within-cluster variances about the centres of gravity.
+def within_variance_sum(X, labels, *, normalize: bool = False) -> float:
+    """Formula 26, "Сумма внутрикластерных дисперсий, где центром рассеяния служит «центр
+    тяжести» кластера" (sum of within-cluster variances about the centres of gravity).
 
-    ``sum_m (1 / n_m) sum_{i in S_m} ||x_i - c_m||^2``, i.e. each cluster's mean squared
-    distance to its centre (its total variance), summed over clusters. With
-    ``normalize=False`` the per-cluster division is dropped and the result is :func:`theta`
-    (formula 22, Aivazian's Q1, which the book also calls a sum of variances).
+    Default: ``sum_m sum_{i in S_m} ||x_i - c_m||^2``, Aivazian's Q1, i.e. :func:`theta` (22)
+    about the clusters' means. The article prints the Theta of map HC1,1 (table 2: 4.287331) as
+    "Q1(s) =4,287" (table 4), so its (26) is this plain sum.
+    ``normalize=True`` divides each cluster's sum by its size ``n_m`` (the sum of the clusters'
+    mean squared distances, i.e. of their total variances): NOT the article's (26), kept as a
+    size-insensitive variant.
     """
     _, _, groups, _ = _clusters(X, labels)
     total = 0.0
@@ -246,9 +292,11 @@ def agreement(a, b) -> float:
 def quality_report(X, labels, y_true=None, *, random_state: int = 0) -> dict[str, float]:
     """Every quality figure of a partition as ``{name: value}`` (NaN where undefined).
 
-    Keys: ``n_clusters``, ``noise`` (objects labelled -1), ``theta`` (22),
-    ``within_variance_sum`` (26), ``pairwise_within_distance`` (27; NaN above
-    :data:`PAIRWISE_LIMIT` pairs), ``pairwise_within_sq_distance_per_object`` (28),
+    Keys: ``n_clusters``, ``noise`` (objects labelled -1), ``theta`` (22 about the clusters'
+    means, which is also the article's 26, Q1, and formula 28 with squared distances: one number,
+    reported once), ``normalised_variance_sum`` (the sum of the clusters' mean squared distances
+    to their centres, ``within_variance_sum(normalize=True)``: not one of the article's
+    formulas), ``pairwise_within_distance`` (27; NaN above :data:`PAIRWISE_LIMIT` pairs),
     ``generalized_variance`` (29-30), ``log_generalized_variance_product`` (log of 31; NaN when
     a cluster's covariance is singular), ``silhouette`` (Euclidean; on a random sample of
     :data:`SILHOUETTE_SAMPLE` objects above that size; NaN with fewer than 2 clusters) and, when
@@ -261,12 +309,10 @@ def quality_report(X, labels, y_true=None, *, random_state: int = 0) -> dict[str
     sizes = np.array([np.sum(labels == m) for m in ids])
     report: dict[str, float] = {"n_clusters": float(len(ids)), "noise": float(np.sum(~keep))}
     report["theta"] = theta(X, labels)
-    report["within_variance_sum"] = within_variance_sum(X, labels)
+    report["normalised_variance_sum"] = within_variance_sum(X, labels, normalize=True)
     n_pairs = float(np.sum(sizes * (sizes - 1) / 2)) if len(sizes) else 0.0
     report["pairwise_within_distance"] = (pairwise_within_distance(X, labels)
                                           if n_pairs <= PAIRWISE_LIMIT else float("nan"))
-    report["pairwise_within_sq_distance_per_object"] = pairwise_within_distance(
-        X, labels, squared=True, normalize=True)
     report["generalized_variance"] = generalized_variance(X, labels) if len(ids) else float("nan")
     logprod = generalized_variance(X, labels, form="multiplicative", log=True) if len(ids) \
         else float("nan")
@@ -287,6 +333,7 @@ def quality_report(X, labels, y_true=None, *, random_state: int = 0) -> dict[str
     return report
 
 
-__all__ = ["check_data", "check_labels", "cluster_centers", "theta", "within_variance_sum",
+__all__ = ["check_data", "check_labels", "cluster_centers", "theta", "center_distances",
+           "within_variance_sum",
            "pairwise_within_distance", "cluster_covariances", "generalized_variance",
            "match_labels", "agreement", "quality_report"]

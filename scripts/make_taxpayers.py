@@ -13,9 +13,16 @@ rounded figures (rounded to 6 decimals, as the article prints them) and adds the
 
 * Phi11 = net_profit / cost_of_sales          (profitability per unit of cost)
 * Phi13 = fixed_assets / cost_of_sales         (X1 / X8)
-* Phi21 = (revenue - cost_of_sales) / revenue  ((Y - X8) / Y)
-* Phi24 = revenue / revenue_prev               (sales growth index)
+* Phi21 = (revenue - cost_of_sales) / revenue_prev  (net margin, formula 20)
+* Phi24 = revenue / revenue_prev                    (sales growth index, formula 21)
 * Phi1 = (Phi11 + Phi13) / 2, Phi2 = (Phi21 + Phi24) / 2, Phi = Phi1 * Phi2
+
+The article prints (20) as "Ф21 = (Y-Xs)/Y (20)" but says "В знаменателе (20) стоит среднее
+значение Y за предшествующий период наблюдений" (the denominator of (20) is the mean of Y over the
+preceding period of observation); the text is followed, so Phi21's denominator is ``revenue_prev``,
+the same as Phi24's ("во сколько раз возрос этот объем по отношению к среднему значению за
+предшествующий период"). The raw figures are built from the drawn indicators accordingly:
+``revenue_prev = cost_of_sales / (Phi24 - Phi21)`` and ``revenue = Phi24 * revenue_prev``.
 
 Usage: ``python scripts/make_taxpayers.py [--out-dir DIR] [--seed N]``.
 """
@@ -74,7 +81,7 @@ def make_taxpayers(seed: int = SEED) -> pd.DataFrame:
     planted += ["outlier"] * len(OUTLIERS)
     phi = np.vstack(feats)
     phi[:, 3] = np.maximum(phi[:, 3], 0.2)  # a growth index is a positive ratio
-    phi[:, 2] = np.minimum(phi[:, 2], 0.9)  # and the margin stays below 1
+    phi[:, 2] = np.minimum(phi[:, 2], phi[:, 3] - 0.1)  # cost of sales = (Phi24 - Phi21) Y_prev > 0
     order = rng.permutation(len(phi))
     phi, planted = phi[order], [planted[i] for i in order]
     n = len(phi)
@@ -82,8 +89,8 @@ def make_taxpayers(seed: int = SEED) -> pd.DataFrame:
     cost = np.round(rng.lognormal(np.log(40_000.0), 0.7, size=n), 1)  # X8, thousand roubles
     net_profit = np.round(phi[:, 0] * cost, 1)
     fixed_assets = np.round(phi[:, 1] * cost, 1)  # X1
-    revenue = np.round(cost / (1.0 - phi[:, 2]), 1)  # Y
-    revenue_prev = np.round(revenue / phi[:, 3], 1)
+    revenue_prev = np.round(cost / (phi[:, 3] - phi[:, 2]), 1)  # mean Y of the preceding period
+    revenue = np.round(phi[:, 3] * revenue_prev, 1)  # Y
     frame = pd.DataFrame({
         "enterprise_id": [f"E{i + 1:03d}" for i in range(n)],
         "sector": rng.choice(list(SECTORS), size=n),
@@ -95,7 +102,7 @@ def make_taxpayers(seed: int = SEED) -> pd.DataFrame:
         # the indicators from the rounded figures, printed to 6 decimals like the article's table 1
         "Phi11": np.round(net_profit / cost, 6),
         "Phi13": np.round(fixed_assets / cost, 6),
-        "Phi21": np.round((revenue - cost) / revenue, 6),
+        "Phi21": np.round((revenue - cost) / revenue_prev, 6),
         "Phi24": np.round(revenue / revenue_prev, 6),
     })
     frame = aggregate(frame, TAXPAYER_GROUPS, criterion="Phi")

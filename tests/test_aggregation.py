@@ -48,9 +48,9 @@ def test_weighted_means_are_normalised():
     np.testing.assert_allclose(out["A"], [1.5, 1.5, 2.5])  # 0.75 a + 0.25 b
     np.testing.assert_allclose(out["C"], FRAME["c"])
     np.testing.assert_allclose(out["P"], out["A"] * out["C"])
-    # a zero weight leaves a column out; unlisted columns weigh 1
-    out = aggregate(FRAME, {"A": ["a", "b", "c"]}, weights={"b": 0})
-    np.testing.assert_allclose(out["A"], (FRAME["a"] + FRAME["c"]) / 2)
+    # unlisted columns weigh 1: b weighs 2, a and c 1 each
+    out = aggregate(FRAME, {"A": ["a", "b", "c"]}, weights={"b": 2})
+    np.testing.assert_allclose(out["A"], (FRAME["a"] + 2 * FRAME["b"] + FRAME["c"]) / 4)
     np.testing.assert_allclose(out["Phi"], out["A"])
     assert "Phi" in out and "Phi" not in FRAME  # the input is not modified
 
@@ -77,9 +77,13 @@ def test_missing_values_give_missing_aggregates():
     ({"A": ["a", "a"]}, {}, ConfigError, r"column 'a' is twice in this group"),
     ({"A": ["a"], "B": ["a", "b"]}, {}, ConfigError, r"groups\.B: column 'a' is also in 'A'"),
     ({"A": ["a", "name"]}, {}, DataError, r"column 'name' is not numeric \(e\.g\. 'x'\)"),
-    ({"A": ["a", "b"]}, {"weights": {"a": -1}}, ConfigError, r"weights\.a: .* cannot be negative"),
-    ({"A": ["a", "b"]}, {"weights": {"a": 0, "b": 0}}, ConfigError,
-     r"weights of group 'A' \(a, b\) are all zero"),
+    ({"A": ["a", "b"]}, {"weights": {"a": -1}}, ConfigError,
+     r"weights\.a: weights must be greater than 0 \(formula 19\), got -1\."),
+    ({"A": ["a", "b"]}, {"weights": {"a": 0}}, ConfigError,
+     r"^weights\.a: weights must be greater than 0 \(formula 19\), got 0\.$"),
+    ({"A": ["a", "b"]}, {"weights": {"a": 1, "b": 0.0}}, ConfigError,
+     r"weights\.b: weights must be greater than 0 \(formula 19\), got 0\."),
+    ({"A": ["a", "b"]}, {"weights": {"a": -0.0}}, ConfigError, r"weights\.a: .* greater than 0"),
     ({"A": ["a", "b"]}, {"weights": {"c": 1}}, ConfigError, r"weights\.c: 'c' is in no group"),
     ({"A": ["a", "b"]}, {"weights": {"a": float("nan")}}, ConfigError,
      r"weights\.a: expected a finite number"),
@@ -115,6 +119,23 @@ def test_make_taxpayers_script_reproduces_the_shipped_files(tmp_path):
     assert done.returncode == 0, done.stderr
     for name in ("taxpayers_synthetic.csv", "taxpayers_synthetic_ru.csv"):
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
+
+
+def test_generator_phi21_divides_by_the_preceding_revenue():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_taxpayers",
+                                                  ROOT / "scripts" / "make_taxpayers.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    f = mod.make_taxpayers()
+    np.testing.assert_array_equal(f.Phi21, np.round((f.revenue - f.cost_of_sales)
+                                                    / f.revenue_prev, 6))
+    # the planted intent survives: weak < average < strong in margin and growth
+    means = f.groupby("planted_group")[["Phi21", "Phi24"]].mean()
+    for col in ("Phi21", "Phi24"):
+        assert means.loc["weak", col] < means.loc["average", col] < means.loc["strong", col]
+    assert ((f.Phi24 - f.Phi21) > 0).all()  # cost of sales = (Phi24 - Phi21) * revenue_prev > 0
 
 
 def _load(name):
@@ -155,8 +176,10 @@ def test_shipped_table_satisfies_the_formulas():
     # the indicators follow from the raw figures (rounded to 6 decimals)
     np.testing.assert_allclose(f.Phi11, f.net_profit / f.cost_of_sales, atol=5e-7)
     np.testing.assert_allclose(f.Phi13, f.fixed_assets / f.cost_of_sales, atol=5e-7)
-    np.testing.assert_allclose(f.Phi21, (f.revenue - f.cost_of_sales) / f.revenue, atol=5e-7)
-    np.testing.assert_allclose(f.Phi24, f.revenue / f.revenue_prev, atol=5e-7)
+    # Phi21's denominator is the preceding period's mean revenue (the article's text on (20))
+    np.testing.assert_array_equal(
+        f.Phi21, ((f.revenue - f.cost_of_sales) / f.revenue_prev).round(6))
+    np.testing.assert_array_equal(f.Phi24, (f.revenue / f.revenue_prev).round(6))
     # an outlier like the article's enterprise 7
     assert f.loc[f.planted_group == "outlier", "Phi"].max() == pytest.approx(3.38, abs=0.01)
 

@@ -104,7 +104,24 @@ def test_metrics_frame_names_the_figures_once_for_the_app_and_the_downloads():
     from ui import downloads, widgets
 
     frame = export.metrics_frame({"ARI": 0.5, "theta": 2.0, "custom": 3})
-    assert frame["figure"].tolist() == ["ARI", "Θ (22)", "custom"]
+    assert frame["figure"].tolist() == ["ARI", "Θ (22) = Q1 (26)", "custom"]
     assert frame["meaning"].iloc[2] == "" and "adjusted Rand" in frame["meaning"].iloc[0]
     assert downloads.metrics_frame is export.metrics_frame
     assert widgets.metrics_frame({"nmi": 1.0}).equals(export.metrics_frame({"nmi": 1.0}))
+
+
+def test_every_quality_figure_has_one_plain_meaning():
+    from clustering import export, metrics
+
+    X = np.array([[0, 0], [2, 0], [0, 2], [10, 10], [12, 10], [10, 12], [12, 12]], float)
+    labels = np.array([0, 0, 0, 1, 1, 1, 1])
+    report = metrics.quality_report(X, labels, y_true=labels)
+    frame = export.metrics_frame(report)
+    assert set(report) <= set(export.METRIC_NOTES)
+    assert frame["meaning"].str.len().gt(0).all()
+    assert frame["figure"].is_unique  # no two rows under one name
+    names = dict(zip(report, frame["figure"]))
+    assert names["theta"] == "Θ (22) = Q1 (26)"
+    assert "not the article's" in names["normalised_variance_sum"]
+    # (26) is theta: the normalised sum is a different number
+    assert report["normalised_variance_sum"] != pytest.approx(report["theta"])

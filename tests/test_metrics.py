@@ -21,9 +21,63 @@ def test_theta_formula_22_by_hand():
     np.testing.assert_allclose(metrics.cluster_centers(X, LABELS), [[2 / 3, 2 / 3], [11, 11]])
 
 
-def test_within_variance_sum_formula_26_by_hand():
-    assert metrics.within_variance_sum(X, LABELS) == pytest.approx(16 / 9 + 2)
-    assert metrics.within_variance_sum(X, LABELS, normalize=False) == pytest.approx(40 / 3)
+def test_theta_about_given_centres_by_hand():
+    # centres (0, 0) for A and (10, 10) for B: A 0 + 4 + 4; B 0 + 4 + 4 + 8.
+    centres = np.array([[0.0, 0.0], [10.0, 10.0]])
+    assert metrics.theta(X, LABELS, centres) == pytest.approx(8 + 16)
+    # row m is the centre of label m: labels 0 and 2 need three rows, row 1 unused (may be NaN)
+    lab = np.where(LABELS == 1, 2, 0)
+    rows = np.array([[0.0, 0.0], [np.nan, np.nan], [10.0, 10.0]])
+    assert metrics.theta(X, lab, rows) == pytest.approx(24)
+    # the clusters' means as centres give today's Theta; None is the same
+    means = metrics.cluster_centers(X, LABELS)
+    assert metrics.theta(X, LABELS, means) == pytest.approx(metrics.theta(X, LABELS))
+    # any other centre gives a larger Theta (the mean minimises the sum of squares)
+    assert metrics.theta(X, LABELS, means + [0.1, 0.0]) == pytest.approx(40 / 3 + 7 * 0.01)
+
+
+def test_center_distances_formula_23_by_hand():
+    centres = np.array([[0.0, 0.0], [10.0, 10.0]])
+    d = metrics.center_distances(X, LABELS, centres)
+    np.testing.assert_allclose(d, [0, 2, 2, 0, 2, 2, 2 * np.sqrt(2)])
+    assert np.sum(d ** 2) == pytest.approx(metrics.theta(X, LABELS, centres))
+    # about the means; noise gets NaN and stays out of Theta
+    lab = np.append(LABELS, -1)
+    Xn = np.vstack([X, [[100.0, -100.0]]])
+    d = metrics.center_distances(Xn, lab)
+    np.testing.assert_allclose(d[3:7], np.sqrt(2))  # square's corners to its centre (11, 11)
+    np.testing.assert_allclose(d[:3], [np.sqrt(8) / 3, np.sqrt(20) / 3, np.sqrt(20) / 3])
+    assert np.isnan(d[7]) and np.nansum(d ** 2) == pytest.approx(40 / 3)
+
+
+@pytest.mark.parametrize("centres, message", [
+    (np.zeros((1, 2)), r"centers: 1 centres for cluster labels up to 1; .* at least 2 rows"),
+    (np.zeros((2, 3)), r"centers: expected one row of 2 coordinates per cluster, got shape "
+                       r"\(2, 3\)"),
+    (np.zeros(4), r"centers: expected one row of 2 coordinates .* shape \(4,\)"),
+    (np.array([[0.0, np.nan], [1.0, 1.0]]), r"centers: .* must be finite"),
+])
+def test_bad_centres_are_data_errors(centres, message):
+    for f in (metrics.theta, metrics.center_distances):
+        with pytest.raises(DataError, match=message):
+            f(X, LABELS, centres)
+
+
+def test_within_variance_sum_formula_26_is_q1_theta():
+    # the article's (26), which its table 4 prints as "Q1(s) =4,287" for map HC1,1's Theta
+    assert metrics.within_variance_sum(X, LABELS) == pytest.approx(40 / 3)
+    assert metrics.within_variance_sum(X, LABELS) == metrics.theta(X, LABELS)
+    # the per-cluster normalised variant (not the article's): 16/3 / 3 + 8 / 4
+    assert metrics.within_variance_sum(X, LABELS, normalize=True) == pytest.approx(16 / 9 + 2)
+
+
+def test_article_table2_theta_is_printed_as_q1_in_table4():
+    seeds = REF.parent / "seeds" / "som_quasi_bayesian_taxpayers_ru.txt"
+    text = seeds.read_text(encoding="utf-8")
+    assert "Cумма внутрикластерных дисперсий, где центром рассеяния служит «центр тяжести»" in text
+    assert "Q1(s) =4,287" in text
+    t2 = pd.read_csv(REF / "qbm_table2.csv")
+    assert round(float(t2.loc[t2.network == 1, "theta_u1"].iloc[0]), 3) == 4.287
 
 
 def test_pairwise_distances_formulas_27_28_by_hand():
@@ -83,6 +137,13 @@ def test_quality_report_keys_and_external_indices():
     report = metrics.quality_report(X, LABELS, y_true=LABELS)
     assert report["ari"] == pytest.approx(1.0) and report["nmi"] == pytest.approx(1.0)
     assert report["theta"] == pytest.approx(40 / 3)
+    assert report["normalised_variance_sum"] == pytest.approx(16 / 9 + 2)
+    # (26) and (28, squared) equal theta: reported once, under theta
+    assert "within_variance_sum" not in report
+    assert "pairwise_within_sq_distance_per_object" not in report
+    assert list(report) == ["n_clusters", "noise", "theta", "normalised_variance_sum",
+                            "pairwise_within_distance", "generalized_variance",
+                            "log_generalized_variance_product", "silhouette", "ari", "nmi"]
     assert 0.8 < report["silhouette"] <= 1.0
     one = metrics.quality_report(X, np.zeros(7, int))
     assert np.isnan(one["silhouette"]) and "ari" not in one
