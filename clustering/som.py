@@ -1,4 +1,5 @@
-"""Kohonen's self-organizing map (SOM), online and batch, with the map's cells grouped into clusters.
+"""Kohonen's self-organizing map (SOM), online, by epochs and batch, with the map's cells grouped
+into clusters.
 
 The online algorithm is Haykin's formulation as the taxpayer article ("Neural network clustering
 methods to evaluate the totality of taxpayers according to their degree of creditworthiness",
@@ -10,6 +11,10 @@ methods to evaluate the totality of taxpayers according to their degree of credi
 * decay: ``sigma(t) = sigma0 exp(-t / tau1)`` (formula 4), ``eta(t) = eta0 exp(-t / tau2)``
   (formula 11);
 * adaptation: ``w_q <- w_q + eta(t) h(k*, q, t) (x - w_q)``.
+
+The epoch algorithm is the same rule with ``t`` counting epochs, as the article trains ("числа
+эпох Т (итераций) процесса модификации весов (10)"; "Т =500; G0=4; η0= 0,3"): every epoch
+presents each object once, in a new random order, with sigma(t) and eta(t) fixed through it.
 
 The batch algorithm (Kohonen's batch map) replaces the per-object updates by one update per
 pass over the data, ``w_q <- w_q + eta(t) (sum_i h(b_i, q, t) x_i / sum_i h(b_i, q, t) - w_q)``,
@@ -37,7 +42,7 @@ from typing import Callable, Optional
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, clone
 from threadpoolctl import threadpool_limits
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -52,12 +57,13 @@ from clustering.planning import Plan
 from clustering.progress import Progress
 from clustering.som_training import (CHUNK_BYTES, PCA_SVD_MAX_ROWS, Run, Schedule,
                                      batch_chunk_rows, best_two_units, chunk_slices,
-                                     estimate_memory, exponential_decay, sq_distances,
-                                     topographic_error_of, train_batch, train_online)
+                                     estimate_memory, exponential_decay, require_numba,
+                                     sq_distances, topographic_error_of, train_batch,
+                                     train_epochs, train_online)
 from clustering.validation import validate_data
 
 INITS = ("pca", "random", "sample")
-MODES = ("online", "batch")
+MODES = ("online", "batch", "epoch")
 CLUSTER_METHODS = ("kmeans", "hierarchical")
 
 
@@ -98,16 +104,21 @@ def _check_lattice(units: int, n_clusters: int) -> None:
                           f"{units} cells; enlarge the lattice or lower n_clusters.")
 
 
-def _check_steps(mode: str, n_steps: int, conv: int, automatic: bool, units: int) -> None:
-    """Refuse more training steps (both phases) than :mod:`clustering.limits` allows:
-    ``som_steps`` presentations online, ``epochs`` passes over the data in batch mode."""
-    name = "som_steps" if mode == "online" else "epochs"
-    if not conv:
-        limits.check(name, n_steps, "n_steps")
-        return
-    how = f" (null: 500 x {units} units)" if automatic else ""
-    limits.check(name, n_steps + conv, "n_steps + convergence_steps",
-                 f"{n_steps} + {conv}{how}")
+def _check_steps(mode: str, n_steps: int, conv: int, automatic: bool, units: int,
+                 n_objects: int) -> None:
+    """Refuse more training (both phases) than :mod:`clustering.limits` allows: ``som_steps``
+    presentations online, ``epochs`` passes over the data in batch mode, and in epoch mode
+    both: ``som_steps`` on the presentations (epochs x objects), ``epochs`` on the epochs."""
+    where = "n_steps + convergence_steps" if conv else "n_steps"
+    auto = "" if not automatic else (f" (null: 500 x {units} units / {n_objects} objects)"
+                                     if mode == "epoch" else f" (null: 500 x {units} units)")
+    steps = f"{n_steps} + {conv}{auto}" if conv else f"{n_steps}"
+    if mode == "epoch":
+        epochs = f"({steps})" if conv else steps
+        limits.check("som_steps", (n_steps + conv) * n_objects, where,
+                     f"{epochs} epochs x {n_objects} objects")
+    limits.check("som_steps" if mode == "online" else "epochs", n_steps + conv, where,
+                 steps if conv else None)
 
 
 def _check_memory(memory: dict, limit: int, units: int, n: int, p: int) -> None:
@@ -155,6 +166,32 @@ def _principal_axes(X: np.ndarray):
     return mean, np.sqrt(ev / max(n - 1, 1)), vt
 
 
+def _group_cells(W: np.ndarray, M: int, method: str, rng, adjacency: np.ndarray):
+    """Cluster of every cell (as found) and the clusters' centres (row m: cluster m):
+    k-means' centres, or the mean codebook vector of each cluster's cells (Ward's, M = 1)."""
+    if M == 1:
+        return np.zeros(W.shape[0], dtype=np.int64), W.mean(axis=0, keepdims=True)
+    if method == "hierarchical":
+        from scipy.sparse import csr_matrix
+        from sklearn.cluster import AgglomerativeClustering
+
+        raw = AgglomerativeClustering(n_clusters=M, linkage="ward",
+                                      connectivity=csr_matrix(adjacency)).fit_predict(W)
+        return raw, np.array([W[raw == m].mean(axis=0) for m in range(M)])
+    from sklearn.cluster import KMeans
+
+    distinct = np.unique(W, axis=0).shape[0]
+    if distinct < M:
+        raise DataError(f"X: the map has only {distinct} distinct cells; it cannot be "
+                        f"grouped into {M} clusters (too few distinct objects?).")
+    # a few hundred codebook vectors never gain from threads, and right after the training's
+    # BLAS calls OpenMP threads fight the BLAS threads (seconds on 2 cores)
+    with threadpool_limits(limits=1):
+        km = KMeans(n_clusters=M, n_init=10,
+                    random_state=rng.randint(np.iinfo(np.int32).max)).fit(W)
+    return km.labels_.astype(np.int64), km.cluster_centers_.copy()
+
+
 # ----------------------------------------------------------------------------------- estimator
 class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
     """Kohonen self-organizing map whose cells are grouped into clusters.
@@ -163,7 +200,9 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
     ----------
     rows, cols : int or None
         Lattice size; None: about ``5 sqrt(N)`` units with the sides in the ratio of the two
-        largest principal components (:func:`suggest_lattice`). The study used 16 x 12.
+        largest principal components (:func:`suggest_lattice`). The study used 12 rows x 16
+        columns ("по оси абсцисс выбиралось 16, а по оси ординат 12 ячеек": 16 along the
+        abscissa, the columns; 12 along the ordinate, the rows).
     lattice : {"hexagonal", "rectangular"}
         Six neighbours per unit (hexagon centres) or four (square grid).
     init : {"pca", "random", "sample"} or array (rows * cols, n_features)
@@ -184,20 +223,27 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         T, the number of training steps (the study: 500). **One step**: in ``mode="online"``
         one presented object (Haykin's iteration; objects are drawn pass after pass, each pass
         in a new random order, so ``n_steps = k * N`` presents every object k times); in
-        ``mode="batch"`` one pass over all the data (an epoch) with one codebook update.
-        With ``convergence_steps``, at most ``som_steps`` (online) or ``epochs`` (batch) of
-        :mod:`clustering.limits` in all, checked before training.
-    mode : {"online", "batch"}
-        Online: sequential updates exactly as the article (inherently one object at a time).
-        Batch: one vectorised whole-data update per step; the choice for large data.
+        ``mode="epoch"`` one epoch, every object presented once, in a new random order, with
+        sigma(t) and eta(t) fixed through it (the article's "эпох Т"); in ``mode="batch"``
+        one pass over all the data with one codebook update. With ``convergence_steps``, at
+        most ``som_steps`` (online) or ``epochs`` (batch) of :mod:`clustering.limits` in all;
+        in epoch mode at most ``epochs`` epochs and ``som_steps`` presentations (epochs x
+        objects); checked before training.
+    mode : {"online", "epoch", "batch"}
+        Online: sequential updates exactly as Haykin (one object, one step of the schedule).
+        Epoch: the same rule (10) by epochs, as the article trains (T = 500 epochs), the
+        per-object loop compiled with numba. Batch: one vectorised whole-data update per step;
+        the choice for large data.
     tol : float
         Stop before ``n_steps`` when no unit moved more than ``tol`` (Euclidean) since the last
-        check: every step in batch mode, every recorded interval in online mode (see
-        ``history_``). 0 disables the check.
+        check: every step in batch mode, every epoch in epoch mode, every recorded interval in
+        online mode (see ``history_``). 0 disables the check.
     convergence_steps : int or None
-        Steps of a second, convergence phase after the first ``n_steps`` (Haykin): the learning
-        rate is fixed at ``convergence_eta`` while sigma keeps decaying by its schedule.
-        0: no second phase; None: ``500 x units`` steps (Haykin: hundreds of times the units).
+        Steps of a second, convergence phase after the first ``n_steps`` (Haykin), epochs in
+        epoch mode: the learning rate is fixed at ``convergence_eta`` while sigma keeps decaying
+        by its schedule. 0: no second phase; None: ``500 x units`` steps (Haykin: hundreds of
+        times the units), in epoch mode the whole epochs that present about as many objects,
+        ``ceil(500 x units / N)``.
     convergence_eta : float
         Learning rate of the convergence phase (Haykin: about 0.01).
     n_clusters : int
@@ -225,7 +271,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         Where the batch sums run: None (``CLUSTERMAP_DASK_SCHEDULER`` or this process),
         "local", "auto", "localcluster" or a Dask scheduler address; see
         :mod:`clustering.distributed`. Chunks become Dask tasks; the result is identical to the
-        local path. Online training always runs here (one object at a time).
+        local path. Online and epoch training always run here (one object at a time).
     n_jobs : int or None
         Worker processes of an embedded LocalCluster (None or -1: one per core).
 
@@ -239,6 +285,11 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         Cell k of every training object (its best-matching unit).
     cell_clusters_ : ndarray (units,)
         Cluster m of every cell; clusters are numbered by decreasing number of objects.
+    cluster_centers_ : ndarray (n_clusters, n_features)
+        Row m: the centre of cluster m as the cells were grouped: the k-means centre of its
+        codebook vectors, or (Ward's, or one cluster) their mean. The map's own centres, so that
+        a criterion such as Theta (22) measured around them varies from map to map as the
+        article's replicates do (network 7: 2.986739, 2.985659, 3.099081).
     labels_ : ndarray (n_samples,)
         Cluster m of every training object (``cell_clusters_[bmu_]``).
     hit_counts_ : ndarray (units,)
@@ -250,12 +301,16 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
     history_ : dict of lists
         ``step``, ``quantization_error``, ``topographic_error``, ``sigma``, ``eta`` and
         ``codebook_change`` (largest unit move since the previous record), recorded before each
-        batch epoch / after each online interval (one pass over the data, or ``n_steps / 20``
-        objects when that is shorter), and at the end.
+        batch or epoch-mode epoch (every ``history_every``-th) / after each online interval (one
+        pass over the data, or ``n_steps / 20`` objects when that is shorter), and at the end.
     sigma0_, tau1_, tau2_, convergence_steps_ : float, float, float, int
         The schedule's constants as used (defaults resolved).
     n_steps_done_ : int
         Steps made (fewer than planned after convergence or a stop).
+    sigma_end_, eta_end_ : float
+        sigma(t) and eta(t) of the schedule at ``t = n_steps_done_``, where the run ended (the
+        article's table 2, "Конец": sigma(500) = 4 exp(-500 / 140) = 0.112463, eta(500) = 0.3
+        exp(-500 / 125) = 0.005495); eta is ``convergence_eta`` after a convergence phase.
     converged_ : bool
         True when training ended on ``tol``.
     stopped_ : bool
@@ -368,10 +423,13 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         else:
             tau1 = 1000.0 / math.log(sigma0) if sigma0 > 1.0 + 1e-9 else 1000.0
         tau2 = float(p["tau2"]) if p["tau2"] is not None else 1000.0
-        units = rows * cols
-        conv = 500 * units if p["convergence_steps"] is None else int(p["convergence_steps"])
-        _check_steps(p["mode"], int(p["n_steps"]), conv, p["convergence_steps"] is None, units)
-        return Schedule(rows, cols, sigma0, tau1, tau2, conv, int(p["n_steps"]) + conv)
+        units, n = rows * cols, X.shape[0]
+        conv = p["convergence_steps"]
+        if conv is None:  # Haykin's 500 x units presentations; in epoch mode whole epochs
+            conv = math.ceil(500 * units / n) if p["mode"] == "epoch" else 500 * units
+        _check_steps(p["mode"], int(p["n_steps"]), int(conv), p["convergence_steps"] is None,
+                     units, n)
+        return Schedule(rows, cols, sigma0, tau1, tau2, int(conv), int(p["n_steps"]) + int(conv))
 
     def plan(self, X) -> Plan:
         """How :meth:`fit` would run on ``X``, decided without training.
@@ -379,7 +437,8 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         Checks the parameters, the data and the limits of :mod:`clustering.limits` and the
         memory limit (refused with a :class:`ConfigError` naming the setting, exactly as
         :meth:`fit` refuses them) and returns a :class:`~clustering.planning.Plan`: execution
-        ``"online"``, ``"batch"`` (one block) or ``"chunked"`` (batch sums in chunks), the
+        ``"online"``, ``"epoch"`` (the compiled epochs of rule 10), ``"batch"`` (one block) or
+        ``"chunked"`` (batch sums in chunks), the
         memory estimate of :func:`estimate_memory`, and in ``details`` the lattice (``rows``,
         ``cols``, ``units``), the schedule (``sigma0``, ``tau1``, ``tau2``,
         ``convergence_steps``, ``total_steps``), ``chunk_size``, ``n_chunks``, ``scheduler``
@@ -399,9 +458,13 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         limit = budget.memory_limit_bytes(p["memory_limit"])
         _check_memory(memory, limit, units, n, dim)
         n_chunks = math.ceil(n / chunk_rows)
-        execution = ("online" if p["mode"] == "online" else
+        if p["mode"] == "epoch":
+            require_numba()
+        execution = (p["mode"] if p["mode"] != "batch" else
                      "chunked" if n_chunks > 1 else "batch")
         reason = {"online": "online training presents one object at a time",
+                  "epoch": f"{schedule.total} epochs, each presenting the {n:,} objects one at "
+                           f"a time in a new random order (compiled with numba)",
                   "batch": "batch sums over all the objects in one block",
                   "chunked": f"batch sums in {n_chunks} chunks of {chunk_rows:,} objects"}
         reason = reason[execution]
@@ -444,8 +507,9 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         """Train the map on ``X`` and group its cells into ``n_clusters`` clusters.
 
         ``callback`` receives a :class:`~clustering.progress.Progress` (method ``"som"``) at
-        every recorded interval with the current quantization and topographic errors, and once
-        with ``done=True``; ``stop.is_set()`` ends training after the current step.
+        every recorded interval (in epoch mode after every epoch, "epoch t of T") with the last
+        recorded quantization and topographic errors, and once with ``done=True``;
+        ``stop.is_set()`` ends training after the current step.
         """
         X = validate_data(X, estimator=self)
         p = self._check_params(X)
@@ -475,22 +539,26 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         self.memory_estimate_ = dict(plan.details["memory"])
 
     def _train(self, X, W, run: "Run", rng, plan: Plan, p: dict) -> np.ndarray:
-        """Batch epochs (here or on Dask) or online steps; sets ``execution_``."""
+        """Batch epochs (here or on Dask), compiled epochs or online steps; sets
+        ``execution_``."""
         if p["mode"] == "batch":
             ops = 2.0 * X.shape[0] * plan.details["units"] * X.shape[1] * run.schedule.total
             with distributed.dask_session(p["scheduler"], p["n_jobs"], ops=ops,
                                           max_tasks=self.n_chunks_) as (execution, client):
                 self._set_execution(execution, p["mode"])
                 return train_batch(X, W, run, self.chunk_size_, client, execution.workers)
+        mode = p["mode"]
         note = ("" if plan.details["scheduler"] == "local"
-                else " (online training is sequential; not on Dask)")
-        self._set_execution(distributed.local_execution(f"online: one object at a time{note}"),
-                            p["mode"])
-        return train_online(X, W, run, rng)
+                else f" ({mode} training is sequential; not on Dask)")
+        what = ("online: one object at a time" if mode == "online" else
+                "epoch: every object once per epoch, one at a time")
+        self._set_execution(distributed.local_execution(what + note), mode)
+        return (train_online if mode == "online" else train_epochs)(X, W, run, rng)
 
     def _set_training(self, X: np.ndarray, W: np.ndarray, run: "Run") -> None:
         """The trained codebook, the final errors and the history (the final state recorded)."""
         self.n_steps_done_ = run.done
+        self.sigma_end_, self.eta_end_ = float(run.sigma(run.done)), float(run.eta(run.done))
         self.codebook_ = W
         b1, b2, dist = best_two_units(X, W)
         self.bmu_ = b1
@@ -508,7 +576,7 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         chunked = mode == "batch" and self.n_chunks_ > 1
         how = (f"batch sums in {self.n_chunks_} chunks of {self.chunk_size_:,} objects"
                if chunked else "batch sums in one block" if mode == "batch" else
-               "online updates")
+               "compiled epoch updates" if mode == "epoch" else "online updates")
         mem = self.memory_estimate_
         info.update(chunk_size=int(self.chunk_size_), n_chunks=int(self.n_chunks_),
                     chunked=bool(chunked),
@@ -519,30 +587,11 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ clustering of cells
     def _cluster_cells(self, rng, adjacency: np.ndarray) -> None:
-        """``cell_clusters_``: k-means or Ward's clustering (lattice neighbours only) of the
-        codebook, clusters numbered by decreasing number of objects."""
+        """``cell_clusters_`` and ``cluster_centers_``: k-means or Ward's clustering (lattice
+        neighbours only) of the codebook, clusters numbered by decreasing number of objects."""
         W = self.codebook_
         M = int(self.n_clusters)
-        if M == 1:
-            raw = np.zeros(W.shape[0], dtype=np.int64)
-        elif self.cluster_method == "hierarchical":
-            from scipy.sparse import csr_matrix
-            from sklearn.cluster import AgglomerativeClustering
-
-            raw = AgglomerativeClustering(n_clusters=M, linkage="ward",
-                                          connectivity=csr_matrix(adjacency)).fit_predict(W)
-        else:
-            from sklearn.cluster import KMeans
-
-            distinct = np.unique(W, axis=0).shape[0]
-            if distinct < M:
-                raise DataError(f"X: the map has only {distinct} distinct cells; it cannot be "
-                                f"grouped into {M} clusters (too few distinct objects?).")
-            # a few hundred codebook vectors never gain from threads, and right after the
-            # training's BLAS calls OpenMP threads fight the BLAS threads (seconds on 2 cores)
-            with threadpool_limits(limits=1):
-                raw = KMeans(n_clusters=M, n_init=10,
-                             random_state=rng.randint(np.iinfo(np.int32).max)).fit_predict(W)
+        raw, centres = _group_cells(W, M, self.cluster_method, rng, adjacency)
         # number the clusters by decreasing number of objects (then by their first cell)
         hits = np.bincount(raw, weights=self.hit_counts_, minlength=M)
         first_cell = np.array([np.flatnonzero(raw == m).min() if np.any(raw == m) else W.shape[0]
@@ -551,6 +600,25 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         rename = np.empty(M, dtype=np.int64)
         rename[order] = np.arange(M)
         self.cell_clusters_ = rename[raw]
+        self.cluster_centers_ = np.empty_like(centres)
+        self.cluster_centers_[rename] = centres
+
+    def recluster(self, n_clusters: int, random_state=None) -> "SOM":
+        """A copy of this trained map with its cells grouped into ``n_clusters`` clusters.
+
+        Training does not depend on M (only the grouping of the cells does), so the ensemble's
+        choice of M regroups the same maps. The copy shares the codebook; its
+        ``cell_clusters_``, ``cluster_centers_`` and ``labels_`` are new, grouped with the seed
+        ``random_state`` (default: the map's own ``random_state``).
+        """
+        check_is_fitted(self, "codebook_")
+        copy = clone(self).set_params(n_clusters=int(n_clusters))
+        copy.__dict__.update({k: v for k, v in vars(self).items() if k.endswith("_")})
+        _check_lattice(self.codebook_.shape[0], int(n_clusters))
+        seed = self.random_state if random_state is None else random_state
+        copy._cluster_cells(check_random_state(seed), self.lattice_adjacency())
+        copy.labels_ = copy.cell_clusters_[copy.bmu_]
+        return copy
 
     # ------------------------------------------------------------------ use
     def _check_X(self, X):

@@ -1,24 +1,32 @@
-"""The SOM's training: the online and batch loops and the arithmetic they run on.
+"""The SOM's training: the online, epoch and batch loops and the arithmetic they run on.
 
 Online training is Haykin's, as the taxpayer article gives it (formulas 4, 10, 11): one object
 at a time, its best-matching unit moves the units near it on the lattice by
 ``eta(t) h(k*, q, t) (x - w_q)``, with ``sigma(t) = sigma0 exp(-t / tau1)`` (formula 4) and
-``eta(t) = eta0 exp(-t / tau2)`` (formula 11). Batch training (Kohonen's batch map) makes one
-update per pass over the data from per-unit hits and sums gathered chunk by chunk, here or as
-Dask tasks, added in chunk order so that both paths give the same codebook.
+``eta(t) = eta0 exp(-t / tau2)`` (formula 11). Epoch training is the same rule (10) with ``t``
+counting epochs, as the article trains ("числа эпох Т (итераций) процесса модификации весов
+(10)"): sigma(t) and eta(t) stay fixed through an epoch, which presents every object once, in a
+new random order; its per-object loop is compiled with numba (:func:`epoch_kernel`). Batch
+training (Kohonen's batch map) makes one update per pass over the data from per-unit hits and
+sums gathered chunk by chunk, here or as Dask tasks, added in chunk order so that both paths
+give the same codebook.
 
 Here are the squared distances and the best-matching units (computed in chunks of objects, so
 that no objects x units matrix is ever whole), the chunk size and the memory estimate of a fit,
 the schedule and the state of one training (:class:`Schedule`, :class:`Run`), and the loops
-:func:`train_batch` and :func:`train_online` that :class:`clustering.som.SOM` calls.
+:func:`train_batch`, :func:`train_online` and :func:`train_epochs` that
+:class:`clustering.som.SOM` calls. numba is imported only when an epoch training starts.
 """
 from __future__ import annotations
 
+import importlib.util
 import math
+import time
 from typing import NamedTuple, Optional
 
 import numpy as np
 
+from clustering.errors import ConfigError
 from clustering.lattice import neighbourhood
 from clustering.progress import Progress, stop_requested
 
@@ -228,10 +236,12 @@ class Run:
         return {"quantization_error": h["quantization_error"][-1],
                 "topographic_error": h["topographic_error"][-1]}
 
-    def report(self, step: int) -> None:
+    def report(self, step: int, unit: str = "step") -> None:
+        """The callback's :class:`Progress`: ``"<unit> <step> of <total>"``."""
         total = self.schedule.total
         if self.callback is not None:
-            self.callback(Progress("som", step, total, self.metrics(), f"step {step} of {total}"))
+            self.callback(Progress("som", step, total, self.metrics(),
+                                   f"{unit} {step} of {total}"))
 
     def finish(self, W: np.ndarray, done: int, *, converged=False, stopped=False) -> np.ndarray:
         self.done, self.converged, self.stopped = done, converged, stopped
@@ -345,7 +355,109 @@ def train_online(X, W, run: Run, rng):
     return run.finish(W, total)
 
 
+# ----------------------------------------------------------------------------------- epochs
+def _epoch_presentations(X, order, WT, H, eta):  # pragma: no cover - runs compiled
+    """One epoch of rule (10), in place: for each object ``x = X[order[i]]`` in turn, the
+    winner ``k*`` (formula 1, the lowest index on ties), then ``w_u += eta h[k*, u] (x - w_u)``
+    for every unit ``u``. The codebook is held transposed (``WT``: features x units), so that
+    the loops over the units are contiguous (vectorised); the arithmetic of every unit is the
+    same as on the units x features codebook. Plain loops, compiled by :func:`epoch_kernel`."""
+    p, units = WT.shape
+    d = np.empty(units)
+    f = np.empty(units)
+    for i in range(order.shape[0]):
+        x = X[order[i]]
+        d[:] = 0.0
+        for j in range(p):
+            xj = x[j]
+            for u in range(units):
+                diff = xj - WT[j, u]
+                d[u] += diff * diff
+        best, best_d = 0, np.inf
+        for u in range(units):
+            if d[u] < best_d:
+                best, best_d = u, d[u]
+        for u in range(units):
+            f[u] = eta * H[best, u]
+        for j in range(p):
+            xj = x[j]
+            for u in range(units):
+                WT[j, u] += f[u] * (xj - WT[j, u])
+
+
+#: The kernel's one signature: C-ordered float64 data (objects x features), int64 order, the
+#: transposed codebook (features x units, updated in place), the neighbourhood (units x units)
+#: and eta.
+EPOCH_SIGNATURE = "void(float64[:, ::1], int64[::1], float64[:, ::1], float64[:, ::1], float64)"
+_EPOCH_KERNEL: dict = {}
+
+
+def require_numba() -> None:
+    """Refuse ``mode="epoch"`` where numba is not installed (checked without importing it)."""
+    if importlib.util.find_spec("numba") is None:
+        raise ConfigError("mode: 'epoch' training is compiled with numba, which is not "
+                          "installed; install numba>=0.59 (requirements.txt) or use "
+                          "mode='online' or 'batch'.")
+
+
+def epoch_kernel():
+    """The compiled :func:`_epoch_presentations` (``kernel(X, order, WT, H, eta)``, the
+    transposed codebook ``WT`` updated in place), compiled on the first call in a process and
+    kept.
+
+    Compiled eagerly for :data:`EPOCH_SIGNATURE` with ``cache=True``: a later process loads it
+    from numba's cache (the package's ``__pycache__``, else the user's cache directory, or
+    ``NUMBA_CACHE_DIR``) instead of compiling again (about 1 s, once per process: every joblib
+    or Dask worker). Where no cache can be written (a read-only install without a writable home)
+    it is compiled without a cache, never refused. ``nogil``: threads run kernels in parallel.
+    """
+    if "kernel" not in _EPOCH_KERNEL:
+        require_numba()
+        import numba
+
+        start = time.perf_counter()
+        try:
+            kernel = numba.njit(EPOCH_SIGNATURE, cache=True, nogil=True)(_epoch_presentations)
+        except (RuntimeError, OSError):  # no writable cache location
+            kernel = numba.njit(EPOCH_SIGNATURE, cache=False, nogil=True)(_epoch_presentations)
+        _EPOCH_KERNEL.update(kernel=kernel, seconds=time.perf_counter() - start)
+    return _EPOCH_KERNEL["kernel"]
+
+
+def train_epochs(X, W, run: Run, rng):
+    """The article's T epochs of rule (10) (formulas 2, 4, 10, 11), ``t`` counting epochs.
+
+    Epoch ``t`` fixes ``sigma(t)`` and ``eta(t)`` (``convergence_eta`` in the convergence
+    phase), computes the neighbourhood matrix once and presents every object once, in the order
+    ``rng.permutation(n)``. The errors are recorded before every ``history_every``-th epoch;
+    progress is reported after every epoch; ``tol``: stop when no unit moved more than it during
+    the epoch; a stop ends training after the current epoch.
+    """
+    kernel = epoch_kernel()
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    WT = np.ascontiguousarray(np.array(W, dtype=np.float64).T)
+    W = WT.T  # a view: the units x features codebook the kernel updates
+    n = X.shape[0]
+    total, done, how = run.schedule.total, run.schedule.total, {}
+    for t in range(total):
+        if t % run.history_every == 0:
+            run.record(t, *_errors(X, W, run.adjacency), W)
+        prev = W.copy()
+        H = np.ascontiguousarray(neighbourhood(run.D2, run.sigma(t)), dtype=np.float64)
+        kernel(X, rng.permutation(n).astype(np.int64), WT, H, run.eta(t))
+        change = float(np.max(np.linalg.norm(W - prev, axis=1)))
+        run.report(t + 1, "epoch")
+        if run.tol > 0 and change < run.tol:
+            done, how = t + 1, {"converged": True}
+            break
+        if stop_requested(run.stop):
+            done, how = t + 1, {"stopped": True}
+            break
+    return run.finish(np.ascontiguousarray(W), done, **how)
+
+
 __all__ = ["CHUNK_ENTRIES", "CHUNK_BYTES", "PCA_SVD_MAX_ROWS", "TASKS_PER_WORKER", "HISTORY_KEYS",
            "exponential_decay", "sq_distances", "chunk_slices", "batch_chunk_rows",
            "estimate_memory", "best_two_units", "topographic_error_of", "Schedule", "Run",
-           "train_batch", "train_online"]
+           "train_batch", "train_online", "train_epochs", "epoch_kernel", "require_numba",
+           "EPOCH_SIGNATURE"]

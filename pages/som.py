@@ -17,7 +17,10 @@ CAPTION = ("Kohonen's map: a lattice of units whose weight vectors follow the da
 
 
 def use_study():
-    forms.set_values({"rows": 16, "cols": 12, "n_steps": 500, "sigma0": 4.0, "eta0": 0.3}, KEY)
+    """The taxpayer study's map: "по оси абсцисс выбиралось 16, а по оси ординат 12 ячеек" (16
+    cells along the abscissa: 16 columns; 12 along the ordinate: 12 rows), T = 500 epochs."""
+    forms.set_values({"rows": 12, "cols": 16, "mode": "epoch", "n_steps": 500, "sigma0": 4.0,
+                      "eta0": 0.3}, KEY)
 
 
 def settings(page) -> dict:
@@ -33,8 +36,9 @@ def settings(page) -> dict:
                 f"{runs.suggested_units(n_obj)} units for N = {n_obj}: {sug_rows} x {sug_cols}.")
     c2.button(f"Use {sug_rows} x {sug_cols}", key="som_suggest", on_click=forms.set_values,
               args=({"rows": sug_rows, "cols": sug_cols}, KEY), disabled=page.running)
-    c3.button("The study's 16 x 12", key="som_study", on_click=use_study, disabled=page.running,
-              help="The taxpayer study: 16 x 12 = 192 cells, T = 500, σ0 = 4, η0 = 0.3.")
+    c3.button("The study's 12 x 16", key="som_study", on_click=use_study, disabled=page.running,
+              help="The taxpayer study: 12 rows x 16 columns = 192 cells (16 along the "
+                   "abscissa), T = 500 epochs, σ0 = 4, η0 = 0.3.")
     shown = page.shown()
     if shown.get("rows") is None:
         shown["rows"] = sug_rows

@@ -15,6 +15,7 @@ from clustering.errors import ConfigError, DataError
 from clustering.som import (SOM, best_two_units, exponential_decay, lattice_adjacency,
                             lattice_coordinates, suggest_lattice, topographic_error_of,
                             umatrix_values)
+from clustering.som_training import epoch_kernel
 
 REF = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
@@ -132,7 +133,7 @@ def test_step_means_object_online_and_pass_in_batch(blobs):
                                                                        np.arange(6)))
 
 
-@pytest.mark.parametrize("mode, steps", [("online", 6000), ("batch", 60)])
+@pytest.mark.parametrize("mode, steps", [("online", 6000), ("batch", 60), ("epoch", 30)])
 @pytest.mark.parametrize("lattice", ["hexagonal", "rectangular"])
 def test_training_finds_the_blobs(blobs, mode, steps, lattice):
     X, y = blobs
@@ -293,7 +294,8 @@ def _only_params_and_learned(est) -> bool:
     return all(k in params or (k.endswith("_") and not k.startswith("_")) for k in vars(est))
 
 
-@pytest.mark.parametrize("mode, execution", [("online", "online"), ("batch", "batch")])
+@pytest.mark.parametrize("mode, execution", [("online", "online"), ("batch", "batch"),
+                                             ("epoch", "epoch")])
 def test_plan_decides_without_training_and_leaves_nothing(blobs, mode, execution):
     X, _ = blobs
     som = SOM(mode=mode)
@@ -331,6 +333,183 @@ def test_plan_refuses_what_fit_refuses(blobs):
 
 def test_fitted_map_holds_no_scratch_state(blobs):
     X, _ = blobs
-    for mode in ("online", "batch"):
+    for mode in ("online", "batch", "epoch"):
         som = SOM(3, 3, mode=mode, n_steps=20, cluster_method="hierarchical").fit(X)
         assert _only_params_and_learned(som)
+
+
+# ----------------------------------------------------------------------------------- epoch mode
+# Closed forms on a 1 x 2 map (the smallest the SOM allows): every object is the same x, unit 0
+# is the nearer and stays the winner, so after T epochs of m presentations
+#   w_0 = x + (w_0(0) - x) prod_t (1 - eta_t)^m,   w_1 = x + (w_1(0) - x) prod_t (1 - eta_t h_t)^m
+# with eta_t = eta0 exp(-t / tau2), h_t = exp(-1 / (2 sigma_t^2)), sigma_t = sigma0 exp(-t / tau1).
+X_SAME = np.array([[1.0, 2.0]] * 3)
+W_PAIR = np.array([[0.0, 0.0], [10.0, 10.0]])
+PAIR = dict(lattice="rectangular", init=W_PAIR, sigma0=2.0, tau1=8.0, eta0=0.3, tau2=10.0,
+            mode="epoch", n_clusters=1)
+
+
+def _pair_factors(T, m=3, sigma0=2.0, tau1=8.0, eta0=0.3, tau2=10.0):
+    """Per-epoch factors of the winner and of its neighbour, written out term by term."""
+    win, nb = [], []
+    for t in range(T):
+        eta = eta0 * math.exp(-t / tau2)
+        sigma = sigma0 * math.exp(-t / tau1)
+        win.append((1.0 - eta) ** m)
+        nb.append((1.0 - eta * math.exp(-1.0 / (2.0 * sigma * sigma))) ** m)
+    return np.array(win), np.array(nb)
+
+
+def test_epoch_schedule_matches_the_closed_form():
+    T = 20
+    som = SOM(1, 2, n_steps=T, tol=0, **PAIR).fit(X_SAME)
+    win, nb = _pair_factors(T)
+    x = X_SAME[0]
+    np.testing.assert_allclose(som.codebook_[0], x + (W_PAIR[0] - x) * win.prod(), rtol=1e-12)
+    np.testing.assert_allclose(som.codebook_[1], x + (W_PAIR[1] - x) * nb.prod(), rtol=1e-12)
+    # one epoch later in the schedule would be visibly different
+    win1, nb1 = _pair_factors(T + 1)
+    assert abs(win1[1:].prod() - win.prod()) > 1e-3 * win.prod()
+    assert abs(nb1[1:].prod() - nb.prod()) > 1e-3 * nb.prod()
+    assert som.n_steps_done_ == T and not som.converged_
+
+
+def test_each_epoch_presents_the_objects_in_the_fits_random_order():
+    """Unit 0 alone learns (sigma so small that h = exp(-200) on unit 1): its weight is the
+    running update w += eta_t (x_i - w) over RandomState(seed).permutation(n) of every epoch."""
+    X = np.array([[0.0], [1.0], [4.0], [9.0], [16.0]])
+    T, seed, tau2 = 6, 11, 4.0
+    som = SOM(1, 2, lattice="rectangular", init=np.array([[0.5], [1000.0]]), sigma0=0.05,
+              tau1=1e9, eta0=0.5, tau2=tau2, n_steps=T, tol=0, mode="epoch", n_clusters=1,
+              random_state=seed).fit(X)
+    rng = np.random.RandomState(seed)
+    w, w_sorted = 0.5, 0.5
+    for t in range(T):
+        eta = 0.5 * math.exp(-t / tau2)
+        for i in rng.permutation(len(X)):
+            w += eta * (X[i, 0] - w)
+        for i in range(len(X)):
+            w_sorted += eta * (X[i, 0] - w_sorted)
+    assert som.codebook_[0, 0] == pytest.approx(w, rel=1e-12)
+    assert abs(w - w_sorted) > 1e-3  # the order matters: the test would see another one
+
+
+def test_the_compiled_kernel_is_rule_10_for_every_unit():
+    rng = np.random.default_rng(5)
+    X, W = rng.normal(size=(40, 3)), rng.normal(size=(9, 3))
+    d2 = ((lattice_coordinates(3, 3)[:, None] - lattice_coordinates(3, 3)[None]) ** 2).sum(-1)
+    H = np.exp(-d2 / (2 * 1.3 ** 2))
+    order = rng.permutation(40)
+    expected = W.copy()
+    for i in order:
+        k = np.argmin(((X[i] - expected) ** 2).sum(axis=1))
+        expected = expected + 0.2 * H[k][:, None] * (X[i] - expected)
+    got = np.ascontiguousarray(W.T)  # the kernel holds the codebook features x units
+    epoch_kernel()(X, order.astype(np.int64), got, H, 0.2)
+    np.testing.assert_allclose(got.T, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_sigma_and_eta_at_the_end_are_table_2s():
+    t2 = pd.read_csv(REF / "qbm_table2.csv")
+    X = np.array([[0.0], [1.0], [3.0], [4.0]])
+    for row in t2.itertuples():
+        som = SOM(1, 2, mode="epoch", n_steps=500, sigma0=4.0, eta0=0.3, tau1=row.tau1,
+                  tau2=row.tau2, tol=0, n_clusters=1, history_every=500).fit(X)
+        assert som.n_steps_done_ == 500
+        assert som.sigma_end_ == pytest.approx(row.sigma_end, abs=5e-7)
+        assert som.eta_end_ == pytest.approx(row.eta_end, abs=5e-7)
+    assert (som.sigma_end_, som.eta_end_) == (som.history_["sigma"][-1], som.history_["eta"][-1])
+
+
+@pytest.mark.parametrize("mode, n_steps", [("online", 40), ("batch", 7)])
+def test_sigma_and_eta_at_the_end_in_the_other_modes(blobs, mode, n_steps):
+    som = SOM(3, 3, mode=mode, n_steps=n_steps, tol=0).fit(blobs[0])
+    assert som.sigma_end_ == pytest.approx(4.0 * math.exp(-n_steps / 700.0))
+    assert som.eta_end_ == pytest.approx(0.3 * math.exp(-n_steps / 125.0))
+    conv = SOM(3, 3, mode=mode, n_steps=n_steps, convergence_steps=3, tol=0).fit(blobs[0])
+    assert conv.eta_end_ == 0.01
+
+
+def test_epoch_mode_is_reproducible_with_a_seed(blobs):
+    X, _ = blobs
+    fit = lambda seed, init="pca": SOM(3, 4, mode="epoch", n_steps=15, init=init, tol=0,
+                                       random_state=seed).fit(X)
+    a, b = fit(7), fit(7)
+    np.testing.assert_array_equal(a.codebook_, b.codebook_)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    # the PCA start is the same for every seed: only the presentation order differs
+    assert not np.allclose(a.codebook_, fit(8).codebook_)
+    np.testing.assert_array_equal(fit(3, "random").codebook_, fit(3, "random").codebook_)
+
+
+def test_tol_stops_after_the_first_epoch_that_moves_no_unit_more():
+    tol = 1e-3
+    som = SOM(1, 2, n_steps=200, tol=tol, **PAIR).fit(X_SAME)
+    win, nb = _pair_factors(200)
+    x = X_SAME[0]
+    d0 = np.linalg.norm(W_PAIR[0] - x) * np.concatenate([[1.0], np.cumprod(win)])
+    d1 = np.linalg.norm(W_PAIR[1] - x) * np.concatenate([[1.0], np.cumprod(nb)])
+    moves = np.maximum(d0[:-1] * (1 - win), d1[:-1] * (1 - nb))  # unit moves of epoch t
+    expected = int(np.argmax(moves < tol)) + 1
+    assert som.converged_ and som.n_steps_done_ == expected < 200
+    assert som.history_["step"] == list(range(expected + 1))
+    assert som.history_["codebook_change"][-1] < tol <= som.history_["codebook_change"][-2]
+
+
+def test_epoch_history_every_and_progress_per_epoch(blobs):
+    X, _ = blobs
+    seen = []
+    som = SOM(3, 3, mode="epoch", n_steps=10, history_every=3, tol=0).fit(X, callback=seen.append)
+    assert som.history_["step"] == [0, 3, 6, 9, 10]
+    np.testing.assert_allclose(som.history_["sigma"], exponential_decay(4.0, 700.0,
+                                                                       [0, 3, 6, 9, 10]))
+    assert [p.message for p in seen[:-1]] == [f"epoch {t} of 10" for t in range(1, 11)]
+    assert seen[-1].done and seen[-1].step == 10
+    stop = threading.Event()
+    stop.set()
+    stopped = SOM(3, 3, mode="epoch", n_steps=10, tol=0).fit(X, stop=stop)
+    assert stopped.stopped_ and stopped.n_steps_done_ == 1
+
+
+def test_epoch_limits_refuse_before_any_work(blobs, monkeypatch):
+    X, _ = blobs
+    seen = []
+    monkeypatch.setenv("CLUSTERMAP_MAX_SOM_STEPS", "100000")
+    for som, words in (
+            (SOM(4, 4, mode="epoch", n_steps=500),
+             "n_steps: 500 epochs x 300 objects = 150000 is above the limit of 100000"),
+            (SOM(4, 4, mode="epoch", n_steps=300, convergence_steps=40),
+             "n_steps + convergence_steps: (300 + 40) epochs x 300 objects = 102000 is above")):
+        for call in (som.plan, lambda X: som.fit(X, callback=seen.append)):
+            with pytest.raises(ConfigError) as err:
+                call(X)
+            assert str(err.value).startswith(words) and "CLUSTERMAP_MAX_SOM_STEPS" in str(err.value)
+        assert not hasattr(som, "codebook_") and not seen
+    monkeypatch.setenv("CLUSTERMAP_MAX_EPOCHS", "100")
+    with pytest.raises(ConfigError, match="n_steps: 200 is above the limit of 100 .*"
+                                          "CLUSTERMAP_MAX_EPOCHS"):
+        SOM(4, 4, mode="epoch", n_steps=200).fit(X[:5])
+
+
+def test_epoch_plan_and_haykin_convergence_in_whole_epochs(blobs):
+    X, _ = blobs
+    plan = SOM(4, 4, mode="epoch", n_steps=50, convergence_steps=None).plan(X)
+    assert plan.execution == "epoch" and "epochs" in plan.reason
+    # Haykin's 500 x 16 presentations, in epochs of 300 objects: 27 epochs
+    assert plan.details["convergence_steps"] == 27 and plan.details["total_steps"] == 77
+
+
+@pytest.mark.parametrize("method", ["kmeans", "hierarchical"])
+def test_cluster_centers_are_the_centres_of_the_cells_groups(blobs, method):
+    X, _ = blobs
+    som = SOM(6, 5, mode="batch", n_steps=30, cluster_method=method, tol=0).fit(X)
+    W, cells = som.codebook_, som.cell_clusters_
+    assert som.cluster_centers_.shape == (3, 3)
+    for m in range(3):  # row m is cluster m (numbered by size, as cell_clusters_)
+        np.testing.assert_allclose(som.cluster_centers_[m], W[cells == m].mean(axis=0),
+                                   atol=1e-10)
+    if method == "kmeans":  # and every cell is nearest its own cluster's centre
+        nearest = np.argmin(((W[:, None] - som.cluster_centers_[None]) ** 2).sum(-1), axis=1)
+        np.testing.assert_array_equal(nearest, cells)
+    one = SOM(3, 3, mode="batch", n_steps=5, n_clusters=1).fit(X)
+    np.testing.assert_allclose(one.cluster_centers_, one.codebook_.mean(axis=0, keepdims=True))
