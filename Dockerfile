@@ -59,7 +59,7 @@ RUN set -eux; \
     apt-get purge -y --auto-remove binutils; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
         /tmp/requirements.txt /root/.cache; \
-    python -c "import keras, numpy, pandas, plotly, scipy, sklearn, streamlit, tensorflow; \
+    python -c "import keras, numba, numpy, pandas, plotly, scipy, sklearn, streamlit, tensorflow; \
 print(float(keras.ops.sum(keras.ops.matmul(keras.ops.ones((2, 3)), keras.ops.ones((3, 2))))))"; \
     useradd --create-home --shell /usr/sbin/nologin --uid 10001 app
 

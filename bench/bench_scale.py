@@ -14,7 +14,7 @@ Sections, each printed as a table:
   landmark diffusion (diffusion kernel); wall time of ``fit``, ARI against the generator's labels,
   and the peak RSS growth during the fit. Issue target: N = 100,000 in under 60 s with ARI >= 0.95.
 * **moons**: N = 20,000 with ``solver="auto"`` (target ARI >= 0.9).
-* **som**: batch SOM (16 x 12 lattice, PCA initialisation, ``--som-steps`` epochs) on
+* **som**: batch SOM (12 x 16 lattice, PCA initialisation, ``--som-steps`` epochs) on
   N x 10 Gaussian data, N = 1,000 ... 1,000,000, chunked (default chunk size): time per epoch,
   chunks, the estimate of :func:`clustering.som.estimate_memory`, the peak of numpy allocations
   during the fit (tracemalloc; the 8 bytes x N x 10 data are allocated before and not counted)
@@ -146,7 +146,7 @@ def bench_som(sizes, steps):
     SOM(rows=4, cols=4, mode="batch", n_steps=2).fit(centres)  # warm-up (imports, k-means)
     for n in sizes:
         X = centres[np.arange(n) % 5] + rng.standard_normal((n, 10))
-        som = SOM(rows=16, cols=12, mode="batch", n_steps=steps, tol=0, init="pca",
+        som = SOM(rows=12, cols=16, mode="batch", n_steps=steps, tol=0, init="pca",
                   history_every=max(1, steps), n_clusters=5, scheduler="local")
         tracemalloc.start()
         with PeakRSS() as mem:
@@ -162,7 +162,7 @@ def bench_som(sizes, steps):
                      f"{som.quantization_error_:.3f}"])
         print(f"  SOM N={n:,}: {secs:.1f} s", flush=True)
         del X, som
-    table(f"Batch SOM, 16 x 12 units, N x 10, {steps} epochs, chunked (no N x units matrix)",
+    table(f"Batch SOM, 12 x 16 units, N x 10, {steps} epochs, chunked (no N x units matrix)",
           ["N", "data MB", "chunks", "rows/chunk", "seconds", "ms/epoch", "estimate MB",
            "traced peak MB", "peak RSS +MB", "QE"], rows)
 

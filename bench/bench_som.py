@@ -135,7 +135,7 @@ def bench_qbm(args):
     t0 = time.perf_counter()
     qbm.fit(X)
     seconds = time.perf_counter() - t0
-    print(f"\nQBM: 27 maps (3 x 3 networks x 3 replicates), 16 x 12 hexagonal, T = 500 batch "
+    print(f"\nQBM: 27 maps (3 x 3 networks x 3 replicates), 12 x 16 hexagonal, T = 500 batch "
           f"epochs, 10,000 x {args.features}, n_jobs = {args.jobs} on {os.cpu_count()} cores: "
           f"{seconds:.1f} s; Cochran G = {qbm.cochran_['G']:.3f} (critical "
           f"{qbm.cochran_['critical']:.4f}); mean Theta {qbm.theta_mean_:.1f}", flush=True)

@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "the column median")
     t.add_argument("--scaling", choices=("standard", "minmax", "none"), default="standard")
     f = r.add_argument_group("method")
-    f.add_argument("--clusters", type=int, help="number of clusters (n_clusters)")
+    f.add_argument("--clusters", type=_clusters_arg,
+                   help="number of clusters (n_clusters); 'auto' lets the ensemble choose M")
     f.add_argument("--preset", help="; ".join(f"{s.name}: {' or '.join(s.presets)}"
                                               for s in registry.specs() if s.presets))
     f.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -184,6 +185,16 @@ def _with_execution(method: str, params: dict, execution: dict) -> dict:
             raise ConfigError(f"{EXECUTION_OPTIONS[name]}: {method} has no {name} setting.")
         params[name] = value
     return params
+
+
+def _clusters_arg(text: str):
+    """``--clusters``: a whole number, or ``auto`` (a method that chooses M itself)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {text!r}")
 
 
 def _preset_params(method: str, preset: Optional[str], n_clusters: Optional[int]) -> dict:
@@ -333,7 +344,7 @@ def cmd_run(args) -> int:
         raise ConfigError("run: give --method (or --config with a saved run).")
     if args.config is None and args.data is None and args.csv is None:
         raise ConfigError("run: give the data: --data blobs|moons|circles or --csv FILE.")
-    if args.clusters is not None and args.clusters < 1:
+    if isinstance(args.clusters, int) and args.clusters < 1:
         raise ConfigError(f"--clusters: expected a positive integer, got {args.clusters}.")
     cfg, dataset = _saved_run(args) if args.config is not None else _new_run(args)
     stop = threading.Event()
@@ -388,7 +399,8 @@ def _new_run(args):
     if args.clusters is not None:
         params["n_clusters"] = args.clusters
     params = config.validate_params(method, params)
-    spec, dataset = _data_spec(args, params.get("n_clusters"))
+    k = params.get("n_clusters")
+    spec, dataset = _data_spec(args, k if isinstance(k, int) else None)
     return config.RunConfig(method, params, spec, note="python -m clustering run"), dataset
 
 

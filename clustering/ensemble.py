@@ -1,19 +1,30 @@
 """The quasi-Bayesian method (QBM): an ensemble of SOMs votes on each object's cluster.
 
 The method of the taxpayer article ("Neural network clustering methods to evaluate the totality
-of taxpayers according to their degree of creditworthiness", 2017), formulas 22 and 32-34:
+of taxpayers according to their degree of creditworthiness", 2017), section 2, formulas 22 and
+32-34, and the decisions of its section 4:
 
-1. hypotheses: one SOM per point of a grid ``tau1 x tau2`` (the article: 3 x 3 = 9 networks),
-   each trained ``U`` times with different seeds (replicates; the article: 3, so 27 maps), with
-   the same ``sigma0``, ``eta0``, ``T``, lattice and number of clusters M;
-2. the criterion Theta (formula 22) of every map's partition; the variance of the replicates'
-   Theta per network; Cochran's test of the homogeneity of those variances, filtering out the
-   network with the largest variance while they are not homogeneous (rule 33); the mean Theta
-   of the filtered ensemble (34);
-3. each kept map's clusters are renamed to agree with a consensus (optimal matching), and the
-   posterior probability that an object belongs to cluster m is the share of the kept maps that
-   put it there (e.g. 26/27 = 0.963); objects with a low top probability are flagged for an
-   individual review, as are objects of very small clusters or far from their cluster's centre.
+1. "Выбор ансамбля нейросетей – гипотез": one SOM per point of a grid ``tau1 x tau2`` (the
+   article: 3 x 3 = 9 networks), each trained ``U`` times with different seeds ("дублирующие
+   расчёты", the article: 3, so 27 maps), with the same ``sigma0``, ``eta0``, ``T``, lattice and
+   number of clusters M.
+2. "Фильтрация обученных нейросетей-гипотез по критерию, оценивающему качество кластеризации,
+   например (22)": the criterion Θ (22) of every map, about the centres of the clusters the map
+   found ("точка центра кластера"; :attr:`SOM.cluster_centers_`, so that replicates finding the
+   same partition still differ, as table 2's do: network 7 gives 2.986739, 2.985659,
+   3.099081); the networks are filtered by Cochran's rule (33) and by the level of Θ
+   (:mod:`clustering.cochran`, which says why both are applied by default).
+3. "Усреднение критерия качества разбиения ... на отфильтрованном ансамбле": the mean Θ (34) of
+   the kept maps; each kept map's clusters are renamed to agree (:mod:`clustering.consensus`), and
+   an object's posterior probability of cluster m is the share of the kept maps that put it
+   there (26/27 = 0.963 in the article).
+
+The decisions (:mod:`clustering.decisions`) are the article's: the lowest-mean cluster gets
+lenient measures, an object of its own cluster or split between two gets an individual
+analysis, and an assignment is reliable at a posterior of at least 26/27. The number of clusters
+is unknown in the article's problem ("число кластеров ... неизвестны"): ``n_clusters="auto"``
+chooses M from a curve over candidates (:mod:`clustering.ensemble_selection`), regrouping the
+cells of the same trained maps for every M.
 
 :meth:`QuasiBayesianEnsemble.plan` checks the settings (``_parameter_constraints``), the bounds of
 :mod:`clustering.limits` and one map's memory, and says how the maps will be trained (one after
@@ -28,328 +39,78 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
-from clustering import distributed, limits
-from clustering import memory as budget
-from clustering.constraints import Interval, Items, check_params
+from clustering import distributed, ensemble_selection
+from clustering import ensemble_tables as tables
+from clustering.classic import MacQueenKMeans
+from clustering.cochran import (RULES, cochran_critical, cochran_test, filter_ensemble,
+                                filter_networks, replicate_variances)
+from clustering.consensus import consensus_labels, renaming
+from clustering.constraints import Interval, Items, StrOptions, check_params
+from clustering.decisions import (DecisionRules, cluster_decisions, object_decisions,
+                                  reliable_share)
+from clustering.ensemble_training import (Reporter, check_local_memory, check_size,
+                                          effective_jobs, fit_dask, fit_parallel,
+                                          fit_sequential)
 from clustering.errors import ClusteringError, ConfigError, DataError
 from clustering.lattice import suggest_lattice
-from clustering.metrics import theta
+from clustering.metrics import agreement, match_labels, theta
 from clustering.planning import Plan
-from clustering.progress import Progress, stop_requested
+from clustering.progress import Progress
 from clustering.som import (COUNT, MEMORY_LIMIT, N_JOBS, POSITIVE, RATE, SCHEDULER, SOM,
                             check_execution_params, check_sides)
-from clustering.som_training import exponential_decay
 from clustering.validation import validate_data
 
-
-# ----------------------------------------------------------------------------------- Cochran
-def replicate_variances(thetas) -> np.ndarray:
-    """Sample variance (``ddof=1``) of each network's replicate criteria (a row per network).
-
-    Table 5 of the article is this applied to table 2's three replicates per network.
-    """
-    arr = np.asarray(thetas, dtype=float)
-    if arr.ndim != 2 or arr.shape[1] < 2:
-        raise DataError("thetas: expected one row per network with at least 2 replicates.")
-    return arr.var(axis=1, ddof=1)
-
-
-def cochran_critical(k: int, n: int, alpha: float = 0.05) -> float:
-    """Critical value of Cochran's G for ``k`` variances of ``n`` replicates each.
-
-    ``C = 1 / (1 + (k - 1) / F)`` with ``F`` the ``1 - alpha / k`` quantile of the F
-    distribution with ``n - 1`` and ``(k - 1)(n - 1)`` degrees of freedom (the exact form behind
-    the printed tables: k = 9, n = 3, alpha = 0.05 gives 0.4775).
-    """
-    if k < 2 or n < 2:
-        return float("nan")
-    f = stats.f.ppf(1.0 - alpha / k, n - 1, (k - 1) * (n - 1))
-    return float(1.0 / (1.0 + (k - 1) / f))
-
-
-def cochran_test(variances, n_replicates: int, alpha: float = 0.05) -> dict:
-    """Cochran's test: ``G = max S_q^2 / sum S_q^2`` against its critical value.
-
-    Returns ``{"G", "critical", "homogeneous", "alpha", "k", "n_replicates", "largest"}`` with
-    ``largest`` the position of the largest variance. ``homogeneous`` is ``G <= critical``; with
-    all variances zero G is undefined (NaN) and the variances count as homogeneous.
-    """
-    v = np.asarray(variances, dtype=float)
-    if v.ndim != 1 or v.size == 0 or np.any(~np.isfinite(v)) or np.any(v < 0):
-        raise DataError("variances: expected a list of non-negative finite numbers.")
-    if not 0.0 < alpha < 1.0:
-        raise ConfigError(f"alpha: expected a significance level between 0 and 1, got {alpha!r}.")
-    k = v.size
-    total = float(v.sum())
-    largest = int(np.argmax(v))
-    g = float(v[largest] / total) if total > 0 else float("nan")
-    crit = cochran_critical(k, int(n_replicates), alpha)
-    homogeneous = bool(total == 0 or k < 2 or g <= crit)
-    return {"G": g, "critical": crit, "homogeneous": homogeneous, "alpha": float(alpha),
-            "k": int(k), "n_replicates": int(n_replicates), "largest": largest}
-
-
-def filter_networks(variances, n_replicates: int, alpha: float = 0.05,
-                    names: Optional[Sequence] = None) -> dict:
-    """The filtering rule (33): drop the largest-variance network while Cochran's test fails.
-
-    Returns ``{"G", "critical", "homogeneous", "alpha", ...}`` of the first test (the whole
-    ensemble, as the article reports it), ``rounds`` (every test made, with the network it
-    removed), ``removed`` and ``kept`` (network names, default their positions) and
-    ``final_homogeneous``. Filtering stops when the rest is homogeneous or one network is left.
-    """
-    v = np.asarray(variances, dtype=float)
-    names = list(range(len(v))) if names is None else list(names)
-    alive = list(range(len(v)))
-    rounds, removed = [], []
-    while True:
-        test = cochran_test(v[alive], n_replicates, alpha)
-        entry = {"round": len(rounds) + 1, "networks": [names[i] for i in alive], **test,
-                 "removed": None}
-        entry["largest"] = names[alive[test["largest"]]]
-        if test["homogeneous"] or len(alive) <= 1:
-            rounds.append(entry)
-            break
-        drop = alive[test["largest"]]
-        entry["removed"] = names[drop]
-        rounds.append(entry)
-        removed.append(names[drop])
-        alive.remove(drop)
-    first = rounds[0]
-    return {"G": first["G"], "critical": first["critical"], "homogeneous": first["homogeneous"],
-            "alpha": float(alpha), "k": first["k"], "n_replicates": int(n_replicates),
-            "rounds": rounds, "removed": removed, "kept": [names[i] for i in alive],
-            "final_homogeneous": rounds[-1]["homogeneous"]}
-
-
-# ----------------------------------------------------------------------------------- consensus
-def consensus_labels(label_sets: np.ndarray, n_clusters: int, reference: int = 0,
-                     max_rounds: int = 20):
-    """Align the clusters of several partitions and vote.
-
-    ``label_sets`` is (n_partitions, n_objects) with labels in ``0..n_clusters-1``. Every
-    partition is renamed to agree best with the partition ``reference`` (Hungarian matching of
-    the contingency table), then, until nothing changes, with the majority vote of the renamed
-    partitions. Returns ``(aligned, permutations, consensus)``: the renamed label sets, each
-    partition's renaming ``new = perm[old]``, and the final vote (ties to the lowest cluster).
-    """
-    L = np.asarray(label_sets, dtype=np.int64)
-    M = int(n_clusters)
-    n_obj = L.shape[1]
-
-    def perm_to(target, labels):
-        # contingency table of own cluster x target cluster, then the optimal one-to-one
-        # renaming (Hungarian); empty clusters take part, so the renaming is a permutation
-        table = np.zeros((M, M), dtype=np.int64)
-        np.add.at(table, (labels, target), 1)
-        old, new = linear_sum_assignment(table, maximize=True)
-        perm = np.empty(M, dtype=np.int64)
-        perm[old] = new
-        return perm
-
-    target = L[reference]
-    perms = np.array([perm_to(target, lab) for lab in L])
-    consensus = None
-    for _ in range(max_rounds):
-        aligned = np.take_along_axis(perms, L, axis=1)
-        votes = np.zeros((n_obj, M))
-        for row in aligned:
-            votes[np.arange(n_obj), row] += 1
-        new = np.argmax(votes, axis=1)
-        if consensus is not None and np.array_equal(new, consensus):
-            break
-        consensus = new
-        perms = np.array([perm_to(consensus, lab) for lab in L])
-    aligned = np.take_along_axis(perms, L, axis=1)
-    return aligned, perms, consensus
-
-
-# ----------------------------------------------------------------------------------- training
 #: The ensemble's parameters every map shares (handed to :class:`~clustering.som.SOM`).
 MAP_PARAMS = ("rows", "cols", "lattice", "init", "sigma0", "eta0", "n_steps", "mode", "tol",
               "n_clusters", "cluster_method")
+#: Where Θ (22) takes a cluster's centre: the map's own, or the mean of the cluster's objects.
+THETA_CENTRES = ("map", "objects")
+SHARE = Interval(Real, 0, 1, closed="both")
 
 
-def _train_map(params: dict, X: np.ndarray, seed: int, index: int, stop=None):
-    """Train one map of the ensemble (module level so that worker processes can run it)."""
-    som = SOM(**params, random_state=seed).fit(X, stop=stop)
-    return index, som, theta(X, som.labels_)
+def map_theta(X: np.ndarray, som: SOM, centre: str = "map") -> float:
+    """Θ (22) of one trained map: squared distances of the objects to their cluster's centre,
+    the map's own (``"map"``: :attr:`SOM.cluster_centers_`) or the objects' mean."""
+    return theta(X, som.labels_, som.cluster_centers_ if centre == "map" else None)
 
 
-def _check_size(n1: int, n2: int, replicates: int, max_coassociation: int) -> None:
-    """Refuse more maps (replicates x tau grid) and a larger co-association matrix than
-    :mod:`clustering.limits` allows, before the first map."""
-    U = int(replicates)
-    limits.check("ensemble_maps", U * n1 * n2,
-                 "n_replicates x len(tau1_grid) x len(tau2_grid)", f"{U} x {n1} x {n2}")
-    limits.check("coassociation", int(max_coassociation), "max_coassociation")
-
-
-def _effective_jobs(n_jobs, n_tasks: int) -> int:
-    """Maps trained at once here: joblib's reading of ``n_jobs``, at most one per map."""
-    from joblib import effective_n_jobs
-
-    jobs = effective_n_jobs(n_jobs if n_jobs is not None else 1)
-    return max(1, min(int(jobs), n_tasks))
-
-
-def _check_local_memory(map_plan: Plan, jobs: int) -> None:
-    """Refuse ``jobs`` maps trained at once here when together they exceed the memory limit."""
-    need = map_plan.bytes * jobs
-    limit = map_plan.limit
-    if jobs > 1 and need > limit:
-        raise ConfigError(
-            f"memory_limit: {jobs} maps trained at once (n_jobs) need about "
-            f"{budget.fmt_bytes(need)}, above the limit of "
-            f"{budget.fmt_bytes(limit)}. Lower n_jobs, or raise memory_limit or the "
-            f"environment variable {budget.MEMORY_ENV}.")
-
-
-class _Reporter:
-    """The ensemble's progress messages: ``map i of n (network q, replicate u)``."""
-
-    def __init__(self, callback, tasks):
-        self.callback, self.tasks, self.total = callback, tasks, len(tasks)
-
-    def start(self) -> None:
-        if self.callback is not None:
-            self.callback(Progress("qbm", 0, self.total, {}, f"map 0 of {self.total}: training"))
-
-    def __call__(self, i: int, idx: int, th: float) -> None:
-        if self.callback is not None:
-            q, u = self.tasks[idx][0], self.tasks[idx][1]
-            self.callback(Progress("qbm", i, self.total, {"theta": float(th)},
-                                   f"map {i} of {self.total} (network {q + 1}, replicate "
-                                   f"{u + 1})"))
-
-    def done(self, n_done: int, theta_mean: float, stopped: bool) -> None:
-        if self.callback is not None:
-            self.callback(Progress("qbm", n_done, self.total, {"theta_mean": theta_mean},
-                                   "stopped" if stopped else f"{n_done} maps done", done=True))
-
-
-def _fit_sequential(X, work, report, stop):
-    """The maps one after the other here; a stop also interrupts the map being trained (which
-    is then left out)."""
-    results: dict[int, tuple] = {}
-    for params, seed, idx in work:
-        if stop_requested(stop):
-            return results, True
-        _, som, th = _train_map(params, X, seed, idx, stop)
-        if som.stopped_:
-            return results, True
-        results[idx] = (som, th)
-        report(len(results), idx, th)
-    return results, False
-
-
-def _fit_parallel(X, work, jobs: int, report, stop):
-    """The maps in ``jobs`` joblib processes; a stop ends the run after the maps under way."""
-    from joblib import Parallel, delayed
-
-    results: dict[int, tuple] = {}
-    with Parallel(n_jobs=jobs, return_as="generator_unordered") as parallel:
-        gen = parallel(delayed(_train_map)(params, X, seed, idx) for params, seed, idx in work)
-        for idx, som, th in gen:
-            results[idx] = (som, th)
-            report(len(results), idx, th)
-            if stop_requested(stop):
-                return results, True
-    return results, False
-
-
-def _fit_dask(client, X, work, report, stop):
-    """Every map as a Dask task (the data sent to the workers once); an external stop
-    cancels the maps not yet finished."""
-    from distributed import as_completed
-
-    results: dict[int, tuple] = {}
-    X_future = client.scatter(X, broadcast=True)
-    futures = [client.submit(_train_map, params, X_future, seed, idx, pure=False)
-               for params, seed, idx in work]
-    try:
-        for future in as_completed(futures):
-            idx, som, th = future.result()
-            results[idx] = (som, th)
-            report(len(results), idx, th)
-            if stop_requested(stop):
-                return results, True
-    finally:
-        client.cancel(futures)
-    return results, False
-
-
-# ----------------------------------------------------------------------------------- tables
-def _maps_table(done, tasks, results) -> pd.DataFrame:
-    """One row per trained map: map, network, replicate, tau1, tau2, theta, errors, steps."""
-    rows = []
+def _outcome(X, maps, tasks, grid, U, M, p) -> dict:
+    """Steps 2 and 3 for one M on trained maps: Θ of every map, the filter, (34), the vote."""
+    done = sorted(maps)
+    if any(maps[i].n_clusters != M for i in done):
+        maps = {i: maps[i].recluster(M) for i in done}
+    thetas = np.full((len(grid), U), np.nan)
     for i in done:
-        q, u, t1, t2 = tasks[i]
-        som, th = results[i]
-        rows.append({"map": i + 1, "network": q + 1, "replicate": u + 1, "tau1": t1,
-                     "tau2": t2, "theta": th, "quantization_error": som.quantization_error_,
-                     "topographic_error": som.topographic_error_, "steps": som.n_steps_done_})
-    return pd.DataFrame(rows)
+        thetas[tasks[i][0], tasks[i][1]] = map_theta(X, maps[i], p["theta_centre"])
+    filt = filter_ensemble(thetas, p["network_filter"], p["alpha"], p["level_quantile"])
+    kept = set(filt["kept"]) or {tasks[i][0] + 1 for i in done}  # never vote with no map
+    kept_idx = [k for k, i in enumerate(done) if tasks[i][0] + 1 in kept]
+    order = [maps[i] for i in done]
+    best = min(kept_idx, key=lambda k: thetas[tasks[done[k]][0], tasks[done[k]][1]])
+    vote = _vote(np.array([order[k].labels_ for k in kept_idx]), M, kept_idx.index(best))
+    return {"M": M, "done": done, "maps": order, "thetas": thetas, "filter": filt,
+            "kept_idx": kept_idx, "best": best, **vote}
 
 
-def _networks_table(grid, thetas: np.ndarray, base: dict, eta0: float, T: int) -> pd.DataFrame:
-    """Table 2: network, tau1, sigma_end, tau2, eta_end (formulas 4 and 11 at step T), the
-    replicates' Theta and their mean."""
-    sigma0 = base["sigma0"] if base["sigma0"] is not None else max(base["rows"],
-                                                                   base["cols"]) / 2
-    net = pd.DataFrame({"network": np.arange(1, len(grid) + 1),
-                        "tau1": [g[0] for g in grid],
-                        "sigma_end": [float(exponential_decay(sigma0, g[0], T)) for g in grid],
-                        "tau2": [g[1] for g in grid],
-                        "eta_end": [float(exponential_decay(eta0, g[1], T)) for g in grid]})
-    for u in range(thetas.shape[1]):
-        net[f"theta_u{u + 1}"] = thetas[:, u]
-    counts = np.sum(~np.isnan(thetas), axis=1)
-    net["theta_mean"] = [float(np.mean(r[~np.isnan(r)])) if c else np.nan
-                         for r, c in zip(thetas, counts)]
-    return net
-
-
-def _network_variances(thetas: np.ndarray) -> np.ndarray:
-    """Table 5: each network's replicate variance (ddof = 1; NaN under 2 replicates)."""
-    var = np.full(thetas.shape[0], np.nan)
-    for q in range(thetas.shape[0]):
-        vals = thetas[q][~np.isnan(thetas[q])]
-        if vals.size >= 2:  # equal replicates: exactly 0, not the mean's rounding error
-            var[q] = 0.0 if np.ptp(vals) == 0 else vals.var(ddof=1)
-    return var
-
-
-def _filter(var: np.ndarray, counts: np.ndarray, U: int, alpha: float) -> dict:
-    """Rule 33 on the networks that can be tested, with a note where it cannot tell."""
-    n_net = len(var)
-    testable = np.flatnonzero(~np.isnan(var))
-    if testable.size >= 1 and U >= 2:
-        # networks cut short by a stop (fewer replicates) are tested with the full ones
-        # only when they have all U replicates; the others cannot be tested
-        full = [q for q in testable if counts[q] == U]
-        use = full if full else list(testable)
-        n_rep = U if full else int(counts[use].min())
-        cochran = filter_networks(var[use], n_rep, alpha, names=[int(q) + 1 for q in use])
-    else:
-        cochran = {"G": float("nan"), "critical": float("nan"), "homogeneous": True,
-                   "alpha": alpha, "k": int(n_net), "n_replicates": U,
-                   "rounds": [], "removed": [], "kept": [int(q + 1) for q in range(n_net)
-                                                         if counts[q] > 0],
-                   "final_homogeneous": True,
-                   "note": "Cochran's test needs at least 2 replicates per network."}
-    cochran["kept"] = sorted(int(k) for k in cochran["kept"])
-    if U >= 2 and np.all(np.nan_to_num(var) == 0):
-        cochran["note"] = ("Every network's replicates gave the same criterion (zero "
-                           "variances): the replicates did not differ, e.g. PCA "
-                           "initialisation with batch training is deterministic; use "
-                           "init='random' or 'sample'.")
-    return cochran
+def _vote(L: np.ndarray, M: int, reference: int) -> dict:
+    """The kept maps' labels aligned and counted: posteriors, labels (clusters numbered by
+    decreasing size of the vote), each map's renaming and its renamed labels."""
+    aligned, perms, _ = consensus_labels(L, M, reference=reference)
+    n = L.shape[1]
+    proba = np.zeros((n, M))
+    for row in aligned:
+        proba[np.arange(n), row] += 1.0
+    proba /= len(L)
+    labels = np.argmax(proba, axis=1)
+    sizes = np.bincount(labels, minlength=M)
+    order = sorted(range(M), key=lambda m: (-sizes[m], m))
+    rename = np.empty(M, dtype=np.int64)
+    rename[order] = np.arange(M)
+    return {"proba": proba[:, order], "labels": rename[labels], "perms": rename[perms],
+            "aligned": rename[aligned].astype(np.int16 if M < 2 ** 15 else np.int64)}
 
 
 # ----------------------------------------------------------------------------------- estimator
@@ -364,26 +125,42 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         Maps trained per network with different seeds (the article: 3). At least 2 for
         Cochran's test. The maps, ``n_replicates x len(tau1_grid) x len(tau2_grid)``, are
         bounded by ``ensemble_maps`` of :mod:`clustering.limits` (``CLUSTERMAP_MAX_ENSEMBLE_MAPS``).
-    sigma0, eta0, n_steps, rows, cols, lattice, init, mode, tol, n_clusters, cluster_method
-        Shared by every map; see :class:`~clustering.som.SOM`. The article: sigma0 = 4,
-        eta0 = 0.3, T = 500, a 16 x 12 lattice, M = 3. ``rows=None`` and ``cols=None``: the
-        5 sqrt(N) rule, once for all maps. Defaults differ from the SOM's in two places:
-        ``mode="batch"`` (one step = one pass over the data, fully vectorised: 27 maps of 500
-        passes over 10,000 objects take well under a minute on 2 cores, whereas 500 steps of
-        the online rule would show each map only 500 objects) and ``init="random"`` (the
-        replicates must differ; PCA initialisation with batch training is deterministic, which
-        would make every replicate identical). For the article's online rule on its 24 objects
-        set ``mode="online"``.
+    sigma0, eta0, n_steps, rows, cols, lattice, init, mode, tol, cluster_method
+        Shared by every map; see :class:`~clustering.som.SOM`. The article ("Т =500; G0=4;
+        η0= 0,3"; "по оси абсцисс выбиралось 16, а по оси ординат 12 ячеек"): sigma0 = 4,
+        eta0 = 0.3, T = 500 epochs of the online rule, 12 rows x 16 columns; :meth:`article`
+        sets exactly that (``mode="epoch"``, ``tol=0``). The defaults differ in one place:
+        ``mode="batch"`` (one step = one vectorised pass over the data), which trains 27 maps
+        on large data in seconds; ``init="random"`` as the article ("им присваиваются малые
+        значения, сформированные генератором случайных чисел"), which also makes replicates
+        differ. ``rows=None`` and ``cols=None``: the 5 sqrt(N) rule, once for all maps.
+    n_clusters : int or "auto"
+        M. "auto": chosen from ``n_clusters_candidates`` by :func:`~clustering.ensemble_selection.suggest`
+        on the same trained maps (their cells regrouped for every M); ``selection_`` holds the
+        curve.
+    n_clusters_candidates : sequence of int
+        The M tried by ``n_clusters="auto"`` (default 2..8).
+    theta_centre : {"map", "objects"}
+        The centre in Θ (22): the map's own cluster centre (default, the article's reading) or
+        the mean of the cluster's objects (then Θ depends on the partition only, and replicates
+        finding the same partition have zero variance).
+    network_filter : {"cochran+level", "cochran", "level", "none"}
+        Step 2's filter of the networks (:func:`~clustering.cochran.filter_ensemble`): rule (33),
+        then the level of Θ (default: gives both the article's "all 9 passed (33)" and its
+        (34) = 3.68), rule (33) alone, the level alone, or no filter.
     alpha : float
-        Significance level of Cochran's test.
-    boundary_threshold : float
-        Objects whose most probable cluster has a posterior below this are flagged "boundary".
-    outlier_min_size : int or None
-        Objects of consensus clusters of at most this many objects are flagged "outlier"
-        (None: 2 % of the objects, at least 1, like the article's lone enterprise 7).
-    outlier_z : float
-        Objects whose distance to their cluster's centre has a robust z-score (median and MAD
-        of all such distances) above this are flagged "outlier" too.
+        Significance level of Cochran's test (not stated in the article; 5 %).
+    level_quantile : float
+        The level filter keeps networks whose mean Θ is at most this quantile of the networks'
+        means (0.5: the median).
+    reliable_posterior : float
+        An assignment is reliable at this posterior or more (the article: 26/27 = 0.963).
+    split_margin, midpoint_tolerance, anomaly_max_size
+        The article's rules for an individual analysis; see
+        :class:`~clustering.decisions.DecisionRules`.
+    outlier_z : float or None
+        **Not the article's rule**: also flag objects whose distance to their cluster's centre
+        has a robust z-score (median and MAD) above this. None (default): off.
     max_coassociation : int
         Largest number of objects for which ``coassociation_`` is kept (n x n floats, and only
         when 12 n^2 bytes fit ``memory_limit``); :meth:`coassociation` computes it for any
@@ -396,71 +173,81 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         Seeds every map (independent streams of one seed sequence), whatever ``n_jobs`` or
         ``scheduler``.
     scheduler : str or None
-        Where the maps are trained: None (the environment variable ``CLUSTERMAP_DASK_SCHEDULER``
-        when set, else the local path), "local" (this process or joblib, by ``n_jobs``),
-        "auto" (an embedded LocalCluster for large jobs, else local), "localcluster" or a Dask
-        scheduler address; see :mod:`clustering.distributed`. Every map is one Dask task; the
-        results are identical to the local path.
+        Where the maps are trained: None (``CLUSTERMAP_DASK_SCHEDULER`` when set, else the
+        local path), "local", "auto", "localcluster" or a Dask scheduler address; see
+        :mod:`clustering.distributed`. Every map is one Dask task; the results are identical.
     memory_limit : int or None
         Bytes a map may use (see :class:`~clustering.som.SOM`); with ``n_jobs`` local
-        processes, ``n_jobs`` maps at once. None: ``CLUSTERMAP_MEMORY_LIMIT`` or a Dask
-        worker's share of the container's memory (:mod:`clustering.resources`). A run estimated
-        above it is refused before the first map (:meth:`plan`).
+        processes, ``n_jobs`` maps at once. A run estimated above it is refused before the
+        first map (:meth:`plan`).
 
     Attributes
     ----------
+    n_clusters_ : int
+        M used (the choice of "auto").
+    selection_ : DataFrame or None
+        With ``n_clusters="auto"``: one row per candidate M (:mod:`clustering.ensemble_selection`).
     maps_ : list of SOM
-        Every trained map, network by network, replicate by replicate.
+        Every trained map (cells grouped into ``n_clusters_``), network by network.
     maps_table_ : DataFrame
-        One row per map: map, network, replicate, tau1, tau2, theta, quantization and
-        topographic errors, steps made, kept.
+        One row per map: map, name (HCq,u), network, replicate, tau1, tau2, theta, errors,
+        steps made, sigma_end, eta_end, kept.
     networks_ : DataFrame
-        Table 2: network (from 1), tau1, sigma_end, tau2, eta_end (schedule values at step T),
+        Table 2: network, tau1, sigma_end, tau2, eta_end (as the maps reached them),
         theta_u1..theta_uU, theta_mean.
     variances_ : DataFrame
-        Table 5: network, tau1, tau2, replicate_variance (ddof = 1), kept.
+        Table 5 and the filter: network, tau1, tau2, theta_mean, replicate_variance, cochran,
+        level (what each rule did), kept.
     cochran_ : dict
-        :func:`filter_networks` of the variances: G, critical, homogeneous (first test, the
-        whole ensemble), alpha, rounds, removed, kept, final_homogeneous.
+        :func:`~clustering.cochran.cochran_filter`: G, critical, homogeneous (None: cannot
+        judge), rounds, removed, kept, note.
+    filter_ : dict
+        :func:`~clustering.cochran.filter_ensemble`: rule, cochran, level, kept, reasons.
     kept_networks_ : DataFrame
         The rows of ``networks_`` that passed the filter.
     theta_mean_ : float
-        Formula 34: the mean Theta over the maps of the kept networks.
-    proba_ : ndarray (n_samples, n_clusters)
+        Formula 34: the mean Θ over the maps of the kept networks.
+    theta_mean_all_ : float
+        The mean Θ over every map (before filtering).
+    proba_ : ndarray (n_samples, n_clusters_)
         Posterior probability of each cluster: the share of kept maps voting for it.
     labels_ : ndarray (n_samples,)
         Most probable cluster; clusters are numbered by decreasing size.
+    cluster_means_ : ndarray (n_clusters_, n_features)
+        Mean of the training features in each cluster (NaN for an empty one).
     coassociation_ : ndarray (n_samples, n_samples) or None
-        Share of kept maps putting two objects in the same cluster (None above
-        ``max_coassociation`` objects, or when it would not fit ``memory_limit``).
+        Share of kept maps putting two objects in the same cluster.
     flags_ : DataFrame
-        Objects recommended for an individual review: object (row position from 0), flag
-        ("boundary" or "outlier"), cluster, posterior, reason.
+        Objects for an individual review by the article's rules without a score column
+        (:func:`~clustering.decisions.object_decisions`): object (row from 0), flag, cluster,
+        posterior, reason, recommendation, article. :meth:`decisions` adds the rules that
+        need the score (Phi).
     best_map_ : SOM
-        The kept map with the smallest Theta.
+        The kept map with the smallest Θ.
     kept_maps_ : list of int
-        Positions in ``maps_`` of the kept maps (the networks that passed the filter).
-    permutations_ : ndarray (kept maps, n_clusters)
+        Positions in ``maps_`` of the kept maps.
+    permutations_ : ndarray (kept maps, n_clusters_)
         Each kept map's renaming into the consensus: ``permutations_[k][own cluster]``.
     aligned_labels_ : ndarray (kept maps, n_samples)
         Every kept map's clusters of the training objects, in consensus numbering.
     n_features_in_ : int
-        Number of features seen in :meth:`fit`.
     stopped_ : bool
-        True when an external stop ended the run early (the ensemble is then built from the
-        maps finished by then).
+        True when an external stop ended the run early (built from the maps finished).
     execution_ : dict
-        Where the maps were trained: ``path`` ("local", "localcluster", "remote"),
-        ``workers``, ``address``, ``reason``, ``summary`` (one line for the app).
+        Where the maps were trained: path, workers, address, reason, summary.
     """
 
     def __init__(self, tau1_grid: tuple = (140, 280, 700), tau2_grid: tuple = (125, 250, 625),
                  n_replicates: int = 3, sigma0: float = 4.0, eta0: float = 0.3,
-                 n_steps: int = 500, rows: Optional[int] = 16, cols: Optional[int] = 12,
+                 n_steps: int = 500, rows: Optional[int] = 12, cols: Optional[int] = 16,
                  lattice: str = "hexagonal", init: str = "random", mode: str = "batch",
-                 tol: float = 1e-4, n_clusters: int = 3, cluster_method: str = "kmeans",
-                 alpha: float = 0.05, boundary_threshold: float = 0.6,
-                 outlier_min_size: Optional[int] = None, outlier_z: float = 3.5,
+                 tol: float = 1e-4, n_clusters=3,
+                 n_clusters_candidates: tuple = (2, 3, 4, 5, 6, 7, 8),
+                 cluster_method: str = "kmeans", theta_centre: str = "map",
+                 network_filter: str = "cochran+level", alpha: float = 0.05,
+                 level_quantile: float = 0.5, reliable_posterior: float = 26 / 27,
+                 split_margin: float = 0.2, midpoint_tolerance: float = 0.5,
+                 anomaly_max_size: Optional[int] = None, outlier_z: Optional[float] = None,
                  max_coassociation: int = 5000, n_jobs: int = -1, random_state=0,
                  scheduler: Optional[str] = None, memory_limit: Optional[int] = None):
         self.tau1_grid = tau1_grid
@@ -476,10 +263,16 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         self.mode = mode
         self.tol = tol
         self.n_clusters = n_clusters
+        self.n_clusters_candidates = n_clusters_candidates
         self.cluster_method = cluster_method
+        self.theta_centre = theta_centre
+        self.network_filter = network_filter
         self.alpha = alpha
-        self.boundary_threshold = boundary_threshold
-        self.outlier_min_size = outlier_min_size
+        self.level_quantile = level_quantile
+        self.reliable_posterior = reliable_posterior
+        self.split_margin = split_margin
+        self.midpoint_tolerance = midpoint_tolerance
+        self.anomaly_max_size = anomaly_max_size
         self.outlier_z = outlier_z
         self.max_coassociation = max_coassociation
         self.n_jobs = n_jobs
@@ -487,16 +280,34 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         self.scheduler = scheduler
         self.memory_limit = memory_limit
 
+    @classmethod
+    def article(cls, **params) -> "QuasiBayesianEnsemble":
+        """The article's settings: 3 x 3 networks (tau1 140, 280, 700; tau2 125, 250, 625) x 3
+        replicates, T = 500 epochs of the online rule (10) with no early stop, sigma0 = 4,
+        eta0 = 0.3, 12 rows x 16 columns, random initialisation, M = 3. ``params`` override."""
+        settings = dict(tau1_grid=(140, 280, 700), tau2_grid=(125, 250, 625), n_replicates=3,
+                        sigma0=4.0, eta0=0.3, n_steps=500, mode="epoch", tol=0.0, rows=12,
+                        cols=16, init="random", n_clusters=3)
+        settings.update(params)
+        return cls(**settings)
+
     # ------------------------------------------------------------------ checks and plan
     _parameter_constraints: dict = {
         "tau1_grid": [Items(POSITIVE, min_len=1)],
         "tau2_grid": [Items(POSITIVE, min_len=1)],
         "n_replicates": [COUNT],
         **{name: SOM._parameter_constraints[name] for name in MAP_PARAMS},
+        "n_clusters": [COUNT, StrOptions({"auto"})],
+        "n_clusters_candidates": [Items(Interval(Integral, 2, None, closed="left"), min_len=1)],
+        "theta_centre": [StrOptions(set(THETA_CENTRES))],
+        "network_filter": [StrOptions(set(RULES))],
         "alpha": [Interval(Real, 0, 1, closed="neither")],
-        "boundary_threshold": [RATE],
-        "outlier_min_size": [Interval(Integral, 0, None, closed="left"), None],
-        "outlier_z": [POSITIVE],
+        "level_quantile": [Interval(Real, 0, 1, closed="right")],
+        "reliable_posterior": [Interval(Real, 0, 1, closed="right")],
+        "split_margin": [SHARE],
+        "midpoint_tolerance": [SHARE],
+        "anomaly_max_size": [Interval(Integral, 1, None, closed="left"), None],
+        "outlier_z": [POSITIVE, None],
         "max_coassociation": [Interval(Integral, 0, None, closed="left")],
         "n_jobs": N_JOBS,
         "random_state": [Interval(Integral, 0, None, closed="left"), None],
@@ -510,22 +321,33 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         normalised parameters."""
         p = check_params(self)
         check_execution_params(p)
-        _check_size(len(p["tau1_grid"]), len(p["tau2_grid"]), p["n_replicates"],
-                    p["max_coassociation"])
+        check_size(len(p["tau1_grid"]), len(p["tau2_grid"]), p["n_replicates"],
+                   p["max_coassociation"])
         if X.shape[0] < 2:
             raise DataError(f"X: the ensemble needs at least 2 objects, got {X.shape[0]} "
                             "sample.")
         return p
 
+    def _rules(self) -> DecisionRules:
+        return DecisionRules(reliable_posterior=float(self.reliable_posterior),
+                             split_margin=float(self.split_margin),
+                             midpoint_tolerance=float(self.midpoint_tolerance),
+                             anomaly_max_size=self.anomaly_max_size)
+
     def _map_params(self, X: np.ndarray, p: Optional[dict] = None) -> dict:
-        """The settings every map shares (the lattice resolved once for all maps)."""
+        """The settings every map shares (the lattice resolved once for all maps; with
+        ``n_clusters="auto"`` the maps are trained with the largest candidate M, which the
+        lattice must hold, and regrouped for every M)."""
         p = check_params(self) if p is None else p
         check_sides(p["rows"], p["cols"])
         rows, cols = p["rows"], p["cols"]
         if rows is None:
             rows, cols = suggest_lattice(X, p["lattice"])
-        return dict(rows=rows, cols=cols, **{name: p[name] for name in MAP_PARAMS[2:]},
-                    history_every=10, memory_limit=p["memory_limit"], scheduler="local")
+        shared = {name: p[name] for name in MAP_PARAMS[2:]}
+        if shared["n_clusters"] == "auto":
+            shared["n_clusters"] = max(int(m) for m in p["n_clusters_candidates"])
+        return dict(rows=rows, cols=cols, **shared, history_every=10,
+                    memory_limit=p["memory_limit"], scheduler="local")
 
     def _map_plan(self, X: np.ndarray, p: dict) -> tuple[dict, Plan]:
         """The shared map settings and one map's :meth:`SOM.plan` (which refuses a map above
@@ -561,18 +383,19 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         if scheduler != "local":
             return Plan("dask", f"{n_maps} maps as tasks of the Dask scheduler {scheduler!r}",
                         map_plan.bytes, map_plan.limit, {**details, "jobs": None})
-        jobs = _effective_jobs(p["n_jobs"], n_maps)
-        _check_local_memory(map_plan, jobs)
+        jobs = effective_jobs(p["n_jobs"], n_maps)
+        check_local_memory(map_plan, jobs)
         if jobs > 1:
             return Plan("parallel", f"{n_maps} maps in {jobs} joblib processes (n_jobs)",
                         map_plan.bytes * jobs, map_plan.limit, {**details, "jobs": jobs})
         return Plan("sequential", f"{n_maps} maps one after the other in this process",
                     map_plan.bytes, map_plan.limit, {**details, "jobs": 1})
 
+
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, *, callback: Optional[Callable[[Progress], None]] = None,
             stop=None):
-        """Train every map, test and filter the networks, and vote.
+        """Train every map, test and filter the networks, vote, and flag.
 
         ``callback`` gets ``Progress(method="qbm", step=i, total=n_maps, message="map i of
         n_maps ...")`` after every map and once with ``done=True``; ``stop.is_set()`` ends the
@@ -586,29 +409,38 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         U = int(p["n_replicates"])
         tasks = [(q, u, t1, t2) for q, (t1, t2) in enumerate(grid) for u in range(U)]
         seeds = np.random.SeedSequence(p["random_state"]).generate_state(len(tasks))
-        report = _Reporter(callback, tasks)
+        report = Reporter(callback, tasks, lambda som: map_theta(X, som, p["theta_centre"]))
         report.start()
-        results, self.stopped_ = self._train_maps(X, p, base, map_plan, tasks, seeds, report,
-                                                  stop)
-        if not results:
+        maps, self.stopped_ = self._train_maps(X, p, base, map_plan, tasks, seeds, report, stop)
+        if not maps:
             raise ClusteringError("The ensemble was stopped before its first map was trained; "
                                   "nothing to show.")
-        self._build(X, base, grid, tasks, results, map_plan.limit)
-        report.done(len(results), self.theta_mean_, self.stopped_)
+        self.selection_ = None
+        M = p["n_clusters"]
+        if M == "auto":
+            outcomes = {int(m): _outcome(X, maps, tasks, grid, U, int(m), p)
+                        for m in sorted(set(p["n_clusters_candidates"]))}
+            self.selection_ = ensemble_selection.curve(X, outcomes, self._rules())
+            M = ensemble_selection.suggest(self.selection_)
+            outcome = outcomes[M]
+        else:
+            outcome = _outcome(X, maps, tasks, grid, U, int(M), p)
+        self._build(X, grid, tasks, outcome, map_plan.limit)
+        report.done(len(maps), self.theta_mean_, self.stopped_)
         return self
 
     def _train_maps(self, X, p, base, map_plan, tasks, seeds, report, stop):
         """Every map, on Dask, in joblib processes or one after the other; sets
-        ``execution_``. Returns ``({task: (som, theta)}, stopped)``."""
+        ``execution_``. Returns ``({task: SOM}, stopped)``."""
         total = len(tasks)
         ops = 2.0 * total * X.shape[0] * int(base["rows"]) * int(base["cols"]) * X.shape[1] * (
-            int(p["n_steps"]) if p["mode"] == "batch" else 1)
+            int(p["n_steps"]) if p["mode"] in ("batch", "epoch") else 1)
         jobs = 1
         with distributed.dask_session(p["scheduler"], p["n_jobs"], ops=ops,
                                       max_tasks=total) as (execution, client):
             if client is None:
-                jobs = _effective_jobs(p["n_jobs"], total)
-                _check_local_memory(map_plan, jobs)
+                jobs = effective_jobs(p["n_jobs"], total)
+                check_local_memory(map_plan, jobs)
                 execution = distributed.Execution(
                     "local", jobs, None, execution.reason + (
                         f"; {jobs} joblib processes (n_jobs)" if jobs > 1 else
@@ -617,74 +449,100 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
             work = [({**base, "tau1": t1, "tau2": t2}, int(seeds[idx]), idx)
                     for idx, (q, u, t1, t2) in enumerate(tasks)]
             if client is not None:
-                return _fit_dask(client, X, work, report, stop)
+                return fit_dask(client, X, work, report, stop)
             if jobs == 1:
-                return _fit_sequential(X, work, report, stop)
-            return _fit_parallel(X, work, jobs, report, stop)
+                return fit_sequential(X, work, report, stop)
+            return fit_parallel(X, work, jobs, report, stop)
 
     # ------------------------------------------------------------------ tables
-    def _build(self, X, base, grid, tasks, results, memory_limit: int):
-        """The tables, Cochran's filter (rule 33), the mean criterion (34) and the vote."""
-        U = int(self.n_replicates)
-        n_net = len(grid)
-        done = sorted(results)
-        self.maps_ = [results[i][0] for i in done]
-        thetas = np.full((n_net, U), np.nan)
-        for i in done:
-            thetas[tasks[i][0], tasks[i][1]] = results[i][1]
-        net = _networks_table(grid, thetas, base, float(self.eta0), int(self.n_steps))
-        counts = np.sum(~np.isnan(thetas), axis=1)
-        var = _network_variances(thetas)
-        cochran = _filter(var, counts, U, float(self.alpha))
-        kept_ids = set(cochran["kept"])
+    def _build(self, X, grid, tasks, out: dict, memory_limit: int) -> None:
+        """The tables, the filter, the mean criterion (34), the vote and the flags of one M."""
+        self.n_clusters_ = int(out["M"])
+        done, thetas, filt = out["done"], out["thetas"], out["filter"]
+        self.maps_ = out["maps"]
+        mt = tables.maps_table(done, tasks, {i: (s, thetas[tasks[i][0], tasks[i][1]])
+                                             for i, s in zip(done, self.maps_)})
+        kept = set(filt["kept"])
+        mt["kept"] = mt["network"].isin(kept)
+        self.maps_table_ = mt
+        net = tables.networks_table(grid, thetas, mt)
         self.networks_ = net
-        kept_mask = net["network"].isin(kept_ids) & (counts > 0)
-        self.variances_ = pd.DataFrame({"network": net["network"], "tau1": net["tau1"],
-                                        "tau2": net["tau2"], "replicate_variance": var,
-                                        "kept": kept_mask.to_numpy()})
-        self.cochran_ = cochran
-        self.kept_networks_ = net[kept_mask].reset_index(drop=True)
-        maps_table = _maps_table(done, tasks, results)
-        maps_table["kept"] = maps_table["network"].isin(kept_ids)
-        self.maps_table_ = maps_table
-        kept_idx = [k for k, i in enumerate(done) if tasks[i][0] + 1 in kept_ids]
-        if not kept_idx:  # cannot happen with a finished run; keep every map rather than none
-            kept_idx = list(range(len(done)))
-        self.kept_maps_ = kept_idx
-        self.theta_mean_ = float(np.mean([results[done[k]][1] for k in kept_idx]))
-        best = min(kept_idx, key=lambda k: results[done[k]][1])
-        self.best_map_ = self.maps_[best]
-        self._vote(X, kept_idx, best, memory_limit)
-
-    def _vote(self, X, kept_idx, best, memory_limit: Optional[int] = None):
-        M = int(self.n_clusters)
-        L = np.array([self.maps_[k].labels_ for k in kept_idx])
-        aligned, perms, consensus = consensus_labels(L, M, reference=kept_idx.index(best))
+        self.filter_ = filt
+        self.cochran_ = filt["cochran"]
+        self.variances_ = self._filter_table(net, filt)
+        self.kept_networks_ = net[self.variances_["kept"]].reset_index(drop=True)
+        self.kept_maps_ = list(out["kept_idx"])
+        self.theta_mean_ = float(mt["theta"].to_numpy()[self.kept_maps_].mean())
+        self.theta_mean_all_ = float(mt["theta"].mean())
+        self.best_map_ = self.maps_[out["best"]]
+        self.proba_, self.labels_ = out["proba"], out["labels"]
+        self.permutations_, self.aligned_labels_ = out["perms"], out["aligned"]
+        self.cluster_means_ = np.array([X[self.labels_ == m].mean(axis=0)
+                                        if np.any(self.labels_ == m)
+                                        else np.full(X.shape[1], np.nan)
+                                        for m in range(self.n_clusters_)])
         n = X.shape[0]
-        proba = np.zeros((n, M))
-        for row in aligned:
-            proba[np.arange(n), row] += 1.0
-        proba /= len(kept_idx)
-        # number the clusters by decreasing size of the vote (ties: lowest old number)
-        labels = np.argmax(proba, axis=1)
-        sizes = np.bincount(labels, minlength=M)
-        order = sorted(range(M), key=lambda m: (-sizes[m], m))
-        rename = np.empty(M, dtype=np.int64)
-        rename[order] = np.arange(M)
-        self.proba_ = proba[:, order]
-        self.labels_ = rename[labels]
-        self.permutations_ = rename[perms]   # map k: consensus cluster = permutations_[k][own]
-        # (kept maps, objects) in consensus numbering; small integers keep big data affordable
-        self.aligned_labels_ = rename[aligned].astype(np.int16 if M < 2 ** 15 else np.int64)
         self.coassociation_ = (self.coassociation() if self._keeps_coassociation(n, memory_limit)
                                else None)
         self.flags_ = self._flags(X)
+
+    @staticmethod
+    def _filter_table(net: pd.DataFrame, filt: dict) -> pd.DataFrame:
+        """Table 5 with what each rule did to every network."""
+        cochran = filt["cochran"]
+        removed_in = {int(r["removed"]): r["round"] for r in cochran.get("rounds", [])
+                      if r["removed"] is not None}
+        level = filt["level"]
+
+        def cochran_word(q: int) -> str:
+            if filt["rule"] in ("level", "none"):
+                return "not applied" if q not in removed_in else f"would remove (round {removed_in[q]})"
+            return f"removed (round {removed_in[q]})" if q in removed_in else "kept"
+
+        def level_word(q: int) -> str:
+            if level is None:
+                return "not applied"
+            return "removed" if q in level["removed"] else "kept" if q in level["kept"] else "-"
+
+        ids = net["network"].astype(int).tolist()
+        return pd.DataFrame({"network": net["network"], "tau1": net["tau1"], "tau2": net["tau2"],
+                             "theta_mean": net["theta_mean"],
+                             "replicate_variance": filt["variances"],
+                             "cochran": [cochran_word(q) for q in ids],
+                             "level": [level_word(q) for q in ids],
+                             "kept": [q in set(filt["kept"]) for q in ids]})
 
     def _keeps_coassociation(self, n: int, memory_limit: Optional[int]) -> bool:
         """Keep the n x n matrix up to ``max_coassociation`` objects, and only when it fits the
         memory limit (a float32 product and its float64 copy, 12 n^2 bytes)."""
         fits = memory_limit is None or 12 * n * n <= memory_limit
         return n <= self.max_coassociation and fits
+
+    def _flags(self, X) -> pd.DataFrame:
+        """The article's flags that need no score column, and the optional distance rule (not
+        the article's)."""
+        rules = self._rules()
+        clusters = cluster_decisions(self.labels_, None, rules)
+        flags = object_decisions(self.labels_, self.proba_, None, clusters, rules)
+        if self.outlier_z is not None:
+            flags = pd.concat([flags, self._distance_flags(X)], ignore_index=True)
+        return flags.sort_values(["object", "flag"], kind="stable").reset_index(drop=True)
+
+    def _distance_flags(self, X) -> pd.DataFrame:
+        """Objects far from their cluster's mean: robust z-score of the distance (median and
+        MAD of all objects' distances) above ``outlier_z``. Not a rule of the article."""
+        dist = np.linalg.norm(X - self.cluster_means_[self.labels_], axis=1)
+        med = float(np.median(dist))
+        mad = float(np.median(np.abs(dist - med)))
+        z = 0.6745 * (dist - med) / mad if mad > 0 else np.zeros(len(dist))
+        rows = [{"object": int(i), "flag": "far from centre", "cluster": int(self.labels_[i]),
+                 "posterior": float(self.proba_[i, self.labels_[i]]),
+                 "reason": f"distance {dist[i]:.3g} to its cluster's centre, robust z-score "
+                           f"{z[i]:.1f} > {self.outlier_z:g} (not a rule of the article)",
+                 "recommendation": "check the object's data", "article": False}
+                for i in np.flatnonzero(z > self.outlier_z)]
+        return pd.DataFrame(rows, columns=["object", "flag", "cluster", "posterior", "reason",
+                                           "recommendation", "article"])
 
     # ------------------------------------------------------------------ results
     def coassociation(self, rows: Optional[Sequence[int]] = None) -> np.ndarray:
@@ -696,52 +554,12 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         check_is_fitted(self, "proba_")
         A = self.aligned_labels_ if rows is None else self.aligned_labels_[:, np.asarray(rows)]
         n_maps, n = A.shape
-        M = int(self.n_clusters)
+        M = int(self.n_clusters_)
         B = np.zeros((n, n_maps * M), dtype=np.float32)
         B[np.repeat(np.arange(n), n_maps), (np.tile(np.arange(n_maps), n) * M
                                             + A.T.ravel())] = 1.0
         C = (B @ B.T) / n_maps
         return C.astype(np.float64)
-
-    def _min_size(self, n: int) -> int:
-        if self.outlier_min_size is not None:
-            return int(self.outlier_min_size)
-        return max(1, int(0.02 * n))
-
-    def _flags(self, X) -> pd.DataFrame:
-        n = X.shape[0]
-        labels, proba = self.labels_, self.proba_
-        M = proba.shape[1]
-        out = []
-        order = np.argsort(-proba, axis=1, kind="stable")
-        for i in np.flatnonzero(proba[np.arange(n), labels] < self.boundary_threshold):
-            a, b = order[i, 0], order[i, 1] if M > 1 else order[i, 0]
-            out.append((int(i), "boundary", int(labels[i]), float(proba[i, a]),
-                        f"split between clusters {a} ({proba[i, a]:.3f}) and {b} "
-                        f"({proba[i, b]:.3f}); posterior under {self.boundary_threshold:g}"))
-        sizes = np.bincount(labels, minlength=M)
-        min_size = self._min_size(n)
-        small = {m for m in range(M) if 0 < sizes[m] <= min_size}
-        centres = np.array([X[labels == m].mean(axis=0) if sizes[m] else np.full(X.shape[1],
-                                                                                  np.nan)
-                            for m in range(M)])
-        dist = np.linalg.norm(X - centres[labels], axis=1)
-        base = np.array([labels[i] not in small for i in range(n)])
-        med = float(np.median(dist[base])) if base.any() else 0.0
-        mad = float(np.median(np.abs(dist[base] - med))) if base.any() else 0.0
-        z = 0.6745 * (dist - med) / mad if mad > 0 else np.zeros(n)
-        for i in range(n):
-            m = int(labels[i])
-            if m in small:
-                out.append((i, "outlier", m, float(proba[i, m]),
-                            f"in cluster {m} of only {sizes[m]} object(s) of {n} (at most "
-                            f"{min_size}): an individual review is advised"))
-            elif z[i] > self.outlier_z:
-                out.append((i, "outlier", m, float(proba[i, m]),
-                            f"far from the centre of cluster {m}: distance {dist[i]:.3g}, "
-                            f"robust z-score {z[i]:.1f} > {self.outlier_z:g}"))
-        frame = pd.DataFrame(out, columns=["object", "flag", "cluster", "posterior", "reason"])
-        return frame.sort_values(["object", "flag"], kind="stable").reset_index(drop=True)
 
     def predict_proba(self, X=None) -> np.ndarray:
         """Posterior cluster probabilities: ``proba_`` for the training objects (``X=None``),
@@ -750,8 +568,7 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         if X is None:
             return self.proba_.copy()
         X = validate_data(X, estimator=self, reset=False, fitted="proba_")
-        M = int(self.n_clusters)
-        proba = np.zeros((X.shape[0], M))
+        proba = np.zeros((X.shape[0], int(self.n_clusters_)))
         for k, perm in zip(self.kept_maps_, self.permutations_):
             proba[np.arange(X.shape[0]), perm[self.maps_[k].predict(X)]] += 1.0
         return proba / len(self.kept_maps_)
@@ -760,16 +577,60 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         """Most probable cluster of every row of ``X``."""
         return np.argmax(self.predict_proba(X), axis=1)
 
-    def profile(self, data=None, score: Optional[str] = "Phi") -> pd.DataFrame:
-        """Cluster profile for decisions: size, share, flagged objects, the mean of every
-        numeric column, ranked by the mean of ``score``.
+    def summary(self) -> dict:
+        """The headline of a run: ``n_objects``, ``sizes`` (per cluster), ``reliable_share``
+        and ``n_reliable`` (posterior at least ``reliable_posterior``), ``small_clusters``
+        (at most the rules' anomaly size, non-empty), ``empty_clusters``, ``theta_mean``
+        (34), ``kept_networks`` and ``warnings`` (sentences for the page)."""
+        check_is_fitted(self, "labels_")
+        rules = self._rules()
+        n = self.labels_.shape[0]
+        sizes = np.bincount(self.labels_, minlength=self.n_clusters_)
+        small_size = rules.anomaly_size(n)
+        small = [int(m) for m in range(self.n_clusters_) if 0 < sizes[m] <= small_size]
+        empty = [int(m) for m in range(self.n_clusters_) if sizes[m] == 0]
+        share = reliable_share(self.labels_, self.proba_, rules)
+        warnings = []
+        for m in small:
+            warnings.append(f"cluster {m} holds only {sizes[m]} object(s) of {n}: an anomalous "
+                            "group for an individual analysis, or M is too large")
+        if empty:
+            warnings.append(f"cluster(s) {', '.join(map(str, empty))} received no object: "
+                            "fewer clusters fit the data")
+        if share < 0.5:
+            warnings.append(f"only {share:.0%} of the objects are assigned reliably (posterior "
+                            f"at least {rules.reliable_posterior:.3f}): the maps disagree; try "
+                            "another M")
+        return {"n_objects": int(n), "sizes": [int(s) for s in sizes],
+                "reliable_share": share, "n_reliable": int(round(share * n)),
+                "reliable_posterior": rules.reliable_posterior, "small_clusters": small,
+                "empty_clusters": empty, "theta_mean": self.theta_mean_,
+                "kept_networks": list(self.filter_["kept"]), "warnings": warnings}
 
-        ``data`` holds the training objects in the same order: a DataFrame (its numeric columns
-        are averaged; the original, unscaled table reads best) or an array (columns ``x0``,
-        ``x1``, ...); None uses nothing but the sizes. Rows are clusters, sorted by the score's
-        mean ascending; ``rank`` 1 is the lowest mean (in the article: the poorest financial
-        state, for lenient measures; the highest needs no relief) and ``note`` marks small
-        clusters for an individual review.
+    def decisions(self, data=None, score: Optional[str] = "Phi"):
+        """The article's recommendations (section 4) as ``(clusters, objects)``.
+
+        ``data``: the training objects in order, a DataFrame holding the ``score`` column (the
+        original units read best: the ratios of the cluster means are the article's "в 7,76
+        раза"), or a 1-D array of the score; None uses no score (no means, ratios or "split"
+        rule). See :func:`~clustering.decisions.cluster_decisions` and
+        :func:`~clustering.decisions.object_decisions`.
+        """
+        check_is_fitted(self, "labels_")
+        values = _score_values(data, score, self.labels_.shape[0])
+        rules = self._rules()
+        clusters = cluster_decisions(self.labels_, values, rules, score_name=score or "score")
+        objects = object_decisions(self.labels_, self.proba_, values, clusters, rules,
+                                   score_name=score or "score")
+        return clusters, objects
+
+    def profile(self, data=None, score: Optional[str] = "Phi") -> pd.DataFrame:
+        """Cluster profile for decisions: the article's verdict per cluster
+        (:meth:`decisions`: rank 1 = the lowest mean of ``score``, state, ratio, recommendation)
+        with the mean posterior, the flagged objects and the mean of every numeric column.
+
+        ``data``: a DataFrame of the training objects in order (its numeric columns are
+        averaged) or an array (columns ``x0``, ``x1``, ...); None: sizes only.
         """
         check_is_fitted(self, "labels_")
         n = self.labels_.shape[0]
@@ -779,22 +640,96 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         if score is not None and data is not None and score not in numeric:
             raise ConfigError(f"score: no numeric column {score!r} in the data; choose one of "
                               f"{', '.join(map(str, numeric)) or '(none)'}.")
-        flagged = set(self.flags_["object"].tolist())
-        rows = []
-        for m in range(int(self.n_clusters)):
-            members = self.labels_ == m
-            size = int(members.sum())
-            row = {"cluster": m, "size": size, "share": size / n,
-                   "mean_posterior": float(self.proba_[members, m].mean()) if size else np.nan,
-                   "flagged": int(sum(1 for i in np.flatnonzero(members) if i in flagged))}
-            for c in numeric:
-                row[c] = float(frame.loc[members, c].mean()) if size else np.nan
-            rows.append(row)
-        table = pd.DataFrame(rows).set_index("cluster")
-        table = table[table["size"] > 0]
-        if score is not None and score in table.columns:
-            table = _rank(table, score, self._min_size(n))
+        use = score if data is not None else None
+        clusters, objects = self.decisions(frame if use else None, use)
+        flagged = objects.groupby("cluster")["object"].nunique()
+        table = clusters.copy()
+        table["mean_posterior"] = [float(self.proba_[self.labels_ == m, m].mean())
+                                   for m in table.index]
+        table["flagged"] = [int(flagged.get(m, 0)) for m in table.index]
+        for c in numeric:
+            if c not in table.columns:
+                table[c] = [float(frame.loc[self.labels_ == m, c].mean()) for m in table.index]
         return table
+
+    def cells_table(self) -> pd.DataFrame:
+        """Table 3: every object's cell k (from 1) and cluster m in every map (``HCq,u k`` and
+        ``HCq,u m``), clusters in the consensus numbering (a filtered-out map's renamed to agree
+        best with the vote)."""
+        check_is_fitted(self, "labels_")
+        names = self.maps_table_["name"].tolist()
+        M = int(self.n_clusters_)
+        labels = [renaming(self.labels_, som.labels_, M)[som.labels_] for som in self.maps_]
+        return tables.cells_table(self.maps_, names, labels)
+
+    def map_table(self, X, map_index: Optional[int] = None) -> pd.DataFrame:
+        """Table 4 for one map (position in ``maps_``; None: ``best_map_``): each training
+        object's cell, distances to the cell's centre and to the cluster's centre (as Θ takes
+        it, ``theta_centre``), and cluster m (consensus numbering). ``attrs``: map, name, Q1
+        (the map's Θ, "Q1(s)" of the article's table 4)."""
+        check_is_fitted(self, "labels_")
+        X = validate_data(X, estimator=self, reset=False, fitted="labels_")
+        if X.shape[0] != self.labels_.shape[0]:
+            raise DataError(f"X: {X.shape[0]} rows; table 4 is about the {self.labels_.shape[0]} "
+                            "training objects, in order.")
+        k = self.maps_.index(self.best_map_) if map_index is None else int(map_index)
+        if not 0 <= k < len(self.maps_):
+            raise ConfigError(f"map_index: must be between 0 and {len(self.maps_) - 1}, got {k}.")
+        som = self.maps_[k]
+        centers = som.cluster_centers_ if self.theta_centre == "map" else None
+        consensus = renaming(self.labels_, som.labels_, int(self.n_clusters_))[som.labels_]
+        table = tables.map_table(X, som, consensus, centers)
+        row = self.maps_table_.iloc[k]
+        table.attrs.update(map=int(row["map"]), name=str(row["name"]), Q1=float(row["theta"]))
+        return table
+
+    def compare_kmeans(self, X, n_passes: int = 1, init="first") -> dict:
+        """The article's comparison (section 5): MacQueen's k-means (25) with the same M against
+        the filtered ensemble's mean criterion (34).
+
+        Returns ``labels`` (k-means, renamed to agree with ``labels_``), ``theta_kmeans`` (Θ of
+        k-means about its own centres), ``theta_ensemble`` (``theta_mean_``), ``ratio``
+        (k-means / ensemble; the article: 38.82 / 3.68 = 10.55), ``agreement`` (share of
+        objects in the same cluster; the article: 20/24 = 0.833), ``more_compact`` ("ensemble"
+        or "k-means") and ``verdict`` (a sentence).
+        """
+        check_is_fitted(self, "labels_")
+        X = validate_data(X, estimator=self, reset=False, fitted="labels_")
+        km = MacQueenKMeans(n_clusters=int(self.n_clusters_), n_passes=n_passes, init=init,
+                            random_state=self.random_state).fit(X)
+        th_km = float(theta(X, km.labels_, km.cluster_centers_))
+        th_en = float(self.theta_mean_)
+        ratio = th_km / th_en if th_en > 0 else float("inf")
+        better = "ensemble" if th_en <= th_km else "k-means"
+        if better == "ensemble":
+            verdict = (f"The ensemble groups the objects more compactly: its mean criterion (34) "
+                       f"{th_en:.4g} is {ratio:.2f} times smaller than MacQueen's k-means' "
+                       f"{th_km:.4g}.")
+        else:
+            verdict = (f"MacQueen's k-means is more compact here: its criterion {th_km:.4g} is "
+                       f"{1 / ratio:.2f} times smaller than the ensemble's mean criterion (34) "
+                       f"{th_en:.4g}.")
+        return {"method": "MacQueen's k-means (25)", "labels": match_labels(self.labels_,
+                                                                           km.labels_),
+                "theta_kmeans": th_km, "theta_ensemble": th_en, "ratio": ratio,
+                "agreement": agreement(self.labels_, km.labels_), "more_compact": better,
+                "verdict": verdict}
+
+
+def _score_values(data, score: Optional[str], n: int) -> Optional[np.ndarray]:
+    """The score per training object from a DataFrame column, an array, or None."""
+    if data is None:
+        return None
+    if isinstance(data, pd.DataFrame):
+        if score is None or score not in data.columns:
+            raise ConfigError(f"score: no column {score!r} in the data.")
+        values = pd.to_numeric(data[score], errors="coerce").to_numpy(dtype=float)
+    else:
+        values = np.asarray(data, dtype=float).ravel()
+    if values.shape[0] != n:
+        raise DataError(f"data: {values.shape[0]} rows, the ensemble was fitted on {n} objects; "
+                        "give the same objects in the same order.")
+    return values
 
 
 def _profile_frame(data, n: int) -> pd.DataFrame:
@@ -814,23 +749,5 @@ def _profile_frame(data, n: int) -> pd.DataFrame:
     return frame
 
 
-def _rank(table: pd.DataFrame, score: str, min_size: int) -> pd.DataFrame:
-    """Clusters sorted by the mean of ``score``, ranked from 1, with a note for decisions."""
-    table = table.sort_values(score, kind="stable")
-    table.insert(0, "rank", np.arange(1, len(table) + 1))
-    notes = []
-    for pos, (m, r) in enumerate(table.iterrows()):
-        if r["size"] <= min_size:
-            notes.append("very small cluster: individual review")
-        elif pos == 0 and len(table) > 1:
-            notes.append(f"lowest mean {score}")
-        elif pos == len(table) - 1 and len(table) > 1:
-            notes.append(f"highest mean {score}")
-        else:
-            notes.append("")
-    table["note"] = notes
-    return table
-
-
-__all__ = ["QuasiBayesianEnsemble", "replicate_variances", "cochran_critical", "cochran_test",
-           "filter_networks", "consensus_labels"]
+__all__ = ["QuasiBayesianEnsemble", "map_theta", "replicate_variances", "cochran_critical",
+           "cochran_test", "filter_networks", "consensus_labels", "MAP_PARAMS", "THETA_CENTRES"]

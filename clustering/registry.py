@@ -297,6 +297,7 @@ for _spec in (
                short="Quasi-Bayesian ensemble", sidebar="ensemble",
                description="quasi-Bayesian ensemble of SOMs (posterior probabilities, flags)",
                proba=True, page="pages/ensemble.py", form_key="qbm", icon=":material/stacks:",
+               presets={"article": "article"},
                downloads="ui.downloads:ensemble_rows",
                preload=("clustering.ensemble",), live_x_title="map",
                result_columns="clustering.runner:qbm_flags",

@@ -7,9 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sklearn.metrics import adjusted_rand_score
+
+from clustering import metrics
+from clustering.cochran import filter_ensemble, level_filter
 from clustering.ensemble import (QuasiBayesianEnsemble, cochran_critical, cochran_test,
-                                 consensus_labels, filter_networks, replicate_variances)
-from clustering.errors import ClusteringError, ConfigError
+                                 consensus_labels, filter_networks, map_theta,
+                                 replicate_variances)
+from clustering.ensemble_selection import suggest
+from clustering.errors import ClusteringError, ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 REF = Path(__file__).resolve().parents[2] / "shared" / "reference"
@@ -53,7 +59,39 @@ def test_filtering_rule_keeps_all_nine_networks_of_the_article(table2):
     result = filter_networks(var, 3, 0.05, names=table2["network"].tolist())
     assert result["kept"] == list(range(1, 10)) and result["removed"] == []
     assert len(result["rounds"]) == 1 and result["final_homogeneous"]
-    # formula 34 (the filtered ensemble's mean criterion) is checked on a run below
+
+
+THETAS = ["theta_u1", "theta_u2", "theta_u3"]
+
+
+def test_both_readings_of_formula_34_from_table2(table2):
+    """The article says all nine networks passed (33) and gives (34) = 3.68: rule (33) alone
+    keeps the nine (mean 4.2316); the level of Θ after it keeps networks 3, 5, 7, 8, 9 (mean
+    3.6803), the only reading that gives the printed figure."""
+    th = table2[THETAS].to_numpy()
+    alone = filter_ensemble(th, "cochran")
+    assert alone["kept"] == list(range(1, 10)) and alone["reasons"] == {}
+    assert th.mean() == pytest.approx(4.2316, abs=1e-4)
+    both = filter_ensemble(th, "cochran+level")
+    assert both["cochran"]["removed"] == [] and both["cochran"]["homogeneous"] is True
+    assert both["kept"] == [3, 5, 7, 8, 9]
+    assert th[np.array(both["kept"]) - 1].mean() == pytest.approx(3.68, abs=5e-3)
+    assert set(both["reasons"]) == {1, 2, 4, 6}
+    assert all(r.startswith("level of Θ") for r in both["reasons"].values())
+    assert filter_ensemble(th, "level")["kept"] == [3, 5, 7, 8, 9]
+    assert filter_ensemble(th, "none")["kept"] == list(range(1, 10))
+    assert level_filter(table2["theta_mean"], 1.0)["removed"] == []
+    with pytest.raises(ConfigError, match="network_filter"):
+        filter_ensemble(th, "median")
+
+
+def test_cochran_cannot_judge_zero_variances():
+    test = cochran_test([0.0, 0.0, 0.0], 3)
+    assert test["homogeneous"] is None and np.isnan(test["G"])
+    assert "cannot judge" in test["note"]
+    result = filter_networks([0.0, 0.0, 0.0], 3)
+    assert result["removed"] == [] and result["final_homogeneous"] is None
+    assert "cannot judge" in result["note"]
 
 
 def test_filtering_rule_drops_the_largest_variance_until_homogeneous():
@@ -108,36 +146,90 @@ def test_end_to_end_tables_follow_the_article(fitted, table2):
     assert net["sigma_end"].iloc[0] == pytest.approx(4 * np.exp(-200 / 140))
     defaults = QuasiBayesianEnsemble().get_params()  # the article's grid and replicates
     assert defaults["tau1_grid"] == (140, 280, 700) and defaults["tau2_grid"] == (125, 250, 625)
-    assert defaults["n_replicates"] == 3 and (defaults["rows"], defaults["cols"]) == (16, 12)
+    # "по оси абсцисс выбиралось 16, а по оси ординат 12 ячеек": 12 rows x 16 columns
+    assert defaults["n_replicates"] == 3 and (defaults["rows"], defaults["cols"]) == (12, 16)
     np.testing.assert_allclose(net[["theta_u1", "theta_u2", "theta_u3"]].mean(axis=1),
                                net["theta_mean"])
     np.testing.assert_allclose(qbm.variances_["replicate_variance"],
                                replicate_variances(net[["theta_u1", "theta_u2", "theta_u3"]]))
     kept = qbm.maps_table_[qbm.maps_table_["kept"]]
     assert qbm.theta_mean_ == pytest.approx(kept["theta"].mean())
-    assert set(qbm.kept_networks_["network"]) == set(qbm.cochran_["kept"])
-    assert qbm.best_map_.rows_ == 16 and qbm.best_map_.cols_ == 12
+    assert set(qbm.kept_networks_["network"]) == set(qbm.filter_["kept"])
+    assert qbm.best_map_.rows_ == 12 and qbm.best_map_.cols_ == 16
     messages = [p.message for p in seen]
     assert "map 27 of 27" in messages[-2] and seen[-1].done and seen[-1].method == "qbm"
 
 
 def test_schedule_columns_match_table2_at_the_articles_t(table2, taxpayers):
-    X = taxpayers[1][:30]
-    qbm = QuasiBayesianEnsemble(n_steps=500, n_replicates=2, rows=4, cols=4, n_jobs=1,
-                                tau1_grid=(140, 280, 700), tau2_grid=(125, 250, 625))
-    qbm.fit(X)
+    """The article's preset: T = 500 epochs of the online rule, no early stop; table 2's end
+    columns are the sigma and eta the maps reached."""
+    X = taxpayers[1][:24]
+    preset = QuasiBayesianEnsemble.article(n_replicates=2, rows=4, cols=4, n_jobs=1)
+    assert (preset.mode, preset.n_steps, preset.tol, preset.sigma0, preset.eta0) == (
+        "epoch", 500, 0.0, 4.0, 0.3)
+    assert (QuasiBayesianEnsemble.article().rows, QuasiBayesianEnsemble.article().cols) == (12, 16)
+    qbm = preset.fit(X)
+    assert qbm.maps_table_["steps"].eq(500).all()
     np.testing.assert_allclose(qbm.networks_["sigma_end"].round(6), table2["sigma_end"])
     np.testing.assert_allclose(qbm.networks_["eta_end"].round(6), table2["eta_end"])
 
 
-def test_end_to_end_flags_the_planted_outliers(fitted):
-    frame, qbm, _ = fitted
+def test_theta_is_taken_about_each_maps_own_cluster_centres(fitted, taxpayers):
+    X = taxpayers[1]
+    _, qbm, _ = fitted
+    for som, th in zip(qbm.maps_[:5], qbm.maps_table_["theta"][:5]):
+        assert th == pytest.approx(metrics.theta(X, som.labels_, som.cluster_centers_))
+        assert th >= metrics.theta(X, som.labels_) - 1e-9  # the means minimise it
+    # replicates that agree on the partition still differ, as table 2's do
+    assert (qbm.variances_["replicate_variance"] > 0).all()
+    means = QuasiBayesianEnsemble(theta_centre="objects", n_steps=200, n_jobs=1,
+                                  tau1_grid=(700,), tau2_grid=(125,)).fit(X)
+    assert means.maps_table_["theta"].iloc[0] == pytest.approx(
+        metrics.theta(X, means.maps_[0].labels_))
+
+
+def test_suggested_m_finds_the_planted_groups_and_flags_the_outliers(taxpayers):
+    frame, X = taxpayers
+    qbm = QuasiBayesianEnsemble(n_clusters="auto", n_jobs=1).fit(X)
+    curve = qbm.selection_
+    assert list(curve["M"]) == list(range(2, 9))
+    assert qbm.n_clusters_ == suggest(curve) and qbm.proba_.shape[1] == qbm.n_clusters_
+    assert adjusted_rand_score(frame["planted_group"], qbm.labels_) >= 0.9
     planted = set(np.flatnonzero(frame["planted_group"] == "outlier"))
-    outliers = qbm.flags_[qbm.flags_["flag"] == "outlier"]
-    assert planted <= set(outliers["object"])
-    # and hardly anything else
-    assert len(set(outliers["object"]) - planted) <= 2
-    assert outliers["reason"].str.len().min() > 20
+    anomalous = qbm.flags_[qbm.flags_["flag"] == "anomalous cluster"]
+    assert planted <= set(anomalous["object"]) and anomalous["article"].all()
+    summary = qbm.summary()
+    assert sum(summary["sizes"]) == len(frame) and summary["reliable_share"] >= 0.9
+    assert any("only 1 object" in w for w in summary["warnings"])
+    # the curve's figures are those of a fit with that M on the same maps
+    row = curve.set_index("M").loc[qbm.n_clusters_]
+    assert row["theta_mean"] == pytest.approx(qbm.theta_mean_)
+    assert row["reliable_share"] == pytest.approx(summary["reliable_share"])
+
+
+def test_tables_3_and_4_and_the_kmeans_comparison(fitted, taxpayers):
+    frame, qbm, _ = fitted
+    X = taxpayers[1]
+    t3 = qbm.cells_table()
+    assert t3.shape == (len(frame), 2 * 27) and list(t3.columns[:2]) == ["HC1,1 k", "HC1,1 m"]
+    assert t3.filter(like=" k").min().min() >= 1 and t3.filter(like=" k").max().max() <= 192
+    kept_names = qbm.maps_table_.loc[qbm.maps_table_["kept"], "name"]
+    agree = np.mean([np.mean(t3[f"{n} m"] == qbm.labels_) for n in kept_names])
+    assert agree > 0.8
+    t4 = qbm.map_table(X, 0)
+    assert t4.attrs["name"] == "HC1,1" and t4.attrs["Q1"] == qbm.maps_table_["theta"].iloc[0]
+    assert (t4["d_cluster"] ** 2).sum() == pytest.approx(t4.attrs["Q1"])
+    np.testing.assert_array_equal(t4["k"] - 1, qbm.maps_[0].bmu_)
+    assert (t4["d_cell"] <= t4["d_cluster"] + 1e-9).mean() > 0.9
+    with pytest.raises(ConfigError, match="map_index"):
+        qbm.map_table(X, 27)
+    with pytest.raises(DataError):
+        qbm.map_table(X[:10])
+    comp = qbm.compare_kmeans(X)
+    assert comp["method"].startswith("MacQueen")
+    assert comp["ratio"] == pytest.approx(comp["theta_kmeans"] / qbm.theta_mean_)
+    assert comp["more_compact"] in comp["verdict"].lower() or "k-means" in comp["verdict"]
+    assert 0 <= comp["agreement"] <= 1 and len(comp["labels"]) == len(frame)
 
 
 def test_end_to_end_posteriors_and_coassociation(fitted, taxpayers):
@@ -153,21 +245,24 @@ def test_end_to_end_posteriors_and_coassociation(fitted, taxpayers):
     np.testing.assert_allclose(np.diag(C), 1.0)
     np.testing.assert_allclose(C, C.T)
     np.testing.assert_allclose(qbm.coassociation(rows=[0, 5]), C[np.ix_([0, 5], [0, 5])])
-    # the planted groups other than the outliers sit firmly in their clusters
-    main = frame["planted_group"] != "outlier"
-    assert np.median(P.max(axis=1)[main]) == 1.0
-    boundary = qbm.flags_[qbm.flags_["flag"] == "boundary"]
-    assert (P.max(axis=1)[boundary["object"]] < qbm.boundary_threshold).all()
+    unreliable = qbm.flags_[qbm.flags_["flag"] == "unreliable"]
+    assert (P.max(axis=1)[unreliable["object"]] < 26 / 27).all()
+    reliable = set(range(len(frame))) - set(unreliable["object"])
+    assert (P.max(axis=1)[list(reliable)] >= 26 / 27 - 1e-9).all()
 
 
 def test_profile_ranks_clusters_by_phi(fitted):
     frame, qbm, _ = fitted
     prof = qbm.profile(frame, score="Phi")
-    assert list(prof["rank"]) == list(range(1, len(prof) + 1))
-    assert prof["Phi"].is_monotonic_increasing
     assert prof["size"].sum() == len(frame) and "planted_group" not in prof.columns
     for m, row in prof.iterrows():
         assert row["Phi"] == pytest.approx(frame.loc[qbm.labels_ == m, "Phi"].mean())
+        assert row["mean"] == pytest.approx(row["Phi"])
+    rated = prof[prof["state"] != "anomalous"]
+    assert rated["mean"].is_monotonic_increasing
+    assert rated["state"].iloc[0] == "unsatisfactory" and "lenient" in rated[
+        "recommendation"].iloc[0]
+    assert (rated["state"].iloc[1:] == "successful").all()
     with pytest.raises(ConfigError, match="score"):
         qbm.profile(frame, score="Nope")
 
@@ -211,7 +306,10 @@ def test_single_replicate_skips_cochran(taxpayers):
 @pytest.mark.parametrize("params, field", [
     (dict(tau1_grid=()), "tau1_grid"), (dict(tau2_grid=(0, 5)), "tau2_grid"),
     (dict(n_replicates=0), "n_replicates"), (dict(alpha=1.5), "alpha"),
-    (dict(boundary_threshold=0), "boundary_threshold"), (dict(lattice="square"), "lattice"),
+    (dict(reliable_posterior=0), "reliable_posterior"), (dict(lattice="square"), "lattice"),
+    (dict(network_filter="median"), "network_filter"), (dict(n_clusters="some"), "n_clusters"),
+    (dict(theta_centre="cell"), "theta_centre"), (dict(n_clusters_candidates=(1, 2)),
+                                                  "n_clusters_candidates"),
     (dict(rows=2, cols=1, n_clusters=3), "n_clusters"),
 ])
 def test_bad_settings_name_the_field(params, field):
@@ -223,10 +321,11 @@ def test_bad_settings_name_the_field(params, field):
 def test_identical_replicates_are_explained(taxpayers):
     X = taxpayers[1][::3]
     qbm = QuasiBayesianEnsemble(init="pca", mode="batch", rows=4, cols=4, n_steps=30,
-                                tau1_grid=(140,), tau2_grid=(125, 625), n_jobs=1).fit(X)
+                                theta_centre="objects", tau1_grid=(140,), tau2_grid=(125, 625),
+                                n_jobs=1).fit(X)
     assert (qbm.variances_["replicate_variance"] == 0).all()
-    assert qbm.cochran_["homogeneous"] and np.isnan(qbm.cochran_["G"])
-    assert "init='random'" in qbm.cochran_["note"]
+    assert qbm.cochran_["homogeneous"] is None and np.isnan(qbm.cochran_["G"])
+    assert "cannot judge" in qbm.cochran_["note"]
 
 
 # ----------------------------------------------------------------------------------- planning
