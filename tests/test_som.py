@@ -513,3 +513,19 @@ def test_cluster_centers_are_the_centres_of_the_cells_groups(blobs, method):
         np.testing.assert_array_equal(nearest, cells)
     one = SOM(3, 3, mode="batch", n_steps=5, n_clusters=1).fit(X)
     np.testing.assert_allclose(one.cluster_centers_, one.codebook_.mean(axis=0, keepdims=True))
+
+
+def test_recluster_regroups_the_same_trained_cells():
+    X = np.random.default_rng(4).normal(size=(90, 3))
+    som = SOM(rows=4, cols=5, n_steps=30, mode="batch", n_clusters=3, random_state=1).fit(X)
+    before = som.labels_.copy()
+    four = som.recluster(4)
+    assert four.n_clusters == 4 and four.cluster_centers_.shape == (4, 3)
+    np.testing.assert_array_equal(four.codebook_, som.codebook_)
+    np.testing.assert_array_equal(four.labels_, four.cell_clusters_[som.bmu_])
+    assert len(np.unique(four.cell_clusters_)) == 4
+    np.testing.assert_array_equal(som.labels_, before)  # the original is untouched
+    np.testing.assert_array_equal(som.recluster(3).labels_, som.recluster(3).labels_)
+    np.testing.assert_array_equal(four.predict(X), four.labels_)
+    with pytest.raises(ConfigError):
+        som.recluster(21)
