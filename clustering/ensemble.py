@@ -593,7 +593,8 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         warnings = []
         for m in small:
             warnings.append(f"cluster {m} holds only {sizes[m]} object(s) of {n}: an anomalous "
-                            "group for an individual analysis, or M is too large")
+                            "group for an individual in-depth analysis (the article's "
+                            "enterprise 7)")
         if empty:
             warnings.append(f"cluster(s) {', '.join(map(str, empty))} received no object: "
                             "fewer clusters fit the data")

@@ -167,21 +167,34 @@ def test_som_suggestion_button_uses_five_sqrt_n():
     assert abs(rows * cols - 50) <= 6  # 5 sqrt(100) = 50 units
 
 
-def test_ensemble_runs_and_rebuilds_the_tables():
+def _example_on_ensemble_page():
     at = new_app()
     goto(at, "data")
     at.radio(key="data_source").set_value("Example").run()
     click(at, "example_button")
-    goto(at, "ensemble")
+    return goto(at, "ensemble")
+
+
+def _small_grid(at, steps=100):
     at.text_input(key="qbm_tau1_grid").set_value("140, 700")
     at.text_input(key="qbm_tau2_grid").set_value("125, 625")
     set_number(at, "qbm_n_replicates", 2)
-    for key, value in (("qbm_rows", 4), ("qbm_cols", 4), ("qbm_n_steps", 100)):
-        try:
-            set_number(at, key, value)
-        except KeyError:
-            pass
+    for key, value in (("qbm_rows", 4), ("qbm_cols", 4), ("qbm_n_steps", steps)):
+        set_number(at, key, value)
     at.run()
+
+
+def _metrics(at) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+ENSEMBLE_TABS = ["Choice of M", "Networks (table 2)", "Filter (table 5)", "Table 3", "Table 4",
+                 "Posterior", "Co-association", "Decisions", "Cluster profile", "vs k-means"]
+
+
+def test_ensemble_runs_and_rebuilds_the_tables():
+    at = _example_on_ensemble_page()
+    _small_grid(at)
     click(at, "qbm_train")
     job = wait_job(at, timeout=240)
     assert job.error is None, job.error
@@ -190,15 +203,141 @@ def test_ensemble_runs_and_rebuilds_the_tables():
     qbm = res.estimator
     assert len(pd.DataFrame(qbm.networks_)) == 4
     assert res.proba.shape[0] == at.session_state["cm_dataset"].X.shape[0]
-    assert "kmeans" in res.extra
-    assert 0.0 <= res.extra["kmeans"]["agreement"] <= 1.0
-    assert len(at.get("plotly_chart")) >= 3
+    comp = res.extra["kmeans"]
+    assert comp["method"] == "MacQueen's k-means (25)" and 0.0 <= comp["agreement"] <= 1.0
+    assert [t.label for t in at.tabs] == ENSEMBLE_TABS
+    keys = {c.key for c in at.get("plotly_chart")}
+    assert {"qbm_reps", "qbm_filter", "qbm_posterior", "qbm_profile", "qbm_kmeans"} <= keys
+    assert "qbm_selection" not in keys  # M was set: the tab says how to get the curve
+    assert any("Choose M from the curve" in c.value for c in at.caption)
+    # the headline under the run status
+    shown = _metrics(at)
+    sizes = np.bincount(res.labels, minlength=qbm.n_clusters_)
+    assert shown["Cluster sizes"] == " / ".join(map(str, sizes))
+    assert shown["Reliable objects"] == f"{qbm.summary()['reliable_share']:.0%}"
+    assert shown["Θ (34)"] == f"{qbm.theta_mean_:.4g}"
+    verdicts = [e.value.replace("\\", "") for e in list(at.info) + list(at.warning)]
+    assert comp["verdict"] in verdicts
+    # table 4 of the map chosen in its selector
+    other = runs_map_choice(at, qbm)
+    assert any(f"Table 4 for {qbm.maps_table_['name'].iloc[other]}" in c.value.replace("\\", "")
+               for c in at.caption)
     labels = [d.proto.label for d in at.get("download_button")]
-    assert "Labels and posteriors (CSV)" in labels and "Run configuration (JSON)" in labels
+    for label in ("Labels and posteriors (CSV)", "Run configuration (JSON)",
+                  "Cells and clusters per map, table 3 (CSV)",
+                  "Best map's distances, table 4 (CSV)", "Cluster decisions (CSV)",
+                  "Object decisions (CSV)"):
+        assert label in labels
     assert any("map" in (p.message or "") for p in [job.progress])
     assert qbm.execution_["path"] == "local" and qbm.execution_["workers"] == 1
     assert any(f"Ran on Dask worker {job.worker}: {len(qbm.maps_)} maps one after the other."
                in c.value.replace("\\", "") for c in at.caption)
+
+
+def runs_map_choice(at, qbm) -> int:
+    """Choose a map other than the best (shown first) in table 4's selector; its position."""
+    box = at.selectbox(key="qbm_map")
+    best = qbm.maps_.index(qbm.best_map_)
+    assert box.value == best
+    other = next(k for k in range(len(qbm.maps_)) if k != best)
+    box.set_value(other).run()
+    check(at)
+    assert at.selectbox(key="qbm_map").value == other
+    return other
+
+
+def test_ensemble_chooses_m_and_finds_the_planted_groups_of_the_example():
+    """Default settings, M chosen from the curve over 2..8: the planted groups found (ARI at
+    least 0.9), the planted outliers singled out, the headline and the curve shown."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from clustering.ensemble_selection import suggest
+
+    at = _example_on_ensemble_page()
+    at.checkbox(key="qbm_auto_m").check().run()
+    check(at)
+    assert at.text_input(key="qbm_n_clusters_candidates").value == "2, 3, 4, 5, 6, 7, 8"
+    click(at, "qbm_train")
+    job = wait_job(at, timeout=600)
+    assert job.error is None, job.error
+    check(at)
+    res = at.session_state["cm_results"]["qbm"]
+    qbm = res.estimator
+    ds = at.session_state["cm_dataset"]
+    assert res.config.params["n_clusters"] == "auto"
+    assert qbm.selection_["M"].tolist() == list(range(2, 9))
+    assert qbm.n_clusters_ == suggest(qbm.selection_)
+    ari = adjusted_rand_score(ds.labels, res.labels)
+    assert ari >= 0.9, (ari, qbm.n_clusters_, qbm.selection_.to_dict("list"))
+    shown = _metrics(at)
+    assert shown["Clusters M"] == str(qbm.n_clusters_)
+    sizes = np.bincount(res.labels, minlength=qbm.n_clusters_)
+    assert shown["Cluster sizes"] == " / ".join(map(str, sizes))
+    summary = qbm.summary()
+    assert shown["Reliable objects"] == f"{summary['reliable_share']:.0%}"
+    warnings = [w.value.replace("\\", "") for w in at.warning]
+    for text in summary["warnings"]:
+        assert text in warnings
+    assert "qbm_selection" in {c.key for c in at.get("plotly_chart")}
+    # the planted outliers are singled out by the article's rules (Phi, the table's score)
+    outlier = ds.label_names.index("outlier")
+    planted = set(np.flatnonzero(ds.labels == outlier).tolist())
+    _, objects = qbm.decisions(ds.frame, "Phi")
+    assert planted <= set(objects["object"]), (planted, objects.to_dict("list"))
+
+
+def test_article_button_sets_every_setting_of_the_article():
+    from clustering.ensemble import QuasiBayesianEnsemble
+
+    at = _example_on_ensemble_page()
+    _small_grid(at, steps=30)
+    at.checkbox(key="qbm_auto_m").check().run()
+    at.selectbox(key="qbm_init").set_value("pca").run()
+    set_number(at, "qbm_tol", 0.01)
+    at.run()
+    click(at, "qbm_article")
+    check(at)
+    assert at.selectbox(key="qbm_mode").value == "epoch"
+    assert at.number_input(key="qbm_n_steps").value == 500
+    assert at.number_input(key="qbm_tol").value == 0
+    assert at.number_input(key="qbm_rows").value == 12
+    assert at.number_input(key="qbm_cols").value == 16
+    assert at.checkbox(key="qbm_auto_m").value is False
+    article = QuasiBayesianEnsemble.article().get_params()
+    assert at.number_input(key="qbm_n_clusters").value == article["n_clusters"] == 3
+    assert at.selectbox(key="qbm_init").value == article["init"] == "random"
+    assert at.text_input(key="qbm_tau1_grid").value == "140, 280, 700"
+    assert at.text_input(key="qbm_tau2_grid").value == "125, 250, 625"
+    assert at.number_input(key="qbm_n_replicates").value == 3
+    assert at.number_input(key="qbm_sigma0").value == article["sigma0"]
+    assert at.number_input(key="qbm_eta0").value == article["eta0"]
+
+
+def test_saved_run_choosing_m_ticks_the_box_in_a_new_session():
+    at = _example_on_ensemble_page()
+    _small_grid(at, steps=20)
+    at.text_input(key="qbm_tau2_grid").set_value("125")
+    at.checkbox(key="qbm_auto_m").check().run()
+    at.text_input(key="qbm_n_clusters_candidates").set_value("2, 3").run()
+    click(at, "qbm_train")
+    job = wait_job(at, timeout=240)
+    assert job.error is None, job.error
+    first = at.session_state["cm_results"]["qbm"]
+    assert first.config.params["n_clusters"] == "auto"
+    saved = first.config.to_json().encode()
+
+    fresh = new_app()
+    goto(fresh, "ensemble")
+    fresh.file_uploader(key="qbm_cfg_upload").upload("qbm_config.json", saved,
+                                                      "application/json").run()
+    fresh.button(key="qbm_cfg_apply").click().run()
+    wait_job(fresh, timeout=240)
+    check(fresh)
+    again = fresh.session_state["cm_results"]["qbm"]
+    assert again.config.params["n_clusters"] == "auto"
+    np.testing.assert_array_equal(again.labels, first.labels)
+    assert fresh.checkbox(key="qbm_auto_m").value is True
+    assert isinstance(fresh.number_input(key="qbm_n_clusters").value, int)
 
 
 def test_compare_runs_selected_methods():

@@ -240,8 +240,9 @@ def test_example_carries_its_planted_label_and_the_ensemble_flags_by_id():
     at.text_input(key="qbm_tau1_grid").set_value("140, 700")
     at.text_input(key="qbm_tau2_grid").set_value("125")
     set_number(at, "qbm_n_replicates", 2)
+    at.selectbox(key="qbm_network_filter").set_value("none")  # all 4 maps vote: some disagree
     for key, value in (("qbm_rows", 4), ("qbm_cols", 4), ("qbm_n_steps", 60),
-                       ("qbm_boundary_threshold", 0.95)):
+                       ("qbm_reliable_posterior", 0.95)):
         set_number(at, key, value)
     at.run()
     click(at, "qbm_train")
@@ -250,11 +251,14 @@ def test_example_carries_its_planted_label_and_the_ensemble_flags_by_id():
     check(at)
     res = at.session_state["cm_results"]["qbm"]
     qbm = res.estimator
-    assert qbm.n_jobs == 1 and qbm.boundary_threshold == 0.95
+    assert qbm.n_jobs == 1 and qbm.reliable_posterior == 0.95
     assert "ari" in res.metrics
-    flags = [d for d in at.dataframe if "reason" in d.value.columns]
+    # the Decisions tab's objects (the article's rules on Phi), each shown with its own id
+    flags = [d for d in at.dataframe if {"id", "flag", "reason"} <= set(d.value.columns)]
     assert flags
     shown = flags[0].value
-    assert shown["id"].tolist() == [ds.ids[i] for i in qbm.flags_["object"]]
+    _, objects = qbm.decisions(ds.frame, "Phi")
+    assert len(objects) > 0
+    assert shown["id"].tolist() == [ds.ids[i] for i in objects["object"]]
     labels = [d.proto.label for d in at.get("download_button")]
     assert "Flagged objects (CSV)" in labels and "Codebook of the best map (CSV)" in labels

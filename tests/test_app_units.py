@@ -73,19 +73,21 @@ def test_auto_sized_som_views_use_the_fitted_lattice():
     assert cfg.load_config(runs.config_json(res)).params["rows"] is None
 
 
-def _ensemble_result(threshold=0.95):
+@pytest.fixture(scope="module")
+def small_ensemble():
+    """The example's ensemble of 4 small maps (reliable from 0.95), as the app trains it."""
     from clustering import tables
 
     frame = tables.read_csv(runs.EXAMPLE_PATH.read_bytes())
     ds = tables.prepare(frame, **runs.example_prepare_options(frame))
     params = {"tau1_grid": (140, 700), "tau2_grid": (125, 625), "n_replicates": 2,
-              "rows": 3, "cols": 3, "n_steps": 30, "n_jobs": 1, "boundary_threshold": threshold}
+              "rows": 3, "cols": 3, "n_steps": 30, "n_jobs": 1, "reliable_posterior": 0.95}
     return ds, runs.train("qbm", params, ds, {"source": "example",
                                               "path": runs.EXAMPLE_RELPATH})
 
 
-def test_ensemble_views_read_the_real_attributes():
-    ds, res = _ensemble_result(0.95)
+def test_ensemble_views_read_the_real_attributes(small_ensemble):
+    ds, res = small_ensemble
     qbm = res.estimator
     assert runs.flag_threshold(qbm) == 0.95
     ids = runs.object_ids(ds)
@@ -99,20 +101,158 @@ def test_ensemble_views_read_the_real_attributes():
     assert runs.replicate_columns(qbm) == ["theta_u1", "theta_u2"]
     verdict = runs.cochran_verdict(qbm.cochran_)
     assert verdict["homogeneous"] == qbm.cochran_["homogeneous"]
-    assert f"{qbm.cochran_['G']:.4f}" in verdict["text"]
+    if verdict["homogeneous"] is not None:
+        assert f"{qbm.cochran_['G']:.4f}" in verdict["text"]
     book = pd.read_csv(io.BytesIO(runs.codebook_csv(res, ds)))
     assert len(book) == 9 and book["hits"].sum() == ds.X.shape[0]
     post = runs.posterior_frame(res, ids)
     np.testing.assert_allclose(post["p_max"], res.proba.max(axis=1))
 
 
+def test_headline_shows_sizes_reliable_share_and_the_kmeans_verdict(small_ensemble):
+    ds, res = small_ensemble
+    qbm = res.estimator
+    comp = res.extra["kmeans"]
+    h = runs.headline(qbm, comp)
+    sizes = np.bincount(res.labels, minlength=qbm.n_clusters_)
+    assert h["sizes"] == " / ".join(str(v) for v in sizes) and h["M"] == str(qbm.n_clusters_)
+    own = res.proba[np.arange(len(res.labels)), res.labels]
+    share = float(np.mean(own >= 0.95 - 1e-9))
+    assert h["reliable"] == f"{share:.0%}"
+    assert f"{int(round(share * len(own)))} of {len(own)} objects" in h["reliable_help"]
+    assert h["theta"] == f"{qbm.theta_mean_:.4g}"
+    assert h["warnings"] == qbm.summary()["warnings"]
+    assert h["verdict"] == comp["verdict"]
+    assert h["kmeans_better"] == (comp["theta_kmeans"] < comp["theta_ensemble"])
+    assert "as set" in h["M_help"]  # M was a number, not chosen from the curve
+
+
+def test_kmeans_comparison_is_macqueens_against_the_filtered_mean(small_ensemble):
+    from clustering.classic import MacQueenKMeans
+    from clustering.metrics import theta
+
+    ds, res = small_ensemble
+    comp = res.extra["kmeans"]
+    assert comp["method"] == "MacQueen's k-means (25)"
+    km = MacQueenKMeans(n_clusters=res.estimator.n_clusters_, random_state=0).fit(ds.X)
+    assert comp["theta_kmeans"] == pytest.approx(theta(ds.X, km.labels_, km.cluster_centers_))
+    assert comp["theta_ensemble"] == res.estimator.theta_mean_
+    assert comp["ratio"] == pytest.approx(comp["theta_kmeans"] / comp["theta_ensemble"])
+    table = comp["table"]
+    assert table["id"].tolist() == runs.object_ids(ds)
+    assert table["same"].mean() == pytest.approx(comp["agreement"])
+    word = "more compact here" if comp["more_compact"] == "k-means" else "more compactly"
+    assert word in comp["verdict"]
+
+
+def test_filter_table_gives_every_removed_network_its_reason(small_ensemble):
+    _, res = small_ensemble
+    qbm = res.estimator
+    table = runs.filter_table(qbm)
+    kept = set(qbm.filter_["kept"])
+    for _, row in table.iterrows():
+        q = int(row["network"])
+        assert row["kept"] == (q in kept)
+        assert row["reason"] == ("" if q in kept else qbm.filter_["reasons"][q])
+    assert set(table.loc[~table["kept"], "network"]) == set(qbm.filter_["reasons"])
+    text = " ".join(runs.filter_summary(qbm))
+    assert "Cochran's rule (33), then the level of" in text  # the default cochran+level
+    assert f"{qbm.theta_mean_:.6g}" in text and f"{qbm.theta_mean_all_:.6g}" in text
+
+
+def test_decisions_read_the_score_and_name_each_clusters_recommendation(small_ensemble):
+    ds, res = small_ensemble
+    qbm = res.estimator
+    ids = runs.object_ids(ds)
+    assert runs.default_score(runs.score_columns(ds.frame)) == "Phi"
+    assert "planted_group" not in runs.score_columns(ds.frame)
+    clusters, objects = runs.decision_tables(qbm, ds.frame, "Phi", ids)
+    phi = ds.frame["Phi"].to_numpy()
+    means = {m: phi[res.labels == m].mean() for m in np.unique(res.labels)}
+    lowest = min(means, key=means.get)
+    assert int(clusters.index[0]) == lowest and clusters["rank"].iloc[0] == 1
+    lines = runs.recommendation_lines(clusters, "Phi")
+    assert list(lines) == [int(m) for m in clusters.index]
+    assert "lenient" in lines[lowest] and "rank 1" in lines[lowest]
+    for _, row in objects.iterrows():
+        assert row["id"] == ids[row["row"] - 1]
+    assert "Rank 1 = the lowest mean Phi" in runs.ranking_note("Phi")
+    names = runs.profile_names(clusters)
+    assert names[lowest].startswith(f"cluster {lowest} · rank 1: lenient")
+
+
+def test_profile_means_are_the_clusters_standardised_means(small_ensemble):
+    ds, res = small_ensemble
+    qbm = res.estimator
+    order = list(np.unique(res.labels))[::-1]
+    table = runs.profile_means(qbm, ds.X, ds.feature_names, order)
+    assert list(table.index) == order and list(table.columns) == ds.feature_names
+    mu, sd = ds.X.mean(axis=0), ds.X.std(axis=0)
+    for m in order:
+        np.testing.assert_allclose(table.loc[m].to_numpy(),
+                                   (ds.X[res.labels == m].mean(axis=0) - mu) / sd)
+    # a score that is not a feature is added, z-scored over the objects
+    extra = runs.profile_means(qbm, ds.X, ds.feature_names, order, ds.frame, "revenue")
+    rev = ds.frame["revenue"].to_numpy(dtype=float)
+    for m in order:
+        assert extra.loc[m, "revenue"] == pytest.approx(
+            (rev[res.labels == m].mean() - rev.mean()) / rev.std())
+    # a constant column gives 0, not a division by zero
+    flat = np.c_[ds.X, np.ones(len(ds.X))]
+    qbm_flat = type("Q", (), {"cluster_means_": np.c_[qbm.cluster_means_,
+                                                      np.ones(qbm.n_clusters_)],
+                              "labels_": res.labels})()
+    z = runs.profile_means(qbm_flat, flat, ds.feature_names + ["one"], order)
+    assert (z["one"] == 0).all()
+
+
+def test_tables_3_and_4_carry_the_ids(small_ensemble):
+    ds, res = small_ensemble
+    qbm = res.estimator
+    ids = runs.object_ids(ds)
+    cells = runs.cells_frame(qbm, ids)
+    names = qbm.maps_table_["name"].tolist()
+    assert cells.columns[0] == "id" and cells["id"].tolist() == ids
+    assert list(cells.columns[1:]) == [f"{n} {c}" for n in names for c in ("k", "m")]
+    choices = runs.map_choices(qbm)
+    best = qbm.maps_.index(qbm.best_map_)
+    assert choices[0][0] == best and "best kept map" in choices[0][1]
+    assert sorted(k for k, _ in choices) == list(range(len(qbm.maps_)))
+    table = runs.map_frame(qbm, ds.X, ids)
+    assert table.attrs["name"] == names[best]
+    assert table["id"].tolist() == ids and table["object"].tolist() == list(range(1, len(ids) + 1))
+    som = qbm.best_map_
+    np.testing.assert_allclose(table["d_cell"],
+                               np.linalg.norm(ds.X - som.codebook_[som.bmu_], axis=1))
+    assert table["k"].tolist() == cells[f"{names[best]} k"].tolist()
+
+
 def test_cochran_verdict_names_filtered_networks_and_untested_runs():
     v = runs.cochran_verdict({"G": 0.6, "critical": 0.4775, "homogeneous": False, "alpha": 0.05,
                               "removed": [3], "final_homogeneous": True})
+    assert v["homogeneous"] is False
     assert "not homogeneous" in v["text"] and "network(s) 3" in v["text"]
-    v = runs.cochran_verdict({"G": float("nan"), "critical": float("nan"), "homogeneous": True,
+    assert "homogeneous after filtering" in v["text"]
+    v = runs.cochran_verdict({"G": float("nan"), "critical": float("nan"), "homogeneous": None,
                               "note": "Cochran's test needs at least 2 replicates per network."})
-    assert "not run" in v["text"] and "2 replicates" in v["text"]
+    assert v["homogeneous"] is None
+    assert "cannot judge" in v["text"] and "2 replicates" in v["text"]
+
+
+def test_cochran_verdict_with_zero_variances_cannot_judge():
+    from clustering.cochran import ZERO_VARIANCES, filter_ensemble
+
+    # nine networks whose three replicates all give the same criterion: every variance is 0
+    thetas = np.repeat(np.linspace(3.0, 5.0, 9)[:, None], 3, axis=1)
+    cochran = filter_ensemble(thetas, "cochran")["cochran"]
+    v = runs.cochran_verdict(cochran)
+    assert v["homogeneous"] is None
+    assert v["text"].startswith("Cochran's test cannot judge") and ZERO_VARIANCES in v["text"]
+    assert "homogeneous" not in v["text"]  # never "homogeneous" when the test cannot judge
+    # table 2 of the article: G = 0.393 under the critical 0.4775, homogeneous
+    v = runs.cochran_verdict({"G": 0.393, "critical": 0.4775, "homogeneous": True,
+                              "alpha": 0.05, "removed": []})
+    assert v["homogeneous"] is True and "are homogeneous" in v["text"]
 
 
 def test_example_is_prepared_with_its_planted_label():

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clustering import plots, tables
+from clustering import ensemble_plots, plots, tables
 from clustering.datasets import generate
 from ui import codec, downloads, runs
 from ui.codec import CodecError
@@ -148,7 +148,7 @@ def som(blobs_ds):
 @pytest.fixture(scope="module")
 def ensemble(example_ds):
     params = {"tau1_grid": (140, 700), "tau2_grid": (125, 625), "n_replicates": 2, "rows": 3,
-              "cols": 3, "n_steps": 30, "n_jobs": 1, "boundary_threshold": 0.95}
+              "cols": 3, "n_steps": 30, "n_jobs": 1, "reliable_posterior": 0.95}
     res = runs.train("qbm", params, example_ds, {"source": "example",
                                                   "path": runs.EXAMPLE_RELPATH})
     runs.attach_kmeans_comparison(res, example_ds)
@@ -255,25 +255,62 @@ def test_ensemble_round_trip_keeps_its_maps_tables_and_views(ensemble, example_d
     assert len(qbm.maps_) == len(orig.maps_) == 8
     best = orig.maps_.index(orig.best_map_)
     assert qbm.best_map_ is qbm.maps_[best]  # stored once, the same object again
-    assert [d[0] for d in downloads.download_rows(back, ds)[1]] == [
+    rows = downloads.download_rows(back, ds)
+    assert [d[0] for d in rows[1]] == [
         "Flagged objects (CSV)", "Networks, table 2 (CSV)", "Metrics (CSV)"]
+    assert [d[0] for d in rows[2]] == [
+        "Cells and clusters per map, table 3 (CSV)", "Best map's distances, table 4 (CSV)",
+        "Cluster decisions (CSV)", "Object decisions (CSV)"]
     np.testing.assert_array_equal(qbm.predict_proba(ds.X), orig.predict_proba(ds.X))
     ids = runs.object_ids(ds)
     views = []
     for r in (ensemble, back):
         q = r.estimator
         profile = q.profile(ds.frame, score="Phi")
+        clusters, objects = runs.decision_tables(q, ds.frame, "Phi", ids)
+        means = runs.profile_means(q, ds.X, ds.feature_names, clusters.index, ds.frame, "Phi")
+        level = q.filter_["level"]
         views.append([runs.execution_text(r), runs.cochran_verdict(q.cochran_),
                       runs.kept_mask(q), runs.flags_frame(q, ids).to_json(),
                       runs.posterior_frame(r, ids).to_json(), profile.to_json(),
-                      r.extra["kmeans"]["criteria"].to_json()] + figures(
+                      runs.headline(q, r.extra["kmeans"]), runs.filter_summary(q),
+                      runs.filter_table(q).to_json(), clusters.to_json(), objects.to_json(),
+                      runs.recommendation_lines(clusters, "Phi"),
+                      runs.cells_frame(q, ids).to_json(), runs.map_choices(q),
+                      runs.map_frame(q, ds.X, ids).to_json(),
+                      r.extra["kmeans"]["table"].to_json()] + figures(
             plots.replicate_plot(q.networks_, runs.replicate_columns(q), name_column="network",
                                  mean_column="theta_mean", kept=runs.kept_mask(q)),
             plots.posterior_plot(r.proba, r.labels, ids, threshold=runs.flag_threshold(q)),
             plots.coassociation_heatmap(q.coassociation_, r.labels, ids),
-            plots.profile_plot(profile, ["Phi"])))
+            ensemble_plots.filter_plot(q.variances_, level and level["threshold"]),
+            ensemble_plots.profile_chart(means, runs.profile_names(clusters), score="Phi"),
+            ensemble_plots.criteria_bars(r.extra["kmeans"])))
     assert views[0] == views[1]
     assert "maps one after the other" in views[1][0]
+
+
+def test_ensemble_choosing_m_round_trips_its_curve_and_config(example_ds, no_pickle):
+    from clustering import config as cfg
+    from clustering.ensemble_selection import suggest
+
+    params = {"tau1_grid": (140, 700), "tau2_grid": (125,), "n_replicates": 2, "rows": 3,
+              "cols": 3, "n_steps": 30, "n_jobs": 1, "n_clusters": "auto",
+              "n_clusters_candidates": (2, 3, 4)}
+    res = runs.train("qbm", params, example_ds, {"source": "example",
+                                                  "path": runs.EXAMPLE_RELPATH})
+    back = roundtrip_result(res)
+    assert_same_result(res, back)
+    assert_same_downloads(res, back, example_ds)
+    q = back.estimator
+    assert q.selection_["M"].tolist() == [2, 3, 4] and q.n_clusters_ == suggest(q.selection_)
+    assert figures(ensemble_plots.selection_curve(q.selection_, q.n_clusters_)) == figures(
+        ensemble_plots.selection_curve(res.estimator.selection_, res.estimator.n_clusters_))
+    assert "chosen from the curve" in runs.headline(q)["M_help"]
+    # the saved configuration repeats "auto", not the M it chose
+    saved = json.loads(runs.config_json(back))["params"]
+    assert saved["n_clusters"] == "auto"
+    assert cfg.validate_params("qbm", saved)["n_clusters"] == "auto"
 
 
 def test_comparison_round_trip_keeps_table_partitions_and_views(comparison, blobs_ds, no_pickle):

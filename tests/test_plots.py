@@ -306,3 +306,83 @@ def test_coassociation_heatmap_of_small_inputs_is_unchanged():
         lines.add_hline(y=c, line_color="rgb(200,40,40)", line_width=1)
         lines.add_vline(x=c, line_color="rgb(200,40,40)", line_width=1)
     assert fig.layout.shapes == lines.layout.shapes
+
+
+# ----------------------------------------------------------------------------------- ensemble
+def _selection_table():
+    import pandas as pd
+
+    return pd.DataFrame({"M": [4, 2, 3], "reliable_share": [0.7, 0.99, 0.95],
+                         "silhouette": [0.5, 0.6, 0.7], "theta_mean": [90.0, 280.0, 150.0],
+                         "smallest": [1, 40, 30], "small_clusters": [1, 0, 0],
+                         "empty": [0, 0, 0]})
+
+
+def test_selection_curve_draws_three_curves_over_m_and_marks_the_choice():
+    from clustering import ensemble_plots
+
+    fig = ensemble_plots.selection_curve(_selection_table(), chosen=3, min_reliable=0.8,
+                                         title="<b>M</b>")
+    assert [t.name for t in fig.data] == ["reliable share", "silhouette", "Θ (34)"]
+    for t in fig.data:
+        assert list(t.x) == [2, 3, 4]  # sorted by M
+    assert list(fig.data[0].y) == [0.99, 0.95, 0.7]
+    assert list(fig.data[1].y) == [0.6, 0.7, 0.5]
+    assert list(fig.data[2].y) == [280.0, 150.0, 90.0]
+    assert fig.data[2].yaxis == "y2" and fig.data[0].yaxis == "y"  # Θ on its own axis
+    lines = {(s.type, s.x0, s.y0) for s in fig.layout.shapes}
+    assert ("line", 3, 0) in lines  # the chosen M, a vertical line
+    assert any(s.y0 == 0.8 and s.y1 == 0.8 for s in fig.layout.shapes)
+    texts = [a.text for a in fig.layout.annotations]
+    assert "chosen M = 3" in texts
+    assert fig.layout.title.text == "&lt;b&gt;M&lt;/b&gt;"
+    assert list(fig.layout.xaxis.tickvals) == [2, 3, 4]
+
+
+def test_filter_plot_splits_kept_and_removed_networks_and_draws_the_level():
+    import pandas as pd
+
+    from clustering import ensemble_plots
+
+    table = pd.DataFrame({"network": [1, 2, 3, 4], "theta_mean": [3.0, 5.0, 2.5, 6.0],
+                          "kept": [True, False, True, False]})
+    fig = ensemble_plots.filter_plot(table, threshold=4.0)
+    kept, removed = fig.data
+    assert (kept.name, list(kept.x), list(kept.y)) == ("kept", ["1", "3"], [3.0, 2.5])
+    assert (removed.name, list(removed.x), list(removed.y)) == ("removed", ["2", "4"],
+                                                                [5.0, 6.0])
+    assert [s.y0 for s in fig.layout.shapes] == [4.0]
+    assert len(ensemble_plots.filter_plot(table, None).layout.shapes) == 0
+    assert len(ensemble_plots.filter_plot(table, float("nan")).layout.shapes) == 0
+
+
+def test_profile_chart_one_bar_trace_per_cluster_named_with_its_recommendation():
+    import pandas as pd
+
+    from clustering import ensemble_plots
+
+    means = pd.DataFrame({"Phi": [-1.0, 1.5], "Phi11": [-0.8, 1.2], "Phi13": [0.1, -0.1]},
+                         index=pd.Index([2, 0], name="cluster"))
+    names = {2: "cluster 2 · rank 1: lenient measures", 0: "cluster 0 · rank 2: no relief"}
+    fig = ensemble_plots.profile_chart(means, names, score="Phi")
+    assert [t.name for t in fig.data] == [names[2], names[0]]  # the rank order of the rows
+    assert list(fig.data[0].x) == ["Phi11", "Phi13", "Phi (score)"]  # the score drawn last
+    assert list(fig.data[0].y) == [-0.8, 0.1, -1.0] and list(fig.data[1].y) == [1.2, -0.1, 1.5]
+    assert fig.data[0].marker.color == plots.cluster_color(2, 3)
+    assert fig.layout.barmode == "group" and [s.y0 for s in fig.layout.shapes] == [0.0]
+    plain = ensemble_plots.profile_chart(means)
+    assert [t.name for t in plain.data] == ["cluster 2", "cluster 0"]
+    assert list(plain.data[0].x) == ["Phi", "Phi11", "Phi13"]
+
+
+def test_criteria_bars_mark_the_more_compact_partition():
+    from clustering import ensemble_plots
+
+    comp = {"theta_kmeans": 38.82, "theta_ensemble": 3.68, "more_compact": "ensemble"}
+    fig = ensemble_plots.criteria_bars(comp)
+    bar = fig.data[0]
+    assert list(bar.y) == [38.82, 3.68]
+    assert list(bar.x) == ["MacQueen's k-means (25)", "ensemble (34)"]
+    assert bar.marker.color[1] != bar.marker.color[0] and bar.marker.color[1] == "rgb(60,160,90)"
+    other = ensemble_plots.criteria_bars({**comp, "more_compact": "k-means"})
+    assert other.data[0].marker.color[0] == "rgb(60,160,90)"

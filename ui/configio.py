@@ -39,6 +39,9 @@ def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None) -> bool
         params = dict(config.params)
         runs.preflight(method, params, ds.X)  # refused before the job starts, like the page
         forms.set_values(config.params, key_prefix)  # only for a run that starts
+        auto_key = f"{key_prefix}_auto_m"  # the ensemble's "choose M from the curve"
+        if auto_key in st.session_state:
+            st.session_state[auto_key] = config.params.get("n_clusters") == "auto"
 
         def target(callback, stop):
             return runs.train(method, params, ds, spec, callback=callback, stop=stop,

@@ -2,7 +2,7 @@
 
 :func:`result_downloads` gives ``(label, data, file_name, mime)`` for each file a result offers
 (``data`` None: not available, the button is left out); :func:`download_rows` groups them in the
-rows the pages draw (the ensemble has two). The pages hand them to ``ui.widgets.downloads``; a
+rows the pages draw (the ensemble has three). The pages hand them to ``ui.widgets.downloads``; a
 stored run (:mod:`ui.codec`) builds the same bytes again.
 """
 from __future__ import annotations
@@ -44,9 +44,14 @@ def som_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
 
 
 def ensemble_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
-    """Labels and posteriors, configuration, best map's codebook; flags, table 2, metrics."""
+    """Labels and posteriors, configuration, best map's codebook; flags, table 2, metrics;
+    table 3 (every map's cells and clusters), table 4 of the best map, and section 4's decisions
+    (clusters and objects, on ``Phi`` when the table has it, else without a score)."""
     qbm = result.estimator
     ids = runs.object_ids(dataset)
+    frame = getattr(dataset, "frame", None)
+    score = "Phi" if "Phi" in runs.score_columns(frame) else None
+    clusters, objects = runs.decision_tables(qbm, frame, score, ids)
     return [[
         ("Labels and posteriors (CSV)", runs.labels_csv(result, dataset), "qbm_labels.csv", CSV),
         ("Run configuration (JSON)", runs.config_json(result), "qbm_config.json", JSON),
@@ -57,6 +62,14 @@ def ensemble_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
          CSV),
         ("Networks, table 2 (CSV)", runs.table_csv(qbm.networks_), "qbm_networks.csv", CSV),
         ("Metrics (CSV)", metrics_csv(result), "qbm_metrics.csv", CSV),
+    ], [
+        ("Cells and clusters per map, table 3 (CSV)", runs.table_csv(runs.cells_frame(qbm, ids)),
+         "qbm_table3.csv", CSV),
+        ("Best map's distances, table 4 (CSV)",
+         runs.table_csv(runs.map_frame(qbm, dataset.X, ids)), "qbm_table4.csv", CSV),
+        ("Cluster decisions (CSV)", runs.table_csv(clusters, index=True),
+         "qbm_cluster_decisions.csv", CSV),
+        ("Object decisions (CSV)", runs.table_csv(objects), "qbm_object_decisions.csv", CSV),
     ]]
 
 

@@ -75,8 +75,12 @@ PARAM_META: dict[str, dict[str, Any]] = {
     "tau2": dict(label="τ2 (rate decay)", min=0.01, max=1e6, step=10.0,
                  help="η(t) = η0 exp(-t / τ2)."),
     "n_steps": dict(label="T (training steps)", max=1_000_000, step=100,
-                    help="Training steps (online: one object per step; batch: one pass per step)."),
-    "mode": dict(label="mode", help="online: one object at a time (Haykin); batch: whole data."),
+                    help="Training steps (online: one object per step; epoch: one pass of "
+                         "single-object updates, the article's T; batch: one whole-data update "
+                         "per pass)."),
+    "mode": dict(label="mode", help="online: one object per step (Haykin); epoch: every object "
+                                    "once per epoch, σ and η advancing per epoch (the article); "
+                                    "batch: one update from the whole data per epoch."),
     "n_replicates": dict(label="replicates per network", max=20, step=1,
                          help="Maps trained per grid point with different seeds (the article: 3)."),
     "tol": dict(label="tolerance", max=10.0, step=0.0001, format="%.5f",
@@ -124,18 +128,40 @@ PARAM_META: dict[str, dict[str, Any]] = {
     # ensemble
     "alpha": dict(label="α (Cochran's test)", min=0.001, max=0.5, step=0.01,
                   help="Significance level of Cochran's test of the replicate variances."),
-    "boundary_threshold": dict(label="boundary threshold", min=0.01, step=0.05,
-                               help="Objects whose posterior of their own cluster is below this "
-                                    "are flagged for an individual review."),
-    "outlier_min_size": dict(label="outlier cluster size", min=1, max=100_000, step=1,
-                             help="Objects of clusters at most this large are flagged as "
-                                  "outliers; empty: 2 % of the objects."),
-    "outlier_z": dict(label="outlier z-score", min=0.1, max=100.0, step=0.5,
-                      help="Objects further from their cluster's centre than this robust "
-                           "z-score are flagged as outliers."),
+    "theta_centre": dict(label="centre in Θ (22)",
+                         help="map: the centre of each cluster the map found (the article's "
+                              "reading; replicates differ continuously); objects: the mean of "
+                              "the cluster's objects."),
+    "network_filter": dict(label="network filter",
+                           help="cochran+level: Cochran's rule (33), then keep the networks whose "
+                                "mean Θ is at most the median (gives the article's 3.68); "
+                                "cochran: rule (33) only; level: the level of Θ only; none."),
+    "level_quantile": dict(label="level filter quantile", min=0.01, max=1.0, step=0.05,
+                           help="The level filter keeps networks whose mean Θ is at most this "
+                                "quantile of the networks' means (0.5: the median)."),
+    "reliable_posterior": dict(label="reliable posterior", min=0.01, max=1.0, step=0.01,
+                               format="%.4f",
+                               help="An assignment is reliable at this posterior or more (the "
+                                    "article: 26/27 = 0.963)."),
+    "split_margin": dict(label="split margin", min=0.0, max=1.0, step=0.05,
+                         help="An object is split between two clusters when their posteriors "
+                              "differ by at most this (the article's enterprise 24)."),
+    "midpoint_tolerance": dict(label="midpoint tolerance", min=0.0, max=1.0, step=0.05,
+                               help="...and its score lies within this share of half the gap "
+                                    "from the midpoint of the two clusters' means."),
+    "anomaly_max_size": dict(label="anomalous cluster size", min=1, max=100_000, step=1,
+                             help="A cluster of at most this many objects is anomalous "
+                                  "(individual analysis, like the article's enterprise 7); "
+                                  "empty: 5 % of the objects, at least 1."),
+    "outlier_z": dict(label="distance z-score (not the article's)", min=0.1, max=100.0, step=0.5,
+                      help="Not a rule of the article: also flag objects further from their "
+                           "cluster's centre than this robust z-score; empty: off."),
     "max_coassociation": dict(label="co-association up to (objects)", min=1, max=20000,
                               step=500, help="Largest data set whose co-association matrix is "
                                              "kept and drawn."),
+    "n_clusters_candidates": dict(label="candidate M",
+                                  help="The numbers of clusters tried when M is chosen from the "
+                                       "curve, comma-separated (default 2, 3, ..., 8)."),
     "tau1_grid": dict(label="τ1 grid", help="Decay constants of σ, comma-separated (the article: "
                                            "140, 280, 700)."),
     "tau2_grid": dict(label="τ2 grid", help="Decay constants of η, comma-separated (the article: "
@@ -153,9 +179,13 @@ def _label(name: str) -> str:
 
 
 def _parse_tuple(text: str, like: Sequence) -> tuple:
-    parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
-    cast = int if all(isinstance(v, int) and not isinstance(v, bool) for v in like) and like else float
-    return tuple(cast(p.strip()) for p in parts)
+    """Comma- or semicolon-separated numbers; whole numbers stay ints when the default's are
+    (so a saved run's "140.0, 700.0" reads back), any other number is a float."""
+    values = [float(p.strip()) for p in text.replace(";", ",").split(",") if p.strip()]
+    ints = bool(like) and all(isinstance(v, int) and not isinstance(v, bool) for v in like)
+    if ints and all(v.is_integer() for v in values):
+        return tuple(int(v) for v in values)
+    return tuple(values)
 
 
 def set_values(values: Mapping[str, Any], key_prefix: str) -> None:

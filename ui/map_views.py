@@ -1,6 +1,8 @@
 """What the SOM and ensemble pages draw, free of Streamlit: lattice positions and hover text,
-error curves, status lines, Cochran's verdict, flags and posteriors, the k-means comparison, and
-how a run ran (the registry's ``execution_text`` of the SOM and the ensemble).
+error curves, status lines; the ensemble's headline, Cochran's verdict and the filter, flags and
+posteriors, section 4's decisions and the standardised cluster profile, tables 3 and 4, the
+comparison with MacQueen's k-means; and how a run ran (the registry's ``execution_text`` of the
+SOM and the ensemble).
 """
 from __future__ import annotations
 
@@ -9,8 +11,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from clustering import config as cfg
-from ui.result import MethodResult, object_ids, quality, status_word
+from ui.result import MethodResult, object_ids, status_word
 
 
 def unit_coordinates(som) -> np.ndarray:
@@ -76,7 +77,7 @@ def som_status(result: MethodResult) -> str:
 
 # ----------------------------------------------------------------------------------- ensemble views
 def kept_mask(qbm) -> list[bool]:
-    """Per network of ``networks_``: whether Cochran's filter kept it (``variances_.kept``)."""
+    """Per network of ``networks_``: whether step 2's filter kept it (``variances_.kept``)."""
     return [bool(v) for v in qbm.variances_["kept"]]
 
 
@@ -85,45 +86,131 @@ def replicate_columns(qbm) -> list[str]:
     return [c for c in qbm.networks_.columns if str(c).startswith("theta_u")]
 
 
+def _after_filtering(final) -> str:
+    if final is None:
+        return "after filtering the test cannot judge the rest"
+    return "homogeneous after filtering" if final else "still not homogeneous after filtering"
+
+
 def cochran_verdict(cochran: Mapping) -> dict:
-    """Cochran's test of the ensemble (``cochran_``) in words: G, its critical value, the verdict
-    on the whole ensemble and, when networks were filtered out, which ones."""
+    """Cochran's test of the ensemble (``cochran_``, rule 33) in words.
+
+    Returns ``{"homogeneous": True, False or None, "text": ...}``. None is "cannot judge": every
+    replicate variance 0 (G undefined) or too few replicates or networks; the text then says so
+    with the test's ``note`` and never calls the variances homogeneous.
+    """
     g, crit = float(cochran.get("G", np.nan)), float(cochran.get("critical", np.nan))
     alpha = float(cochran.get("alpha", 0.05))
-    homog = bool(cochran.get("homogeneous", True))
-    removed = [int(r) for r in cochran.get("removed", [])]
-    if not np.isfinite(g):
-        text = "Cochran's test was not run: " + str(cochran.get("note", "too few replicates."))
-        return {"homogeneous": homog, "text": text}
-    parts = [f"Cochran's test: G = {g:.4f}, critical value {crit:.4f} at the {alpha:.0%} level; "]
+    homog = cochran.get("homogeneous")
+    note = str(cochran.get("note") or "")
+    if homog is None or not np.isfinite(g):
+        why = note or "too few replicates or networks."
+        return {"homogeneous": None, "text": f"Cochran's test cannot judge: {why}"}
+    head = f"Cochran's test: G = {g:.4f}, critical value {crit:.4f} at the {alpha:.0%} level; "
     if homog:
-        parts.append("the replicate variances are homogeneous: the ensemble is consistent.")
+        text = head + "the replicate variances are homogeneous: rule (33) removes no network."
     else:
-        parts.append("the replicate variances are not homogeneous")
+        removed = [int(r) for r in cochran.get("removed", [])]
+        text = head + "the replicate variances are not homogeneous"
         if removed:
-            final = cochran.get("final_homogeneous", True)
-            parts.append(f": network(s) {', '.join(map(str, removed))} with the largest variance "
-                         f"were filtered out ({'homogeneous' if final else 'still not homogeneous'}"
-                         " after filtering).")
+            text += (f": rule (33) removed network(s) {', '.join(map(str, removed))} with the "
+                     f"largest variance ({_after_filtering(cochran.get('final_homogeneous'))}).")
         else:
-            parts.append(".")
-    if cochran.get("note"):
-        parts.append(" " + str(cochran["note"]))
-    return {"homogeneous": homog, "text": "".join(parts)}
+            text += "."
+    if note:
+        text += " " + note
+    return {"homogeneous": bool(homog), "text": text}
+
+
+_RULE_WORDS = {
+    "cochran+level": "Cochran's rule (33), then the level of Θ on the networks it kept",
+    "cochran": "Cochran's rule (33) only",
+    "level": "the level of Θ only (case 1 of the article: dense and loose groupings mixed)",
+    "none": "no filter: every network is kept",
+}
+
+
+def filter_summary(qbm) -> list[str]:
+    """Step 2's filter (``filter_``) in sentences: the rule, what the level of Θ kept, the kept
+    networks and the mean criterion (34) against the mean of every map."""
+    filt = qbm.filter_
+    out = [f"Filter: {_RULE_WORDS.get(filt['rule'], filt['rule'])}."]
+    level = filt.get("level")
+    if level is not None:
+        out.append(f"Level of Θ: networks whose mean Θ is at most {level['threshold']:.6g} (the "
+                   f"{level['quantile']:g} quantile of the networks' means) are kept; removed: "
+                   f"{', '.join(map(str, level['removed'])) or 'none'}.")
+    kept = list(filt["kept"])
+    out.append(f"Kept networks: {', '.join(map(str, kept)) or 'none'}; the mean criterion (34) "
+               f"over their maps is Θ = {qbm.theta_mean_:.6g} (all maps: "
+               f"{qbm.theta_mean_all_:.6g}).")
+    return out
+
+
+def filter_table(qbm) -> pd.DataFrame:
+    """Table 5 with the filter (``variances_``) and, for every removed network, why
+    (``filter_["reasons"]``; empty for a kept one)."""
+    reasons = {int(k): str(v) for k, v in dict(qbm.filter_.get("reasons", {})).items()}
+    table = qbm.variances_.copy()
+    table["reason"] = [reasons.get(int(q), "") for q in table["network"]]
+    return table
 
 
 def flag_threshold(qbm) -> float:
-    """The posterior under which an object is flagged "boundary" (``boundary_threshold``)."""
-    return float(qbm.boundary_threshold)
+    """The posterior from which an assignment is reliable (``reliable_posterior``, the
+    article's 26/27); under it an object is flagged "unreliable"."""
+    return float(qbm.reliable_posterior)
+
+
+def headline(qbm, comparison: Mapping | None = None) -> dict:
+    """The headline of a run (:meth:`~clustering.ensemble.QuasiBayesianEnsemble.summary`):
+    ``M`` and how it was chosen, ``sizes`` ("80 / 38 / 2"), ``reliable`` ("66 %") with
+    ``reliable_help``, ``theta`` (34) with ``theta_help``, ``warnings`` (sentences) and, with a
+    ``comparison`` (:meth:`compare_kmeans`), its ``verdict`` and ``kmeans_better``."""
+    s = qbm.summary()
+    auto = getattr(qbm, "selection_", None) is not None
+    out = {"M": str(qbm.n_clusters_),
+           "M_help": ("chosen from the curve over M (tab 'Choice of M')" if auto
+                      else "as set (tick 'choose M from the curve' to have it chosen)"),
+           "sizes": " / ".join(str(v) for v in s["sizes"]),
+           "sizes_help": "objects per cluster, clusters numbered by decreasing size",
+           "reliable": f"{s['reliable_share']:.0%}",
+           "reliable_help": (f"{s['n_reliable']} of {s['n_objects']} objects have a posterior of "
+                             f"at least {s['reliable_posterior']:.3f} (the article: 26/27 = "
+                             "0.963)"),
+           "theta": f"{s['theta_mean']:.4g}",
+           "theta_help": (f"mean criterion (34) over the maps of the kept networks "
+                          f"{', '.join(map(str, s['kept_networks']))}"),
+           "warnings": list(s["warnings"]), "verdict": None, "kmeans_better": False}
+    if comparison is not None:
+        out["verdict"] = comparison.get("verdict")
+        out["kmeans_better"] = comparison.get("more_compact") == "k-means"
+    return out
+
+
+def selection_note(qbm) -> str:
+    """What the tab "Choice of M" says under the curve: the chosen M and the rule."""
+    from clustering.ensemble_selection import MIN_RELIABLE
+
+    return (f"Chosen M = {qbm.n_clusters_}: the largest silhouette among the M with at least "
+            f"{MIN_RELIABLE:.0%} of the objects assigned reliably and no empty cluster (all "
+            "candidates when none qualifies). Θ (34) always falls as M grows, so it is shown, "
+            "not maximised. This rule is the app's; the article leaves the choice open.")
 
 
 def flags_frame(qbm, ids: Sequence[str]) -> pd.DataFrame:
     """The ensemble's ``flags_`` with each object's id (``object`` is a 0-based row position)."""
-    flags = qbm.flags_.copy()
-    positions = flags["object"].to_numpy(dtype=int)
-    flags.insert(0, "id", [str(ids[i]) for i in positions])
-    flags["object"] = positions + 1
-    return flags.rename(columns={"object": "row"})
+    return with_ids(qbm.flags_, ids)
+
+
+def with_ids(objects: pd.DataFrame, ids: Sequence[str], name: str = "row") -> pd.DataFrame:
+    """A table of objects (``object``: 0-based row) with the id first and the row from 1 (in
+    a column ``name``)."""
+    table = objects.copy()
+    positions = table["object"].to_numpy(dtype=int)
+    table.insert(0, "id", [str(ids[i]) for i in positions])
+    table["object"] = positions + 1
+    return table.rename(columns={"object": name})
 
 
 def posterior_frame(result: MethodResult, ids: Sequence[str]) -> pd.DataFrame:
@@ -133,26 +220,121 @@ def posterior_frame(result: MethodResult, ids: Sequence[str]) -> pd.DataFrame:
     return assignments_frame(ids, result.labels, result.proba)
 
 
-def attach_kmeans_comparison(result: MethodResult, dataset) -> None:
-    """k-means with the same K next to the ensemble: agreement and criteria side by side."""
-    from clustering import metrics
+# ----------------------------------------------------------------------------------- decisions
+def score_columns(frame) -> list[str]:
+    """The numeric (not boolean) columns of the input table, candidates for the score."""
+    if frame is None:
+        return []
+    return [str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])]
 
-    k = result.n_clusters
-    seed = result.config.params.get("random_state", 0)
-    params = {"n_clusters": k}
-    if "random_state" in cfg.default_params("kmeans"):
-        params["random_state"] = seed if seed is not None else 0
-    _, km_labels, _ = cfg.fit_method("kmeans", params, dataset.X)
-    km_labels = np.asarray(km_labels)
-    agree = metrics.agreement(result.labels, km_labels)
-    matched = metrics.match_labels(result.labels, km_labels)
-    y_true = getattr(dataset, "labels", None)
-    criteria = pd.DataFrame({"ensemble": quality(dataset.X, result.labels, y_true),
-                             "k-means": quality(dataset.X, km_labels, y_true)})
+
+def default_score(columns: Sequence[str]) -> str | None:
+    """The article's generalised criterion ``Phi`` when there is one, else the last column."""
+    return "Phi" if "Phi" in columns else (columns[-1] if columns else None)
+
+
+def decision_tables(qbm, frame, score: str | None, ids: Sequence[str]):
+    """Section 4's ``(clusters, objects)`` (:meth:`decisions`) on ``frame[score]``; the objects
+    with their id (``row`` from 1). ``score`` None: the rules that need no score."""
+    clusters, objects = qbm.decisions(frame if score else None, score)
+    return clusters, with_ids(objects, ids)
+
+
+def _objects(k: int) -> str:
+    return f"{k} object" if k == 1 else f"{k} objects"
+
+
+def recommendation_lines(clusters: pd.DataFrame, score: str | None) -> dict[int, str]:
+    """Per cluster (in the table's order: by rank) its state and recommendation in words."""
+    out = {}
+    for m, row in clusters.iterrows():
+        rank = "" if pd.isna(row["rank"]) else f"rank {int(row['rank'])}, "
+        mean = "" if score is None or pd.isna(row["mean"]) else f", mean {score} {row['mean']:.4g}"
+        ratio = ("" if pd.isna(row["ratio"]) or row["state"] == "unsatisfactory"
+                 else f", {row['ratio']:.3g} times the base cluster's")
+        out[int(m)] = (f"Cluster {int(m)} ({rank}{_objects(int(row['size']))}{mean}{ratio}): "
+                       f"{row['state']} — {row['recommendation']}.")
+    return out
+
+
+def ranking_note(score: str | None) -> str:
+    """The direction of the ranking, as section 4 reads it."""
+    if score is None:
+        return "No score column: the clusters are not ranked (only anomalous ones are set apart)."
+    return (f"Rank 1 = the lowest mean {score}: an unsatisfactory state, lenient (щадящие) tax "
+            "measures; a cluster ranked higher functions successfully and needs no relief; a "
+            "cluster of very few objects gets an individual in-depth analysis (section 4).")
+
+
+def profile_means(qbm, X: np.ndarray, feature_names: Sequence[str], order: Sequence[int],
+                  frame=None, score: str | None = None) -> pd.DataFrame:
+    """The cluster profile on the clustering features standardised: each cluster's mean
+    (``cluster_means_``, in the units the ensemble was trained on) as z-scores of the columns
+    of ``X`` (a constant column gives 0), rows in ``order`` (e.g. the rank); the score column
+    of ``frame`` is added (z-scored over the objects) when it is not a feature."""
+    X = np.asarray(X, dtype=float)
+    mu, sd = X.mean(axis=0), X.std(axis=0)
+    means = np.asarray(qbm.cluster_means_, dtype=float)
+    z = np.divide(means - mu, sd, out=np.zeros_like(means), where=sd > 0)
+    rows = [int(m) for m in order]
+    table = pd.DataFrame(z[rows], index=pd.Index(rows, name="cluster"),
+                         columns=[str(c) for c in feature_names])
+    if score is not None and frame is not None and score not in table.columns:
+        values = pd.to_numeric(frame[score], errors="coerce").to_numpy(dtype=float)
+        s_mu, s_sd = np.nanmean(values), np.nanstd(values)
+        table[score] = [(np.nanmean(values[qbm.labels_ == m]) - s_mu) / s_sd if s_sd > 0 else 0.0
+                        for m in rows]
+    return table
+
+
+def profile_names(clusters: pd.DataFrame) -> dict[int, str]:
+    """Legend names of the profile chart: cluster, rank and its recommendation."""
+    out = {}
+    for m, row in clusters.iterrows():
+        rank = "" if pd.isna(row["rank"]) else f" · rank {int(row['rank'])}"
+        out[int(m)] = f"cluster {int(m)}{rank}: {row['recommendation']}"
+    return out
+
+
+# ----------------------------------------------------------------------------------- tables 3, 4
+def cells_frame(qbm, ids: Sequence[str]) -> pd.DataFrame:
+    """Table 3 (:meth:`cells_table`) with each object's id first."""
+    table = qbm.cells_table().reset_index(drop=True)
+    table.insert(0, "id", [str(i) for i in ids])
+    return table
+
+
+def map_choices(qbm) -> list[tuple[int, str]]:
+    """``(position in maps_, label)`` per map for table 4's selector: its name, Θ and whether its
+    network was kept; the best map first."""
+    best = qbm.maps_.index(qbm.best_map_)
+    mt = qbm.maps_table_
+    items = [(k, f"{mt['name'].iloc[k]} (Θ = {mt['theta'].iloc[k]:.4g}"
+                 f"{', best kept map' if k == best else ''}"
+                 f"{'' if bool(mt['kept'].iloc[k]) else ', filtered out'})")
+             for k in range(len(mt))]
+    return [items[best]] + [it for it in items if it[0] != best]
+
+
+def map_frame(qbm, X: np.ndarray, ids: Sequence[str], map_index: int | None = None):
+    """Table 4 of one map (:meth:`map_table`; None: the best map) with each object's id and its
+    row from 1 (``object``); its ``attrs`` (map, name, Q1) kept."""
+    table = qbm.map_table(X, map_index)
+    out = with_ids(table, ids, name="object")  # its "row" is the cell's row on the lattice
+    out.attrs = dict(table.attrs)
+    return out
+
+
+# ----------------------------------------------------------------------------------- k-means
+def attach_kmeans_comparison(result: MethodResult, dataset) -> None:
+    """The article's comparison (section 5): MacQueen's k-means (25) with the same M against the
+    filtered ensemble's (34) (:meth:`compare_kmeans`), with a table of both partitions."""
+    comp = result.estimator.compare_kmeans(dataset.X)
     table = pd.DataFrame({"id": object_ids(dataset), "ensemble": result.labels,
-                          "k-means (matched)": matched})
+                          "k-means (matched)": np.asarray(comp["labels"])})
     table["same"] = table["ensemble"] == table["k-means (matched)"]
-    result.extra["kmeans"] = {"agreement": agree, "criteria": criteria, "table": table}
+    result.extra["kmeans"] = {**comp, "table": table}
 
 
 def _summary_tail(result: MethodResult) -> str:

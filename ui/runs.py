@@ -17,10 +17,14 @@ from ui.datasource import (EXAMPLE_FEATURES, EXAMPLE_LABELS, EXAMPLE_PATH,  # no
                            EXAMPLE_RELPATH, ROOT, WORKER_DATA_VALUES, WORKER_TABLE_BYTES,
                            example_prepare_options, load_data, on_worker, prepare_table,
                            read_table)
-from ui.map_views import (attach_kmeans_comparison, cell_hover, cochran_verdict,  # noqa: F401
-                          flag_threshold, flags_frame, kept_mask, lattice_shape,
-                          posterior_frame, replicate_columns, som_curves, som_status,
-                          suggested_units, unit_clusters, unit_coordinates)
+from ui.map_views import (attach_kmeans_comparison, cell_hover, cells_frame,  # noqa: F401
+                          cochran_verdict, decision_tables, default_score, filter_summary,
+                          filter_table, flag_threshold, flags_frame, headline, kept_mask,
+                          lattice_shape, map_choices, map_frame, posterior_frame,
+                          profile_means, profile_names, ranking_note, recommendation_lines,
+                          replicate_columns, score_columns, selection_note, som_curves,
+                          som_status, suggested_units, unit_clusters, unit_coordinates,
+                          with_ids)
 from ui.methods import COMPARE_LABELS, FORM_KEYS, RESULT_PAGES, RESULT_TITLES  # noqa: F401
 from ui.result import MethodResult, object_ids, quality, status_word  # noqa: F401
 from ui.result_files import (codebook_csv, config_json, estimator_with_model,  # noqa: F401

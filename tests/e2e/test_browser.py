@@ -204,14 +204,20 @@ def test_example_ensemble_and_compare(page):
     nav(page, "Quasi-Bayesian ensemble")
     # the article's 3 x 3 grid with 2 replicates (18 maps) keeps the test short on a busy machine
     set_number(page, "replicates per network", 2)
+    page.get_by_text(re.compile(r"Choose M from the curve")).click()
     page.get_by_role("button", name="Run the ensemble").click()
     page.get_by_text(re.compile(r"map \d+ of 18")).first.wait_for()  # live progress
     page.get_by_role("heading", name="Results").wait_for(timeout=360_000)
-    shot(page, "10-ensemble-tables")
-    page.get_by_role("tab", name="Posterior").click()
-    shot(page, "11-ensemble-posterior")
-    page.get_by_role("tab", name="Co-association").click()
-    shot(page, "12-ensemble-coassociation")
+    # the headline: the chosen M finds the three planted groups and sets the outliers apart
+    page.get_by_text(re.compile(r"only 1 object\(s\) of 120")).first.wait_for()
+    shot(page, "10-ensemble-headline-choice-of-m")
+    for tab, name in (("Filter (table 5)", "10b-ensemble-filter"),
+                      ("Decisions", "10c-ensemble-decisions"),
+                      ("Cluster profile", "10d-ensemble-profile"),
+                      ("Posterior", "11-ensemble-posterior"),
+                      ("Co-association", "12-ensemble-coassociation")):
+        page.get_by_role("tab", name=tab).click()
+        shot(page, name)
     nav(page, "Compare")
     page.get_by_role("button", name="Run the comparison").click()
     page.get_by_role("heading", name="Results").wait_for(timeout=240_000)

@@ -1,0 +1,134 @@
+"""Plotly figures of the quasi-Bayesian ensemble's results: plain functions, no Streamlit.
+
+- :func:`selection_curve`: the choice of M ("число кластеров ... неизвестны"): the share of
+  reliable objects, the silhouette and the filtered Θ (34) over the candidate M, the chosen M
+  marked (:mod:`clustering.ensemble_selection`);
+- :func:`filter_plot`: step 2's filter, each network's mean Θ coloured by what the filter did,
+  the level of Θ drawn as a line (:mod:`clustering.cochran`);
+- :func:`profile_chart`: the cluster profile of section 4 on the clustering features
+  standardised, clusters in the order of their rank by the score, each named with its
+  recommendation;
+- :func:`criteria_bars`: the article's section 5, MacQueen's k-means (25) against the filtered
+  ensemble's (34).
+
+Text reaches Plotly through :func:`clustering.plots.plain` (HTML-escaped), as in
+:mod:`clustering.plots`; cluster colours are :func:`clustering.plots.cluster_color`.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from clustering.plots import cluster_color, plain
+
+_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10))
+KEPT, REMOVED = "rgb(140,170,220)", "rgb(225,185,185)"
+
+
+def _layout(fig: go.Figure, title: Optional[str], height: int) -> go.Figure:
+    fig.update_layout(**_LAYOUT, height=height)
+    if title:
+        fig.update_layout(title=dict(text=plain(title), x=0.01, font=dict(size=15)))
+    return fig
+
+
+def selection_curve(table: pd.DataFrame, chosen: Optional[int] = None, *,
+                    min_reliable: Optional[float] = None, title: Optional[str] = None,
+                    height: int = 360) -> go.Figure:
+    """The curve over M of :func:`clustering.ensemble_selection.curve`'s ``table``.
+
+    Three traces, x = ``M``: ``reliable share`` and ``silhouette`` on the left axis, ``Θ (34)``
+    (``theta_mean``) on the right one (it falls as M grows, so it is read, never maximised);
+    ``chosen`` draws a dashed vertical line at that M, ``min_reliable`` a dotted horizontal one at
+    the share the suggestion requires.
+    """
+    t = table.sort_values("M")
+    M = t["M"].astype(int).tolist()
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=M, y=t["reliable_share"], mode="lines+markers",
+                             name="reliable share", marker=dict(size=8)), secondary_y=False)
+    fig.add_trace(go.Scatter(x=M, y=t["silhouette"], mode="lines+markers", name="silhouette",
+                             marker=dict(size=8, symbol="square")), secondary_y=False)
+    fig.add_trace(go.Scatter(x=M, y=t["theta_mean"], mode="lines+markers", name="Θ (34)",
+                             line=dict(dash="dot"), marker=dict(size=8, symbol="diamond")),
+                  secondary_y=True)
+    if chosen is not None:
+        fig.add_vline(x=int(chosen), line_dash="dash", line_color="rgb(60,60,60)",
+                      annotation_text=f"chosen M = {int(chosen)}")
+    if min_reliable is not None:
+        fig.add_hline(y=float(min_reliable), line_dash="dot", line_color="rgb(200,60,60)",
+                      annotation_text=f"reliable share {float(min_reliable):.0%}",
+                      annotation_position="bottom right")
+    _layout(fig, title, height)
+    fig.update_xaxes(title_text="number of clusters M", tickmode="array", tickvals=M)
+    fig.update_yaxes(title_text="share of reliable objects, silhouette", secondary_y=False)
+    fig.update_yaxes(title_text="Θ (34)", secondary_y=True, showgrid=False)
+    return fig
+
+
+def filter_plot(variances: pd.DataFrame, threshold: Optional[float] = None, *,
+                title: Optional[str] = None, height: int = 320) -> go.Figure:
+    """Each network's mean Θ (``variances``: table 5 with ``network``, ``theta_mean``, ``kept``),
+    one bar trace for the kept networks and one for the removed, and the level filter's
+    ``threshold`` as a dashed line (None: the level was not applied)."""
+    names = [plain(q) for q in variances["network"]]
+    kept = variances["kept"].astype(bool).to_numpy()
+    fig = go.Figure()
+    for label, mask, colour in (("kept", kept, KEPT), ("removed", ~kept, REMOVED)):
+        fig.add_trace(go.Bar(x=[n for n, m in zip(names, mask) if m],
+                             y=variances["theta_mean"].to_numpy()[mask], name=label,
+                             marker_color=colour))
+    if threshold is not None and np.isfinite(threshold):
+        fig.add_hline(y=float(threshold), line_dash="dash", line_color="rgb(200,60,60)",
+                      annotation_text=f"level {float(threshold):.4g}")
+    _layout(fig, title, height)
+    fig.update_xaxes(title_text="network", type="category", categoryorder="array",
+                     categoryarray=names)
+    fig.update_yaxes(title_text="mean Θ of its replicates")
+    return fig
+
+
+def profile_chart(means: pd.DataFrame, names: Optional[Mapping[int, str]] = None, *,
+                  score: Optional[str] = None, title: Optional[str] = None,
+                  height: int = 380) -> go.Figure:
+    """Standardised cluster means: ``means`` has a row per cluster (index: cluster number, in the
+    order to draw, e.g. by rank) and a column per feature (z-scores). One bar trace per cluster,
+    named ``names[cluster]`` (e.g. "cluster 1 · rank 1 · lenient measures"), x = the features;
+    ``score`` (a column) is drawn last and its tick marked "(score)"."""
+    columns = [c for c in means.columns if c != score] + ([score] if score in means else [])
+    ticks = [plain(c) + (" (score)" if c == score else "") for c in columns]
+    K = int(max(means.index, default=-1)) + 1
+    fig = go.Figure()
+    for m in means.index:
+        label = (names or {}).get(int(m), f"cluster {int(m)}")
+        fig.add_trace(go.Bar(x=ticks, y=means.loc[m, columns].to_numpy(dtype=float),
+                             name=plain(label), marker_color=cluster_color(int(m), K)))
+    fig.add_hline(y=0.0, line_color="rgb(120,120,120)", line_width=1)
+    _layout(fig, title, height)
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
+    fig.update_xaxes(title_text="feature", type="category")
+    fig.update_yaxes(title_text="cluster mean, standard deviations from the overall mean")
+    return fig
+
+
+def criteria_bars(comparison: Mapping, *, title: Optional[str] = None,
+                  height: int = 300) -> go.Figure:
+    """One bar trace, MacQueen's k-means Θ (``theta_kmeans``) and the ensemble's (34)
+    (``theta_ensemble``) of :meth:`~clustering.ensemble.QuasiBayesianEnsemble.compare_kmeans`;
+    the more compact one (``more_compact``) in green."""
+    x = ["MacQueen's k-means (25)", "ensemble (34)"]
+    y = [float(comparison["theta_kmeans"]), float(comparison["theta_ensemble"])]
+    best = 0 if comparison.get("more_compact") == "k-means" else 1
+    colours = ["rgb(60,160,90)" if i == best else "rgb(170,170,170)" for i in range(2)]
+    fig = go.Figure(go.Bar(x=x, y=y, marker_color=colours, text=[f"{v:.4g}" for v in y],
+                           textposition="outside", name="Θ"))
+    _layout(fig, title, height)
+    fig.update_yaxes(title_text="criterion Θ (smaller: more compact)")
+    return fig
+
+
+__all__ = ["selection_curve", "filter_plot", "profile_chart", "criteria_bars"]
