@@ -59,7 +59,7 @@ from clustering.lattice import suggest_lattice
 from clustering.metrics import agreement, match_labels, theta
 from clustering.planning import Plan
 from clustering.progress import Progress
-from clustering.som import (COUNT, MEMORY_LIMIT, N_JOBS, POSITIVE, RATE, SCHEDULER, SOM,
+from clustering.som import (COUNT, MEMORY_LIMIT, N_JOBS, POSITIVE, SCHEDULER, SOM,
                             check_execution_params, check_sides)
 from clustering.validation import validate_data
 

@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from clustering import plots
+from clustering import neighbour_plots, neighbours, plots
 from ui import configio, live, method_page, methods, runs, state, widgets
 
 st.title("Compare methods")
@@ -20,6 +20,36 @@ busy = live.other_job_notice("compare")
 running = state.job_running()
 guess_k = int(len(np.unique(ds.labels))) if getattr(ds, "labels", None) is not None else 3
 
+
+def use_eps(value: float) -> None:
+    """on_click: put the suggested eps into the eps widget."""
+    st.session_state["cmp_eps"] = value
+
+
+def eps_helper(ds, eps: float, min_samples: int, running: bool) -> None:
+    """The sorted k-distance curve (k = min samples), drawn on demand and kept per data and k,
+    with a button that takes the eps at its knee."""
+    key = (state.data_token(), min_samples)
+    st.caption(f"Each object's distance to its {min_samples}-th nearest neighbour, sorted; "
+               "objects left of the knee are in clusters, those right of it noise "
+               "(Ester et al. 1996).")
+    if st.button("Draw the k-distance curve", key="cmp_kdist_draw", disabled=running):
+        with widgets.guard():
+            d = neighbours.k_distance_curve(ds.X, min_samples)
+            suggested = neighbours.round_eps(neighbours.suggest_eps(d))
+            st.session_state["cmp_kdist"] = (key, d, suggested)
+    cached = st.session_state.get("cmp_kdist")
+    if cached is None or cached[0] != key:
+        return
+    _, d, suggested = cached
+    if ds.X.shape[0] > d.size:
+        st.caption(f"A random sample of {d.size} of the {ds.X.shape[0]} objects.")
+    st.plotly_chart(neighbour_plots.k_distance_plot(d, eps=eps, suggested=suggested,
+                                                    k=min_samples), key="cmp_kdist_chart")
+    st.button(f"Use the suggested eps ({suggested:g})", key="cmp_kdist_use", on_click=use_eps,
+              args=(suggested,), disabled=running)
+
+
 with st.container(border=True):
     chosen = st.multiselect("Methods", available, default=available, key="cmp_methods",
                             format_func=methods.compare_label,
@@ -34,6 +64,8 @@ with st.container(border=True):
                           help="Neighbourhood radius in the (scaled) feature space.")
     min_samples = c4.number_input("DBSCAN min samples", 1, 500, 5, key="cmp_min_samples",
                                   persist_state="session", disabled=running)
+    with st.expander("Choose eps: k-distance curve"):
+        eps_helper(ds, float(eps), int(min_samples), running)
     if st.button("Run the comparison", type="primary", key="cmp_run",
                  icon=":material/play_arrow:", disabled=running or busy or not chosen):
         with widgets.guard():

@@ -1,0 +1,41 @@
+"""The sorted k-distance curve (:func:`clustering.neighbours.k_distance_curve`) as a figure."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import plotly.graph_objects as go
+
+from clustering.plots import plain
+
+__all__ = ["k_distance_plot"]
+
+
+def k_distance_plot(distances, eps: Optional[float] = None, suggested: Optional[float] = None,
+                    k: Optional[int] = None, title: Optional[str] = None,
+                    height: int = 300) -> go.Figure:
+    """The sorted k-distances against the objects' rank, with horizontal lines at the current
+    ``eps`` and at the ``suggested`` one (each drawn only when given).
+
+    Traces, in order: ``"k-distance"`` (the curve), then those named ``"current eps = ..."``
+    and ``"suggested eps = ..."``. The y axis names ``k`` when it is given.
+    """
+    d = np.sort(np.asarray(distances, dtype=float))
+    x = np.arange(1, d.size + 1)
+    fig = go.Figure(go.Scatter(x=x, y=d, mode="lines", name="k-distance",
+                               line=dict(width=2, color="#1f77b4")))
+    ends = [1, max(int(d.size), 1)]
+    for name, value, style in (("current eps", eps, dict(color="#7f7f7f", dash="dot")),
+                               ("suggested eps", suggested, dict(color="#d62728", dash="dash"))):
+        if value is not None:
+            fig.add_trace(go.Scatter(x=ends, y=[value, value], mode="lines",
+                                     name=f"{name} = {value:.3g}", line=dict(width=1.5, **style)))
+    which = f"{k}-th" if k is not None else "k-th"
+    fig.update_layout(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10),
+                      height=height, xaxis_title="objects sorted by distance",
+                      yaxis_title=f"distance to the {which} nearest neighbour",
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1,
+                                  xanchor="right"))
+    if title:
+        fig.update_layout(title=dict(text=plain(title), x=0.01, font=dict(size=15)))
+    return fig
