@@ -51,8 +51,9 @@ DATA_FIELDS = {
     "csv": ("source", "sha256", "file_name", "read", "aggregations", "prepare"),
     "example": ("source", "path", "read", "aggregations", "prepare"),
 }
-#: Reading options of a table (:func:`clustering.tables.read_csv`); absent: detected.
-READ_FIELDS = ("delimiter", "encoding")
+#: Reading options of a table (:func:`clustering.tables.read_csv`); absent: detected (a
+#: workbook's first sheet).
+READ_FIELDS = ("delimiter", "encoding", "sheet")
 AGGREGATION_FIELDS = ("groups", "criterion", "weights", "overwrite")
 PREPARE_FIELDS = ("feature_columns", "id_column", "label_column", "missing", "scaling")
 MISSING = ("refuse", "drop", "median")
@@ -319,7 +320,8 @@ def _read_recipe(read: Any, where: str) -> dict:
     if not isinstance(read, Mapping):
         raise ConfigError(f"{where}: expected an object, got {_kind(read)}.")
     _refuse_unknown(where, read, READ_FIELDS)
-    return tables.read_options(read.get("delimiter"), read.get("encoding"), f"{where}.")
+    return tables.read_options(read.get("delimiter"), read.get("encoding"), f"{where}.",
+                               sheet=read.get("sheet"))
 
 
 def _aggregation_recipe(agg: Any, where: str) -> dict:

@@ -56,7 +56,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from clustering import csv_reader, prepare_steps as steps
+from clustering import csv_reader, prepare_steps as steps, workbook
 from clustering.cell_numbers import NA_TOKENS
 from clustering.csv_reader import DELIMITER_NAMES, DELIMITERS, ENCODINGS
 from clustering.errors import ConfigError, DataError
@@ -219,12 +219,19 @@ def _limits(limits: Optional[Limits], **overrides: Optional[int]) -> Limits:
     return replace(base, **given) if given else base
 
 
-def read_options(delimiter: Any = None, encoding: Any = None, where: str = "") -> dict:
+def read_options(delimiter: Any = None, encoding: Any = None, where: str = "",
+                 sheet: Any = None) -> dict:
     """The reading options given, normalised for :func:`read_csv` (``{"delimiter": ";",
-    "encoding": "cp1251"}``; an option left None is detected and not in the dict). A delimiter
-    may be given as the character or its name (comma, semicolon, tab). Raises ConfigError
-    naming the option (prefixed by ``where``) otherwise."""
+    "encoding": "cp1251"}``, ``{"sheet": "Data"}`` for a workbook; an option left None is
+    detected, or the first sheet, and not in the dict). A delimiter may be given as the character
+    or its name (comma, semicolon, tab). Raises ConfigError naming the option (prefixed by
+    ``where``) otherwise."""
     out = {}
+    if sheet is not None:
+        if not isinstance(sheet, str) or not sheet:
+            raise ConfigError(f"{where}sheet: expected a sheet's name (or none for the first "
+                              f"sheet), got {sheet!r}.")
+        out["sheet"] = sheet
     if delimiter is not None:
         by_name = {v: k for k, v in DELIMITER_NAMES.items()}
         delimiter = by_name.get(delimiter, delimiter)
@@ -243,8 +250,12 @@ def read_options(delimiter: Any = None, encoding: Any = None, where: str = "") -
 def read_csv(source: Any, *, delimiter: Optional[str] = None, encoding: Optional[str] = None,
              max_bytes: Optional[int] = None, max_rows: Optional[int] = None,
              max_columns: Optional[int] = None, max_memory: Optional[int] = None,
-             limits: Optional[Limits] = None) -> pd.DataFrame:
-    """Read a CSV table with a header line.
+             limits: Optional[Limits] = None, sheet: Optional[str] = None) -> pd.DataFrame:
+    """Read a CSV table with a header line, or one sheet of a workbook.
+
+    A file that starts like a ZIP (.xlsx, .ods) or OLE (.xls) file is read by
+    :func:`clustering.workbook.read_workbook` (``delimiter`` and ``encoding`` do not apply); a ZIP
+    that is not a workbook is refused.
 
     Parameters
     ----------
@@ -259,6 +270,8 @@ def read_csv(source: Any, *, delimiter: Optional[str] = None, encoding: Optional
         Size limits; those not given come from ``limits``.
     limits : Limits, optional
         Defaults to :data:`DEFAULT_LIMITS`.
+    sheet : str, optional
+        A workbook's sheet; None reads the first. Refused for a CSV file.
 
     Returns
     -------
@@ -275,11 +288,13 @@ def read_csv(source: Any, *, delimiter: Optional[str] = None, encoding: Optional
     """
     lim = _limits(limits, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns,
                   max_memory=max_memory)
-    forced = read_options(delimiter, encoding)
-    lim = _limits(limits, max_bytes=max_bytes, max_rows=max_rows, max_columns=max_columns,
-                  max_memory=max_memory)
-    forced = read_options(delimiter, encoding)
+    forced = read_options(delimiter, encoding, sheet=sheet)
     data = csv_reader.read_bytes(source, lim.max_bytes)
+    if workbook.is_workbook_bytes(data):
+        return workbook.read_workbook(data, forced.get("sheet"), limits=lim)
+    if "sheet" in forced:
+        raise ConfigError(f"sheet: {sheet!r} was given but the file is a text CSV, not a "
+                          "workbook; leave the sheet out.")
     text, encoding = csv_reader.text_of(data, forced.get("encoding"))
     delimiter = forced.get("delimiter") or csv_reader.sniff_delimiter(text)
     body, first_row, names = csv_reader.split_header(text, delimiter)
@@ -377,7 +392,8 @@ def prepare(frame: pd.DataFrame, *, feature_columns: Optional[Sequence[Any]] = N
 
 
 # ----------------------------------------------------------------------------------- shortcuts
-_READ_KEYS = ("delimiter", "encoding", "max_bytes", "max_rows", "max_columns", "max_memory")
+_READ_KEYS = ("delimiter", "encoding", "sheet", "max_bytes", "max_rows", "max_columns",
+              "max_memory")
 
 
 def load_csv(source: Any, **kwargs: Any) -> Dataset:

@@ -74,13 +74,47 @@ def read_upload(up, read: dict) -> None:
     _store_table(frame, origin, up.name)
 
 
+def _sheet_choice(up):
+    """For an uploaded workbook: (True, the sheet chosen, None for the only sheet); for a CSV
+    (False, None). A workbook that cannot be opened says why and gives (True, "")."""
+    from clustering import workbook
+
+    head = up.getvalue()[:8]
+    if not workbook.is_workbook_bytes(head):
+        return False, None
+    try:
+        names = workbook.sheet_names(up.getvalue())
+    except Exception as err:
+        widgets.show_error(err)
+        return True, ""
+    if len(names) < 2:
+        return True, None
+    return True, st.selectbox("Sheet", names, key="csv_sheet",
+                              help="The workbook's sheet that holds the table (column names in "
+                                   "its first row).")
+
+
+def _read_caption(found: dict, read: dict) -> str:
+    """How the working table was read, in words."""
+    from clustering import tables
+
+    if found.get("sheet") is not None:
+        return f"Read from sheet {found['sheet']!r} of the {found.get('format')} workbook."
+    delimiter_name = tables.DELIMITER_NAMES.get(found.get("delimiter"), found.get("delimiter"))
+    return (f"Read as {delimiter_name} separated, "
+            f"decimal {'comma' if found.get('decimal') == ',' else 'point'}, encoding "
+            f"{found.get('encoding')}" + (" (as chosen)." if read else " (detected)."))
+
+
 def upload_section():
     from clustering import tables
 
-    up = st.file_uploader("CSV table (one object per row)", type=["csv", "txt", "tsv"],
+    up = st.file_uploader("CSV table or workbook (one object per row)",
+                          type=["csv", "txt", "tsv", "xlsx", "xlsm", "xls", "ods"],
                           key="csv_upload",
                           help="Comma, semicolon or tab separated; a decimal comma and the usual "
-                               "encodings (UTF-8, cp1251, latin-1) are detected.")
+                               "encodings (UTF-8, cp1251, latin-1) are detected. Excel (.xlsx, "
+                               ".xls) and OpenDocument (.ods) workbooks: one sheet is read.")
     with st.expander("Reading options (when the table looks wrong)"):
         c1, c2 = st.columns(2)
         delimiter = c1.selectbox("Delimiter", ["detect", *tables.DELIMITER_NAMES.values()],
@@ -90,7 +124,11 @@ def upload_section():
         encoding = c2.selectbox("Encoding", ["detect", *tables.ENCODINGS], key="csv_encoding")
     if up is None:
         return
-    read = tables.read_options(*(None if v == "detect" else v for v in (delimiter, encoding)))
+    is_book, sheet = _sheet_choice(up)
+    if sheet == "":
+        return
+    read = tables.read_options(sheet=sheet) if is_book else \
+        tables.read_options(*(None if v == "detect" else v for v in (delimiter, encoding)))
     # Only a new upload (or new reading options) in this tab replaces the working table: a tab
     # still holding an older file must not overwrite what another tab of the workspace made.
     event = (up.file_id, sorted(read.items()))
@@ -100,11 +138,7 @@ def upload_section():
     table = state.table()
     found = (table["base"].attrs.get("csv") if table is not None else None) or {}
     if found:
-        delimiter_name = tables.DELIMITER_NAMES.get(found.get("delimiter"), found.get("delimiter"))
-        st.caption(widgets.md_escape(
-            f"Read as {delimiter_name} separated, "
-            f"decimal {'comma' if found.get('decimal') == ',' else 'point'}, encoding "
-            f"{found.get('encoding')}" + (" (as chosen)." if read else " (detected).")))
+        st.caption(widgets.md_escape(_read_caption(found, read)))
 
 
 def example_section():

@@ -175,3 +175,41 @@ def test_upload_guesses_a_text_column_of_unique_names_as_the_id():
     check(at)
     assert list(at.session_state["cm_dataset"].ids[:2]) == ["E0", "E1"]
     assert "data_scatter" in {c.key for c in at.get("plotly_chart")}
+
+
+def test_upload_workbook_choosing_the_second_sheet_and_replay():
+    """An .xlsx of two sheets: the Sheet box offers both, the second is read, recorded in the
+    recipe and read again when the run is repeated."""
+    import io
+
+    openpyxl = pytest.importorskip("openpyxl")
+    from clustering import config as cfg
+
+    book = openpyxl.Workbook()
+    book.active.title = "Титул"
+    book.active.append(["заметка"])
+    book.active.append(["не данные"])
+    ws = book.create_sheet("Данные")
+    ws.append(["предприятие", "x", "y"])
+    for i in range(12):
+        ws.append([f"П{i}", i + 0.5, float(i % 4)])
+    buf = io.BytesIO()
+    book.save(buf)
+    data = buf.getvalue()
+    at = _upload(new_app(), data, "enterprises.xlsx")
+    check(at)
+    assert at.selectbox(key="csv_sheet").options == ["Титул", "Данные"]
+    at.selectbox(key="csv_sheet").set_value("Данные").run()
+    check(at)
+    assert list(at.session_state["cm_table"]["frame"].columns) == ["предприятие", "x", "y"]
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    assert "Read from sheet 'Данные' of the xlsx workbook." in captions
+    at.selectbox(key="tbl_id").set_value("предприятие").run()
+    click(at, "tbl_use")
+    check(at)
+    spec = at.session_state["cm_data_spec"]
+    assert spec["source"] == "csv" and spec["read"] == {"sheet": "Данные"}
+    np.testing.assert_allclose(at.session_state["cm_dataset"].raw["x"][:2], [0.5, 1.5])
+    again = cfg.load_data(spec, data)
+    np.testing.assert_allclose(again.X, at.session_state["cm_dataset"].X)
+    assert list(again.ids[:2]) == ["П0", "П1"]

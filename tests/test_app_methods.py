@@ -48,8 +48,8 @@ def test_neural_trains_and_draws_results_with_downloads():
     assert {"nn_soft", "nn_hard", "nn_regions", "nn_entropy", "nn_loss"} <= keys
     assert any("No curve to draw" in c.value for c in at.caption)
     labels = [d.proto.label for d in at.get("download_button")]
-    assert labels == ["Labels and probabilities (CSV)", "Run configuration (JSON)",
-                      "Trained model (.keras)", "Metrics (CSV)"]
+    assert labels == ["Labels and probabilities (CSV)", "Labels and probabilities (Excel)",
+                      "Run configuration (JSON)", "Trained model (.keras)", "Metrics (CSV)"]
     assert any(f"{res.estimator.n_epochs_} epochs" in t.value for t in at.text)
     # the progress panel's history was recorded during training
     assert len(job.series("loss")) >= 1
@@ -134,8 +134,8 @@ def test_som_trains_and_draws_lattice_maps():
     assert np.asarray(som.codebook_).reshape(-1, 2).shape[0] == 20
     assert len(at.get("plotly_chart")) >= 6
     labels = [d.proto.label for d in at.get("download_button")]
-    assert labels == ["Labels (CSV)", "Run configuration (JSON)", "Codebook (CSV)",
-                      "Metrics (CSV)"]
+    assert labels == ["Labels (CSV)", "Labels (Excel)", "Run configuration (JSON)",
+                      "Codebook (CSV)", "Metrics (CSV)"]
     assert any(f"{som.rows_} x {som.cols_} hexagonal lattice" in t.value for t in at.text)
     # the job ran on a Dask worker of the server, the map inside that worker's process
     assert som.execution_["path"] == "local" and job.worker.startswith("tcp://")

@@ -29,7 +29,7 @@ CASES = [
     ("PNG picture", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), {},
      ("error", r"not a text CSV")),
     ("xlsx workbook", b"PK\x03\x04\x14\x00\x06\x00" + bytes(100), {},
-     ("error", r"Excel workbook \(\.xlsx\).*save it as CSV")),
+     ("error", r"Excel workbook \(\.xlsx\) but cannot be opened.*damaged or incomplete")),
     ("wrong encoding: latin-1 read as cp1252",
      "name,x,y\nCafé,1,2\nÉcole,3,5\nNaïve,4,1\n".encode("latin-1"), {"id_column": "name"},
      ("ok", {"features": ["x", "y"], "X": [1, 2], "note": r"encoding cp1252", "ids": "Café"})),

@@ -70,10 +70,27 @@ def test_binary_junk_is_not_a_text_csv(data):
         read_csv(data)
 
 
-def test_excel_workbooks_are_named():
-    with pytest.raises(DataError, match=r"Excel workbook \(\.xlsx\).*save it as CSV"):
+def test_workbooks_are_read_and_other_zips_refused():
+    import io
+    import zipfile
+
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(["name", "x"])
+    book.active.append(["a", 1.5])
+    buf = io.BytesIO()
+    book.save(buf)
+    f = read_csv(buf.getvalue())
+    assert list(f.columns) == ["name", "x"] and f["x"].tolist() == [1.5]
+    assert f.attrs["csv"]["format"] == "xlsx"
+    other = io.BytesIO()
+    with zipfile.ZipFile(other, "w") as zf:
+        zf.writestr("notes.txt", "a,b\n1,2\n")
+    with pytest.raises(DataError, match=r"ZIP archive, not an Excel \(\.xlsx\)"):
+        read_csv(other.getvalue())
+    with pytest.raises(DataError, match=r"Excel workbook \(\.xlsx\) but cannot be opened"):
         read_csv(b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 50)
-    with pytest.raises(DataError, match=r"\.xls\).*save it as CSV"):
+    with pytest.raises(DataError, match=r"workbook cannot be read .*damaged or protected"):
         read_csv(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50)
 
 

@@ -7,15 +7,60 @@ stored run (:mod:`ui.codec`) builds the same bytes again.
 """
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from typing import Optional
 
+import pandas as pd
+
 from clustering import registry
-from clustering.export import metrics_frame
+from clustering.export import metrics_frame, neutralise_formulas
 from ui import runs
 
 #: One download: label, bytes (None: not available), file name, MIME type.
 Download = tuple[str, Optional[bytes], str, str]
 CSV, JSON, BINARY = "text/csv", "application/json", "application/octet-stream"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The time stamps openpyxl puts in a workbook (its properties and every ZIP entry), fixed so that
+# the same table always gives the same bytes (a stored run rebuilds its downloads exactly).
+_FIXED_STAMP = "2000-01-01T00:00:00Z"
+_CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def _fixed_zip(data: bytes) -> bytes:
+    """``data`` (a ZIP) with every entry's time and the document's dates fixed."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "docProps/core.xml":
+                body = _CORE_DATES.sub(rb"\g<1>" + _FIXED_STAMP.encode() + rb"\g<2>", body)
+            dst.writestr(zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0)), body,
+                         zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def table_xlsx(frame: pd.DataFrame, *, index: bool = False, sheet: str = "results") -> bytes:
+    """``frame`` as an Excel workbook (one sheet), text cells neutralised as in every CSV
+    (:func:`clustering.export.neutralise_formulas`: ``=cmd`` is written as the text ``'=cmd``)
+    and characters a workbook cannot hold (control characters) removed."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    safe = neutralise_formulas(frame)
+    for col in range(safe.shape[1]):
+        if safe.iloc[:, col].dtype == object:
+            safe.isetitem(col, safe.iloc[:, col].map(
+                lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v))
+    buf = io.BytesIO()
+    safe.to_excel(buf, index=index, sheet_name=sheet, engine="openpyxl")
+    return _fixed_zip(buf.getvalue())
+
+
+def labels_xlsx(result: runs.MethodResult, dataset) -> bytes:
+    """The labels table of :func:`ui.result_files.labels_frame` as an Excel workbook."""
+    return table_xlsx(runs.labels_frame(result, dataset), sheet="labels")
 
 
 def metrics_csv(result: runs.MethodResult) -> bytes:
@@ -27,6 +72,8 @@ def neural_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     return [[
         ("Labels and probabilities (CSV)", runs.labels_csv(result, dataset), "neural_labels.csv",
          CSV),
+        ("Labels and probabilities (Excel)", labels_xlsx(result, dataset), "neural_labels.xlsx",
+         XLSX),
         ("Run configuration (JSON)", runs.config_json(result), "neural_config.json", JSON),
         ("Trained model (.keras)", runs.model_bytes(result), "neural_model.keras", BINARY),
         ("Metrics (CSV)", metrics_csv(result), "neural_metrics.csv", CSV),
@@ -37,6 +84,7 @@ def som_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     """Labels, configuration, codebook, metrics."""
     return [[
         ("Labels (CSV)", runs.labels_csv(result, dataset), "som_labels.csv", CSV),
+        ("Labels (Excel)", labels_xlsx(result, dataset), "som_labels.xlsx", XLSX),
         ("Run configuration (JSON)", runs.config_json(result), "som_config.json", JSON),
         ("Codebook (CSV)", runs.codebook_csv(result, dataset), "som_codebook.csv", CSV),
         ("Metrics (CSV)", metrics_csv(result), "som_metrics.csv", CSV),
@@ -54,6 +102,7 @@ def ensemble_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     clusters, objects = runs.decision_tables(qbm, frame, score, ids)
     return [[
         ("Labels and posteriors (CSV)", runs.labels_csv(result, dataset), "qbm_labels.csv", CSV),
+        ("Labels and posteriors (Excel)", labels_xlsx(result, dataset), "qbm_labels.xlsx", XLSX),
         ("Run configuration (JSON)", runs.config_json(result), "qbm_config.json", JSON),
         ("Codebook of the best map (CSV)", runs.codebook_csv(result, dataset),
          "qbm_codebook.csv", CSV),
@@ -90,6 +139,7 @@ def classic_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     name = result.method
     return [[
         ("Labels (CSV)", runs.labels_csv(result, dataset), f"{name}_labels.csv", CSV),
+        ("Labels (Excel)", labels_xlsx(result, dataset), f"{name}_labels.xlsx", XLSX),
         ("Run configuration (JSON)", None if result.config is None else runs.config_json(result),
          f"{name}_config.json", JSON),
         ("Metrics (CSV)", metrics_csv(result), f"{name}_metrics.csv", CSV),
