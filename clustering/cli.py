@@ -34,6 +34,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from clustering import registry
+from clustering.progress import RESTART_METRICS, STATUS_METRICS
 from clustering.errors import ClusteringError, ConfigError
 
 #: Execution settings taken from this command line only, never from a ``--config`` file:
@@ -261,9 +262,14 @@ def _progress_printer(quiet: bool):
         if not p.done and now - state["last"] < 1.0:
             return
         state["last"] = now
-        figures = ", ".join(f"{k} {v:.4g}" for k, v in (p.metrics or {}).items()
-                            if isinstance(v, (int, float)) and math.isfinite(v))
-        where = f"{p.step}/{p.total}" if p.total else str(p.step)
+        metrics = p.metrics or {}
+        restarts = all(k in metrics for k in RESTART_METRICS)
+        figures = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()
+                            if isinstance(v, (int, float)) and math.isfinite(v)
+                            and not (restarts and k in STATUS_METRICS))
+        # a neural run: the share of its restarts (its message names restart and epoch)
+        where = (f"{p.fraction:.0%}" if restarts else
+                 f"{p.step}/{p.total}" if p.total else str(p.step))
         line = f"[{p.method}] {where}" + (f"  {figures}" if figures else "") \
             + (f"  {p.message}" if p.message else "")
         print(line, file=sys.stderr, flush=True)

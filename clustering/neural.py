@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 from typing import Callable, Optional
 
 import numpy as np
@@ -340,12 +341,18 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
             stop=None) -> "NeuralSoftClustering":
         """Train on ``X`` (n_samples, n_features); ``y`` is ignored.
 
-        ``callback(Progress)`` is called about every :data:`STEPS_PER_CALL` / 2 epochs
-        (``metrics={"loss": ...}``, ``payload()`` -> current probabilities; ``step`` counts the
-        epochs of all restarts so far, ``total = max_epochs * n_restarts``) and once with
-        ``done=True``; ``stop.is_set()`` ends training after the current compiled chunk (at most
-        :data:`STEPS_PER_CALL` epochs), starts no further restart and keeps the best network so
-        far, the interrupted one included (``stopped_ = True``).
+        ``callback(Progress)`` is called about every :data:`STEPS_PER_CALL` / 2 epochs, at the
+        end of each restart and once with ``done=True``; ``payload()`` -> current probabilities;
+        ``step`` counts the epochs of all restarts so far, ``total = max_epochs * n_restarts``;
+        ``metrics`` holds ``loss``, ``best_loss`` (the restart's lowest), ``restart`` (1-based),
+        ``n_restarts``, ``epoch``, ``max_epochs``, ``elapsed`` (seconds since ``fit`` began) and
+        ``early_stopped`` (1.0 on the report of a restart that early stopping ended), so
+        ``Progress.fraction`` counts restarts (:func:`clustering.progress.restart_fraction`);
+        the message reads "restart r of R: epoch e (at most E), loss L (best B)", or "restart r
+        of R stopped early at epoch e: no improvement for P epochs". ``stop.is_set()`` ends
+        training after the current compiled chunk (at most :data:`STEPS_PER_CALL` epochs),
+        starts no further restart and keeps the best network so far, the interrupted one
+        included (``stopped_ = True``).
         """
         X = self._validate(X, reset=True)
         n = X.shape[0]
@@ -374,19 +381,23 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
         model = self._build_model(p, X.shape[1], seeds[0], scaler)
         trainer = make_trainer(model, make_optimizer(p["optimizer"], p["learning_rate"]),
                                objective, batch_size=plan.batch_size, seed=p["random_state"])
-        best = None
+        best, last = None, {}
         total = p["max_epochs"] * p["n_restarts"]
-        done_before = 0
+        done_before, started = 0, time.monotonic()
         for r, seed in enumerate(seeds):
             if r > 0:
                 model.set_weights(self._build_model(p, X.shape[1], seed, scaler).get_weights())
             trainer.reset()
-            history, final = self._train_one(trainer, p, callback, stop, r, done_before, total)
+            report = None if callback is None else (
+                lambda h, early, r=r, before=done_before: callback(self._progress(
+                    p, r, h, early, started, before, trainer.proba)))
+            history, final, early = self._train_one(trainer, p, report, stop)
+            last = self._restart_metrics(p, r, history, early, started)
             self.restart_losses_.append(final)
             self.restart_epochs_.append(len(history))
             if p["verbose"]:
-                print(f"restart {r + 1}/{p['n_restarts']}: {len(history)} epochs, "
-                      f"loss {final:.6g}")
+                print(f"restart {r + 1}/{p['n_restarts']}: {len(history)} epochs"
+                      f"{' (stopped early)' if early else ''}, loss {final:.6g}")
             done_before += len(history)
             if best is None or final < best[2]:
                 best = (model.get_weights(), history, final, r)
@@ -399,23 +410,45 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
         self.proba_ = trainer.proba()
         self.labels_ = np.argmax(self.proba_, axis=1)
         if callback is not None:
-            callback(Progress("neural", done_before, total, {"loss": self.loss_},
-                              message=self._message(self.best_restart_, self.n_epochs_,
-                                                    len(seeds), final=True),
+            kept = (f"kept restart {self.best_restart_ + 1} of {len(seeds)}, "
+                    if len(seeds) > 1 else "")
+            metrics = {**last, "loss": self.loss_, "best_loss": self.loss_,
+                       "elapsed": round(time.monotonic() - started, 3)}
+            callback(Progress("neural", done_before, total, metrics,
+                              message=f"finished: {kept}epoch {self.n_epochs_}",
                               payload=lambda: self.proba_, done=True))
         return self
 
-    def _message(self, r, epoch, n_restarts, final=False):
-        head = "finished" if final else "training"
-        if n_restarts > 1:
-            which = "kept restart" if final else "restart"
-            return f"{head}: {which} {r + 1}/{n_restarts}, epoch {epoch}"
-        return f"{head}: epoch {epoch}"
+    @staticmethod
+    def _restart_metrics(p, r, history, early, started) -> dict:
+        """Where restart ``r`` (0-based) stands after ``len(history)`` epochs (numbers only)."""
+        return {"loss": history[-1], "best_loss": min(history), "restart": float(r + 1),
+                "n_restarts": float(p["n_restarts"]), "epoch": float(len(history)),
+                "max_epochs": float(p["max_epochs"]),
+                "elapsed": round(time.monotonic() - started, 3),
+                "early_stopped": float(bool(early))}
 
-    def _train_one(self, trainer, p, callback, stop, r, done_before, total):
+    def _progress(self, p, r, history, early, started, done_before, payload) -> Progress:
+        """The report of restart ``r`` after ``len(history)`` epochs; ``early``: early stopping
+        has just ended it."""
+        m = self._restart_metrics(p, r, history, early, started)
+        R, E, e = p["n_restarts"], p["max_epochs"], len(history)
+        which = f"restart {r + 1} of {R}" if R > 1 else ""
+        if early:
+            text = (f"{which} stopped early at epoch {e}: no improvement for {p['patience']} "
+                    f"epochs (best loss {m['best_loss']:.5g})").lstrip()
+        else:
+            text = (f"{which + ': ' if which else ''}epoch {e} (at most {E}), "
+                    f"loss {m['loss']:.5g} (best {m['best_loss']:.5g})")
+        return Progress("neural", done_before + e, E * R, m, message=f"training: {text}",
+                        payload=payload)
+
+    def _train_one(self, trainer, p, report, stop):
         """Train from the current weights with per-epoch early stopping (Keras' rule on the
-        loss); returns (loss history, final loss)."""
+        loss); ``report(history, early_stopped)`` every half chunk and at the end. Returns
+        (loss history, final loss, whether early stopping ended it)."""
         history: list[float] = []
+        early = False
         best, wait, reported = math.inf, 0, 0
         A0, A1 = p["sharpness_start"], p["sharpness"]
         anneal = A0 > 0 and A0 != A1
@@ -448,22 +481,19 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
                 if value < best - p["min_delta"]:  # Keras: improvement when loss + d < best
                     best, wait = value, 0
                 elif wait >= p["patience"] and len(history) > 1:
-                    stop_now = True
+                    stop_now = early = True
             stop_now = stop_now or len(history) >= p["max_epochs"]
-            if callback is not None and (len(history) - reported >= max(1, per_call // 2)
-                                         or stop_now):
+            if report is not None and (len(history) - reported >= max(1, per_call // 2)
+                                       or stop_now):
                 reported = len(history)
-                callback(Progress("neural", done_before + len(history), total,
-                                  {"loss": history[-1]},
-                                  message=self._message(r, len(history), p["n_restarts"]),
-                                  payload=trainer.proba))
+                report(history, early)
             if stop_requested(stop):
                 self.stopped_ = True
                 break
             if stop_now:
                 break
         trainer.set_sharpness(A1)
-        return history, trainer.loss()
+        return history, trainer.loss(), early
 
     # ------------------------------------------------------------------------------- use
     @staticmethod

@@ -54,8 +54,37 @@ class Progress:
 
     @property
     def fraction(self) -> float:
-        """Share of the maximum number of steps done, in [0, 1]."""
+        """Share of the run done, in [0, 1].
+
+        When the metrics say which restart runs (all of :data:`RESTART_METRICS`), the share of
+        :func:`restart_fraction`, so a restart ended by early stopping counts as complete;
+        else ``step / total`` (the SOM's steps, the ensemble's maps).
+        """
+        m = self.metrics
+        if all(k in m for k in RESTART_METRICS):
+            return restart_fraction(m["restart"], m["n_restarts"], m["epoch"], m["max_epochs"],
+                                    early_stopped=bool(m.get("early_stopped", 0)))
         return 1.0 if self.total <= 0 else min(1.0, self.step / self.total)
+
+
+#: Metrics that locate a run of restarts (1-based restart, restarts, epoch, most epochs).
+RESTART_METRICS = ("restart", "n_restarts", "epoch", "max_epochs")
+#: Metrics that say where training stands rather than how well it does: never drawn as curves.
+STATUS_METRICS = RESTART_METRICS + ("best_loss", "elapsed", "early_stopped")
+
+
+def restart_fraction(restart: float, n_restarts: float, epoch: float, max_epochs: float, *,
+                     early_stopped: bool = False) -> float:
+    """Share of a run of ``n_restarts`` restarts done, in [0, 1].
+
+    ``(restart - 1 + share) / n_restarts`` with ``share = epoch / max_epochs`` for the running
+    restart (``restart`` is 1-based), and ``share = 1`` once early stopping ended it: the
+    bar moves by restarts and never sits at the few per cent of epochs an early-stopped
+    restart uses of ``max_epochs``.
+    """
+    R, E = max(1.0, float(n_restarts)), max(1.0, float(max_epochs))
+    share = 1.0 if early_stopped else min(1.0, max(0.0, float(epoch) / E))
+    return min(1.0, max(0.0, (float(restart) - 1.0 + share) / R))
 
 
 def stop_requested(stop: Optional[StopSignal]) -> bool:

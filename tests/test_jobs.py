@@ -77,6 +77,16 @@ def _two_epochs(callback, stop):
                       payload=lambda: np.ones((2, 2)), done=True))
 
 
+def _early_stopped_restart(callback, stop):
+    metrics = {"loss": -1.25, "best_loss": -1.3, "restart": 1.0, "n_restarts": 2.0,
+               "epoch": 60.0, "max_epochs": 5000.0, "elapsed": 3.4, "early_stopped": 1.0}
+    callback(Progress("neural", 50, 10000, {**metrics, "epoch": 50.0, "early_stopped": 0.0},
+                      "training: restart 1 of 2: epoch 50"))
+    callback(Progress("neural", 60, 10000, metrics, "training: restart 1 of 2 stopped early"))
+    while not stop.is_set():
+        time.sleep(0.01)
+
+
 def _where(callback, stop):
     return os.getpid()
 
@@ -138,6 +148,34 @@ def test_snapshot_failure_does_not_stop_training():
     job = Job("demo", _bad_snapshot, store, snapshot_every=0.0).start()
     _wait(job)
     assert store["demo"] == "ok" and job.snapshot is None
+
+
+def test_restart_progress_crosses_the_worker_and_reads_on_the_live_panel():
+    from ui import live
+    from ui.live import status_text
+
+    job = Job("neural", _early_stopped_restart, {}).start()
+    _wait_until(lambda: job.progress is not None)
+    job.request_stop()
+    _wait(job)  # the reports still pending are sent as the job ends
+    # the restart's metrics came through the worker's codec: restart 1 of 2 stopped early is
+    # half the run, not the 60 / 10000 epochs against the most epochs
+    assert job.fraction == 0.5
+    assert status_text(job.progress.metrics) == ("Restart 1 of 2 · epoch 60 of at most 5000 "
+                                                 "(stopped early) · loss -1.25 (best -1.3) · "
+                                                 "3 s so far")
+    # the curves draw the loss only, never where the run stands
+    fig = live._curves_figure(job)
+    assert [trace.name for trace in fig.data] == ["loss"]
+
+
+def test_status_text_needs_restart_metrics():
+    from ui.live import status_text
+
+    assert status_text({"quantization_error": 0.5}) == ""
+    assert status_text({"restart": 2.0, "n_restarts": 5.0, "epoch": 120.0,
+                        "max_epochs": 5000.0}, elapsed=14.2) == (
+        "Restart 2 of 5 · epoch 120 of at most 5000 · 14 s so far")
 
 
 def test_snapshot_title_follows_training():

@@ -153,6 +153,46 @@ def test_callback_and_stop():
     assert est.predict(X).shape == (100,)
 
 
+def test_progress_reports_restarts_and_early_stopping():
+    # the loss lies in [-K, 0] = [-2, 0]: no decrease of min_delta = 5 can happen, so early
+    # stopping ends each restart at epoch 1 + patience = 4 (the first epoch sets the best)
+    X, _ = generate("moons", n_samples=60)
+    seen: list[Progress] = []
+    est = NeuralSoftClustering(2, max_epochs=400, patience=3, min_delta=5.0,
+                               n_restarts=2).fit(X, callback=seen.append)
+    assert est.restart_epochs_ == [4, 4]
+    middle, final = seen[:-1], seen[-1]
+    assert [p.message.split(":")[1].strip() for p in middle] == ["restart 1 of 2 stopped early "
+                                                                 "at epoch 4", "restart 2 of 2 "
+                                                                 "stopped early at epoch 4"]
+    assert all("no improvement for 3 epochs" in p.message for p in middle)
+    first = middle[0].metrics
+    assert (first["restart"], first["n_restarts"], first["epoch"], first["max_epochs"],
+            first["early_stopped"]) == (1, 2, 4, 400, 1)
+    assert first["best_loss"] <= first["loss"] and first["elapsed"] >= 0
+    assert all(isinstance(v, float) for p in seen for v in p.metrics.values())
+    # the bar counts restarts: half done after the first early stop, whole after the second,
+    # where the epochs against the most epochs would read 4 / 800 and 8 / 800
+    assert [p.fraction for p in middle] == [0.5, 1.0]
+    assert [p.step for p in middle] == [4, 8] and middle[0].total == 800
+    assert final.done and final.fraction == 1.0
+    assert final.message == f"finished: kept restart {est.best_restart_ + 1} of 2, epoch 4"
+
+
+def test_progress_message_while_a_restart_runs():
+    X, _ = generate("moons", n_samples=60)
+    seen: list[Progress] = []
+    NeuralSoftClustering(2, max_epochs=60, patience=1000, n_restarts=2).fit(
+        X, callback=seen.append)
+    # one report per compiled chunk of 50 epochs and one at the end of each restart
+    first = seen[0]
+    loss, best = first.metrics["loss"], first.metrics["best_loss"]
+    assert first.message == (f"training: restart 1 of 2: epoch 50 (at most 60), "
+                             f"loss {loss:.5g} (best {best:.5g})")
+    assert first.metrics["early_stopped"] == 0.0 and best <= loss
+    assert [p.fraction for p in seen] == pytest.approx([50 / 120, 0.5, 110 / 120, 1.0, 1.0])
+
+
 def test_restarts_keep_the_lowest_loss():
     X, _ = generate("moons", n_samples=100)
     est = NeuralSoftClustering(2, max_epochs=100, n_restarts=3).fit(X)

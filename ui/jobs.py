@@ -322,12 +322,14 @@ class Job:
 
     def snapshot_title(self, what: str) -> str:
         """Title of the live snapshot: ``what`` and where training was when it was taken (the
-        estimator's progress message, e.g. "restart 2/5, epoch 120", else the step)."""
+        estimator's progress message up to its loss, e.g. "restart 2 of 5: epoch 120 (at most
+        5000)", else the step)."""
         with self.lock:
             message, step = self.snapshot_message, self.snapshot_step
         for prefix in ("training: ", "finished: "):
             if message.startswith(prefix):
                 message = message[len(prefix):]
+        message = message.split(", loss")[0]
         return f"{what}, {message}" if message else f"{what} at step {step}"
 
     def series(self, name: str) -> list[float]:

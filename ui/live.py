@@ -12,6 +12,7 @@ from typing import Callable, Optional
 import streamlit as st
 
 from clustering import plots, registry
+from clustering.progress import RESTART_METRICS, STATUS_METRICS
 from ui import state
 from ui.widgets import md_escape
 
@@ -31,6 +32,25 @@ def cached_figure(job, name: str, version, build: Callable):
     return hit[1]
 
 
+def status_text(metrics: dict, elapsed: Optional[float] = None) -> str:
+    """One line under the bar for a run of restarts, e.g. "Restart 2 of 5 · epoch 120 of at
+    most 5000 · loss -2.91 (best -2.93) · 14 s so far"; "" when ``metrics`` do not say which
+    restart runs. ``elapsed`` (seconds) stands in when the metrics carry none."""
+    if not all(k in metrics for k in RESTART_METRICS):
+        return ""
+    m = metrics
+    parts = [f"Restart {m['restart']:.0f} of {m['n_restarts']:.0f}",
+             f"epoch {m['epoch']:.0f} of at most {m['max_epochs']:.0f}"
+             + (" (stopped early)" if m.get("early_stopped") else "")]
+    if "loss" in m:
+        best = f" (best {m['best_loss']:.5g})" if "best_loss" in m else ""
+        parts.append(f"loss {m['loss']:.5g}{best}")
+    seconds = m.get("elapsed", elapsed)
+    if seconds is not None:
+        parts.append(f"{seconds:.0f} s so far")
+    return " · ".join(parts)
+
+
 def _curves(job) -> None:
     with job.lock:
         version = len(job.history)
@@ -44,7 +64,7 @@ def _curves_figure(job):
         names = []
         for _, m in job.history:
             for k in m:
-                if k not in names:
+                if k not in names and k not in STATUS_METRICS:
                     names.append(k)
     if not names:
         return None
@@ -69,6 +89,11 @@ def _panel(method: str, drawer: Optional[Callable] = None) -> None:
     if not job.running:
         st.rerun()  # the job ended: redraw the whole page with its results
     st.progress(job.fraction, text=md_escape(job.status_line()))
+    with job.lock:
+        metrics = dict(job.progress.metrics) if job.progress is not None else {}
+    line = status_text(metrics)
+    if line:
+        st.caption(md_escape(line))
     c1, c2 = st.columns([1, 5])
     if c1.button("Stop", key=f"stop_{method}", icon=":material/stop_circle:", type="primary",
                  help="End training after the current step and keep the model as it is."):

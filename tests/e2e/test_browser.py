@@ -101,7 +101,7 @@ def test_train_neural_live_then_download(page):
                            "[data-testid=\"stPlotlyChart\"]').length >= 2", timeout=60_000)
     assert stop.is_visible(), "training ended before its live charts could be seen"
     page.screenshot(path=str(ARTIFACTS / "03-neural-training.png"), full_page=True)
-    page.get_by_text(re.compile(r"Neural clustering: training: restart \d/5, epoch \d+")).first\
+    page.get_by_text(re.compile(r"Neural clustering: training: restart \d of 5: epoch \d+")).first\
         .wait_for(timeout=10_000)
     assert stop.is_visible() and live.count() >= 2  # still training, both charts drawn live
     stop.click()
