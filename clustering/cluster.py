@@ -52,6 +52,8 @@ _client = None
 _cluster = None
 _error: Optional[str] = None
 _starter: Optional[threading.Thread] = None
+#: Set when this process begins to close its cluster (at exit).
+_closing = threading.Event()
 
 
 def address() -> Optional[str]:
@@ -137,6 +139,7 @@ def start() -> None:
     with _lock:
         if _starter is not None and (_starter.is_alive() or _alive()):
             return
+        _closing.clear()  # a start after a close (tests) is a fresh cluster
         _ready.clear()
         _starter = threading.Thread(target=_connect, name="clustermap-cluster", daemon=True)
         _starter.start()
@@ -199,9 +202,20 @@ def restart_worker(worker: str) -> bool:
         return False
 
 
+def closing() -> bool:
+    """Whether this process's cluster is going away: :func:`close` has begun, or the embedded
+    cluster is closing or closed (Dask's own exit handler closes it, perhaps before ours). A
+    job that fails then was interrupted by the server stopping, not by its own fault."""
+    if _closing.is_set():
+        return True
+    status = getattr(getattr(_cluster, "status", None), "name", "")
+    return status in ("closing", "closed", "failed")
+
+
 def close() -> None:
     """Close the client and the embedded cluster (at exit; tests)."""
     global _client, _cluster, _starter, _workers_seen
+    _closing.set()
     with _lock:
         for thing in (_client, _cluster):
             if thing is not None:

@@ -143,6 +143,35 @@ def test_job_turns_errors_into_messages():
     assert store == {}
 
 
+def test_a_job_failing_while_the_cluster_closes_was_interrupted_not_failed(monkeypatch):
+    """At a server's exit Dask's own handler may close the cluster before ours marks the jobs:
+    the job that fails then is recorded as interrupted (to be run again), with that message."""
+    from clustering import cluster
+    from ui.store_jobs import INTERRUPTED
+
+    ended = []
+    monkeypatch.setattr(cluster, "closing", lambda: True)
+    job = Job("b", _bug, {}, on_end=lambda j: ended.append((j.interrupted, j.error))).start()
+    _wait(job)
+    assert job.interrupted and job.error == INTERRUPTED
+    assert ended == [(True, INTERRUPTED)]
+    monkeypatch.setattr(cluster, "closing", lambda: False)
+    own = Job("c", _bug, {}).start()  # the same failure on a live cluster is its own
+    _wait(own)
+    assert not own.interrupted and "KeyError" in own.error
+
+
+def test_cluster_closing_is_said_from_close_until_the_next_start():
+    from clustering import cluster
+
+    assert not cluster.closing()
+    cluster.close()
+    assert cluster.closing()
+    cluster.start()
+    assert not cluster.closing()
+    cluster.client()  # started again for the tests that follow
+
+
 def test_snapshot_failure_does_not_stop_training():
     store = {}
     job = Job("demo", _bad_snapshot, store, snapshot_every=0.0).start()

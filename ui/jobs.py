@@ -285,6 +285,7 @@ class Job:
         self.waiting = False  # queued for a slot
         self.connecting = False  # waiting for the cluster to start
         self.cancelled = False  # stopped before it got a slot: nothing was trained
+        self.interrupted = False  # the server stopped under it (its cluster closing)
 
     # -------------------------------------------------------------- state
     @property
@@ -517,7 +518,18 @@ class Job:
             self.finished_at = time.monotonic()
             self._ended()
 
+    def _check_interrupted(self) -> None:
+        """A job that failed while this server's cluster was closing was interrupted by the
+        server stopping: it is recorded so (to be run again), not as a failure of its own."""
+        from clustering import cluster
+        from ui.store_jobs import INTERRUPTED
+
+        if self.result is None and self.error and cluster.closing():
+            self.interrupted = True
+            self.error = INTERRUPTED
+
     def _ended(self) -> None:
+        self._check_interrupted()
         if self._on_end is None:
             return
         try:

@@ -397,6 +397,11 @@ PROCESS_ID = uuid.uuid4().hex
 
 def record_job(ws: Workspace, method: str, label: str, config: Optional[dict]) -> str:
     """Record a job about to start in the store; its job id."""
+    # Exit handlers run last registered first: Dask registers its own (closing the cluster,
+    # which fails the running jobs) when it is first imported, after ours; registered again
+    # here, ours marks this process's jobs interrupted before the cluster goes.
+    atexit.unregister(_interrupt_own_jobs)
+    atexit.register(_interrupt_own_jobs, store())
     return store().put_job(ws.token, method=method, label=label, status="running",
                            config=config, process=PROCESS_ID, data_token=ws.data_token)
 
@@ -428,8 +433,8 @@ class ResultSink:
 
 def end_job(ws: Workspace, job_id: str, job) -> None:
     """Record how ``job`` ended (called from its watching thread)."""
-    status = ("stopped" if job.cancelled else "failed" if job.error
-              else "finished")
+    status = ("interrupted" if job.interrupted else "stopped" if job.cancelled
+              else "failed" if job.error else "finished")
     try:
         store().update_job(ws.token, job_id, status=status, error=job.error,
                            run_id=getattr(job.result, "run_id", None))
