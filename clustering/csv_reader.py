@@ -22,6 +22,7 @@ import pandas as pd
 
 from clustering.cell_numbers import as_text, column_from_text
 from clustering.errors import DataError
+from clustering.table_limits import over_limit, setting
 from clustering.table_messages import names as quoted_names, size_text
 
 __all__ = ["DELIMITERS", "DELIMITER_NAMES", "ENCODINGS", "SAMPLE_CHARS", "read_bytes", "text_of",
@@ -42,8 +43,8 @@ _CONTROL = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f]")
 
 def _too_big(n: int, limit: int, exact: bool = True) -> DataError:
     size = size_text(n) if exact else f"more than {size_text(limit)}"
-    return DataError(f"The file is {size}, over the limit of {size_text(limit)} (setting max_bytes). "
-                     "Use a smaller file or raise the limit.")
+    return over_limit(f"The file is {size}", "max_bytes", size_text(limit),
+                      "Use a smaller file or raise the limit.")
 
 
 def read_bytes(source: Any, max_bytes: int) -> bytes:
@@ -317,8 +318,8 @@ def data_rows(cells: pd.DataFrame, first_row: int,
         raise DataError("The file has a header line but no data rows: add one row per object "
                         "under the column names.")
     if len(rows) > max_rows:
-        raise DataError(f"The table has more than {max_rows} data rows, the limit (setting "
-                        "max_rows). Use a sample of the rows or raise the limit.")
+        raise DataError(f"The table has more than {max_rows} data rows, the limit "
+                        f"({setting('max_rows')}). Use a sample of the rows or raise the limit.")
     return stripped, filled, rows
 
 

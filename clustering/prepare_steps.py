@@ -21,6 +21,7 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from clustering.cell_numbers import NUMBER_LIKE, Numbers, as_text, parse_numbers
 from clustering.csv_reader import DELIMITER_NAMES
 from clustering.errors import ConfigError, DataError
+from clustering.table_limits import over_limit
 from clustering.table_messages import available, join_problems, names, quote, row_list
 
 _EXAMPLES = 3  # offending cells quoted per column in a message
@@ -95,11 +96,11 @@ def check_n_clusters(n_clusters: Any) -> None:
 def check_frame(frame: pd.DataFrame, max_columns: int, max_rows: int) -> None:
     """Refuse a table over the column or row limit, with duplicate column names, or empty."""
     if frame.shape[1] > max_columns:
-        raise DataError(f"The table has {frame.shape[1]} columns, over the limit of "
-                        f"{max_columns} (setting max_columns).")
+        raise over_limit(f"The table has {frame.shape[1]} columns", "max_columns",
+                         str(max_columns), "Keep the columns you need or raise the limit.")
     if frame.shape[0] > max_rows:
-        raise DataError(f"The table has {frame.shape[0]} rows, over the limit of {max_rows} "
-                        "(setting max_rows).")
+        raise over_limit(f"The table has {frame.shape[0]} rows", "max_rows", str(max_rows),
+                         "Use a sample of the rows or raise the limit.")
     if frame.columns.has_duplicates:
         dups = frame.columns[frame.columns.duplicated()].unique()
         raise DataError(f"Duplicate column names: {names(dups)}. Give every column a different "

@@ -60,6 +60,7 @@ from clustering import csv_reader, prepare_steps as steps, workbook
 from clustering.cell_numbers import NA_TOKENS
 from clustering.csv_reader import DELIMITER_NAMES, DELIMITERS, ENCODINGS
 from clustering.errors import ConfigError, DataError
+from clustering.table_limits import LIMIT_ENV, check_shape, estimate_memory, setting
 from clustering.table_messages import size_text
 
 __all__ = ["Limits", "DEFAULT_LIMITS", "LIMIT_ENV", "estimate_memory", "MISSING_POLICIES",
@@ -68,25 +69,7 @@ __all__ = ["Limits", "DEFAULT_LIMITS", "LIMIT_ENV", "estimate_memory", "MISSING_
 
 
 # ----------------------------------------------------------------------------------- limits
-#: Environment variables that set :data:`DEFAULT_LIMITS` (read once, at import, by
-#: :meth:`Limits.from_env`). Sizes in bytes accept a unit: ``50M``, ``2G``, ``512K``.
-LIMIT_ENV = {
-    "max_rows": "CLUSTERMAP_MAX_ROWS",
-    "max_columns": "CLUSTERMAP_MAX_COLUMNS",
-    "max_bytes": "CLUSTERMAP_MAX_BYTES",
-    "max_memory": "CLUSTERMAP_MAX_MEMORY",
-}
 _UNITS = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
-#: Peak memory of reading a table, per cell and per byte of the file: an upper estimate of the
-#: measured ~125 bytes per cell (docs/benchmarks.md), plus two copies of the text.
-MEMORY_PER_CELL = 128
-MEMORY_PER_BYTE = 2
-
-
-def estimate_memory(n_bytes: int, n_rows: int, n_columns: int) -> int:
-    """Peak bytes of memory :func:`read_csv` plus :func:`prepare` need for such a table (an upper
-    estimate, see :data:`MEMORY_PER_CELL`)."""
-    return MEMORY_PER_BYTE * int(n_bytes) + MEMORY_PER_CELL * int(n_rows) * int(n_columns)
 
 
 @dataclass(frozen=True)
@@ -298,24 +281,12 @@ def read_csv(source: Any, *, delimiter: Optional[str] = None, encoding: Optional
     text, encoding = csv_reader.text_of(data, forced.get("encoding"))
     delimiter = forced.get("delimiter") or csv_reader.sniff_delimiter(text)
     body, first_row, names = csv_reader.split_header(text, delimiter)
-    _check_width(len(data), csv_reader.line_count(body, lim.max_rows), len(names), lim)
+    check_shape("The table", len(data), csv_reader.line_count(body, lim.max_rows), len(names),
+                lim, rows_exact=False)
     cells = csv_reader.parse_cells(body, delimiter, first_row, lim.max_rows)
     stripped, filled, rows = csv_reader.data_rows(cells, first_row, lim.max_rows)
     keep, names = csv_reader.name_columns(names, filled)
     return csv_reader.build_frame(keep, names, stripped, rows, delimiter, encoding)
-
-
-def _check_width(n_bytes: int, lines: int, n_columns: int, lim: Limits) -> None:
-    """Refuse a table over the column limit or the memory estimate, before its cells are parsed."""
-    if n_columns > lim.max_columns:
-        raise DataError(f"The table has {n_columns} columns, over the limit of {lim.max_columns} "
-                        "(setting max_columns). Keep the columns you need or raise the limit.")
-    need = estimate_memory(n_bytes, lines, n_columns)
-    if need > lim.max_memory:
-        raise DataError(f"Reading this table would take about {size_text(need)} of memory "
-                        f"({lines} lines x {n_columns} columns), over the limit of "
-                        f"{size_text(lim.max_memory)} (setting max_memory). Use fewer rows or "
-                        "columns, or raise the limit.")
 
 
 # ----------------------------------------------------------------------------------- preparing
@@ -419,8 +390,7 @@ def check_size(n_rows: Any, n_columns: Any, limits: Optional[Limits] = None,
         if isinstance(count, (int, np.integer)) and not isinstance(count, bool) \
                 and count > limit:
             raise DataError(f"{what} would have {int(count)} {unit}, over the limit of {limit} "
-                            f"(setting {name}, {LIMIT_ENV[name]}). Ask for fewer or raise the "
-                            "limit.")
+                            f"({setting(name)}). Ask for fewer or raise the limit.")
 
 
 def from_arrays(X: Any, y: Any = None, feature_names: Optional[Sequence[str]] = None) -> Dataset:

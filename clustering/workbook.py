@@ -21,6 +21,7 @@ import pandas as pd
 
 from clustering import csv_reader
 from clustering.errors import DataError
+from clustering.table_limits import check_shape, over_limit
 from clustering.table_messages import size_text
 
 __all__ = ["ZIP_MAGIC", "OLE_MAGIC", "is_workbook_bytes", "workbook_format", "sheet_names",
@@ -49,9 +50,8 @@ def _zip_format(raw: bytes, max_memory: Optional[int]) -> str:
                         f"cannot be opened ({err}): it is damaged or incomplete.") from err
     unpacked = sum(i.file_size for i in infos)
     if max_memory is not None and unpacked > max_memory:
-        raise DataError(f"The workbook unpacks to {size_text(unpacked)}, over the limit of "
-                        f"{size_text(max_memory)} (setting max_memory, environment variable "
-                        "CLUSTERMAP_MAX_MEMORY). Save the sheet you need alone or raise the limit.")
+        raise over_limit(f"The workbook unpacks to {size_text(unpacked)}", "max_memory",
+                         size_text(max_memory), "Save the sheet you need alone or raise the limit.")
     if "xl/workbook.xml" in names:
         return "xlsx"
     if "xl/workbook.bin" in names:
@@ -121,26 +121,11 @@ def _sheet(book, name: Any, available: list[str]):
 def _check_size(sheet, name: str, n_bytes: int, lim) -> None:
     """The sheet's rows, columns and memory estimate against the limits, before its cells are
     read."""
-    from clustering.tables import estimate_memory
-
     rows, cols = int(sheet.height), int(sheet.width)
     if rows == 0 or cols == 0:
         raise DataError(f"Sheet {name!r} is empty: put the column names in its first row and one "
                         "object per row under them, or choose another sheet.")
-    if cols > lim.max_columns:
-        raise DataError(f"Sheet {name!r} has {cols} columns, over the limit of {lim.max_columns} "
-                        "(setting max_columns, environment variable CLUSTERMAP_MAX_COLUMNS). Keep "
-                        "the columns you need or raise the limit.")
-    if rows - 1 > lim.max_rows:
-        raise DataError(f"Sheet {name!r} has {rows - 1} rows under its header, over the limit of "
-                        f"{lim.max_rows} (setting max_rows, environment variable "
-                        "CLUSTERMAP_MAX_ROWS). Use a sample of the rows or raise the limit.")
-    need = estimate_memory(n_bytes, rows, cols)
-    if need > lim.max_memory:
-        raise DataError(f"Reading sheet {name!r} would take about {size_text(need)} of memory "
-                        f"({rows} rows x {cols} columns), over the limit of "
-                        f"{size_text(lim.max_memory)} (setting max_memory, environment variable "
-                        "CLUSTERMAP_MAX_MEMORY). Use fewer rows or columns, or raise the limit.")
+    check_shape(f"Sheet {name!r}", n_bytes, rows - 1, cols, lim)
 
 
 def read_workbook(raw: bytes, sheet: Optional[str] = None, limits=None) -> pd.DataFrame:

@@ -162,7 +162,8 @@ def test_som_writes_the_cell_of_every_object(capsys):
      "cannot access '/no/such/dir/x.csv'"),
     (["methods", "nope"], "unknown method 'nope'"),
     (["run", "--method", "kmeans", "--data", "moons", "--samples", "900000"],
-     "900000 rows (points), over the limit of 200000 (setting max_rows, CLUSTERMAP_MAX_ROWS)"),
+     "900000 rows (points), over the limit of 200000 (setting max_rows, environment variable "
+     "CLUSTERMAP_MAX_ROWS)"),
 ])
 def test_bad_input_ends_with_one_clear_line_and_status_2(capsys, argv, message):
     code, _, err = run_cli(capsys, *argv)

@@ -285,9 +285,11 @@ def test_aggregation_overwrite_is_recorded_and_replayed():
 
 @pytest.mark.parametrize("name, params, message", [
     ("moons", {"n_samples": 200_001}, r"would have 200001 rows \(points\), over the limit of "
-                                      r"200000 \(setting max_rows, CLUSTERMAP_MAX_ROWS\)"),
+                                      r"200000 \(setting max_rows, environment variable "
+                                      r"CLUSTERMAP_MAX_ROWS\)"),
     ("blobs", {"n_features": 501}, r"501 columns \(features\), over the limit of 500 "
-                                   r"\(setting max_columns, CLUSTERMAP_MAX_COLUMNS\)"),
+                                   r"\(setting max_columns, environment "
+                                   r"variable CLUSTERMAP_MAX_COLUMNS\)"),
 ])
 def test_generated_data_obey_the_table_limits_before_anything_is_made(name, params, message,
                                                                      monkeypatch):

@@ -90,14 +90,14 @@ CASES = [
      ("error", r"Duplicate column names: 'b'")),
     ("10 000 columns", (",".join(f"c{i}" for i in range(WIDE)) + "\n"
                         + ",".join("1" for _ in range(WIDE)) + "\n").encode(), {},
-     ("error", r"10000 columns, over the limit of 500 \(setting max_columns\)")),
+     ("error", r"10000 columns, over the limit of 500 \(setting max_columns, environment variable CLUSTERMAP_MAX_COLUMNS\)")),
     ("more rows than the limit", b"a,b\n" + b"1,2\n3,4\n" * 6, {"max_rows": 10},
-     ("error", r"more than 10 data rows, the limit \(setting max_rows\)")),
+     ("error", r"more than 10 data rows, the limit \(setting max_rows, environment variable CLUSTERMAP_MAX_ROWS\)")),
     ("file over the upload size", b"a,b\n" + b"1,2\n" * 300, {"max_bytes": 1000},
-     ("error", r"The file is 1\.2 KB, over the limit of 1000 bytes \(setting max_bytes\)")),
+     ("error", r"The file is 1\.2 KB, over the limit of 1000 bytes \(setting max_bytes, environment variable CLUSTERMAP_MAX_BYTES\)")),
     ("over the memory estimate", b"a,b\n" + b"1,2\n" * 300, {"max_memory": 10_000},
      ("error", r"about 77\.6 KB of memory \(301 lines x 2 columns\), over the limit of 9\.8 KB "
-               r"\(setting max_memory\)")),
+               r"\(setting max_memory, environment variable CLUSTERMAP_MAX_MEMORY\)")),
     ("HTML and Markdown column names",
      b"<script>alert(1)</script>,**bold**,[x](javascript:alert(1))\n1,2,3\n4,5,7\n6,1,2\n", {},
      ("ok", {"features": ["<script>alert(1)</script>", "**bold**", "[x](javascript:alert(1))"],

@@ -244,9 +244,9 @@ def test_limits_rows_columns_bytes(tmp_path):
     with pytest.raises(DataError, match=r"more than 9 data rows.*setting max_rows"):
         read_csv(data, max_rows=9)
     assert len(read_csv(data, max_rows=10)) == 10
-    with pytest.raises(DataError, match=r"4 columns, over the limit of 3 \(setting max_columns\)"):
+    with pytest.raises(DataError, match=r"4 columns, over the limit of 3 \(setting max_columns, environment variable CLUSTERMAP_MAX_COLUMNS\)"):
         read_csv(data, max_columns=3)
-    with pytest.raises(DataError, match=r"over the limit of 100 bytes \(setting max_bytes\)"):
+    with pytest.raises(DataError, match=r"over the limit of 100 bytes \(setting max_bytes, environment variable CLUSTERMAP_MAX_BYTES\)"):
         read_csv(data, max_bytes=100)
     with pytest.raises(DataError, match=r"setting max_bytes"):
         read_csv(write(tmp_path, "t.csv", data), max_bytes=100)
