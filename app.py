@@ -13,12 +13,14 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import streamlit as st  # noqa: E402
 
 from clustering.errors import ClusteringError  # noqa: E402
-from ui import methods, runtime, state, widgets  # noqa: E402
+from clustering.i18n import _  # noqa: E402
+from ui import language, methods, runtime, state, widgets  # noqa: E402
 
 runtime.keep_keras_state()  # no keras clear_session() and full GC after every script run
 runtime.preload()  # TensorFlow & co. load in the background, once per server process
 
 st.set_page_config(page_title="clustermap", page_icon=":material/bubble_chart:", layout="wide")
+language.choose()  # the sidebar's switch; every message below is in its language
 try:
     workspace = state.attach()  # the visitor's work, named by the address (?ws=...)
 except ClusteringError as err:  # the store cannot be read (its schema is newer, say)
@@ -26,12 +28,13 @@ except ClusteringError as err:  # the store cannot be read (its schema is newer,
     st.stop()
 
 PAGES = {
-    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Workflow": [
-        st.Page("pages/data.py", title="Data", icon=":material/table:"),
-        *(st.Page(spec.page, title=spec.label, icon=spec.icon) for spec in methods.page_specs()),
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-        st.Page("pages/history.py", title="Run history", icon=":material/history:"),
+    "": [st.Page("pages/home.py", title=_("Home"), icon=":material/home:", default=True)],
+    _("Workflow"): [
+        st.Page("pages/data.py", title=_("Data"), icon=":material/table:"),
+        *(st.Page(spec.page, title=_(spec.label), icon=spec.icon)
+          for spec in methods.page_specs()),
+        st.Page("pages/compare.py", title=_("Compare"), icon=":material/compare:"),
+        st.Page("pages/history.py", title=_("Run history"), icon=":material/history:"),
     ],
 }
 
@@ -40,17 +43,19 @@ page = st.navigation(PAGES)
 with st.sidebar:
     ds = state.dataset()
     if ds is None:
-        st.caption("No data set yet.")
+        st.caption(_("No data set yet."))
     else:
-        st.caption("Current data")
-        st.text(f"{state.data_label()}\n{ds.X.shape[0]} objects x {ds.X.shape[1]} features")
+        st.caption(_("Current data"))
+        st.text(_("{label}\n{n} objects x {d} features").format(
+            label=state.data_label(), n=ds.X.shape[0], d=ds.X.shape[1]))
     job = state.job()
     if job is not None and job.running:
-        st.caption("Training in the background")
+        st.caption(_("Training in the background"))
         st.text(job.label)
     done = [m for m in methods.result_kinds() if state.result(m) is not None]
     if done:
-        st.caption("Results: " + ", ".join(methods.sidebar_name(m) for m in done))
+        st.caption(_("Results: {kinds}").format(
+            kinds=", ".join(_(methods.sidebar_name(m)) for m in done)))
     widgets.workspace_box(workspace)
 
 page.run()

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from clustering.errors import ConfigError
+from clustering.i18n import N_
 
 __all__ = ["MethodSpec", "register_method", "unregister_method", "get", "names", "specs",
            "resolve", "default_params", "estimator_class", "constraints", "build",
@@ -272,9 +273,10 @@ def preload_modules() -> tuple[str, ...]:
 # ----------------------------------------------------------------------------------- entries
 
 for _spec in (
-    MethodSpec("neural", "Neural clustering", "clustering.neural:NeuralSoftClustering",
-               short="Neural (recommended network)", description="neural soft clustering on a "
-               "proximity-kernel loss (probabilities)", proba=True,
+    MethodSpec("neural", N_("Neural clustering"), "clustering.neural:NeuralSoftClustering",
+               short="Neural (recommended network)", sidebar=N_("neural"),
+               description="neural soft clustering on a proximity-kernel loss (probabilities)",
+               proba=True,
                presets={"seed": "seed_preset", "recommended": "recommended"},
                page="pages/neural.py", form_key="nn", icon=":material/hub:", compare=True,
                compare_params="ui.training:neural_compare_params",
@@ -283,8 +285,8 @@ for _spec in (
                live_x_title="epoch (restarts one after another)",
                save_model="clustering.runner:save_keras_model",
                after_train="ui.training:neural_views"),
-    MethodSpec("som", "Self-organizing map", "clustering.som:SOM", short="SOM clusters",
-               sidebar="SOM", description="Kohonen self-organizing map, cells grouped into "
+    MethodSpec("som", N_("Self-organizing map"), "clustering.som:SOM", short="SOM clusters",
+               sidebar=N_("SOM"), description="Kohonen self-organizing map, cells grouped into "
                "clusters", presets={"haykin": "haykin"}, page="pages/som.py", form_key="som",
                icon=":material/hexagon:", compare=True,
                compare_params="ui.training:som_compare_params",
@@ -293,8 +295,8 @@ for _spec in (
                save_model="clustering.runner:save_codebook",
                execution_text="ui.map_views:som_execution",
                hidden=("callback", "stop", "verbose", "chunk_size"), form={"columns": 4}),
-    MethodSpec("qbm", "Quasi-Bayesian ensemble", "clustering.ensemble:QuasiBayesianEnsemble",
-               short="Quasi-Bayesian ensemble", sidebar="ensemble",
+    MethodSpec("qbm", N_("Quasi-Bayesian ensemble"), "clustering.ensemble:QuasiBayesianEnsemble",
+               short="Quasi-Bayesian ensemble", sidebar=N_("ensemble"),
                description="quasi-Bayesian ensemble of SOMs (posterior probabilities, flags)",
                proba=True, page="pages/ensemble.py", form_key="qbm", icon=":material/stacks:",
                presets={"article": "article"},

@@ -29,6 +29,12 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# The message catalogs compile (a syntax error in a translation fails here, before the tests;
+# tests/test_i18n.py checks that every message has a translation).
+for po in locales/*/LC_MESSAGES/clustermap.po; do
+  .venv/bin/pybabel compile --use-fuzzy -i "$po" -o /dev/null -l "$(basename "$(dirname "$(dirname "$po")")")" >/dev/null
+done
+
 export KERAS_BACKEND="${KERAS_BACKEND:-tensorflow}"
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 set +e

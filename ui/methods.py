@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from typing import Callable, Optional
 
 from clustering import registry
+from clustering.i18n import N_
 
 #: The comparison of several methods: its title, page and sidebar word.
-COMPARE = {"title": "Comparison", "page": "pages/compare.py", "sidebar": "comparison"}
+COMPARE = {"title": N_("Comparison"), "page": "pages/compare.py", "sidebar": N_("comparison")}
 
 
 def page_specs() -> list:

@@ -1,0 +1,166 @@
+"""The workbench's languages: message catalogs (gettext, kept with Babel) and numbers as each
+language writes them.
+
+Every user-visible sentence is written in English in the code, marked ``_("...")`` (or
+``N_("...")`` where it is only declared and translated when shown), and translated from the
+catalog ``locales/<lang>/LC_MESSAGES/clustermap.po``. The catalogs are the standard form:
+``pybabel extract -F babel.cfg -k N_ -o locales/clustermap.pot .`` collects the messages,
+``pybabel update -i locales/clustermap.pot -d locales -D clustermap`` merges them into each
+language, a translator fills in the ``msgstr`` lines. The ``.po`` file is the source of truth: it
+is compiled (Babel's ``write_mo``) in memory the first time a language is used, so no compiled
+file can go stale; the test command compiles every catalog as a check and fails on a missing or
+fuzzy translation (``tests/test_i18n.py``).
+
+The language is per caller: :func:`set_language` sets it for the current thread or task (a
+``contextvars`` variable: each Streamlit session's script runs in its own thread, so two visitors
+in two languages do not see each other's), :func:`gettext` reads it. Parameters stay data: a
+message is translated first and formatted after, ``_("Column {name} ...").format(name=col)``.
+Without a catalog for the language (or a message missing from it) the English text is shown.
+"""
+from __future__ import annotations
+
+import contextvars
+import gettext as _gettext
+import io
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "LANG_ENV", "LOCALE_DIR", "DOMAIN", "gettext", "_",
+           "N_", "ngettext", "set_language", "language", "check_language", "language_of_locale",
+           "language_from_env", "catalog_path", "format_number", "parse_number"]
+
+#: The languages of the interface, by code: the name each is chosen by (in its own language).
+LANGUAGES = {"en": "English", "ru": "Русский"}
+#: The language of the code's own messages (and of a caller that sets none).
+DEFAULT_LANGUAGE = "en"
+#: The gettext domain: the catalogs are ``<LOCALE_DIR>/<lang>/LC_MESSAGES/<DOMAIN>.po``.
+DOMAIN = "clustermap"
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locales"
+#: The environment variable the command line reads its language from (as ``LANG=ru_RU.UTF-8``).
+LANG_ENV = "LANG"
+
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("clustermap_language",
+                                                              default=DEFAULT_LANGUAGE)
+_lock = threading.Lock()
+
+
+def check_language(code: str) -> str:
+    """``code`` if it is one of :data:`LANGUAGES`, else a ``ConfigError`` naming them."""
+    from clustering.errors import ConfigError
+
+    if code not in LANGUAGES:
+        raise ConfigError(f"language: {code!r} is not one of "
+                          f"{', '.join(repr(c) for c in LANGUAGES)}.")
+    return code
+
+
+def set_language(code: str) -> None:
+    """Make ``code`` (one of :data:`LANGUAGES`) the language of this thread's messages."""
+    _current.set(check_language(code))
+
+
+def language() -> str:
+    """The language of this thread's messages."""
+    return _current.get()
+
+
+def language_of_locale(locale: Optional[str]) -> str:
+    """The interface language for a locale such as ``"ru-RU"``, ``"ru_RU.UTF-8"`` or ``"en"``:
+    its language when the interface has it, else :data:`DEFAULT_LANGUAGE`."""
+    code = (locale or "").replace("-", "_").split("_")[0].split(".")[0].lower()
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def language_from_env(environ=None) -> str:
+    """The command line's language from ``LC_ALL``, ``LC_MESSAGES`` or :data:`LANG_ENV`, as
+    gettext reads them (the first that is set)."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", LANG_ENV):
+        if env.get(name):
+            return language_of_locale(env[name])
+    return DEFAULT_LANGUAGE
+
+
+def catalog_path(code: str) -> Path:
+    """Where the catalog of the language ``code`` is kept."""
+    return LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@lru_cache(maxsize=None)
+def _translations(code: str) -> _gettext.NullTranslations:
+    """The compiled catalog of ``code`` (English: none), compiled from its ``.po`` once."""
+    path = catalog_path(code)
+    if code == DEFAULT_LANGUAGE or not path.exists():
+        return _gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with _lock, path.open("rb") as fh:
+        catalog = read_po(fh, locale=code, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)  # a fuzzy entry is not a translation
+    buf.seek(0)
+    return _gettext.GNUTranslations(buf)
+
+
+def gettext(message: str) -> str:
+    """``message`` in the current language (:func:`set_language`)."""
+    return _translations(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form of a message for ``n``, in the current language (Russian has
+    three forms: 1 объект, 2 объекта, 5 объектов)."""
+    return _translations(language()).ngettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogs without translating it here (a declaration translated
+    where it is shown)."""
+    return message
+
+
+# ------------------------------------------------------------------------------ numbers
+#: Babel writes Russian thousands with a no-break space (CLDR); the interface uses the narrow
+#: no-break space (a thin space that does not break), as Russian typography sets numbers.
+_THIN = "\u202f"
+
+
+def format_number(value, digits: int = 4, *, code: Optional[str] = None) -> str:
+    """``value`` with at most ``digits`` decimals, as the language writes numbers: English
+    ``12,345.6789``, Russian ``12 345,6789`` (decimal comma, thin-space thousands), Babel's
+    number formatting. Whole numbers get no decimals; NaN reads as an em dash."""
+    from babel.numbers import format_decimal
+
+    code = code or language()
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number != number:
+        return "—"
+    pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
+    text = format_decimal(number, format=pattern, locale=code)
+    return text.replace("\u00a0", _THIN) if code == "ru" else text
+
+
+def parse_number(text: str) -> float:
+    """A number typed either way: ``"1 234,5"``, ``"1234.5"``, ``"1,234.5"``, ``"-0,25"``; a
+    ``ValueError`` naming the text when it is none."""
+    raw = str(text).strip()
+    cleaned = "".join(ch for ch in raw if ch not in " \u00a0\u202f\u2009'")
+    if "," in cleaned and "." in cleaned:  # the later one is the decimal separator
+        cleaned = (cleaned.replace(",", "") if cleaned.rfind(".") > cleaned.rfind(",")
+                   else cleaned.replace(".", "").replace(",", "."))
+    elif cleaned.count(",") == 1:
+        cleaned = cleaned.replace(",", ".")
+    try:
+        return float(cleaned)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a number") from None

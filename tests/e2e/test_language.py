@@ -1,0 +1,33 @@
+"""The language switch in a real browser: the browser's Russian locale opens the workbench in
+Russian, the switch changes it, and the choice stays while the visitor moves between pages."""
+from __future__ import annotations
+
+from tests.e2e.conftest import ARTIFACTS
+
+
+def nav_titles(page) -> list[str]:
+    """The navigation's page titles (each link also holds its icon's name)."""
+    links = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    return [t.strip().split("\n")[-1].strip() for t in links]
+
+
+def test_a_russian_browser_gets_the_russian_interface_and_the_switch_changes_it(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ru-RU")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server)
+    page.wait_for_selector('[data-testid="stSidebarNav"]')
+    page.get_by_role("heading", name="Быстрый старт").wait_for()
+    assert "История запусков" in nav_titles(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "40-home-russian.png"), full_page=True)
+
+    page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+    page.get_by_role("heading", name="Quick start").wait_for()
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Run history").click()
+    page.get_by_role("heading", name="Run history").wait_for()
+    assert "Home" in nav_titles(page)  # the choice stays on another page
+    page.locator('[data-testid="stSidebar"]').get_by_text("Русский", exact=True).click()
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Главная").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "41-history-after-switch.png"), full_page=True)
+    context.close()

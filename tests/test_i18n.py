@@ -1,0 +1,142 @@
+"""The interface's languages: the catalogs cover every marked message, the language is per
+session, numbers are written and read as each language does (clustering/i18n.py)."""
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from clustering import i18n
+from clustering.errors import ConfigError
+
+from tests.apptest_helpers import check, new_app
+
+ROOT = Path(__file__).resolve().parents[1]
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def code_messages() -> set[str]:
+    """Every message the code marks (``_``, ``N_``, ``ngettext``), as ``pybabel extract
+    -F babel.cfg -k N_`` collects them."""
+    keywords = dict(DEFAULT_KEYWORDS, N_=None)
+    with open(ROOT / "babel.cfg") as fh:
+        from babel.messages.frontend import parse_mapping_cfg
+
+        method_map, options_map = parse_mapping_cfg(fh)
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map, options_map, keywords=keywords):
+        found.update([message] if isinstance(message, str) else message)
+    return {m for m in found if m}
+
+
+def catalog(code: str):
+    with open(i18n.catalog_path(code), "rb") as fh:
+        return read_po(fh, locale=code)
+
+
+def test_every_message_of_the_code_has_a_russian_translation_that_is_not_fuzzy():
+    ru = catalog("ru")
+    messages = code_messages()
+    assert len(messages) > 20  # the extraction saw the code
+    problems = []
+    for msgid in sorted(messages):
+        entry = ru.get(msgid)
+        if entry is None or not entry.string or entry.fuzzy:
+            problems.append(f"{'missing' if entry is None else 'fuzzy or empty'}: {msgid!r}")
+            continue
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        for text in strings:  # the parameters stay data: the same placeholders
+            if set(PLACEHOLDER.findall(text)) != set(PLACEHOLDER.findall(msgid)):
+                problems.append(f"placeholders differ: {msgid!r} -> {text!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_catalogs_compile():
+    for code in i18n.LANGUAGES:
+        if code == i18n.DEFAULT_LANGUAGE:
+            continue
+        cat = catalog(code)
+        import io
+
+        buf = io.BytesIO()
+        write_mo(buf, cat)
+        assert buf.getvalue()[:4] in (b"\xde\x12\x04\x95", b"\x95\x04\x12\xde")  # a .mo file
+
+
+def test_the_language_is_per_thread_and_missing_messages_stay_english():
+    seen = {}
+
+    def speak(code):
+        i18n.set_language(code)
+        seen[code] = (i18n._("Run history"), i18n._("a message no catalog has"))
+
+    threads = [threading.Thread(target=speak, args=(c,)) for c in ("ru", "en")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen["ru"] == ("История запусков", "a message no catalog has")
+    assert seen["en"] == ("Run history", "a message no catalog has")
+    assert i18n.language() == "en"  # this thread was never changed
+    with pytest.raises(ConfigError, match="'de' is not one of 'en', 'ru'"):
+        i18n.set_language("de")
+
+
+@pytest.mark.parametrize("locale, code", [("ru-RU", "ru"), ("ru_RU.UTF-8", "ru"), ("en-GB", "en"),
+                                          ("de", "en"), (None, "en"), ("", "en")])
+def test_the_language_of_a_locale(locale, code):
+    assert i18n.language_of_locale(locale) == code
+
+
+def test_the_command_line_follows_lang():
+    assert i18n.language_from_env({"LANG": "ru_RU.UTF-8"}) == "ru"
+    assert i18n.language_from_env({"LC_ALL": "C.UTF-8", "LANG": "ru_RU.UTF-8"}) == "en"
+    assert i18n.language_from_env({}) == "en"
+
+
+def test_numbers_are_written_as_each_language_writes_them():
+    assert i18n.format_number(1234567.891, 2, code="en") == "1,234,567.89"
+    assert i18n.format_number(1234567.891, 2, code="ru") == "1\u202f234\u202f567,89"
+    assert i18n.format_number(0.5, code="ru") == "0,5"
+    assert i18n.format_number(12, code="ru") == "12"
+    assert i18n.format_number(float("nan"), code="ru") == "—"
+
+
+@pytest.mark.parametrize("text, value", [("1 234,5", 1234.5), ("1234.5", 1234.5),
+                                         ("1,234.5", 1234.5), ("1.234,5", 1234.5),
+                                         ("-0,25", -0.25), ("1\u202f000", 1000.0), ("7", 7.0)])
+def test_numbers_are_read_either_way(text, value):
+    assert i18n.parse_number(text) == value
+
+
+def test_a_word_is_not_a_number():
+    with pytest.raises(ValueError, match="'abc' is not a number"):
+        i18n.parse_number("abc")
+
+
+def test_the_interface_follows_the_chosen_language():
+    """The switch's value drives every marked message: the entry script's sidebar and the page.
+    (AppTest reruns a page under st.navigation without the entry script's sidebar, so the choice
+    is set before the first run here; the browser test clicks the switch itself.)"""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest_helpers import APP, TIMEOUT
+
+    at = new_app()
+    assert at.session_state["cm_lang"] == "en"  # AppTest's browser says no Russian locale
+    assert "Quick start" in [h.value for h in at.subheader]
+    switch = at.sidebar.get("button_group")[0]
+    assert [o.content for o in switch.proto.options] == ["English", "Русский"]
+    ru = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    ru.session_state["cm_lang"] = "ru"
+    ru.run()
+    check(ru)
+    assert "Быстрый старт" in [h.value for h in ru.subheader]
+    assert "Данных пока нет." in [c.value for c in ru.sidebar.caption]
+    assert ru.button(key="home_generate").label == "1 · Создать данные по умолчанию"
