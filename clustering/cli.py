@@ -5,8 +5,10 @@ Sub-commands
 ``datasets``   the generators and their default parameters
 ``kernels``    the proximity kernels of the neural method
 ``methods``    the clustering methods and their hyper-parameters
-``run``        fit one method on generated data, a CSV table or a saved configuration, and write
-               one row per object (id, cluster, one probability column per cluster)
+``run``        fit one method on generated data, a CSV table (or a workbook's sheet, ``--sheet``)
+               or a saved configuration, and write one row per object (id, cluster, one
+               probability column per cluster), in the input table's CSV format
+               (:func:`clustering.export.csv_format`)
 
 Where and how a run executes (``scheduler``, ``n_jobs``, ``memory_limit``) is this machine's
 choice: a ``--config`` file's values for them are ignored, with one line on stderr each, unless the
@@ -20,6 +22,7 @@ current step and writes what was trained so far (a second Ctrl-C aborts, status 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import inspect
 import json
@@ -77,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     src = r.add_mutually_exclusive_group()
     src.add_argument("--data", metavar="GENERATOR", help="blobs, moons or circles")
     src.add_argument("--csv", metavar="FILE", help="a CSV table (comma, semicolon or tab; "
-                                                   "decimal comma; UTF-8 or cp1251)")
+                                                   "decimal comma; UTF-8 or cp1251) or a "
+                                                   "workbook (.xlsx, .xls, .ods; see --sheet)")
     r.add_argument("--config", metavar="FILE",
                    help="repeat a run saved by the app or by --save-config (give --csv again "
                         "when that run used an uploaded table)")
@@ -94,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--encoding", help="the text encoding, when detection guesses wrong: utf-8, "
                                       "utf-8-sig, cp1251, cp1252, latin-1, utf-16 (default: "
                                       "detected)")
+    t.add_argument("--sheet", metavar="NAME", help="the sheet of a workbook given as --csv "
+                                                   "(default: its first sheet)")
     t.add_argument("--id-column", help="column naming the objects")
     t.add_argument("--features", help="comma-separated feature columns (default: every "
                                       "numeric column but the id and label columns)")
@@ -119,7 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="neural, som, qbm: memory budget of the job, e.g. 8G or 8000000000 "
                         "(default: CLUSTERMAP_MEMORY_LIMIT, else the worker's share)")
     o = r.add_argument_group("output")
-    o.add_argument("--out", metavar="FILE", help="write the result CSV here (default: stdout)")
+    o.add_argument("--out", metavar="FILE",
+                   help="write the result CSV here, in the input table's format (a semicolon, "
+                        "decimal comma, cp1251 table gives such a file; else UTF-8 with a "
+                        "byte-order mark, comma separated); default: standard output, in the "
+                        "same delimiter and decimal separator")
     o.add_argument("--save-config", metavar="FILE",
                    help="write the run's full configuration as JSON (reload with --config)")
     o.add_argument("--save-model", metavar="FILE",
@@ -213,8 +223,9 @@ def _preset_params(method: str, preset: Optional[str], n_clusters: Optional[int]
 
 
 def _data_spec(args, n_clusters: Optional[int]):
-    """``(spec, dataset)`` for --data or --csv."""
-    from clustering import config, datasets, tables
+    """``(spec, dataset, format)`` for --data or --csv; ``format`` is how the result CSV is
+    written (:func:`clustering.export.csv_format` of the table as read)."""
+    from clustering import config, datasets, export, tables, workbook
 
     if args.data is not None:
         if args.data not in datasets.GENERATORS:
@@ -228,14 +239,17 @@ def _data_spec(args, n_clusters: Optional[int]):
         try:
             spec = config.validate_data({"source": "generator", "name": args.data,
                                          "params": params})
-            return spec, config.load_data(spec)
+            return spec, config.load_data(spec), export.CsvFormat()
         except ClusteringError as err:
             raise type(err)(f"--data {args.data}: {err}") from err
     path = Path(args.csv)
     if not path.is_file():
         raise ConfigError(f"--csv: no such file {args.csv!r}.")
     raw = path.read_bytes()
-    read = tables.read_options(args.delimiter, args.encoding, "--")
+    read = tables.read_options(args.delimiter, args.encoding, "--", sheet=args.sheet)
+    if args.sheet is not None and not workbook.is_workbook_bytes(raw):
+        raise ConfigError(f"--sheet: {path.name!r} is a text CSV, not a workbook; leave --sheet "
+                          "out.")
     frame = tables.read_csv(raw, **read)
     features = None
     if args.features:
@@ -249,7 +263,7 @@ def _data_spec(args, n_clusters: Optional[int]):
         "prepare": {"feature_columns": [str(c) for c in dataset.feature_names],
                     "id_column": args.id_column, "label_column": args.label_column,
                     "missing": args.missing, "scaling": args.scaling}})
-    return spec, dataset
+    return spec, dataset, export.csv_format(frame)
 
 
 def _progress_printer(quiet: bool):
@@ -283,11 +297,8 @@ def _result_frame(method: str, est, dataset, labels, proba):
     from clustering import export
 
     ids = dataset.ids if dataset.ids is not None else np.arange(dataset.n_samples)
-    extra = {}
-    if dataset.labels is not None:
-        names = dataset.label_names
-        extra["true_label"] = ([names[i] for i in dataset.labels] if names
-                               else dataset.labels)
+    known = export.true_labels(dataset)
+    extra = {} if known is None else {"true_label": known}
     frame = export.assignments_frame(ids, labels, proba, extra=extra)
     columns = registry.resolve(registry.get(method).result_columns)
     if columns is not None:
@@ -352,12 +363,12 @@ def cmd_run(args) -> int:
         raise ConfigError("run: give the data: --data blobs|moons|circles or --csv FILE.")
     if isinstance(args.clusters, int) and args.clusters < 1:
         raise ConfigError(f"--clusters: expected a positive integer, got {args.clusters}.")
-    cfg, dataset = _saved_run(args) if args.config is not None else _new_run(args)
+    cfg, dataset, fmt = _saved_run(args) if args.config is not None else _new_run(args)
     stop = threading.Event()
     started = time.perf_counter()
     outcome = _run_interruptibly(cfg, dataset, stop, args.quiet)
     elapsed = time.perf_counter() - started
-    frame = _write_outputs(args, cfg, dataset, outcome)
+    frame = _write_outputs(args, cfg, dataset, outcome, fmt)
     if not args.quiet:
         _report(args, cfg, dataset, outcome, frame, elapsed, stop.is_set())
     return 0
@@ -365,8 +376,9 @@ def cmd_run(args) -> int:
 
 def _saved_run(args):
     """The run of ``--config``, with ``--param``, ``--clusters`` and the execution options
-    applied; its data rebuilt (``--csv`` for an uploaded table)."""
-    from clustering import config
+    applied; its data rebuilt (``--csv`` for an uploaded table); the output format of
+    :func:`_data_spec` (read from the rebuilt table's notes)."""
+    from clustering import config, export, tables
 
     try:
         cfg = config.load_config(Path(args.config))
@@ -387,7 +399,11 @@ def _saved_run(args):
         params["n_clusters"] = args.clusters
     cfg = config.RunConfig(cfg.method, config.validate_params(cfg.method, params), cfg.data,
                            cfg.note)
-    return cfg, config.load_data(cfg.data, csv=args.csv)
+    if cfg.data["source"] == "generator":
+        return cfg, config.load_data(cfg.data), export.CsvFormat()
+    # load_data's two steps: the format is read from the table as read
+    table = config.load_table(cfg.data, csv=args.csv)
+    return cfg, tables.prepare(table, **cfg.data["prepare"]), export.csv_format(table)
 
 
 def _new_run(args):
@@ -406,8 +422,8 @@ def _new_run(args):
         params["n_clusters"] = args.clusters
     params = config.validate_params(method, params)
     k = params.get("n_clusters")
-    spec, dataset = _data_spec(args, k if isinstance(k, int) else None)
-    return config.RunConfig(method, params, spec, note="python -m clustering run"), dataset
+    spec, dataset, fmt = _data_spec(args, k if isinstance(k, int) else None)
+    return config.RunConfig(method, params, spec, note="python -m clustering run"), dataset, fmt
 
 
 def _run_interruptibly(cfg, dataset, stop: threading.Event, quiet: bool):
@@ -434,17 +450,18 @@ def _run_interruptibly(cfg, dataset, stop: threading.Event, quiet: bool):
             signal.signal(signal.SIGINT, previous)
 
 
-def _write_outputs(args, cfg, dataset, outcome):
-    """The result table to ``--out`` (or standard output), then ``--save-config`` and
+def _write_outputs(args, cfg, dataset, outcome, fmt):
+    """The result table to ``--out`` in ``fmt`` (or standard output: its delimiter and decimal
+    separator, in the terminal's encoding, no byte-order mark), then ``--save-config`` and
     ``--save-model``; returns the table."""
     from clustering import config, export
 
     frame = _result_frame(cfg.method, outcome.estimator, dataset, outcome.labels, outcome.proba)
-    data = export.csv_bytes(frame)
     if args.out:
-        Path(args.out).write_bytes(data)
+        Path(args.out).write_bytes(export.csv_bytes(frame, fmt=fmt))
     else:
-        sys.stdout.write(data.decode("utf-8"))
+        text = export.csv_bytes(frame, fmt=dataclasses.replace(fmt, encoding="utf-8"))
+        sys.stdout.write(text.decode("utf-8"))
         sys.stdout.flush()
     if args.save_config:
         config.save_config(cfg, args.save_config)

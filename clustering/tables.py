@@ -350,7 +350,10 @@ def prepare(frame: pd.DataFrame, *, feature_columns: Optional[Sequence[Any]] = N
     steps.refuse_constant(features, values)
 
     kept = frame.iloc[np.flatnonzero(keep)].reset_index(drop=True)
-    kept.attrs = {}
+    # How the file was read goes with the kept rows (the downloads write it back that way); the
+    # row numbers do not (they no longer match, and an array in attrs breaks pandas' merges).
+    info = frame.attrs.get("csv")
+    kept.attrs = {} if info is None else {"csv": {k: v for k, v in info.items() if k != "rows"}}
     feature_names = [str(c) for c in features]
     scaler, X = steps.scale(values, scaling)
     ids = steps.object_ids(kept, id_col, notes)

@@ -207,11 +207,59 @@ def test_reading_options_force_delimiter_and_encoding_and_are_replayed(capsys, t
     saved = tmp_path / "run.json"
     code, out, _ = run_cli(capsys, *base, "--delimiter", "semicolon", "--encoding", "cp1251",
                            "--save-config", str(saved))
-    assert code == 0 and read(out)["id"].tolist() == ["А", "Б", "В", "Г"]
+    # standard output keeps the table's semicolons (and decimal commas)
+    assert code == 0 and pd.read_csv(io.StringIO(out), sep=";", decimal=",",
+                                     dtype={"id": str})["id"].tolist() == ["А", "Б", "В", "Г"]
     assert json.loads(saved.read_text())["data"]["read"] == {"delimiter": ";",
                                                              "encoding": "cp1251"}
     code, again, _ = run_cli(capsys, "run", "--config", str(saved), "--csv", str(table), "--quiet")
     assert code == 0 and again == out
+
+
+def test_out_file_is_written_in_the_input_tables_format(capsys, tmp_path):
+    table = tmp_path / "ru.csv"
+    table.write_bytes("код;отрасль;x;y\nА1;торговля;1,5;2,25\nБ2;услуги;2,5;3,5\n"
+                      "В3;торговля;9,25;9,75\nГ4;услуги;9,5;8,0\n".encode("cp1251"))
+    out_csv = tmp_path / "out.csv"
+    code, _, err = run_cli(capsys, "run", "--method", "kmeans", "--csv", str(table),
+                           "--id-column", "код", "--label-column", "отрасль", "--clusters", "2",
+                           "--quiet", "--out", str(out_csv))
+    assert code == 0, err
+    back = pd.read_csv(out_csv, sep=";", decimal=",", encoding="cp1251")
+    assert back["id"].tolist() == ["А1", "Б2", "В3", "Г4"]
+    assert back["true_label"].tolist() == ["торговля", "услуги", "торговля", "услуги"]
+    # a comma separated UTF-8 table (and generated data) give UTF-8 with a byte-order mark
+    utf8 = tmp_path / "t.csv"
+    utf8.write_text("name,x,y\nа,1.5,2\nб,2.5,3\nв,9.0,9\nг,9.5,8\n", encoding="utf-8")
+    for source in (["--csv", str(utf8), "--id-column", "name"], ["--data", "blobs"]):
+        code, _, err = run_cli(capsys, "run", "--method", "kmeans", *source, "--clusters", "2",
+                               "--quiet", "--out", str(out_csv))
+        assert code == 0, err
+        data = out_csv.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbfid,cluster")
+    assert pd.read_csv(out_csv)["id"].iloc[0] == 0  # pandas reads past the mark
+
+
+def test_sheet_chooses_a_workbooks_sheet_and_is_refused_for_a_csv(capsys, tmp_path):
+    book = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"note": ["not data"]}).to_excel(writer, sheet_name="About", index=False)
+        pd.DataFrame({"name": ["a", "b", "c", "d"], "x": [1.0, 1.5, 9.0, 9.5],
+                      "y": [2.0, 2.5, 8.0, 8.5]}).to_excel(writer, sheet_name="Data",
+                                                           index=False)
+    base = ["run", "--method", "kmeans", "--csv", str(book), "--clusters", "2", "--quiet"]
+    code, out, err = run_cli(capsys, *base, "--sheet", "Data", "--id-column", "name")
+    assert code == 0, err
+    frame = read(out)
+    assert frame["id"].tolist() == ["a", "b", "c", "d"] and frame["cluster"].nunique() == 2
+    code, _, err = run_cli(capsys, *base, "--sheet", "Nope")
+    assert code == 2 and "no sheet 'Nope'; its sheets are 'About', 'Data'" in err, err
+    assert "Traceback" not in err
+    csv_file = tmp_path / "t.csv"
+    csv_file.write_text("x,y\n1,2\n2,3\n9,9\n")
+    code, _, err = run_cli(capsys, "run", "--method", "kmeans", "--csv", str(csv_file),
+                           "--clusters", "2", "--sheet", "Data")
+    assert code == 2 and err.startswith("error: --sheet: 't.csv' is a text CSV"), err
 
 
 REMOTE = "tcp://10.255.255.1:8786"

@@ -1,5 +1,6 @@
 """Exports: spreadsheet formula injection is neutralised, numbers stay numbers, hostile IDs survive
 a round trip from an uploaded CSV to the downloaded assignments."""
+import codecs
 import csv
 import io
 
@@ -15,7 +16,8 @@ HOSTILE = ["=1+2", "+cmd|'/C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=x", "\r=x",
 
 
 def read_back(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    assert data.startswith(codecs.BOM_UTF8)  # the default format: UTF-8 with a byte-order mark
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
 
 
 @pytest.mark.parametrize("cell", HOSTILE)
@@ -125,3 +127,29 @@ def test_every_quality_figure_has_one_plain_meaning():
     assert "not the article's" in names["normalised_variance_sum"]
     # (26) is theta: the normalised sum is a different number
     assert report["normalised_variance_sum"] != pytest.approx(report["theta"])
+
+
+def test_cluster_names_need_a_majority_and_noise_is_named():
+    from clustering.export import cluster_names
+
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, -1])
+    known = ["a", "a", "b", "b", "c", "b", "c", "a"]
+    assert cluster_names(labels, known) == {-1: "noise", 0: "a"}  # cluster 1 is 2 b, 2 c
+
+
+def test_codebook_frame_gives_the_inputs_units_then_the_trained_ones():
+    from types import SimpleNamespace
+
+    from sklearn.preprocessing import MinMaxScaler
+
+    from clustering.export import codebook_frame
+
+    scaler = MinMaxScaler().fit(np.array([[0.0, 10.0], [4.0, 30.0]]))
+    som = SimpleNamespace(codebook_=np.array([[[0.0, 0.5], [1.0, 1.0]]]), cols_=2,
+                          hit_counts_=np.array([3, 1]))
+    frame = codebook_frame(som, ["a", "b"], scaler, "minmax")
+    assert list(frame.columns) == ["unit", "row", "col", "a", "b", "a (scaled to 0..1)",
+                                   "b (scaled to 0..1)", "hits"]
+    assert frame[["a", "b"]].to_numpy().tolist() == [[0.0, 20.0], [4.0, 30.0]]
+    assert list(codebook_frame(som, ["a", "b"]).columns) == ["unit", "row", "col", "a", "b",
+                                                             "hits"]

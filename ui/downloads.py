@@ -1,12 +1,20 @@
 """The download buttons of every result, as bytes (no Streamlit).
 
+Every CSV is written by :func:`ui.result_files.table_csv` in the format of the data's table
+(:func:`clustering.export.csv_format`: a semicolon / decimal comma / cp1251 table gets its results
+that way, a UTF-8 one, a workbook or generated data UTF-8 with a byte-order mark); the Excel files
+hold the same columns.
+
 :func:`result_downloads` gives ``(label, data, file_name, mime)`` for each file a result offers
 (``data`` None: not available, the button is left out); :func:`download_rows` groups them in the
 rows the pages draw (the ensemble has three). The pages hand them to ``ui.widgets.downloads``; a
-stored run (:mod:`ui.codec`) builds the same bytes again.
+stored run (:mod:`ui.codec`) builds the same bytes again. :func:`download_help` gives a button's
+help: how to load the ``.keras`` model, the format a CSV is written in.
 """
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import io
 import re
 import zipfile
@@ -22,6 +30,12 @@ from ui import runs
 Download = tuple[str, Optional[bytes], str, str]
 CSV, JSON, BINARY = "text/csv", "application/json", "application/octet-stream"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: The help of the network's download: its custom layers are registered by ``import
+#: clustering.neural``, which must come before ``keras.saving.load_model`` (README, "Loading a
+#: downloaded model").
+MODEL_HELP = ("A Keras model: in Python, run `import clustering.neural` first (it registers the "
+              "network's layers), then `keras.saving.load_model(\"neural_model.keras\")`. It "
+              "maps the scaled features to the cluster probabilities.")
 # The time stamps openpyxl puts in a workbook (its properties and every ZIP entry), fixed so that
 # the same table always gives the same bytes (a stored run rebuilds its downloads exactly).
 _FIXED_STAMP = "2000-01-01T00:00:00Z"
@@ -58,13 +72,33 @@ def table_xlsx(frame: pd.DataFrame, *, index: bool = False, sheet: str = "result
     return _fixed_zip(buf.getvalue())
 
 
+def download_help(item: Download, dataset=None) -> Optional[str]:
+    """The help of a download button: how to load the ``.keras`` model (:data:`MODEL_HELP`);
+    for a CSV, the format it is written in (that of ``dataset``'s table, or UTF-8 with a BOM
+    where the table's code page cannot hold its characters)."""
+    from clustering.export import UTF8_BOM
+    from ui.result_files import source_format
+
+    _, data, file_name, mime = item
+    if file_name.endswith(".keras"):
+        return MODEL_HELP
+    if mime != CSV or data is None:
+        return None
+    fmt = source_format(dataset)
+    if data.startswith(codecs.BOM_UTF8) and fmt.encoding != UTF8_BOM:
+        return (f"Written as {dataclasses.replace(fmt, encoding=UTF8_BOM).describe()}: the "
+                f"table's {fmt.encoding} cannot hold some of its characters.")
+    return f"Written as {fmt.describe()}, as the data's table."
+
+
 def labels_xlsx(result: runs.MethodResult, dataset) -> bytes:
     """The labels table of :func:`ui.result_files.labels_frame` as an Excel workbook."""
     return table_xlsx(runs.labels_frame(result, dataset), sheet="labels")
 
 
-def metrics_csv(result: runs.MethodResult) -> bytes:
-    return runs.table_csv(metrics_frame(result.metrics))
+def metrics_csv(result: runs.MethodResult, dataset=None) -> bytes:
+    """The quality figures with their meanings (:func:`clustering.export.metrics_frame`)."""
+    return runs.table_csv(metrics_frame(result.metrics), dataset=dataset)
 
 
 def neural_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
@@ -76,7 +110,7 @@ def neural_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
          XLSX),
         ("Run configuration (JSON)", runs.config_json(result), "neural_config.json", JSON),
         ("Trained model (.keras)", runs.model_bytes(result), "neural_model.keras", BINARY),
-        ("Metrics (CSV)", metrics_csv(result), "neural_metrics.csv", CSV),
+        ("Metrics (CSV)", metrics_csv(result, dataset), "neural_metrics.csv", CSV),
     ]]
 
 
@@ -87,7 +121,7 @@ def som_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
         ("Labels (Excel)", labels_xlsx(result, dataset), "som_labels.xlsx", XLSX),
         ("Run configuration (JSON)", runs.config_json(result), "som_config.json", JSON),
         ("Codebook (CSV)", runs.codebook_csv(result, dataset), "som_codebook.csv", CSV),
-        ("Metrics (CSV)", metrics_csv(result), "som_metrics.csv", CSV),
+        ("Metrics (CSV)", metrics_csv(result, dataset), "som_metrics.csv", CSV),
     ]]
 
 
@@ -100,6 +134,10 @@ def ensemble_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     frame = getattr(dataset, "frame", None)
     score = "Phi" if "Phi" in runs.score_columns(frame) else None
     clusters, objects = runs.decision_tables(qbm, frame, score, ids)
+
+    def csv(table: pd.DataFrame, index: bool = False) -> bytes:
+        return runs.table_csv(table, index=index, dataset=dataset)
+
     return [[
         ("Labels and posteriors (CSV)", runs.labels_csv(result, dataset), "qbm_labels.csv", CSV),
         ("Labels and posteriors (Excel)", labels_xlsx(result, dataset), "qbm_labels.xlsx", XLSX),
@@ -107,18 +145,16 @@ def ensemble_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
         ("Codebook of the best map (CSV)", runs.codebook_csv(result, dataset),
          "qbm_codebook.csv", CSV),
     ], [
-        ("Flagged objects (CSV)", runs.table_csv(runs.flags_frame(qbm, ids)), "qbm_flags.csv",
-         CSV),
-        ("Networks, table 2 (CSV)", runs.table_csv(qbm.networks_), "qbm_networks.csv", CSV),
-        ("Metrics (CSV)", metrics_csv(result), "qbm_metrics.csv", CSV),
+        ("Flagged objects (CSV)", csv(runs.flags_frame(qbm, ids)), "qbm_flags.csv", CSV),
+        ("Networks, table 2 (CSV)", csv(qbm.networks_), "qbm_networks.csv", CSV),
+        ("Metrics (CSV)", metrics_csv(result, dataset), "qbm_metrics.csv", CSV),
     ], [
-        ("Cells and clusters per map, table 3 (CSV)", runs.table_csv(runs.cells_frame(qbm, ids)),
+        ("Cells and clusters per map, table 3 (CSV)", csv(runs.cells_frame(qbm, ids)),
          "qbm_table3.csv", CSV),
-        ("Best map's distances, table 4 (CSV)",
-         runs.table_csv(runs.map_frame(qbm, dataset.X, ids)), "qbm_table4.csv", CSV),
-        ("Cluster decisions (CSV)", runs.table_csv(clusters, index=True),
-         "qbm_cluster_decisions.csv", CSV),
-        ("Object decisions (CSV)", runs.table_csv(objects), "qbm_object_decisions.csv", CSV),
+        ("Best map's distances, table 4 (CSV)", csv(runs.map_frame(qbm, dataset.X, ids)),
+         "qbm_table4.csv", CSV),
+        ("Cluster decisions (CSV)", csv(clusters, index=True), "qbm_cluster_decisions.csv", CSV),
+        ("Object decisions (CSV)", csv(objects), "qbm_object_decisions.csv", CSV),
     ]]
 
 
@@ -127,7 +163,8 @@ def comparison_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     return [[
         ("All partitions (CSV)", runs.partitions_csv(result, dataset), "comparison_labels.csv",
          CSV),
-        ("Metrics table (CSV)", runs.table_csv(result.extra["table"], index=True),
+        ("Metrics table (CSV)",
+         runs.table_csv(result.extra["table"], index=True, dataset=dataset),
          "comparison_metrics.csv", CSV),
         ("Comparison configuration (JSON)", runs.config_json(result), "comparison_config.json",
          JSON),
@@ -142,7 +179,7 @@ def classic_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
         ("Labels (Excel)", labels_xlsx(result, dataset), f"{name}_labels.xlsx", XLSX),
         ("Run configuration (JSON)", None if result.config is None else runs.config_json(result),
          f"{name}_config.json", JSON),
-        ("Metrics (CSV)", metrics_csv(result), f"{name}_metrics.csv", CSV),
+        ("Metrics (CSV)", metrics_csv(result, dataset), f"{name}_metrics.csv", CSV),
     ]]
 
 

@@ -115,8 +115,10 @@ def test_train_neural_live_then_download(page):
     with page.expect_download() as dl:
         page.get_by_role("button", name="Labels and probabilities (CSV)").click()
     path = dl.value.path()
-    text = open(path, encoding="utf-8").read().splitlines()
-    assert text[0].startswith("id,cluster,p_0,p_1,p_2")
+    raw = open(path, "rb").read()
+    assert raw.startswith(b"\xef\xbb\xbf")  # generated data: UTF-8 with a BOM, for Excel
+    text = raw.decode("utf-8-sig").splitlines()
+    assert text[0].startswith("id,cluster,cluster_name,p_0,p_1,p_2,p_max,true_label,x1,x2")
     assert len(text) == 151
 
 
