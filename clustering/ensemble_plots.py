@@ -11,8 +11,9 @@
 - :func:`criteria_bars`: the article's section 5, MacQueen's k-means (25) against the filtered
   ensemble's (34).
 
-Text reaches Plotly through :func:`clustering.plots.plain` (HTML-escaped), as in
-:mod:`clustering.plots`; cluster colours are :func:`clustering.plots.cluster_color`.
+Text reaches Plotly through :func:`clustering.plots_base.plain` (HTML-escaped), the layout is
+:func:`clustering.plots_base.finish_layout`; cluster colours are
+:func:`clustering.plots_base.cluster_color`.
 """
 from __future__ import annotations
 
@@ -21,19 +22,10 @@ from typing import Mapping, Optional
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from clustering.plots import cluster_color, plain
+from clustering.plots_base import cluster_color, finish_layout, plain
 
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10))
 KEPT, REMOVED = "rgb(140,170,220)", "rgb(225,185,185)"
-
-
-def _layout(fig: go.Figure, title: Optional[str], height: int) -> go.Figure:
-    fig.update_layout(**_LAYOUT, height=height)
-    if title:
-        fig.update_layout(title=dict(text=plain(title), x=0.01, font=dict(size=15)))
-    return fig
 
 
 def selection_curve(table: pd.DataFrame, chosen: Optional[int] = None, *,
@@ -46,28 +38,16 @@ def selection_curve(table: pd.DataFrame, chosen: Optional[int] = None, *,
     ``chosen`` draws a dashed vertical line at that M, ``min_reliable`` a dotted horizontal one at
     the share the suggestion requires.
     """
-    t = table.sort_values("M")
-    M = t["M"].astype(int).tolist()
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Scatter(x=M, y=t["reliable_share"], mode="lines+markers",
-                             name="reliable share", marker=dict(size=8)), secondary_y=False)
-    fig.add_trace(go.Scatter(x=M, y=t["silhouette"], mode="lines+markers", name="silhouette",
-                             marker=dict(size=8, symbol="square")), secondary_y=False)
-    fig.add_trace(go.Scatter(x=M, y=t["theta_mean"], mode="lines+markers", name="Θ (34)",
-                             line=dict(dash="dot"), marker=dict(size=8, symbol="diamond")),
-                  secondary_y=True)
-    if chosen is not None:
-        fig.add_vline(x=int(chosen), line_dash="dash", line_color="rgb(60,60,60)",
-                      annotation_text=f"chosen M = {int(chosen)}")
-    if min_reliable is not None:
-        fig.add_hline(y=float(min_reliable), line_dash="dot", line_color="rgb(200,60,60)",
-                      annotation_text=f"reliable share {float(min_reliable):.0%}",
-                      annotation_position="bottom right")
-    _layout(fig, title, height)
-    fig.update_xaxes(title_text="number of clusters M", tickmode="array", tickvals=M)
-    fig.update_yaxes(title_text="share of reliable objects, silhouette", secondary_y=False)
-    fig.update_yaxes(title_text="Θ (34)", secondary_y=True, showgrid=False)
-    return fig
+    from clustering.plots_curves import choice_curve
+
+    share = None if min_reliable is None else float(min_reliable)
+    return choice_curve(table, "M", {"reliable_share": "reliable share",
+                                     "silhouette": "silhouette"},
+                        right={"theta_mean": "Θ (34)"}, chosen=chosen, chosen_text="chosen M =",
+                        x_title="number of clusters M", y_title="reliable share, silhouette",
+                        right_title="Θ (34)", hline=share,
+                        hline_text="" if share is None else f"reliable share {share:.0%}",
+                        title=title, height=height)
 
 
 def filter_plot(variances: pd.DataFrame, threshold: Optional[float] = None, *,
@@ -85,7 +65,7 @@ def filter_plot(variances: pd.DataFrame, threshold: Optional[float] = None, *,
     if threshold is not None and np.isfinite(threshold):
         fig.add_hline(y=float(threshold), line_dash="dash", line_color="rgb(200,60,60)",
                       annotation_text=f"level {float(threshold):.4g}")
-    _layout(fig, title, height)
+    finish_layout(fig, title, height)
     fig.update_xaxes(title_text="network", type="category", categoryorder="array",
                      categoryarray=names)
     fig.update_yaxes(title_text="mean Θ of its replicates")
@@ -108,8 +88,8 @@ def profile_chart(means: pd.DataFrame, names: Optional[Mapping[int, str]] = None
         fig.add_trace(go.Bar(x=ticks, y=means.loc[m, columns].to_numpy(dtype=float),
                              name=plain(label), marker_color=cluster_color(int(m), K)))
     fig.add_hline(y=0.0, line_color="rgb(120,120,120)", line_width=1)
-    _layout(fig, title, height)
-    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
+    finish_layout(fig, title, height, legend="bottom")  # long names: a row under the bars
+    fig.update_layout(barmode="group")
     fig.update_xaxes(title_text="feature", type="category")
     fig.update_yaxes(title_text="cluster mean, standard deviations from the overall mean")
     return fig
@@ -126,7 +106,7 @@ def criteria_bars(comparison: Mapping, *, title: Optional[str] = None,
     colours = ["rgb(60,160,90)" if i == best else "rgb(170,170,170)" for i in range(2)]
     fig = go.Figure(go.Bar(x=x, y=y, marker_color=colours, text=[f"{v:.4g}" for v in y],
                            textposition="outside", name="Θ"))
-    _layout(fig, title, height)
+    finish_layout(fig, title, height)
     fig.update_yaxes(title_text="criterion Θ (smaller: more compact)")
     return fig
 

@@ -6,7 +6,7 @@ from typing import Optional
 import numpy as np
 import plotly.graph_objects as go
 
-from clustering.plots import plain
+from clustering.plots_base import finish_layout
 
 __all__ = ["k_distance_plot"]
 
@@ -31,11 +31,7 @@ def k_distance_plot(distances, eps: Optional[float] = None, suggested: Optional[
             fig.add_trace(go.Scatter(x=ends, y=[value, value], mode="lines",
                                      name=f"{name} = {value:.3g}", line=dict(width=1.5, **style)))
     which = f"{k}-th" if k is not None else "k-th"
-    fig.update_layout(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10),
-                      height=height, xaxis_title="objects sorted by distance",
-                      yaxis_title=f"distance to the {which} nearest neighbour",
-                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1,
-                                  xanchor="right"))
-    if title:
-        fig.update_layout(title=dict(text=plain(title), x=0.01, font=dict(size=15)))
+    finish_layout(fig, title, height)
+    fig.update_xaxes(title_text="objects sorted by distance")
+    fig.update_yaxes(title_text=f"distance to the {which} nearest neighbour")
     return fig

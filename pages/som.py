@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from clustering import plots
-from ui import forms, method_page, runs, state, widgets
+from ui import forms, map_views, method_page, runs, state, widgets
 
 EMPTY = "Train the map to see the U-matrix, hits, component planes and clusters."
 KEY = "som"
@@ -49,67 +49,128 @@ def settings(page) -> dict:
     return values
 
 
+#: What a click on a lattice map lists, and the caption that says so.
+SCOPES = {"the cell's objects": "cell", "every object of the cell's cluster": "cluster"}
+PICK_HELP = "Click a cell (shift-click for more) to list its objects below the map."
+
+
+def _lattice_chart(fig, key: str, view) -> None:
+    """A lattice map whose cells can be clicked; the picked cells' objects listed under it."""
+    event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode=("points",))
+    points = list(getattr(getattr(event, "selection", None), "points", None) or [])
+    if not points:
+        st.caption(PICK_HELP)
+        return
+    scope = st.radio("List", list(SCOPES), key=f"{key}_scope", horizontal=True)
+    table = map_views.selection_rows(points, view["som"], view["ids"], view["features"],
+                                     view["labels"], view["proba"], view["names"],
+                                     scope=SCOPES[scope])
+    st.caption(f"{len(table)} object(s)")
+    st.dataframe(table, hide_index=True, key=f"{key}_objects")
+
+
+def _planes(ds, som):
+    """The codebook feature by feature in the original units when the scaling can be undone."""
+    if getattr(ds, "scaler", None) is not None:
+        try:
+            return ds.scaler.inverse_transform(som.codebook_).T, "original units"
+        except ValueError:
+            pass
+    scaled = getattr(ds, "scaling", "none")
+    return som.component_planes(), (None if scaled == "none" else f"{scaled} scaled")
+
+
+def _curves(som) -> None:
+    """The errors and the schedule over the run, each as stacked panels, and what they mean."""
+    steps, curves = runs.som_curves(som)
+    word = "epoch" if som.mode == "epoch" else "step"
+    if len(steps) > 1:
+        st.plotly_chart(plots.stacked_curves(
+            curves, x=steps, x_title=word, title="Errors during training",
+            y_titles={"quantization_error": "quantization error",
+                      "topographic_error": "topographic error"}), key="som_curves")
+    else:
+        st.caption("Only the final errors were recorded (training ended at once).")
+    sched = map_views.som_schedule(som)
+    planned = ({"sigma": (sched["planned_steps"], sched["planned_sigma"]),
+                "eta": (sched["planned_steps"], sched["planned_eta"])}
+               if len(sched["planned_steps"]) else None)
+    marks = [(int(som.n_steps_done_), "training ended")] if planned else []
+    st.plotly_chart(plots.stacked_curves(
+        {"sigma": sched["sigma"], "eta": sched["eta"]}, x=sched["steps"], x_title=word,
+        title="Schedule: neighbourhood width σ and learning rate η"
+        + (" (dotted: planned, not run)" if planned else ""), planned=planned, marks=marks,
+        y_titles={"sigma": "σ (cells)", "eta": "η"}),
+        key="som_schedule")
+    st.caption(widgets.md_escape(map_views.schedule_note(som)))
+
+
+def _in_data(ds, som, res, coords, view) -> None:
+    hover = plots.object_hover(view["ids"], view["features"], res.proba, view["names"])
+    if ds.X.shape[1] == 2:
+        st.plotly_chart(plots.som_grid_in_data(ds.X, som.codebook_, coords, labels=res.labels,
+                                               axis_names=ds.feature_names, hover=hover,
+                                               label_names=view["names"],
+                                               title="The map's units over the points"),
+                        key="som_grid")
+        P, axes = ds.X, ds.feature_names
+    else:
+        P, axes = state.projection()
+        st.plotly_chart(plots.scatter(P, res.labels, axis_names=axes, hover=hover,
+                                      label_names=view["names"],
+                                      title="Clusters (PCA projection)"), key="som_scatter")
+    if ds.labels is not None:
+        st.plotly_chart(plots.scatter(P, ds.labels, axis_names=axes, hover=hover,
+                                      label_names=plots.class_names_map(ds.labels,
+                                                                        ds.label_names),
+                                      title="Known classes (the label column)"),
+                        key="som_classes")
+
+
 def results(res):
-    """The U-matrix, hit map, component planes, cluster map, the map in data space, errors."""
+    """The U-matrix, hit map, component planes, cluster map, the map in data space, errors and
+    schedule; clicking a cell of a lattice map lists its objects."""
     ds = state.dataset()
     som = res.estimator
     st.text(runs.som_status(res))
     st.caption(widgets.md_escape(runs.execution_text(res)))
     ids = runs.object_ids(ds)
+    view = {"som": som, "ids": ids, "features": ds.raw, "labels": res.labels,
+            "proba": res.proba,
+            "names": plots.cluster_names(res.labels, ds.labels, ds.label_names)}
     coords = runs.unit_coordinates(som)
     bmu = np.asarray(som.bmu_)
     umat = som.umatrix()
-    hits = np.asarray(som.hit_counts_, dtype=float)
-    units_cl = runs.unit_clusters(som)
     lattice = som.lattice
     tabs = st.tabs(["U-matrix", "Hit map", "Component planes", "Cluster map", "Map in data space",
-                    "Training curves", "Metrics"])
+                    "Training curves"])
     with tabs[0]:
         hover = runs.cell_hover(som, bmu, ids, values=umat, value_name="mean distance")
-        st.plotly_chart(plots.lattice_map(coords, umat, lattice=lattice, hover=hover,
-                                          colorscale="Greys", colorbar_title="distance",
-                                          title="U-matrix: mean distance to neighbouring units "
-                                                "(dark = cluster border)"), key="som_umatrix")
+        _lattice_chart(plots.lattice_map(coords, umat, lattice=lattice, hover=hover,
+                                         colorscale="Greys", colorbar_title="distance",
+                                         title="U-matrix: mean distance to neighbouring units "
+                                               "(dark = cluster border)"), "som_umatrix", view)
     with tabs[1]:
-        hover = runs.cell_hover(som, bmu, ids)
-        st.plotly_chart(plots.lattice_map(coords, np.where(hits > 0, hits, np.nan),
-                                          lattice=lattice, hover=hover, colorscale="Blues",
-                                          colorbar_title="objects",
-                                          title="Hit map: objects per unit (grey = empty)"),
-                        key="som_hits")
+        _lattice_chart(plots.hit_map(coords, som.hit_counts_, lattice=lattice,
+                                     hover=runs.cell_hover(som, bmu, ids),
+                                     title="Hit map: objects per unit (grey = empty)"),
+                       "som_hits", view)
     with tabs[2]:
-        planes = som.component_planes()
+        planes, units = _planes(ds, som)
         st.plotly_chart(plots.component_planes(coords, planes, ds.feature_names, lattice=lattice,
-                                               cols=min(3, ds.X.shape[1])), key="som_planes")
-        st.caption(f"Weights per feature (after {getattr(ds, 'scaling', 'no')} scaling); "
-                   "blue low, red high.")
+                                               cols=min(3, ds.X.shape[1]), units=units),
+                        key="som_planes")
+        st.caption(f"Weights per feature ({units or 'as the features were given'}); blue low, "
+                   "red high; each plane has its own scale.")
     with tabs[3]:
-        hover = runs.cell_hover(som, bmu, ids)
-        st.plotly_chart(plots.lattice_map(coords, categories=units_cl, lattice=lattice,
-                                          hover=hover, title="Clusters of cells"),
-                        key="som_clusters")
+        _lattice_chart(plots.lattice_map(coords, categories=runs.unit_clusters(som),
+                                         lattice=lattice, hover=runs.cell_hover(som, bmu, ids),
+                                         category_names=view["names"],
+                                         title="Clusters of cells"), "som_clusters", view)
     with tabs[4]:
-        if ds.X.shape[1] == 2:
-            st.plotly_chart(plots.som_grid_in_data(ds.X, som.codebook_, coords, labels=res.labels,
-                                                   axis_names=ds.feature_names,
-                                                   title="The map's units over the points"),
-                            key="som_grid")
-        else:
-            P, axes = state.projection()
-            st.plotly_chart(plots.scatter(P, res.labels, axis_names=axes,
-                                          hover=[f"object {i}" for i in ids],
-                                          title="Clusters (PCA projection)"), key="som_scatter")
+        _in_data(ds, som, res, coords, view)
     with tabs[5]:
-        steps, curves = runs.som_curves(som)
-        if len(steps) > 1:
-            st.plotly_chart(plots.line_curves(curves, x=steps, x_title="step",
-                                              secondary=["topographic_error"],
-                                              title="Errors during training"),
-                            key="som_curves")
-        else:
-            st.caption("Only the final errors were recorded (training ended at once).")
-    with tabs[6]:
-        widgets.metrics_table(res.metrics)
+        _curves(som)
 
 
 page = method_page.render("som", CAPTION, settings=settings, train_label="Train the map")

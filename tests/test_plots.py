@@ -236,8 +236,8 @@ def test_one_palette_indexed_per_point_gives_the_same_colours():
         assert _drawn_colours(go.scatter.Marker(marker)) == [plots.cluster_color(int(v), k)
                                                              for v in labels]
         proba = rng.dirichlet(np.ones(k), size=50)
-        assert plots.soft_colors(proba) == [plots._css(c) for c in plots.soft_rgb(proba)]
-    assert plots.cluster_color(5, 3) == plots._css(plots.base_colors(6)[5])
+        assert plots.soft_colors(proba) == [plots.css(c) for c in plots.soft_rgb(proba)]
+    assert plots.cluster_color(5, 3) == plots.css(plots.base_colors(6)[5])
     labels = np.array([0, 1, 2, 0, 1, -1])
     fig = plots.small_multiples(rng.normal(size=(6, 2)), {"a": labels})
     assert _drawn_colours(fig.data[0].marker) == [plots.cluster_color(int(v), 3) for v in labels]
@@ -386,3 +386,149 @@ def test_criteria_bars_mark_the_more_compact_partition():
     assert bar.marker.color[1] != bar.marker.color[0] and bar.marker.color[1] == "rgb(60,160,90)"
     other = ensemble_plots.criteria_bars({**comp, "more_compact": "k-means"})
     assert other.data[0].marker.color[0] == "rgb(60,160,90)"
+
+
+# ----------------------------------------------------------------------------- readable figures
+def _every_builder():
+    """One figure of every builder of clustering.plots, ensemble_plots and neighbour_plots."""
+    import pandas as pd
+
+    from clustering import ensemble_plots, neighbour_plots
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(12, 2))
+    labels = np.arange(12) % 3
+    proba = rng.dirichlet(np.ones(3), size=12)
+    coords = _hexagonal(3, 4)
+    xs, ys, grid = plots.plane_grid(X, resolution=5)
+    table = pd.DataFrame({"network": [1, 2], "theta_mean": [1.0, 2.0], "kept": [True, False],
+                          "M": [2, 3], "reliable_share": [0.9, 0.8], "silhouette": [0.5, 0.4],
+                          "theta_u1": [1.0, 2.0]})
+    return {
+        "scatter": plots.scatter(X, labels, title="t"),
+        "soft_scatter": plots.soft_scatter(X, proba, title="t"),
+        "entropy_scatter": plots.entropy_scatter(X, proba),
+        "decision_regions": plots.decision_regions(xs, ys, rng.dirichlet(np.ones(3), 25), X, proba),
+        "small_multiples": plots.small_multiples(X, {"a": labels, "b": labels}),
+        "line_curves": plots.line_curves({"qe": [3, 2, 1]}, title="t"),
+        "stacked_curves": plots.stacked_curves({"qe": [3, 2, 1], "te": [0.3, 0.2, 0.1]}),
+        "loss_curve": plots.loss_curve([2.0, 1.0]),
+        "kernel_plot": plots.kernel_plot(np.arange(3.0), np.ones(3)),
+        "lattice_map": plots.lattice_map(coords, np.arange(12.0), title="t"),
+        "hit_map": plots.hit_map(coords, np.arange(12)),
+        "component_planes": plots.component_planes(coords, rng.normal(size=(12, 2)), ["a", "b"]),
+        "som_grid_in_data": plots.som_grid_in_data(X, X[:12], coords, labels=labels),
+        "posterior_plot": plots.posterior_plot(proba, labels, title="t"),
+        "coassociation_heatmap": plots.coassociation_heatmap(np.eye(12), labels),
+        "replicate_plot": plots.replicate_plot(table, ["theta_u1"], name_column="network"),
+        "profile_plot": plots.profile_plot(pd.DataFrame({"a": [1.0, 2.0]}), ["a"]),
+        "selection_curve": ensemble_plots.selection_curve(table, 2, title="t"),
+        "filter_plot": ensemble_plots.filter_plot(table, 1.5),
+        "profile_chart": ensemble_plots.profile_chart(pd.DataFrame({"a": [1.0, -1.0]})),
+        "criteria_bars": ensemble_plots.criteria_bars({"theta_kmeans": 1.0,
+                                                       "theta_ensemble": 2.0}),
+        "k_distance_plot": neighbour_plots.k_distance_plot(np.arange(5.0), eps=1.0),
+    }
+
+
+def test_every_builder_keeps_title_and_legend_clear_of_the_mode_bar():
+    for name, fig in _every_builder().items():
+        lay = fig.layout
+        has_subtitles = any(a.yref == "paper" and a.y is not None and a.y >= 1 and a.text
+                            for a in lay.annotations)
+        assert lay.margin.t >= plots.top_margin(bool(lay.title.text), has_subtitles), name
+        assert lay.margin.t >= plots.MODEBAR_PX, name
+        if lay.title.text:  # under the mode-bar row, at the left
+            assert lay.title.yref == "container" and lay.title.pad.t >= plots.MODEBAR_PX, name
+            assert lay.title.xanchor == "left", name
+        # the legend never reaches into the top margin, where the mode-bar is
+        assert lay.legend.y is not None and lay.legend.y <= 1, name
+        assert lay.legend.yanchor == "top", name
+
+
+def test_hit_map_writes_the_count_in_every_cell():
+    coords = _hexagonal(3, 4)
+    hits = np.array([0, 3, 1, 7, 0, 2, 2, 9, 1, 0, 4, 5])
+    fig = plots.hit_map(coords, hits, hover=[f"unit {u}" for u in range(12)])
+    centres = fig.data[-1]
+    assert "text" in centres.mode
+    assert list(centres.text) == [str(h) for h in hits]
+    assert list(centres.hovertext) == [f"unit {u}" for u in range(12)]
+    assert list(centres.customdata) == list(range(12))
+
+
+def test_component_planes_have_a_titled_colour_bar_each():
+    coords = _hexagonal(3, 4)
+    planes = np.random.default_rng(1).normal(size=(3, 12))
+    fig = plots.component_planes(coords, planes, ["income", "debt", "age"], cols=2,
+                                 units="original units")
+    bars = [t.marker for t in fig.data if t.mode == "markers" and t.marker.showscale]
+    assert len(bars) == 3
+    assert [b.colorbar.title.text for b in bars] == ["income, original units",
+                                                    "debt, original units", "age, original units"]
+    # each bar sits right of its own subplot
+    assert bars[0].colorbar.x < bars[1].colorbar.x and bars[0].colorbar.y > bars[2].colorbar.y
+    np.testing.assert_allclose([b.cmin for b in bars], planes.min(axis=1))
+
+
+def test_stacked_curves_two_rows_with_their_own_titled_y_axes():
+    fig = plots.stacked_curves({"quantization_error": [3, 2, 1], "topographic_error": [.3, .2, .1]},
+                               x=[0, 10, 20], y_titles={"quantization_error": "QE",
+                                                        "topographic_error": "TE"})
+    lay = fig.layout
+    assert lay.yaxis.title.text == "QE" and lay.yaxis2.title.text == "TE"
+    assert lay.yaxis.overlaying is None and lay.yaxis2.overlaying is None
+    assert lay.yaxis.side != "right" and lay.yaxis2.side != "right"
+    # two rows, one above the other, sharing x
+    top, bottom = sorted([lay.yaxis.domain, lay.yaxis2.domain], key=lambda d: -d[0])
+    assert top[0] >= bottom[1]
+    assert lay.xaxis.matches == "x2" or lay.xaxis2.matches == "x"
+    assert [t.yaxis for t in fig.data] == ["y", "y2"]
+
+
+def test_small_multiples_show_ticks_on_shared_ranges():
+    X = np.random.default_rng(2).normal(size=(30, 2))
+    fig = plots.small_multiples(X, {"a": np.zeros(30, int), "b": np.arange(30) % 2},
+                                axis_names=["u", "v"])
+    lay = fig.layout
+    assert lay.xaxis.showticklabels and lay.xaxis2.showticklabels
+    assert list(lay.xaxis.range) == list(lay.xaxis2.range)
+    assert list(lay.yaxis.range) == list(lay.yaxis2.range)
+    assert lay.xaxis.range[0] < X[:, 0].min() and lay.xaxis.range[1] > X[:, 0].max()
+    assert lay.xaxis.title.text == "u" and lay.yaxis.title.text == "v"
+
+
+def test_legends_name_clusters_by_their_majority_class_and_classes_by_name():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    classes = np.array([1, 1, 0, 0, 0, 0])  # codes of ["risky", "sound"]
+    names = plots.cluster_names(labels, classes, ["risky", "sound"])
+    assert names == {0: "cluster 0 (mostly 'sound')", 1: "cluster 1 (mostly 'risky')"}
+    assert plots.cluster_names(labels) == {0: "cluster 0", 1: "cluster 1"}
+    X = np.arange(12.0).reshape(6, 2)
+    fig = plots.scatter(X, labels, label_names=names)
+    assert [t.name for t in fig.data] == list(names.values())
+    truth = plots.scatter(X, classes,
+                          label_names=plots.class_names_map(classes, ["risky", "sound"]))
+    assert [t.name for t in truth.data] == ["risky", "sound"]
+    soft = plots.soft_scatter(X, np.eye(2)[labels], label_names=names)
+    assert [t.name for t in soft.data[1:]] == [t.name for t in fig.data]
+
+
+def test_hover_shows_the_id_the_original_values_and_the_probabilities():
+    import pandas as pd
+
+    raw = pd.DataFrame({"income": [1200.0, 35.5], "sector": ["A", "B"]})
+    proba = np.array([[0.93, 0.07], [0.2, 0.8]])
+    hover = plots.object_hover(["t-1", "t-2"], raw, proba, {0: "cluster 0", 1: "cluster 1"})
+    assert hover[0].split("\n") == ["id t-1", "income = 1200", "sector = A",
+                                    "P(cluster 0) = 0.93", "P(cluster 1) = 0.07"]
+    fig = plots.scatter(raw[["income"]].assign(y=0.0).to_numpy(), np.array([0, 1]), hover=hover)
+    texts = [t for tr in fig.data for t in tr.text]
+    assert any("id t-2" in t and "P(cluster 1) = 0.80" in t for t in texts)
+
+
+def test_selected_units_reads_the_cells_customdata():
+    points = [{"curve_number": 5, "point_index": 3, "customdata": 3},
+              {"customdata": [7]}, {"customdata": 3}, {"x": 1.0}]
+    assert plots.selected_units(points) == [3, 7]
+    assert plots.selected_units([]) == []

@@ -18,8 +18,11 @@ from ui.widgets import md_escape
 
 POLL_SECONDS = 1.0
 
-#: Metrics drawn on a second axis (they are on another scale than the main one).
+#: Metrics on another scale than the main one: with one of them every curve gets its own
+#: panel (stacked, sharing the step axis) instead of a second y axis.
 SECONDARY = ("topographic_error", "te", "topographic")
+#: Shown where the curves will be until two points are recorded (never an empty chart).
+CURVES_PLACEHOLDER = "The curves appear here once the first steps are recorded…"
 
 
 def cached_figure(job, name: str, version, build: Callable):
@@ -55,7 +58,9 @@ def _curves(job) -> None:
     with job.lock:
         version = len(job.history)
     fig = cached_figure(job, "curves", version, lambda: _curves_figure(job))
-    if fig is not None:
+    if fig is None:
+        st.caption(CURVES_PLACEHOLDER)
+    else:
         st.plotly_chart(fig, key=f"live_curves_{job.method}")
 
 
@@ -73,10 +78,12 @@ def _curves_figure(job):
     if not series:
         return None
     steps = job.steps(next(iter(series)))
-    secondary = [n for n in series if any(s in n for s in SECONDARY)] if len(series) > 1 else []
     x_title = (registry.get(job.method).live_x_title if job.method in registry.names()
                else "step")
-    return plots.line_curves(series, x=steps, x_title=x_title, secondary=secondary, height=260)
+    if len(series) > 1 and any(s in n for n in series for s in SECONDARY):
+        return plots.stacked_curves(series, x=steps, x_title=x_title, panel_height=110,
+                                    y_titles={n: n.replace("_", " ") for n in series})
+    return plots.line_curves(series, x=steps, x_title=x_title, height=260)
 
 
 @st.fragment(run_every=POLL_SECONDS)

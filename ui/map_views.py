@@ -1,8 +1,9 @@
 """What the SOM and ensemble pages draw, free of Streamlit: lattice positions and hover text,
-error curves, status lines; the ensemble's headline, Cochran's verdict and the filter, flags and
-posteriors, section 4's decisions and the standardised cluster profile, tables 3 and 4, the
-comparison with MacQueen's k-means; and how a run ran (the registry's ``execution_text`` of the
-SOM and the ensemble).
+error curves, status lines with why training stopped, the sigma/eta schedule over the run and
+what it did, the objects of the cells clicked on a lattice map; the ensemble's headline,
+Cochran's verdict and the filter, flags and posteriors, section 4's decisions and the
+standardised cluster profile, tables 3 and 4, the comparison with MacQueen's k-means; and how a
+run ran (the registry's ``execution_text`` of the SOM and the ensemble).
 """
 from __future__ import annotations
 
@@ -66,13 +67,136 @@ def som_curves(som) -> tuple[list, dict[str, list]]:
                                 "topographic_error": list(hist["topographic_error"])}
 
 
+def _step_word(som) -> str:
+    return "epochs" if getattr(som, "mode", "") == "epoch" else "steps"
+
+
+def planned_steps(som) -> int:
+    """Steps (epochs in epoch mode) the schedule planned: ``n_steps`` plus the convergence
+    phase's ``convergence_steps_``."""
+    return int(som.n_steps) + int(getattr(som, "convergence_steps_", 0) or 0)
+
+
+def som_stop_reason(som, stop_reason: str = "") -> str:
+    """Why the map's training ended, in words: the time cap (``stop_reason == "time"``), your
+    Stop (``stopped_``), early stopping on ``tol`` (``converged_``) or the whole schedule."""
+    done, total, word = int(som.n_steps_done_), planned_steps(som), _step_word(som)
+    if stop_reason == "time":
+        return f"the server's time cap ended training after {done:,} of {total:,} {word}"
+    if som.stopped_:
+        return f"you pressed Stop after {done:,} of {total:,} {word}"
+    if som.converged_:
+        check = {"batch": "every step", "epoch": "every epoch"}.get(
+            som.mode, "every recorded interval")
+        return (f"it stopped early after {done:,} of {total:,} {word}: no unit moved more than "
+                f"tol = {som.tol:g} since the previous check ({check})"
+                + (f"; η had decayed to {som.eta_end_:.3g} by then, so the units moved little "
+                   "because the learning rate was small (a larger tau2 or a smaller tol trains "
+                   "longer)" if som.eta_end_ < 0.1 * float(som.eta0) else
+                   ", so the map had settled"))
+    return f"it ran the whole schedule of {total:,} {word}"
+
+
 def som_status(result: MethodResult) -> str:
+    """One paragraph: how training ended and why, the lattice, the final errors."""
     som = result.estimator
     rows, cols = lattice_shape(som)
-    return (f"{status_word(result)} in {result.elapsed:.1f} s after {som.n_steps_done_} steps: "
+    reason = som_stop_reason(som, getattr(result, "stop_reason", ""))
+    return (f"{status_word(result)} in {result.elapsed:.1f} s: {reason}. "
             f"{rows} x {cols} {som.lattice} lattice, quantization error "
             f"{som.quantization_error_:.4f}, topographic error {som.topographic_error_:.4f}, "
             f"{result.n_clusters} clusters of cells.")
+
+
+def _schedule_at(som, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sigma(t) and eta(t) of the fitted map's schedule (the training's
+    :func:`~clustering.som_training.exponential_decay`; eta is ``convergence_eta`` in the
+    convergence phase)."""
+    from clustering.som_training import exponential_decay
+
+    sigma = exponential_decay(som.sigma0_, som.tau1_, t)
+    eta = exponential_decay(float(som.eta0), som.tau2_, t)
+    if int(getattr(som, "convergence_steps_", 0) or 0) > 0:
+        eta = np.where(t >= int(som.n_steps), float(som.convergence_eta), eta)
+    return sigma, eta
+
+
+def som_schedule(som, n_points: int = 400) -> dict:
+    """The schedule over the run: ``steps`` 0 .. ``n_steps_done_`` (at most ``n_points``, the
+    last one included) with ``sigma`` and ``eta`` there (the last values are ``sigma_end_`` and
+    ``eta_end_``), and ``planned_steps`` / ``planned_sigma`` / ``planned_eta`` for the part of
+    the planned schedule that was not run (empty when the run went to the end)."""
+    done, total = int(som.n_steps_done_), planned_steps(som)
+    steps = np.unique(np.linspace(0, done, min(n_points, done + 1)).round().astype(int))
+    sigma, eta = _schedule_at(som, steps)
+    later = (np.unique(np.linspace(done, total, n_points).round().astype(int)) if total > done
+             else np.zeros(0, dtype=int))
+    p_sigma, p_eta = _schedule_at(som, later)
+    return {"steps": steps, "sigma": sigma, "eta": eta, "planned_steps": later,
+            "planned_sigma": p_sigma, "planned_eta": p_eta}
+
+
+def schedule_note(som) -> str:
+    """What the schedule did, in words: where eta fell to a tenth of eta0 and sigma below one
+    cell (from there the units hardly move, so the error curves go flat), the convergence
+    phase's fixed eta."""
+    done, word = int(som.n_steps_done_), _step_word(som)
+    parts = [f"σ(t) = {som.sigma0_:.3g}·exp(-t/{som.tau1_:.4g}) and η(t) = "
+             f"{float(som.eta0):.3g}·exp(-t/{som.tau2_:.4g}); at the end σ = "
+             f"{som.sigma_end_:.3g} cells and η = {som.eta_end_:.3g}."]
+    t_eta = som.tau2_ * np.log(10.0)
+    if t_eta < done:
+        parts.append(f"η fell to a tenth of η0 by {word[:-1]} {t_eta:,.0f}: from there each "
+                     "update moves the units only a little, so flat error curves after it "
+                     "mean the map was fine-tuning, not stuck.")
+    if som.sigma0_ > 1 and som.tau1_ * np.log(som.sigma0_) < done:
+        parts.append(f"σ fell below one cell by {word[:-1]} "
+                     f"{som.tau1_ * np.log(som.sigma0_):,.0f}: an update then barely reaches "
+                     "the winner's neighbours, so the map's layout no longer changes.")
+    if int(getattr(som, "convergence_steps_", 0) or 0) > 0 and done > int(som.n_steps):
+        parts.append(f"From {word[:-1]} {int(som.n_steps):,} the convergence phase holds η at "
+                     f"{float(som.convergence_eta):g}.")
+    return " ".join(parts)
+
+
+def _unit_place(units: np.ndarray, cols: int) -> list[str]:
+    return [f"{u} (row {u // cols}, col {u % cols})" for u in units.tolist()]
+
+
+def objects_table(positions: Sequence[int], som, ids: Sequence[str], features: pd.DataFrame,
+                  labels: np.ndarray, proba=None, names: Mapping | None = None) -> pd.DataFrame:
+    """The objects at ``positions`` (0-based rows) as a table: id, cell (unit, row, col),
+    their features (``features``: e.g. the data set's ``raw``, the original values), cluster
+    (named by ``names``) and, when there are probabilities, the probability of that cluster."""
+    pos = np.asarray(positions, dtype=int)
+    labels = np.asarray(labels)
+    _, cols = lattice_shape(som)
+    table = pd.DataFrame({"id": [str(ids[i]) for i in pos],
+                          "cell": _unit_place(np.asarray(som.bmu_)[pos], cols)})
+    feats = features.iloc[pos].reset_index(drop=True)
+    table = pd.concat([table, feats.set_axis([str(c) for c in feats.columns], axis=1)], axis=1)
+    table["cluster"] = [(names or {}).get(int(k), f"cluster {int(k)}") for k in labels[pos]]
+    if proba is not None:
+        table["probability"] = np.asarray(proba, float)[pos, labels[pos].astype(int)]
+    return table
+
+
+def selection_rows(points, som, ids: Sequence[str], features: pd.DataFrame, labels: np.ndarray,
+                   proba=None, names: Mapping | None = None, scope: str = "cell") -> pd.DataFrame:
+    """The objects of the cells picked on a lattice map (Streamlit's selection ``points``,
+    :func:`clustering.plots_lattice.selected_units`), as :func:`objects_table`: with ``scope``
+    "cell" the objects whose best unit is a picked cell, with "cluster" every object of the
+    picked cells' clusters (``cell_clusters_``). Empty (same columns) when nothing is picked."""
+    from clustering.plots_lattice import selected_units
+
+    units = selected_units(points)
+    bmu = np.asarray(som.bmu_)
+    if scope == "cluster":
+        clusters = np.unique(unit_clusters(som)[units]) if units else []
+        mask = np.isin(unit_clusters(som)[bmu], clusters)
+    else:
+        mask = np.isin(bmu, units)
+    return objects_table(np.flatnonzero(mask), som, ids, features, labels, proba, names)
 
 
 # ----------------------------------------------------------------------------------- ensemble views

@@ -1,0 +1,81 @@
+"""Names and hover lines of the objects and clusters in the figures (plain text; the builders
+escape it with :func:`clustering.plots_base.plain`).
+
+A cluster is not a class: a predicted cluster is named "cluster 2", or "cluster 2 (mostly
+'sound')" when the known classes say which class most of its objects belong to; a known class is
+named by its label name.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def class_name(code, class_names: Optional[Sequence] = None) -> str:
+    """The name of known class ``code`` (its label name when there are names)."""
+    if class_names is not None and 0 <= int(code) < len(class_names):
+        return str(class_names[int(code)])
+    return f"class {code}"
+
+
+def cluster_name(label: int) -> str:
+    """"cluster k", or "noise" for -1."""
+    return "noise" if int(label) < 0 else f"cluster {int(label)}"
+
+
+def class_names_map(classes: np.ndarray, class_names: Optional[Sequence] = None) -> dict:
+    """Legend names of the true-label panel: each class code present -> its name."""
+    return {int(c): class_name(c, class_names) for c in np.unique(np.asarray(classes, int))}
+
+
+def cluster_names(labels: np.ndarray, classes: Optional[np.ndarray] = None,
+                  class_names: Optional[Sequence] = None) -> dict:
+    """Legend names of predicted clusters: label -> "cluster k", with "(mostly 'name')" when the
+    known ``classes`` (codes, one per object) are given and more than half of the cluster's
+    objects share one class. Noise (-1) is "noise"."""
+    labels = np.asarray(labels).astype(int)
+    out = {}
+    for k in np.unique(labels).tolist():
+        name = cluster_name(k)
+        if classes is not None and k >= 0:
+            members = np.asarray(classes)[labels == k].astype(int)
+            codes, counts = np.unique(members, return_counts=True)
+            if counts.size and counts.max() * 2 > members.size:
+                name += f" (mostly '{class_name(codes[np.argmax(counts)], class_names)}')"
+        out[k] = name
+    return out
+
+
+def _value(v) -> str:
+    return f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
+
+
+def object_hover(ids: Sequence, features: Optional[pd.DataFrame] = None,
+                 proba: Optional[np.ndarray] = None, names: Optional[Mapping] = None,
+                 limit: int = 8) -> list[str]:
+    """Hover text per object, lines separated by newlines: its id, then ``feature = value``
+    for the first ``limit`` columns of ``features`` (the original values, e.g. the data set's
+    ``raw``), then its membership probabilities ``P(cluster k) = 0.93`` (named by ``names``
+    when given, e.g. :func:`cluster_names`)."""
+    n = len(ids)
+    cols = list(features.columns[:limit]) if features is not None else []
+    values = features[cols].to_numpy(dtype=object) if cols else None
+    proba = None if proba is None else np.asarray(proba, float)
+    if proba is not None and proba.shape[0] != n:
+        raise ValueError("proba must have one row per object")
+    labels = [(names or {}).get(k, cluster_name(k)) for k in range(proba.shape[1])] if (
+        proba is not None) else []
+    out = []
+    for i in range(n):
+        lines = [f"id {ids[i]}"]
+        if values is not None:
+            lines += [f"{c} = {_value(v)}" for c, v in zip(cols, values[i])]
+        if proba is not None:
+            lines += [f"P({lab}) = {p:.2f}" for lab, p in zip(labels, proba[i])]
+        out.append("\n".join(lines))
+    return out
+
+
+__all__ = ["class_name", "cluster_name", "class_names_map", "cluster_names", "object_hover"]
