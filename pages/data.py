@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from clustering import plots
-from ui import state, widgets
+from ui import roles, state, widgets
 from ui.forms import param_inputs
 
 st.title("Data")
@@ -29,7 +29,11 @@ def generate_section():
     defaults = datasets.generator_defaults(name)
     params = param_inputs(defaults, key_prefix=f"gen_{name}", columns=3)
     c1, c2, _ = st.columns([1, 1, 3])
-    if c1.button("Generate", type="primary", key="gen_button", icon=":material/scatter_plot:"):
+    pressed = c1.button("Generate", type="primary", key="gen_button",
+                        icon=":material/scatter_plot:")
+    loading = f"generated {name} ({params.get('n_samples', 'its')} points)"
+    go = pressed and state.ask("gen_button", loading)
+    if state.confirm_box("gen_button") or go:
         with widgets.guard():
             spec = {"source": "generator", "name": name, "params": params}
             ds = runs.load_data(spec)  # limits checked before generating; large: on a worker
@@ -43,11 +47,11 @@ def generate_section():
 
 # ------------------------------------------------------------------------------------ tables
 def _store_table(frame: pd.DataFrame, origin: dict, label: str) -> None:
-    """Make ``frame`` the working table (kept in the workspace), with its column roles reset."""
+    """Make ``frame`` the working table (kept in the workspace); the form shows the roles last
+    chosen for it (else the roles guessed)."""
     state.set_table({"frame": frame, "base": frame, "origin": origin, "aggregations": [],
                      "label": label})
-    for key in ("tbl_id", "tbl_label", "tbl_features"):
-        st.session_state.pop(key, None)
+    st.session_state.pop(ROLES_FOR, None)
 
 
 def read_upload(up, read: dict) -> None:
@@ -146,8 +150,10 @@ def example_section():
 
     st.write("A synthetic table of enterprises shaped like the article's taxpayer study: the "
              "indicators Phi11, Phi13, Phi21, Phi24 and the generalised criterion Phi.")
-    if st.button("Load the taxpayer example", type="primary", key="example_button",
-                 icon=":material/domain:"):
+    pressed = st.button("Load the taxpayer example", type="primary", key="example_button",
+                        icon=":material/domain:")
+    go = pressed and state.ask("example_button", "the taxpayer example")
+    if state.confirm_box("example_button") or go:
         with widgets.guard():
             from ui import runs
 
@@ -157,7 +163,67 @@ def example_section():
             ds = tables.prepare(frame, **prep)
             spec = {**state.table()["origin"], "aggregations": [], "prepare": prep}
             state.set_dataset(ds, spec, "taxpayer example")
+            state.remember_roles(roles.table_key(state.table()), prep)  # the form shows them
             st.rerun()
+
+
+#: The Data page's role widgets, by the role they set.
+ROLE_WIDGETS = {"id_column": "tbl_id", "label_column": "tbl_label",
+                "feature_columns": "tbl_features"}
+ROLES_FOR = "tbl_roles_for"  # the table whose roles the role widgets hold
+
+
+def _set_roles(chosen: dict) -> None:
+    """Put ``chosen`` roles into the role widgets (before they are drawn, or in a callback)."""
+    for role, key in ROLE_WIDGETS.items():
+        st.session_state[key] = chosen[role]
+
+
+def _seed_roles(table: dict, columns: list) -> str:
+    """The role widgets hold the roles of ``table``: those last chosen for it in this session,
+    else those of the data set made from it, else the guess. Returns the table's key
+    (:func:`ui.roles.table_key`)."""
+    key = roles.table_key(table)
+    ss = st.session_state
+    if ss.get(ROLES_FOR) != key or any(k not in ss for k in ROLE_WIDGETS.values()):
+        chosen = (state.table_roles(key) or roles.in_use(table, state.data_spec())
+                  or roles.guessed(table["frame"]))
+        _set_roles(roles.fit(chosen, columns))
+        ss[ROLES_FOR] = key
+    return key
+
+
+def role_inputs(table: dict) -> dict:
+    """The ID, label and feature widgets for the working table, the article's preset when it
+    applies; the roles chosen (remembered for the table)."""
+    frame: pd.DataFrame = table["frame"]
+    columns = [str(c) for c in frame.columns]
+    key = _seed_roles(table, columns)
+    c1, c2 = st.columns(2)
+    id_col = c1.selectbox("ID column", [None] + columns, key="tbl_id",
+                          format_func=lambda c: "(row number)" if c is None else c,
+                          help="Names the objects in tables, hovers and downloads.")
+    label_col = c2.selectbox("Label column (optional)", [None] + columns, key="tbl_label",
+                             format_func=lambda c: "(none)" if c is None else c,
+                             help="Known classes, used only to score the clustering (ARI, NMI).")
+    options = [c for c in columns if c not in (id_col, label_col)]
+    st.session_state["tbl_features"] = [c for c in st.session_state.get("tbl_features") or []
+                                        if c in options]
+    features = st.multiselect("Feature columns", options, key="tbl_features",
+                              help="The numeric columns the methods cluster on.")
+    preset = roles.article_preset(frame)
+    if preset is not None:
+        st.button("The article's five features", key="tbl_preset", on_click=_set_roles,
+                  args=(roles.fit(preset, columns),), icon=":material/auto_awesome:",
+                  help=widgets.md_escape("The taxpayer study's clustering variables: "
+                                         + roles.describe(preset) + "."))
+    chosen = {"id_column": id_col, "label_column": label_col, "feature_columns": list(features)}
+    state.remember_roles(key, chosen)
+    used = roles.in_use(table, state.data_spec())
+    if used is not None and roles.fit(used, columns) != chosen:
+        st.caption(widgets.md_escape("The current data set was made with " + roles.describe(used)
+                                     + ": press 'Use this table' to apply the roles above."))
+    return chosen
 
 
 def table_setup():
@@ -171,26 +237,8 @@ def table_setup():
     st.subheader("Table")
     st.text(f"{table['label']}: {frame.shape[0]} rows x {frame.shape[1]} columns")
     st.dataframe(frame.head(200), height=230)
-    columns = [str(c) for c in frame.columns]
     numeric = [str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    guess_id = next((c for c in columns if c.lower() in ("id", "enterprise_id", "name", "object")
-                     or c.lower().endswith("_id")), None)
-    if guess_id is None:  # else the first text column that names every row differently
-        guess_id = next((str(c) for c in frame.columns if str(c) not in numeric
-                         and frame[c].notna().all() and frame[c].is_unique), None)
-
-    c1, c2 = st.columns(2)
-    id_col = c1.selectbox("ID column", [None] + columns, key="tbl_id",
-                          index=([None] + columns).index(guess_id),
-                          format_func=lambda c: "(row number)" if c is None else c,
-                          help="Names the objects in tables, hovers and downloads.")
-    label_col = c2.selectbox("Label column (optional)", [None] + columns, key="tbl_label",
-                             format_func=lambda c: "(none)" if c is None else c,
-                             help="Known classes, used only to score the clustering (ARI, NMI).")
-    default_features = [c for c in numeric if c not in (id_col, label_col)]
-    features = st.multiselect("Feature columns", [c for c in columns if c not in (id_col, label_col)],
-                              default=[c for c in default_features], key="tbl_features",
-                              help="The numeric columns the methods cluster on.")
+    chosen = role_inputs(table)
     c3, c4 = st.columns(2)
     missing = c3.radio("Missing values", ["refuse", "drop", "median"], horizontal=True,
                        key="tbl_missing", persist_state="session",
@@ -199,10 +247,11 @@ def table_setup():
     scaling = c4.radio("Scaling", ["standard", "minmax", "none"], horizontal=True,
                        key="tbl_scaling", persist_state="session",
                        help="standard: zero mean, unit variance per feature; minmax: to [0, 1].")
-    if st.button("Use this table", type="primary", key="tbl_use", icon=":material/check:"):
+    pressed = st.button("Use this table", type="primary", key="tbl_use", icon=":material/check:")
+    go = pressed and state.ask("tbl_use", f"{table['label']} with {roles.describe(chosen)}")
+    if state.confirm_box("tbl_use") or go:
         with widgets.guard():
-            prep = dict(feature_columns=list(features), id_column=id_col, label_column=label_col,
-                        missing=missing, scaling=scaling)
+            prep = dict(**chosen, missing=missing, scaling=scaling)
             ds = runs.prepare_table(frame, prep)  # a large table is prepared on a worker
             spec = {**table["origin"], "aggregations": list(table["aggregations"]), "prepare": prep}
             state.set_dataset(ds, spec, table["label"])
@@ -253,15 +302,13 @@ def aggregation_builder(table: dict, numeric: list):
                 step["overwrite"] = True
             state.set_table({**table, "frame": new,
                              "aggregations": [*table["aggregations"], step]})
-            st.session_state.pop("tbl_features", None)
             state.flash("Added the columns " + ", ".join(new_names)
-                        + ". Choose the features again and press 'Use this table'.")
+                        + ". Add them to the features if you like, and press 'Use this table'.")
             st.rerun()
     if table["aggregations"]:
         if st.button("Undo the aggregates", key="agg_undo"):
             with widgets.guard():
                 state.set_table({**table, "frame": table["base"], "aggregations": []})
-                st.session_state.pop("tbl_features", None)
                 st.rerun()
 
 

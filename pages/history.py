@@ -1,6 +1,7 @@
 """Run history: every run of this workspace, to reopen, compare, download or delete; and the
 trainings a server restart interrupted, to run again."""
 import datetime as dt
+import functools
 
 import pandas as pd
 import streamlit as st
@@ -42,17 +43,17 @@ def interrupted_section() -> None:
                     icon=":material/restart_alt:")
         c1, c2, _ = box.columns([1, 1, 3])
         same_data = rec.data_token == state.data_token()
-        c1.button("Run it again", key=f"hist_rerun_{rec.job_id}", type="primary",
-                  on_click=_rerun, args=(rec.job_id, rec.config),
+        key = f"hist_rerun_{rec.job_id}"
+        then = functools.partial(_dismiss, rec.job_id)  # off the list once it runs again
+        c1.button("Run it again", key=key, type="primary",
+                  on_click=configio.rerun, args=(rec.config, key, then),
                   disabled=not rec.config or not same_data or state.job_running(),
                   help=None if same_data else "It ran on another data set than the current one.")
         c2.button("Dismiss", key=f"hist_dismiss_{rec.job_id}", on_click=_dismiss,
                   args=(rec.job_id,))
-
-
-def _rerun(job_id: str, config: dict) -> None:
-    if configio.rerun(config):  # taken off the list once it runs again, not before
-        _dismiss(job_id)
+        if rec.config:
+            with box:
+                configio.rerun_status(rec.config, key, then)
 
 
 def _dismiss(job_id: str) -> None:
@@ -103,7 +104,8 @@ def actions(infos) -> None:
 
         result = ws.load_run(chosen)
         dataset = state.dataset() if current else None
-        widgets.downloads(downloads.result_downloads(result, dataset), key=f"hist_{chosen}")
+        widgets.downloads(downloads.result_downloads(result, dataset), key=f"hist_{chosen}",
+                          dataset=dataset)
 
 
 def comparison(infos) -> None:

@@ -28,8 +28,10 @@ st.write(_("Two clicks to a trained, drawn result on the default data (three blo
            "500 points)."))
 c1, c2 = st.columns(2)
 with c1:
-    if st.button(_("1 · Generate the default data"), type="primary", key="home_generate",
-                 icon=":material/scatter_plot:", width="stretch"):
+    pressed = st.button(_("1 · Generate the default data"), type="primary", key="home_generate",
+                        icon=":material/scatter_plot:", width="stretch")
+    go = pressed and state.ask("home_generate", quick.DEFAULT_DATA)  # results: asks first
+    if state.confirm_box("home_generate") or go:
         with widgets.guard():
             quick.generate_default()
             state.flash(_("Generated the default data: three blobs, 500 points."))

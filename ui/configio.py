@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any, Callable, Optional
 
 import streamlit as st
 
@@ -11,23 +12,64 @@ from ui import forms, runs, state, widgets
 from ui import methods as labels
 
 
+def _data_name(data: dict) -> str:
+    """The data a configuration describes, in words."""
+    return str(data.get("name") or data.get("file_name") or data.get("path", "data"))
+
+
+def _same_spec(a, b) -> bool:
+    """Two data recipes alike as JSON (a stored one reads tuples back as lists)."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def _changes_data(data: dict) -> bool:
+    return state.dataset() is None or not _same_spec(state.data_spec(), data)
+
+
 def _use_data(data: dict, csv: bytes | None) -> None:
     """Make the data a configuration describes the session's data (unless it already is)."""
-    if state.data_spec() != data or state.dataset() is None:
+    if _changes_data(data):
         ds = runs.load_data(data, csv)
-        name = data.get("name") or data.get("file_name") or data.get("path", "data")
-        state.set_dataset(ds, dict(data), f"{name} (from a configuration)")
+        state.set_dataset(ds, dict(data), f"{_data_name(data)} (from a configuration)")
 
 
-def _failed(err: Exception) -> None:
-    state.flash(str(err) if isinstance(err, ClusteringError) else
-                f"The configuration could not be applied ({type(err).__name__}: {err}).",
-                "error")
+def _error_key(key: str) -> str:
+    return f"{key}_error"
 
 
-def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None) -> bool:
+def _failed(err: Exception, key: str) -> None:
+    """Keep the reason a replay (control ``key``) failed, shown next to that control."""
+    st.session_state[_error_key(key)] = (
+        str(err) if isinstance(err, ClusteringError) else
+        f"The configuration could not be applied ({type(err).__name__}: {err}).")
+
+
+def replay_error(key: str) -> None:
+    """Draw the reason the replay of the control ``key`` last failed, if it did."""
+    message = st.session_state.get(_error_key(key))
+    if message:
+        st.error(widgets.md_escape(message), icon=":material/error:")
+
+
+def _ask_then(key: str, data: dict, action, args: tuple) -> None:
+    """on_click: ``action(*args)`` now, or, when it would load other data over results, after
+    the user confirms (:func:`ui.state.confirm_box`)."""
+    st.session_state.pop(_error_key(key), None)
+    try:
+        state.refresh()  # callbacks run before the script: the workspace as it is now
+    except Exception as err:  # noqa: BLE001 - said next to the control
+        _failed(err, key)
+        return
+    if not _changes_data(data) or state.ask(key, f"the run's data ({_data_name(data)})"):
+        action(*args)
+
+
+def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None,
+           key: str | None = None) -> bool:
     """on_click: rebuild the data if needed, fill the settings in, start the run; True when it
-    started (else the reason is shown on the next run)."""
+    started, else the reason is shown next to the control ``key`` (the Apply button's)."""
+    key = key or f"{key_prefix}_cfg_apply"
+    st.session_state.pop(_error_key(key), None)
     try:
         state.refresh()  # callbacks run before the script: the workspace as it is now
         config = cfg.load_config(text)
@@ -51,14 +93,15 @@ def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None) -> bool
                         config=runs.job_config(method, params, config.data))
         state.flash("Repeating the saved run.", "info")
         return True
-    except Exception as err:  # shown on the next run as a message
-        _failed(err)
+    except Exception as err:  # shown next to the control on the next run
+        _failed(err, key)
         return False
 
 
-def _apply_comparison(text: bytes, csv: bytes | None) -> bool:
+def _apply_comparison(text: bytes, csv: bytes | None, key: str = "cmp_cfg_apply") -> bool:
     """on_click: rebuild the data if needed and repeat every method of a saved comparison;
-    True when it started."""
+    True when it started, else the reason is shown next to the control ``key``."""
+    st.session_state.pop(_error_key(key), None)
     try:
         state.refresh()
         config = cfg.load_comparison(text)
@@ -77,30 +120,56 @@ def _apply_comparison(text: bytes, csv: bytes | None) -> bool:
         state.flash("Repeating the saved comparison.", "info")
         return True
     except Exception as err:
-        _failed(err)
+        _failed(err, key)
         return False
 
 
-def rerun(config: dict) -> bool:
-    """on_click: run a recorded configuration again (a job a server restart interrupted) on the
-    workspace's data; True when it started, else the refusal is shown on the next run."""
+def _rerun_now(config: dict, key: str, then: Optional[Callable[[], Any]] = None) -> bool:
+    """Run a recorded configuration again; ``then()`` once it started. True when it started."""
     text = json.dumps(config).encode()
     if config.get("format") == cfg.COMPARISON_FORMAT:
-        return _apply_comparison(text, None)
-    method = config.get("method")
-    return _apply(method, labels.form_key(method) or method, text, None)
+        started = _apply_comparison(text, None, key)
+    else:
+        method = config.get("method")
+        started = _apply(method, labels.form_key(method) or method, text, None, key)
+    if started and then is not None:
+        then()
+    return started
+
+
+def rerun(config: dict, key: str, then: Optional[Callable[[], Any]] = None) -> None:
+    """on_click of the control ``key``: run a recorded configuration again (a job a server
+    restart interrupted), asking first when it would load other data over results; ``then()``
+    once it started. :func:`rerun_status` draws the question or the refusal."""
+    _ask_then(key, dict(config.get("data") or {}), _rerun_now, (config, key, then))
+
+
+def rerun_status(config: dict, key: str, then: Optional[Callable[[], Any]] = None) -> None:
+    """Next to the control ``key`` of :func:`rerun`: its question, or why it did not start."""
+    state.confirm_box(key, on_confirm=_rerun_now, args=(config, key, then))
+    replay_error(key)
 
 
 def _csv_for(data: dict, key_prefix: str):
-    """The table a csv-based configuration needs (an uploader); ``(ready, bytes or None)``."""
-    if data["source"] != "csv" or state.data_spec() == data:
+    """The table a csv-based configuration needs (an uploader); ``(ready, bytes or None)``.
+    A file other than the run's is refused here, in words."""
+    if data["source"] != "csv" or _same_spec(state.data_spec(), data):
         return True, None
-    csv_up = st.file_uploader(widgets.md_escape(f"The run used the table "
-                                                f"{data.get('file_name')!r}: upload it"),
-                              type=["csv", "txt", "tsv"], key=f"{key_prefix}_cfg_csv")
+    name = data.get("file_name") or "its table"
+    csv_up = st.file_uploader(widgets.md_escape(f"The run used the table {name!r}: upload it"),
+                              type=["csv", "txt", "tsv", "xlsx", "xlsm", "xls", "ods"],
+                              key=f"{key_prefix}_cfg_csv")
     if csv_up is None:
         return False, None
-    return True, csv_up.getvalue()
+    raw = csv_up.getvalue()
+    digest = cfg.sha256_of(raw)
+    if digest != data.get("sha256"):
+        st.error(widgets.md_escape(
+            f"This run was made on a different table: expected SHA-256 {data.get('sha256')} "
+            f"({name}), the file {csv_up.name!r} has {digest}; upload that table."),
+            icon=":material/error:")
+        return False, None
+    return True, raw
 
 
 def _uploaded(label: str, key: str, load):
@@ -117,12 +186,28 @@ def _uploaded(label: str, key: str, load):
         return None, None
 
 
+def _loader_open(key_prefix: str, apply_key: str) -> bool:
+    """Whether a loader's expander opens: while it holds an upload, a question or an error."""
+    ss = st.session_state
+    return any(ss.get(k) is not None for k in (f"{key_prefix}_cfg_upload", f"{key_prefix}_cfg_csv",
+                                               f"{apply_key}_ask", _error_key(apply_key)))
+
+
+def _forget(key: str) -> None:
+    """Nothing (loadable) uploaded: no question and no error of an earlier file stay."""
+    for k in (f"{key}_ask", _error_key(key)):
+        st.session_state.pop(k, None)
+
+
 def comparison_loader(disabled: bool = False) -> None:
     """An expander to upload a saved comparison (JSON) and repeat it."""
-    with st.expander("Repeat a saved comparison (upload its configuration JSON)"):
+    key = "cmp_cfg_apply"
+    with st.expander("Repeat a saved comparison (upload its configuration JSON)",
+                     expanded=_loader_open("cmp", key)):
         text, config = _uploaded("Comparison configuration (.json)", "cmp_cfg_upload",
                                  cfg.load_comparison)
         if config is None:
+            _forget(key)
             return
         st.text("\n".join(f"{labels.compare_label(m)}: "
                           + ", ".join(f"{k} = {v}" for k, v in p.items())
@@ -130,17 +215,22 @@ def comparison_loader(disabled: bool = False) -> None:
         ready, csv = _csv_for(config.data, "cmp")
         if not ready:
             return
-        st.button("Apply and run", key="cmp_cfg_apply", type="primary",
-                  on_click=_apply_comparison, args=(text, csv), disabled=disabled,
-                  icon=":material/replay:")
+        st.button("Apply and run", key=key, type="primary", on_click=_ask_then,
+                  args=(key, config.data, _apply_comparison, (text, csv, key)),
+                  disabled=disabled, icon=":material/replay:")
+        state.confirm_box(key, on_confirm=_apply_comparison, args=(text, csv, key))
+        replay_error(key)
 
 
 def config_loader(method: str, key_prefix: str, disabled: bool = False) -> None:
     """An expander to upload a configuration and repeat the run it describes."""
-    with st.expander("Repeat a saved run (upload its configuration JSON)"):
+    key = f"{key_prefix}_cfg_apply"
+    with st.expander("Repeat a saved run (upload its configuration JSON)",
+                     expanded=_loader_open(key_prefix, key)):
         text, config = _uploaded("Run configuration (.json)", f"{key_prefix}_cfg_upload",
                                  cfg.load_config)
         if config is None:
+            _forget(key)
             return
         if config.method != method:
             st.error(widgets.md_escape(f"This configuration is for the method {config.method!r}, "
@@ -151,6 +241,9 @@ def config_loader(method: str, key_prefix: str, disabled: bool = False) -> None:
         ready, csv = _csv_for(config.data, key_prefix)
         if not ready:
             return
-        st.button("Apply and train", key=f"{key_prefix}_cfg_apply", type="primary",
-                  on_click=_apply, args=(method, key_prefix, text, csv), disabled=disabled,
+        args = (method, key_prefix, text, csv, key)
+        st.button("Apply and train", key=key, type="primary", on_click=_ask_then,
+                  args=(key, config.data, _apply, args), disabled=disabled,
                   icon=":material/replay:")
+        state.confirm_box(key, on_confirm=_apply, args=args)
+        replay_error(key)

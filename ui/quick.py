@@ -5,6 +5,8 @@ from ui import runs, state
 
 DEFAULT_GENERATOR = "blobs"
 DEFAULT_CLUSTERS = 3
+#: The default data in words (what :func:`ui.state.ask` names before it replaces results).
+DEFAULT_DATA = "the default data (three blobs, 500 points)"
 
 
 def generate_default() -> None:

@@ -5,7 +5,8 @@ running job) is kept on the server, keyed by the token in the page's address (``
 :func:`attach`, called by ``app.py`` on every script run, binds the browser session to it and
 mirrors it into ``st.session_state``, so a reload, a second tab on the same address or a server
 restart show the same work. A new data set clears the pages' results, which belong to the old one;
-they stay in the run history.
+they stay in the run history. The controls that make one ask first when there are results to lose
+(:func:`ask`, :func:`confirm_box`).
 
 A write of the data set or the working table carries the data version this session last drew:
 when another tab changed the workspace's data meanwhile, the write is refused with a message and
@@ -31,6 +32,7 @@ RESULTS = "cm_results"
 JOB = "cm_job"
 TABLE = "cm_table"
 FLASH = "cm_flash"
+ROLES = "cm_roles"  # the column roles chosen for each working table (ui.roles.table_key)
 WORKSPACE = "cm_workspace"  # the session's Workspace object
 SEEN = "cm_ws_seen"  # the data version this script run draws
 BASE = "cm_ws_base"  # the data version the previous run drew: this run's writes start from it
@@ -227,6 +229,16 @@ def set_table(value: Optional[dict]) -> None:
     _write(lambda seen: ws.set_table(value, seen=seen))
 
 
+def table_roles(key: str) -> Optional[dict]:
+    """The column roles last chosen in this session for the table ``key``, or None."""
+    return (_ss().get(ROLES) or {}).get(key)
+
+
+def remember_roles(key: str, roles: dict) -> None:
+    """Keep the column roles chosen for the table ``key`` (found again when it comes back)."""
+    _ss().setdefault(ROLES, {})[key] = dict(roles)
+
+
 def projection() -> tuple[np.ndarray, list[str]]:
     """Two coordinates of the current data for drawing (features or PCA), cached per data set."""
     from clustering.plots import project_2d
@@ -313,3 +325,65 @@ def flash(message: str, kind: str = "success") -> None:
 
 def pop_flash() -> Optional[tuple[str, str]]:
     return _ss().pop(FLASH, None)
+
+
+# ------------------------------------------------------------------------------ asking first
+def clearing_question(loading: str) -> Optional[str]:
+    """What to ask before ``loading`` (the new data, in words) becomes the data set and takes
+    the current results off the pages; None when there are none to lose (or when a training
+    runs: the change is then refused with its reason, nothing lost)."""
+    from ui.methods import result_title
+
+    shown = results()
+    if not shown or job_running():
+        return None
+    names = ", ".join(result_title(m) for m in shown)
+    return (f"Loading {loading} replaces the current data set and clears the results of "
+            f"{names} from their pages; they stay in the run history.")
+
+
+def ask(key: str, loading: str) -> bool:
+    """For the action of the control ``key``: True when it may go ahead now; False when it
+    would clear results, its question then waits for :func:`confirm_box`."""
+    question = clearing_question(loading)
+    if question is None:
+        _ss().pop(f"{key}_ask", None)
+        return True
+    _ss()[f"{key}_ask"] = question
+    return False
+
+
+def _answer(key: str, on_confirm: Optional[Callable[..., Any]], args: tuple) -> None:
+    _ss().pop(f"{key}_ask", None)
+    if on_confirm is None:
+        _ss()[f"{key}_go"] = True
+    else:
+        on_confirm(*args)
+
+
+def _cancel(key: str) -> None:
+    _ss().pop(f"{key}_ask", None)
+
+
+def confirm_box(key: str, on_confirm: Optional[Callable[..., Any]] = None,
+                args: tuple = ()) -> bool:
+    """Draw the question :func:`ask` left for the control ``key`` with Confirm
+    (``{key}_confirm``) and Cancel (``{key}_cancel``). True on the run after Confirm (for an
+    action run in the page); with ``on_confirm``, Confirm calls ``on_confirm(*args)`` instead."""
+    from ui.widgets import md_escape
+
+    if _ss().pop(f"{key}_go", False):
+        return True
+    question = _ss().get(f"{key}_ask")
+    if question is not None and not results():  # the results went meanwhile: nothing to ask
+        _cancel(key)
+        question = None
+    if question is None:
+        return False
+    box = st.container(border=True, key=f"{key}_ask_box")
+    box.warning(md_escape(question), icon=":material/warning:")
+    c1, c2, _ = box.columns([1, 1, 3])
+    c1.button("Confirm", key=f"{key}_confirm", type="primary", on_click=_answer,
+              args=(key, on_confirm, args))
+    c2.button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(key,))
+    return False
