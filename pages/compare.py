@@ -1,9 +1,9 @@
 """Compare: several methods on the current data, metrics table and small scatter multiples."""
-import numpy as np
 import streamlit as st
 
 from clustering import neighbour_plots, neighbours, plots
-from ui import configio, live, method_page, methods, runs, state, widgets
+from ui import (configio, headline, k_panel, live, method_page, methods, runs, state,
+                widgets)
 
 st.title("Compare methods")
 st.caption("Run several methods on the current data with the same number of clusters and read "
@@ -12,13 +12,11 @@ widgets.flash_messages()
 if not widgets.need_data():
     configio.comparison_loader()
     st.stop()
-live_slot = st.container()  # the live training panel sits on top
-
 ds = state.dataset()
 available = methods.compare_choices()
 busy = live.other_job_notice("compare")
 running = state.job_running()
-guess_k = int(len(np.unique(ds.labels))) if getattr(ds, "labels", None) is not None else 3
+default_k, k_origin = method_page.default_k(ds)
 
 
 def use_eps(value: float) -> None:
@@ -55,8 +53,9 @@ with st.container(border=True):
                             format_func=methods.compare_label,
                             persist_state="session", disabled=running)
     c1, c2, c3, c4 = st.columns(4)
-    k = c1.number_input("clusters K", 1, 30, min(max(guess_k, 2), 30), key="cmp_k",
+    k = c1.number_input("clusters K", 1, 30, default_k, key="cmp_k",
                         persist_state="session", disabled=running)
+    c1.caption(widgets.md_escape(f"Default: {k_origin}"))
     seed = c2.number_input("random seed", 0, 2**31 - 1, 0, key="cmp_seed",
                            persist_state="session", disabled=running)
     eps = c3.number_input("DBSCAN eps", 0.001, 100.0, 0.3, step=0.05, key="cmp_eps",
@@ -66,41 +65,45 @@ with st.container(border=True):
                                   persist_state="session", disabled=running)
     with st.expander("Choose eps: k-distance curve"):
         eps_helper(ds, float(eps), int(min_samples), running)
+    k_panel.suggest_panel("cmp", ds, state.data_token(), target="cmp_k", disabled=running)
     if st.button("Run the comparison", type="primary", key="cmp_run",
                  icon=":material/play_arrow:", disabled=running or busy or not chosen):
         with widgets.guard():
-            methods = runs.compare_params(chosen, int(k), int(seed), float(eps), int(min_samples),
-                                          n_objects=ds.X.shape[0])
-            runs.preflight_comparison(methods, ds.X)  # refused before the job starts
+            settings = runs.compare_params(chosen, int(k), int(seed), float(eps),
+                                           int(min_samples), n_objects=ds.X.shape[0])
+            runs.preflight_comparison(settings, ds.X)  # refused before the job starts
             spec, token = state.data_spec(), state.data_token()
 
             def target(callback, stop):
-                return runs.compare(methods, ds, spec, callback=callback, stop=stop,
+                return runs.compare(settings, ds, spec, callback=callback, stop=stop,
                                     data_token=token)
 
             state.start_job("compare", target, "Comparison",
-                            config=runs.job_config("compare", methods, spec))
+                            config=runs.job_config("compare", settings, spec))
             st.rerun()
+    with widgets.guard():  # the live panel where the eye is: right under the Run button
+        live.live_panel("compare")
 
 configio.comparison_loader(disabled=running or busy)
 
-with live_slot, widgets.guard():
-    live.live_panel("compare")
-
 
 def results(res):
-    """The metrics table and the partitions side by side (False: no method finished)."""
+    """Which methods are poor, the metrics table (key columns first) and the partitions side
+    by side (False: no method finished)."""
     for name, message in res.extra.get("errors", {}).items():
         st.warning(widgets.md_escape(f"{name}: {message}"))
     table = res.extra["table"]
     if table.empty:
         st.info("No method finished.")
         return False
-    counts = ("n_clusters", "noise", "clusters found", "noise points")
-    st.dataframe(table, column_config={
+    for verdict in headline.compare_verdicts(table).values():
+        st.warning(widgets.md_escape(verdict), icon=":material/warning:")
+    shown = headline.comparison_display(table)
+    counts = {headline.readable(c)[0] for c in headline.COUNTS}
+    st.dataframe(shown, column_config={
         c: st.column_config.NumberColumn(format="%d" if c in counts else
                                          "%.2f s" if c == "seconds" else "%.4f")
-        for c in table.columns})
+        for c in shown.columns})
     P, axes = state.projection()
     st.plotly_chart(plots.small_multiples(P, res.extra["partitions"], cols=4, axis_names=axes),
                     key="cmp_multiples")

@@ -6,7 +6,7 @@ live panel; this page draws its kernel and network settings and its results.
 import numpy as np
 import streamlit as st
 
-from clustering import plots, registry
+from clustering import plots
 from ui import forms, live, method_page, runs, state, widgets
 
 EMPTY = "Train the network to see its clusters."
@@ -27,8 +27,7 @@ def kernel_default(kernel) -> float:
 def apply_preset(which: str) -> None:
     from clustering.neural import NeuralSoftClustering
 
-    defaults = registry.default_params("neural")
-    k = int(st.session_state.get(f"{KEY}_n_clusters", defaults.get("n_clusters") or 3))
+    k = int(st.session_state.get(f"{KEY}_n_clusters", method_page.default_k()[0]))
     maker = NeuralSoftClustering.seed_preset if which == "seed" else NeuralSoftClustering.recommended
     forms.set_values(maker(k).get_params(), KEY)
 
@@ -50,9 +49,10 @@ def kernel_settings(page) -> dict:
     defaults, running = page.defaults, page.running
     st.markdown("**Kernel**")
     values = {}
-    values["n_clusters"] = forms.param_input("n_clusters", defaults.get("n_clusters") or 3,
+    values["n_clusters"] = forms.param_input("n_clusters", defaults["n_clusters"],
                                              f"{KEY}_n_clusters", disabled=running,
                                              field=page.field("n_clusters"))
+    page.k_caption()
     names = list(kernels.KERNELS)
 
     def kernel_changed():
@@ -138,7 +138,8 @@ def draw_snapshot(job):
 
 # ------------------------------------------------------------------------------------ results
 def results(res):
-    """The network's clusters, probabilities, decision regions, uncertainty and loss."""
+    """The network's clusters, probabilities, decision regions, uncertainty and loss (the
+    template draws the headline and every quality figure above them)."""
     ds = state.dataset()
     est = res.estimator
     status = runs.status_word(res).lower().replace("trained", "finished")
@@ -155,7 +156,7 @@ def results(res):
     hover = [f"object {i}" for i in ids]
     proba = res.proba if res.proba is not None else np.eye(res.n_clusters)[res.labels]
     tabs = st.tabs(["Soft clusters", "Hard labels", "Decision regions", "Uncertainty",
-                    "Loss", "Metrics"])
+                    "Loss"])
     with tabs[0]:
         st.plotly_chart(plots.soft_scatter(P, proba, axis_names=axes, hover=hover,
                                            title="Colour = mix of the cluster colours by p"),
@@ -163,8 +164,6 @@ def results(res):
     with tabs[1]:
         st.plotly_chart(plots.scatter(P, res.labels, axis_names=axes, hover=hover,
                                       title="argmax p"), key="nn_hard")
-        counts = np.bincount(res.labels[res.labels >= 0], minlength=res.n_clusters)
-        st.text("cluster sizes: " + ", ".join(f"{k}: {c}" for k, c in enumerate(counts)))
     with tabs[2]:
         if ds.X.shape[1] == 2:
             xs, ys, grid = runs.decision_grid(res, ds.X)
@@ -182,8 +181,6 @@ def results(res):
         st.plotly_chart(plots.loss_curve(est.loss_history_,
                                          title="Loss per epoch (the kept restart)"),
                         key="nn_loss")
-    with tabs[5]:
-        widgets.metrics_table(res.metrics)
 
 
 page = method_page.render("neural", CAPTION, settings=settings, drawer=draw_snapshot)

@@ -1,5 +1,6 @@
-"""The method page template: settings, Train, the saved-run loader and the live panel, from a
-method's registry entry (:mod:`clustering.registry`).
+"""The method page template: settings (in an expander, closed while a run is live), "Suggest
+K", Train, the live panel right under it and the saved-run loader, from a method's registry entry
+(:mod:`clustering.registry`).
 
 A page script calls :func:`render` with its method's name, its caption and, where it draws more
 than the generic form, its own ``settings`` function; it keeps only its results view::
@@ -9,22 +10,30 @@ than the generic form, its own ``settings`` function; it keeps only its results 
 
 ``settings(page)`` draws the inputs (``page.inputs(...)`` draws parameters from the method's
 constraints) and returns the chosen values; ``draw_results(result)`` draws the tabs of a finished
-run, the template adds the "Results" heading and the download buttons (the registry's
-``downloads``). :func:`results` serves the Compare page too.
+run, the template adds the "Results" heading, the result's headline in plain words with every
+quality figure one click away (:mod:`ui.headline`; not for :data:`OWN_CHOICE_OF_K`) and the
+download buttons (the registry's ``downloads``). :func:`results` serves the Compare page too.
+The default number of clusters is the data's (:func:`default_k`), said under the K input.
 
 The widget keys are the method's ``form_key`` and the parameter's name (``som_rows``), the train
 button ``{form_key}_train``, the loader's ``{form_key}_cfg_upload``, as saved workspaces and the
-tests know them.
+tests know them; the settings expander's open state is ``{form_key}_settings``, "Suggest K"'s
+buttons ``{form_key}_k_draw`` and ``{form_key}_k_use``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Callable, Mapping, Optional
 
 import streamlit as st
 
 from clustering import registry
 from ui import configio, forms, live, runs, state, widgets
+
+#: Methods that draw their own headline and choice of the number of clusters (the ensemble:
+#: :func:`ui.map_views.headline`, its curve over M); the template draws neither for them.
+OWN_CHOICE_OF_K = ("qbm",)
 
 
 @dataclass
@@ -36,6 +45,9 @@ class MethodPage:
     defaults: dict
     running: bool
     busy: bool
+    #: Where the default ``n_clusters`` came from ("" when the method has none).
+    k_origin: str = ""
+    _k_captioned: bool = dataclass_field(default=False, init=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -57,11 +69,22 @@ class MethodPage:
         return None if allowed is None else forms.field_spec(allowed)
 
     def inputs(self, defaults: Mapping[str, Any], *, columns: Optional[int] = None) -> dict:
-        """The inputs of ``defaults`` (name -> default), drawn from the method's constraints."""
-        return forms.param_inputs(defaults, self.key,
-                                  columns=columns or self.spec.form.get("columns", 3),
-                                  choices=choices(self.spec), disabled=self.running,
-                                  constraints=registry.constraints(self.name))
+        """The inputs of ``defaults`` (name -> default), drawn from the method's constraints;
+        with ``n_clusters`` among them, where its default came from (:meth:`k_caption`)."""
+        values = forms.param_inputs(defaults, self.key,
+                                    columns=columns or self.spec.form.get("columns", 3),
+                                    choices=choices(self.spec), disabled=self.running,
+                                    constraints=registry.constraints(self.name))
+        if "n_clusters" in defaults:
+            self.k_caption()
+        return values
+
+    def k_caption(self) -> None:
+        """Once per page: where the default number of clusters came from
+        (:func:`clustering.k_selection.default_k`)."""
+        if self.k_origin and not self._k_captioned:
+            st.caption(widgets.md_escape(f"Default number of clusters: {self.k_origin}"))
+            self._k_captioned = True
 
     def results(self, draw: Callable[[Any], Optional[bool]], empty: str) -> None:
         """The method's results view (:func:`results`)."""
@@ -83,13 +106,26 @@ def results(kind: str, key: str, draw: Callable[[Any], Optional[bool]], empty: s
             return
         st.divider()
         st.subheader("Results")
+        if kind in registry.names() and kind not in OWN_CHOICE_OF_K:
+            result_headline(res)
         if draw(res) is False:
             return
         st.markdown("**Downloads**")
         for i, row in enumerate(download_rows(res)):
-            widgets.downloads(row, key=f"{key}_dl" + (str(i + 1) if i else ""))
+            widgets.downloads(row, key=f"{key}_dl" + (str(i + 1) if i else ""),
+                              dataset=state.dataset())
         if note:
             st.caption(note)
+
+
+def result_headline(res) -> None:
+    """A method's result in plain words (:mod:`ui.headline`) and, one click away, every
+    quality figure (:func:`ui.widgets.metrics_table`)."""
+    from ui import headline
+
+    headline.draw(headline.build(res.labels, res.metrics, res.proba))
+    with st.expander("All quality figures"):
+        widgets.metrics_table(res.metrics)
 
 
 def download_rows(res) -> list:
@@ -131,11 +167,48 @@ def _train(page: MethodPage, values: Mapping[str, Any], label: str) -> None:
     st.rerun()
 
 
+def default_k(dataset=None) -> tuple[int, str]:
+    """The app's default number of clusters for ``dataset`` (the session's by default) and where
+    it came from (:func:`clustering.k_selection.default_k`)."""
+    from clustering import k_selection
+
+    return k_selection.default_k(state.dataset() if dataset is None else dataset,
+                                 limit=forms.PARAM_META["n_clusters"]["max"])
+
+
+def page_defaults(name: str, dataset) -> tuple[dict, str]:
+    """The registry's defaults of ``name`` with the data's default number of clusters
+    (:func:`default_k`) and its origin ("" when the method takes no number of clusters)."""
+    defaults = registry.default_params(name)
+    if "n_clusters" not in defaults or not registry.get(name).uses_n_clusters:
+        return defaults, ""
+    defaults["n_clusters"], origin = default_k(dataset)
+    return defaults, origin
+
+
+def settings_state(key: str, running: bool, failed: bool = False) -> str:
+    """The key of the settings expander's open state (``{key}_settings``): open on a page's
+    first view unless a run is live, closed when a run starts (the live panel comes into view)
+    and kept closed when it ends with a result (the results come into view), open again when it
+    ended on an error (``failed``: the settings are what to change); the user opens it at any
+    time. The running state last seen is kept in ``{key}_settings_ran``."""
+    ss = st.session_state
+    state_key, seen = f"{key}_settings", f"{key}_settings_ran"
+    ss.setdefault(state_key, not running)
+    if running and not ss.get(seen):
+        ss[state_key] = False
+    elif failed and not running and ss.get(seen):
+        ss[state_key] = True
+    ss[seen] = running
+    return state_key
+
+
 def render(name: str, caption: str, *, settings: Callable[[MethodPage], dict] = default_settings,
            drawer: Optional[Callable] = None, train_label: str = "Train") -> MethodPage:
-    """Draw the method page of ``name``: title, caption, settings (``settings(page)`` returns
-    the chosen values), Train, the saved-run loader and the live panel (``drawer(job)`` draws a
-    training snapshot). Returns the :class:`MethodPage` for the results view; without data it
+    """Draw the method page of ``name``: title, caption, the settings in an expander
+    (``settings(page)`` returns the chosen values; closed while a run is live), "Suggest K",
+    Train, the live panel right under it (``drawer(job)`` draws a training snapshot) and the
+    saved-run loader. Returns the :class:`MethodPage` for the results view; without data it
     shows the loader and stops the script (``st.stop``)."""
     spec = registry.get(name)
     st.title(spec.label)
@@ -144,17 +217,27 @@ def render(name: str, caption: str, *, settings: Callable[[MethodPage], dict] = 
     if not widgets.need_data():
         configio.config_loader(name, spec.form_key)
         st.stop()
-    live_slot = st.container()  # the live training panel sits on top
     busy = live.other_job_notice(name)  # says which other training holds the session
-    page = MethodPage(spec, state.dataset(), registry.default_params(name),
-                      running=state.job_running(), busy=busy)
+    defaults, origin = page_defaults(name, state.dataset())
+    page = MethodPage(spec, state.dataset(), defaults, running=state.job_running(), busy=busy,
+                      k_origin=origin)
     with st.container(border=True):
-        values = settings(page)
+        job = state.job()
+        failed = job is not None and job.method == name and bool(job.error)
+        with st.expander("Settings", key=settings_state(page.key, page.running, failed),
+                         on_change="rerun", icon=":material/tune:"):
+            values = settings(page)
+            page.k_caption()
+            if origin and name not in OWN_CHOICE_OF_K:
+                from ui import k_panel
+
+                k_panel.suggest_panel(page.key, page.ds, state.data_token(),
+                                      disabled=page.running)
         if st.button(train_label, type="primary", key=f"{spec.form_key}_train",
                      icon=":material/play_arrow:", disabled=page.running or page.busy):
             with widgets.guard():
                 _train(page, values, spec.label)
+        with widgets.guard():  # the live panel where the eye is: right under Train
+            live.live_panel(name, drawer)
     configio.config_loader(name, spec.form_key, disabled=page.running or page.busy)
-    with live_slot, widgets.guard():
-        live.live_panel(name, drawer)
     return page

@@ -18,6 +18,7 @@ from clustering import config as cfg
 from clustering import registry
 from clustering.errors import ClusteringError
 from clustering.progress import Progress
+from ui.headline import comparison_order
 from ui.methods import compare_label
 from ui.result import MethodResult, quality
 from ui.result_files import estimator_with_model, model_bytes
@@ -192,12 +193,12 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
             continue
         labels = np.asarray(labels)
         partitions[label] = labels
-        row = quality(dataset.X, labels, y_true=y_true)
-        row["clusters found"] = float(len(set(labels.tolist()) - {-1}))
-        row["noise points"] = float(np.sum(labels < 0))
+        row = quality(dataset.X, labels, y_true=y_true)  # n_clusters and noise found
         row["seconds"] = time.monotonic() - t0
         rows[label] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
+    if not table.empty:
+        table = comparison_order(table)
     table.index.name = "method"
     config = cfg.ComparisonConfig(checked, dict(data_spec))  # the settings of what ran
     if callback is not None:

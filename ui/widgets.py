@@ -74,16 +74,23 @@ def need_data() -> bool:
     return False
 
 
-def downloads(items: list[tuple[str, Optional[bytes], str, str]], key: str) -> None:
-    """A row of download buttons: ``(label, data, file_name, mime)``; None data is skipped."""
+def downloads(items: list[tuple[str, Optional[bytes], str, str]], key: str,
+              dataset=None) -> None:
+    """A row of download buttons: ``(label, data, file_name, mime)``; None data is skipped.
+    Each button's help says how its file is written (:func:`ui.downloads.download_help`, the
+    format of ``dataset``'s table; how to load a ``.keras`` model)."""
+    from ui.downloads import download_help
+
     items = [it for it in items if it[1] is not None]
     if not items:
         return
     cols = st.columns(len(items))
-    for col, (label, data, file_name, mime) in zip(cols, items):
+    for col, item in zip(cols, items):
+        label, data, file_name, mime = item
         col.download_button(label, data=data, file_name=file_name, mime=mime,
                             key=f"{key}_{file_name}", icon=":material/download:",
-                            on_click="ignore", width="stretch")
+                            on_click="ignore", width="stretch",
+                            help=download_help(item, dataset))
 
 
 def workspace_box(ws) -> None:
@@ -122,9 +129,11 @@ def metrics_frame(metrics: dict):
 
 
 def metrics_table(metrics: dict) -> None:
-    """The quality figures as a table with a hint each (:func:`metrics_frame`)."""
+    """The quality figures as a table with a meaning each, counts as whole numbers
+    (:func:`ui.headline.metrics_display`)."""
+    from ui.headline import metrics_display
+
     if not metrics:
         st.caption("No quality figures.")
         return
-    st.dataframe(metrics_frame(metrics), hide_index=True,
-                 column_config={"value": st.column_config.NumberColumn(format="%.4f")})
+    st.dataframe(metrics_display(metrics), hide_index=True)
