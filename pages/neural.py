@@ -153,17 +153,20 @@ def results(res):
     st.caption(widgets.md_escape(f"Solver: {est.solver_}. {est.solver_reason_}"))
     P, axes = state.projection()
     ids = runs.object_ids(ds)
-    hover = [f"object {i}" for i in ids]
     proba = res.proba if res.proba is not None else np.eye(res.n_clusters)[res.labels]
+    names = plots.cluster_names(res.labels, ds.labels, ds.label_names)  # "(mostly 'x')"
+    names.update({k: plots.cluster_name(k) for k in range(proba.shape[1]) if k not in names})
+    hover = plots.object_hover(ids, ds.raw, res.proba, names)  # id, values, probabilities
     tabs = st.tabs(["Soft clusters", "Hard labels", "Decision regions", "Uncertainty",
                     "Loss"])
     with tabs[0]:
         st.plotly_chart(plots.soft_scatter(P, proba, axis_names=axes, hover=hover,
+                                           label_names=names,
                                            title="Colour = mix of the cluster colours by p"),
                         key="nn_soft")
     with tabs[1]:
         st.plotly_chart(plots.scatter(P, res.labels, axis_names=axes, hover=hover,
-                                      title="argmax p"), key="nn_hard")
+                                      label_names=names, title="argmax p"), key="nn_hard")
     with tabs[2]:
         if ds.X.shape[1] == 2:
             xs, ys, grid = runs.decision_grid(res, ds.X)

@@ -1,5 +1,7 @@
 """AppTest: train every method on small data; results, downloads, state across pages, Stop."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,6 +49,13 @@ def test_neural_trains_and_draws_results_with_downloads():
     keys = {c.key for c in at.get("plotly_chart")}
     assert {"nn_soft", "nn_hard", "nn_regions", "nn_entropy", "nn_loss"} <= keys
     assert any("No curve to draw" in c.value for c in at.caption)
+    import json
+
+    hard = json.loads(next(c for c in at.get("plotly_chart") if c.key == "nn_hard").proto.spec)
+    legends = {t.get("name", "") for t in hard["data"]}  # clusters named by their majority class
+    assert any(re.fullmatch(r"cluster \d \(mostly 'class \d'\)", n) for n in legends), legends
+    hover = hard["data"][0]["text"][0]  # the object's id, values and probabilities
+    assert hover.startswith("id ") and "x1 = " in hover and "P(cluster" in hover, hover
     labels = [d.proto.label for d in at.get("download_button")]
     assert labels == ["Labels and probabilities (CSV)", "Labels and probabilities (Excel)",
                       "Run configuration (JSON)", "Trained model (.keras)", "Metrics (CSV)"]

@@ -79,13 +79,30 @@ def test_home_page_and_generate(page):
     shot(page, "02-data-generated")
 
 
+def in_viewport(page, locator) -> bool:
+    """Whether ``locator`` is wholly inside the window as it is scrolled now."""
+    box, view = locator.bounding_box(), page.viewport_size
+    return box is not None and 0 <= box["y"] and box["y"] + box["height"] <= view["height"]
+
+
 def start_long_training(page, seconds: float) -> None:
-    """150 blobs, a network that trains long (no early stop); wait until its progress moves."""
+    """150 blobs, a network that trains long (no early stop); wait until its progress moves.
+    The progress appears where the user's eye is: in the window, without scrolling, after the
+    click on Train (in a window of an ordinary laptop's height)."""
     generate(page, "blobs", 150)
     nav(page, "Neural clustering")
     set_number(page, "max epochs", 5000)
     set_number(page, "patience", 5000)
-    page.get_by_role("button", name="Train", exact=True).click()
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 800})
+    train = page.get_by_role("button", name="Train", exact=True)
+    train.scroll_into_view_if_needed()
+    train.click()
+    bar = page.locator('[data-testid="stMain"] [data-testid="stProgress"]').first
+    bar.wait_for()
+    stop = page.locator('[data-testid="stMain"]').get_by_role("button", name="Stop")
+    assert in_viewport(page, bar) and in_viewport(page, stop), "the progress is out of view"
+    page.set_viewport_size(size)
     values = progress_values(page, seconds)
     assert len(values) >= 2 and values[-1] > values[0], f"progress did not advance: {values}"
 
