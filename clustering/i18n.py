@@ -13,7 +13,8 @@ fuzzy translation (``tests/test_i18n.py``).
 
 The language is per caller: :func:`set_language` sets it for the current thread or task (a
 ``contextvars`` variable: each Streamlit session's script runs in its own thread, so two visitors
-in two languages do not see each other's), :func:`gettext` reads it. Parameters stay data: a
+in two languages do not see each other's), :func:`gettext` reads it; a thread that set none asks
+the source the app gives (:func:`set_language_source`: the session's choice). Parameters stay data: a
 message is translated first and formatted after, ``_("Column {name} ...").format(name=col)``.
 Without a catalog for the language (or a message missing from it) the English text is shown.
 """
@@ -26,10 +27,10 @@ import os
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 __all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "LANG_ENV", "LOCALE_DIR", "DOMAIN", "gettext", "_",
-           "N_", "ngettext", "set_language", "language", "check_language", "language_of_locale",
+           "N_", "ngettext", "set_language", "set_language_source", "language", "check_language", "language_of_locale",
            "language_from_env", "catalog_path", "format_number", "parse_number"]
 
 #: The languages of the interface, by code: the name each is chosen by (in its own language).
@@ -42,9 +43,11 @@ LOCALE_DIR = Path(__file__).resolve().parents[1] / "locales"
 #: The environment variable the command line reads its language from (as ``LANG=ru_RU.UTF-8``).
 LANG_ENV = "LANG"
 
-_current: contextvars.ContextVar[str] = contextvars.ContextVar("clustermap_language",
-                                                              default=DEFAULT_LANGUAGE)
+_current: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("clustermap_language",
+                                                                        default=None)
 _lock = threading.Lock()
+#: Where a thread that set no language finds one (:func:`set_language_source`), or None.
+_source: Optional[Callable[[], Optional[str]]] = None
 
 
 def check_language(code: str) -> str:
@@ -62,9 +65,25 @@ def set_language(code: str) -> None:
     _current.set(check_language(code))
 
 
+def set_language_source(source: Optional[Callable[[], Optional[str]]]) -> None:
+    """Where a thread that set no language asks for one: ``source()`` returns a language code or
+    None (the app's: the visitor's choice in the session of the running script, so that a
+    button's callback or a fragment's re-run, which run before or without the entry script,
+    speak the visitor's language)."""
+    global _source
+    _source = source
+
+
 def language() -> str:
-    """The language of this thread's messages."""
-    return _current.get()
+    """The language of this thread's messages: the one it set (:func:`set_language`), else
+    the source's (:func:`set_language_source`), else :data:`DEFAULT_LANGUAGE`."""
+    code = _current.get()
+    if code is None and _source is not None:
+        try:
+            code = _source()
+        except Exception:  # noqa: BLE001 - no session to ask: the default
+            code = None
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def language_of_locale(locale: Optional[str]) -> str:

@@ -30,7 +30,7 @@ c1, c2 = st.columns(2)
 with c1:
     pressed = st.button(_("1 · Generate the default data"), type="primary", key="home_generate",
                         icon=":material/scatter_plot:", width="stretch")
-    go = pressed and state.ask("home_generate", quick.DEFAULT_DATA)  # results: asks first
+    go = pressed and state.ask("home_generate", _(quick.DEFAULT_DATA))  # results: asks first
     if state.confirm_box("home_generate") or go:
         with widgets.guard():
             quick.generate_default()

@@ -7,12 +7,13 @@ import numpy as np
 import streamlit as st
 
 from clustering import plots
+from clustering.i18n import N_, _
 from ui import forms, live, method_page, runs, state, widgets
 
-EMPTY = "Train the network to see its clusters."
+EMPTY = N_("Train the network to see its clusters.")
 KEY = "nn"
 SPECIAL = ("n_clusters", "kernel", "kernel_param")
-CAPTION = ("A Keras network maps each point to a probability per cluster and learns, without "
+CAPTION = N_("A Keras network maps each point to a probability per cluster and learns, without "
            "labels, to keep close points together: the loss is -Σ_k (p_k·M p_k)/Σ_i p_ik for a "
            "proximity kernel M of the squared distance.")
 
@@ -47,7 +48,7 @@ def kernel_settings(page) -> dict:
     from clustering import kernels
 
     defaults, running = page.defaults, page.running
-    st.markdown("**Kernel**")
+    st.markdown("**" + _("Kernel") + "**")
     values = {}
     values["n_clusters"] = forms.param_input("n_clusters", defaults["n_clusters"],
                                              f"{KEY}_n_clusters", disabled=running,
@@ -72,10 +73,11 @@ def kernel_settings(page) -> dict:
         values["kernel_param"] = forms.param_input(
             "kernel_param", kernel_default(kernel), f"{KEY}_kernel_param", disabled=running,
             help=forms.kernel_param_help(kernel),
-            label=f"kernel parameter {kernel.param_name}")
+            label=_("kernel parameter {name}").format(name=kernel.param_name))
     else:
         values["kernel_param"] = None
-        st.caption(widgets.md_escape(f"The {kernel.label.lower()} kernel has no parameter."))
+        st.caption(widgets.md_escape(_("The {kernel} kernel has no parameter.").format(
+            kernel=kernel.label.lower())))
     with widgets.guard():
         kernel_curve(page.ds.X, kernel, values)
     return values
@@ -95,16 +97,18 @@ def kernel_curve(X, kernel, values: dict) -> None:
     curve = kernels.kernel_curve(values["kernel"], values["kernel_param"], d2, X=X)
     if np.all(np.isnan(curve)):
         st.caption(widgets.md_escape(
-            f"No curve to draw: the {kernel.label.lower()} kernel is not a function of "
-            "the distance alone (whether two points are close depends on the points "
-            "around them)."))
+            _("No curve to draw: the {kernel} kernel is not a function of the distance alone "
+              "(whether two points are close depends on the points around them).").format(
+                kernel=kernel.label.lower())))
     else:
         if kernel.curve is None:
             shown = min(X.shape[0], kernels.CURVE_POINTS)
-            st.caption("On this data: M = 1 up to the median squared distance of a "
-                       "point to its k-th neighbour (the graph's typical reach)"
-                       + ("." if shown == X.shape[0] else
-                          f", estimated on {shown} of {X.shape[0]} points."))
+            st.caption(_("On this data: M = 1 up to the median squared distance of a point "
+                         "to its k-th neighbour (the graph's typical reach).")
+                       if shown == X.shape[0] else
+                       _("On this data: M = 1 up to the median squared distance of a point "
+                         "to its k-th neighbour (the graph's typical reach), estimated on "
+                         "{shown} of {n} points.").format(shown=shown, n=X.shape[0]))
         st.plotly_chart(plots.kernel_plot(d2, curve, name=values["kernel"]),
                         key="kernel_plot")
 
@@ -112,14 +116,14 @@ def kernel_curve(X, kernel, values: dict) -> None:
 def network_settings(page) -> dict:
     """The preset buttons and the network's and training's settings."""
     running = page.running
-    st.markdown("**Network and training**")
-    b1, b2, _ = st.columns([1, 1, 1])
-    b1.button("Seed preset", key="nn_seed", on_click=apply_preset, args=("seed",),
-              disabled=running, help="The notes' settings: 3 x Dense(20, relu), A = 3, Adam, "
-                                     "up to 5000 epochs, patience 50, min_delta 0.01.")
-    b2.button("Recommended", key="nn_recommended", on_click=apply_preset, args=("recommended",),
-              disabled=running, help="Settings that train faster and more reliably on the "
-                                     "generated data.")
+    st.markdown("**" + _("Network and training") + "**")
+    b1, b2, _unused = st.columns([1, 1, 1])
+    b1.button(_("Seed preset"), key="nn_seed", on_click=apply_preset, args=("seed",),
+              disabled=running, help=_("The notes' settings: 3 x Dense(20, relu), A = 3, Adam, "
+                                       "up to 5000 epochs, patience 50, min_delta 0.01."))
+    b2.button(_("Recommended"), key="nn_recommended", on_click=apply_preset,
+              args=("recommended",), disabled=running,
+              help=_("Settings that train faster and more reliably on the generated data."))
     generic = {k: v for k, v in page.shown().items() if k not in SPECIAL}
     return page.inputs(generic, columns=3)
 
@@ -130,7 +134,7 @@ def draw_snapshot(job):
     if proba.ndim != 2 or proba.shape[0] != ds.X.shape[0]:
         return
     P, axes = state.projection()
-    title = job.snapshot_title("Soft clusters")
+    title = job.snapshot_title(_("Soft clusters"))
     fig = live.cached_figure(job, "soft", title, lambda: plots.soft_scatter(
         P, proba, axis_names=axes, height=260, title=title))
     st.plotly_chart(fig, key="live_soft")
@@ -142,49 +146,55 @@ def results(res):
     template draws the headline and every quality figure above them)."""
     ds = state.dataset()
     est = res.estimator
-    status = runs.status_word(res).lower().replace("trained", "finished")
+    # how training ended (runs.status_word's cases, as a part of this sentence)
+    status = (_("stopped at the time cap") if res.stop_reason == "time" else
+              _("stopped by you") if res.stopped else _("finished"))
     restarts = len(est.restart_losses_)
-    kept = (f"; kept restart {est.best_restart_ + 1} of {restarts} (lowest loss)"
-            if restarts > 1 else "")
-    st.text(f"Training {status} in {res.elapsed:.1f} s: {est.n_epochs_} epochs, final loss "
-            f"{est.loss_:.4f}{kept}; K = {res.n_clusters}, kernel {est.kernel_.name}"
-            + (f" ({est.kernel_.param_name} = {est.kernel_param_:g})."
-               if est.kernel_.has_param else "."))
-    st.caption(widgets.md_escape(f"Solver: {est.solver_}. {est.solver_reason_}"))
+    kept = (_("; kept restart {best} of {restarts} (lowest loss)").format(
+        best=est.best_restart_ + 1, restarts=restarts) if restarts > 1 else "")
+    param = (" ({name} = {value}).".format(name=est.kernel_.param_name,
+                                           value=f"{est.kernel_param_:g}")
+             if est.kernel_.has_param else ".")
+    st.text(_("Training {status} in {seconds} s: {epochs} epochs, final loss {loss}{kept}; "
+              "K = {k}, kernel {kernel}").format(
+        status=status, seconds=f"{res.elapsed:.1f}", epochs=est.n_epochs_,
+        loss=f"{est.loss_:.4f}", kept=kept, k=res.n_clusters, kernel=est.kernel_.name) + param)
+    st.caption(widgets.md_escape(_("Solver: {solver}. {reason}").format(
+        solver=est.solver_, reason=est.solver_reason_)))
     P, axes = state.projection()
     ids = runs.object_ids(ds)
     proba = res.proba if res.proba is not None else np.eye(res.n_clusters)[res.labels]
     names = plots.cluster_names(res.labels, ds.labels, ds.label_names)  # "(mostly 'x')"
     names.update({k: plots.cluster_name(k) for k in range(proba.shape[1]) if k not in names})
     hover = plots.object_hover(ids, ds.raw, res.proba, names)  # id, values, probabilities
-    tabs = st.tabs(["Soft clusters", "Hard labels", "Decision regions", "Uncertainty",
-                    "Loss"])
+    tabs = st.tabs([_("Soft clusters"), _("Hard labels"), _("Decision regions"),
+                    _("Uncertainty"), _("Loss")])
     with tabs[0]:
         st.plotly_chart(plots.soft_scatter(P, proba, axis_names=axes, hover=hover,
                                            label_names=names,
-                                           title="Colour = mix of the cluster colours by p"),
+                                           title=_("Colour = mix of the cluster colours by p")),
                         key="nn_soft")
     with tabs[1]:
         st.plotly_chart(plots.scatter(P, res.labels, axis_names=axes, hover=hover,
-                                      label_names=names, title="argmax p"), key="nn_hard")
+                                      label_names=names, title=_("argmax p")), key="nn_hard")
     with tabs[2]:
         if ds.X.shape[1] == 2:
             xs, ys, grid = runs.decision_grid(res, ds.X)
             st.plotly_chart(plots.decision_regions(xs, ys, grid, ds.X, proba, axis_names=axes,
-                                                   title="The network's output over the plane"),
+                                                   title=_("The network's output over the plane")),
                             key="nn_regions")
         else:
-            st.info("Decision regions are drawn for 2-D data; this data set has "
-                    f"{ds.X.shape[1]} features.", icon=":material/info:")
+            st.info(_("Decision regions are drawn for 2-D data; this data set has {d} "
+                      "features.").format(d=ds.X.shape[1]), icon=":material/info:")
     with tabs[3]:
         st.plotly_chart(plots.entropy_scatter(P, proba, axis_names=axes, hover=hover,
-                                              title="Normalised entropy of p (1 = undecided)"),
+                                              title=_("Normalised entropy of p (1 = undecided)")),
                         key="nn_entropy")
     with tabs[4]:
         st.plotly_chart(plots.loss_curve(est.loss_history_,
-                                         title="Loss per epoch (the kept restart)"),
+                                         title=_("Loss per epoch (the kept restart)")),
                         key="nn_loss")
 
 
-page = method_page.render("neural", CAPTION, settings=settings, drawer=draw_snapshot)
-page.results(results, EMPTY)
+page = method_page.render("neural", _(CAPTION), settings=settings, drawer=draw_snapshot)
+page.results(results, _(EMPTY))

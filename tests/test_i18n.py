@@ -21,8 +21,8 @@ PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
 def code_messages() -> set[str]:
-    """Every message the code marks (``_``, ``N_``, ``ngettext``), as ``pybabel extract
-    -F babel.cfg -k N_`` collects them."""
+    """Every message the code marks (``_``, ``N_``, ``ngettext``: its singular, the catalog's
+    key), as ``pybabel extract -F babel.cfg -k N_`` collects them."""
     keywords = dict(DEFAULT_KEYWORDS, N_=None)
     with open(ROOT / "babel.cfg") as fh:
         from babel.messages.frontend import parse_mapping_cfg
@@ -31,7 +31,7 @@ def code_messages() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
             str(ROOT), method_map, options_map, keywords=keywords):
-        found.update([message] if isinstance(message, str) else message)
+        found.add(message if isinstance(message, str) else message[0])  # a plural: its singular
     return {m for m in found if m}
 
 
@@ -51,6 +51,8 @@ def test_every_message_of_the_code_has_a_russian_translation_that_is_not_fuzzy()
             problems.append(f"{'missing' if entry is None else 'fuzzy or empty'}: {msgid!r}")
             continue
         strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        if not all(strings):
+            problems.append(f"a plural form is empty: {msgid!r}")
         for text in strings:  # the parameters stay data: the same placeholders
             if set(PLACEHOLDER.findall(text)) != set(PLACEHOLDER.findall(msgid)):
                 problems.append(f"placeholders differ: {msgid!r} -> {text!r}")
@@ -140,3 +142,22 @@ def test_the_interface_follows_the_chosen_language():
     assert "Быстрый старт" in [h.value for h in ru.subheader]
     assert "Данных пока нет." in [c.value for c in ru.sidebar.caption]
     assert ru.button(key="home_generate").label == "1 · Создать данные по умолчанию"
+
+
+def test_a_thread_that_set_no_language_asks_the_source():
+    """A button's callback or a fragment's re-run runs in a thread where the entry script did
+    not set the language: it asks the app's source (the session's choice)."""
+    seen = []
+    before = i18n._source
+    try:
+        i18n.set_language_source(lambda: "ru")
+        t = threading.Thread(target=lambda: seen.append(i18n._("Run history")))
+        t.start()
+        t.join()
+        i18n.set_language_source(lambda: None)  # no session: the default
+        t = threading.Thread(target=lambda: seen.append(i18n._("Run history")))
+        t.start()
+        t.join()
+    finally:
+        i18n.set_language_source(before)
+    assert seen == ["История запусков", "Run history"]

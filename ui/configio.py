@@ -8,13 +8,14 @@ import streamlit as st
 
 from clustering import config as cfg
 from clustering.errors import ClusteringError
+from clustering.i18n import N_, _
 from ui import forms, runs, state, widgets
 from ui import methods as labels
 
 
 def _data_name(data: dict) -> str:
     """The data a configuration describes, in words."""
-    return str(data.get("name") or data.get("file_name") or data.get("path", "data"))
+    return str(data.get("name") or data.get("file_name") or data.get("path", _("data")))
 
 
 def _same_spec(a, b) -> bool:
@@ -30,7 +31,8 @@ def _use_data(data: dict, csv: bytes | None) -> None:
     """Make the data a configuration describes the session's data (unless it already is)."""
     if _changes_data(data):
         ds = runs.load_data(data, csv)
-        state.set_dataset(ds, dict(data), f"{_data_name(data)} (from a configuration)")
+        state.set_dataset(ds, dict(data), _("{name} (from a configuration)").format(
+            name=_data_name(data)))
 
 
 def _error_key(key: str) -> str:
@@ -41,7 +43,8 @@ def _failed(err: Exception, key: str) -> None:
     """Keep the reason a replay (control ``key``) failed, shown next to that control."""
     st.session_state[_error_key(key)] = (
         str(err) if isinstance(err, ClusteringError) else
-        f"The configuration could not be applied ({type(err).__name__}: {err}).")
+        _("The configuration could not be applied ({error_type}: {error}).").format(
+            error_type=type(err).__name__, error=err))
 
 
 def replay_error(key: str) -> None:
@@ -60,7 +63,8 @@ def _ask_then(key: str, data: dict, action, args: tuple) -> None:
     except Exception as err:  # noqa: BLE001 - said next to the control
         _failed(err, key)
         return
-    if not _changes_data(data) or state.ask(key, f"the run's data ({_data_name(data)})"):
+    if not _changes_data(data) or state.ask(key, _("the run's data ({name})").format(
+            name=_data_name(data))):
         action(*args)
 
 
@@ -74,8 +78,8 @@ def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None,
         state.refresh()  # callbacks run before the script: the workspace as it is now
         config = cfg.load_config(text)
         if config.method != method:
-            raise ClusteringError(f"method: this configuration is for {config.method!r}; "
-                                  f"open its page to repeat it.")
+            raise ClusteringError(_("method: this configuration is for {method}; open its page "
+                                    "to repeat it.").format(method=repr(config.method)))
         _use_data(config.data, csv)
         ds, spec, token = state.dataset(), state.data_spec(), state.data_token()
         params = dict(config.params)
@@ -91,7 +95,7 @@ def _apply(method: str, key_prefix: str, text: bytes, csv: bytes | None,
 
         state.start_job(method, target, labels.result_title(method),
                         config=runs.job_config(method, params, config.data))
-        state.flash("Repeating the saved run.", "info")
+        state.flash(_("Repeating the saved run."), "info")
         return True
     except Exception as err:  # shown next to the control on the next run
         _failed(err, key)
@@ -115,9 +119,9 @@ def _apply_comparison(text: bytes, csv: bytes | None, key: str = "cmp_cfg_apply"
             return runs.compare(methods, ds, spec, callback=callback, stop=stop,
                                 data_token=token)
 
-        state.start_job("compare", target, "Comparison",
+        state.start_job("compare", target, N_("Comparison"),
                         config=runs.job_config("compare", methods, config.data))
-        state.flash("Repeating the saved comparison.", "info")
+        state.flash(_("Repeating the saved comparison."), "info")
         return True
     except Exception as err:
         _failed(err, key)
@@ -155,8 +159,9 @@ def _csv_for(data: dict, key_prefix: str):
     A file other than the run's is refused here, in words."""
     if data["source"] != "csv" or _same_spec(state.data_spec(), data):
         return True, None
-    name = data.get("file_name") or "its table"
-    csv_up = st.file_uploader(widgets.md_escape(f"The run used the table {name!r}: upload it"),
+    name = data.get("file_name") or _("its table")
+    csv_up = st.file_uploader(widgets.md_escape(
+        _("The run used the table {name}: upload it").format(name=repr(name))),
                               type=["csv", "txt", "tsv", "xlsx", "xlsm", "xls", "ods"],
                               key=f"{key_prefix}_cfg_csv")
     if csv_up is None:
@@ -165,8 +170,10 @@ def _csv_for(data: dict, key_prefix: str):
     digest = cfg.sha256_of(raw)
     if digest != data.get("sha256"):
         st.error(widgets.md_escape(
-            f"This run was made on a different table: expected SHA-256 {data.get('sha256')} "
-            f"({name}), the file {csv_up.name!r} has {digest}; upload that table."),
+            _("This run was made on a different table: expected SHA-256 {expected} ({name}), the "
+              "file {file} has {digest}; upload that table.").format(
+                expected=data.get("sha256"), name=name,
+                file=repr(csv_up.name), digest=digest)),
             icon=":material/error:")
         return False, None
     return True, raw
@@ -202,9 +209,9 @@ def _forget(key: str) -> None:
 def comparison_loader(disabled: bool = False) -> None:
     """An expander to upload a saved comparison (JSON) and repeat it."""
     key = "cmp_cfg_apply"
-    with st.expander("Repeat a saved comparison (upload its configuration JSON)",
+    with st.expander(_("Repeat a saved comparison (upload its configuration JSON)"),
                      expanded=_loader_open("cmp", key)):
-        text, config = _uploaded("Comparison configuration (.json)", "cmp_cfg_upload",
+        text, config = _uploaded(_("Comparison configuration (.json)"), "cmp_cfg_upload",
                                  cfg.load_comparison)
         if config is None:
             _forget(key)
@@ -215,7 +222,7 @@ def comparison_loader(disabled: bool = False) -> None:
         ready, csv = _csv_for(config.data, "cmp")
         if not ready:
             return
-        st.button("Apply and run", key=key, type="primary", on_click=_ask_then,
+        st.button(_("Apply and run"), key=key, type="primary", on_click=_ask_then,
                   args=(key, config.data, _apply_comparison, (text, csv, key)),
                   disabled=disabled, icon=":material/replay:")
         state.confirm_box(key, on_confirm=_apply_comparison, args=(text, csv, key))
@@ -225,16 +232,16 @@ def comparison_loader(disabled: bool = False) -> None:
 def config_loader(method: str, key_prefix: str, disabled: bool = False) -> None:
     """An expander to upload a configuration and repeat the run it describes."""
     key = f"{key_prefix}_cfg_apply"
-    with st.expander("Repeat a saved run (upload its configuration JSON)",
+    with st.expander(_("Repeat a saved run (upload its configuration JSON)"),
                      expanded=_loader_open(key_prefix, key)):
-        text, config = _uploaded("Run configuration (.json)", f"{key_prefix}_cfg_upload",
+        text, config = _uploaded(_("Run configuration (.json)"), f"{key_prefix}_cfg_upload",
                                  cfg.load_config)
         if config is None:
             _forget(key)
             return
         if config.method != method:
-            st.error(widgets.md_escape(f"This configuration is for the method {config.method!r}, "
-                                       "not this page's."))
+            st.error(widgets.md_escape(_("This configuration is for the method {method}, not "
+                                         "this page's.").format(method=repr(config.method))))
             return
         summary = ", ".join(f"{k} = {v}" for k, v in config.params.items())
         st.text(f"{config.method}: {summary}")
@@ -242,7 +249,7 @@ def config_loader(method: str, key_prefix: str, disabled: bool = False) -> None:
         if not ready:
             return
         args = (method, key_prefix, text, csv, key)
-        st.button("Apply and train", key=key, type="primary", on_click=_ask_then,
+        st.button(_("Apply and train"), key=key, type="primary", on_click=_ask_then,
                   args=(key, config.data, _apply, args), disabled=disabled,
                   icon=":material/replay:")
         state.confirm_box(key, on_confirm=_apply, args=args)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from clustering import registry
 from clustering.export import metrics_frame, neutralise_formulas
+from clustering.i18n import N_, _
 from ui import runs
 
 #: One download: label, bytes (None: not available), file name, MIME type.
@@ -33,9 +34,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: The help of the network's download: its custom layers are registered by ``import
 #: clustering.neural``, which must come before ``keras.saving.load_model`` (README, "Loading a
 #: downloaded model").
-MODEL_HELP = ("A Keras model: in Python, run `import clustering.neural` first (it registers the "
-              "network's layers), then `keras.saving.load_model(\"neural_model.keras\")`. It "
-              "maps the scaled features to the cluster probabilities.")
+MODEL_HELP = N_("A Keras model: in Python, run `import clustering.neural` first (it registers "
+                "the network's layers), then `keras.saving.load_model(\"neural_model.keras\")`. "
+                "It maps the scaled features to the cluster probabilities.")
 # The time stamps openpyxl puts in a workbook (its properties and every ZIP entry), fixed so that
 # the same table always gives the same bytes (a stored run rebuilds its downloads exactly).
 _FIXED_STAMP = "2000-01-01T00:00:00Z"
@@ -79,16 +80,18 @@ def download_help(item: Download, dataset=None) -> Optional[str]:
     from clustering.export import UTF8_BOM
     from ui.result_files import source_format
 
-    _, data, file_name, mime = item
+    _label, data, file_name, mime = item
     if file_name.endswith(".keras"):
-        return MODEL_HELP
+        return _(MODEL_HELP)
     if mime != CSV or data is None:
         return None
     fmt = source_format(dataset)
     if data.startswith(codecs.BOM_UTF8) and fmt.encoding != UTF8_BOM:
-        return (f"Written as {dataclasses.replace(fmt, encoding=UTF8_BOM).describe()}: the "
-                f"table's {fmt.encoding} cannot hold some of its characters.")
-    return f"Written as {fmt.describe()}, as the data's table."
+        return _("Written as {format}: the table's {encoding} cannot hold some of its "
+                 "characters.").format(
+                     format=dataclasses.replace(fmt, encoding=UTF8_BOM).describe(),
+                     encoding=fmt.encoding)
+    return _("Written as {format}, as the data's table.").format(format=fmt.describe())
 
 
 def labels_xlsx(result: runs.MethodResult, dataset) -> bytes:
@@ -104,24 +107,24 @@ def metrics_csv(result: runs.MethodResult, dataset=None) -> bytes:
 def neural_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     """Labels and probabilities, configuration, the ``.keras`` model, metrics."""
     return [[
-        ("Labels and probabilities (CSV)", runs.labels_csv(result, dataset), "neural_labels.csv",
+        (_("Labels and probabilities (CSV)"), runs.labels_csv(result, dataset), "neural_labels.csv",
          CSV),
-        ("Labels and probabilities (Excel)", labels_xlsx(result, dataset), "neural_labels.xlsx",
+        (_("Labels and probabilities (Excel)"), labels_xlsx(result, dataset), "neural_labels.xlsx",
          XLSX),
-        ("Run configuration (JSON)", runs.config_json(result), "neural_config.json", JSON),
-        ("Trained model (.keras)", runs.model_bytes(result), "neural_model.keras", BINARY),
-        ("Metrics (CSV)", metrics_csv(result, dataset), "neural_metrics.csv", CSV),
+        (_("Run configuration (JSON)"), runs.config_json(result), "neural_config.json", JSON),
+        (_("Trained model (.keras)"), runs.model_bytes(result), "neural_model.keras", BINARY),
+        (_("Metrics (CSV)"), metrics_csv(result, dataset), "neural_metrics.csv", CSV),
     ]]
 
 
 def som_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     """Labels, configuration, codebook, metrics."""
     return [[
-        ("Labels (CSV)", runs.labels_csv(result, dataset), "som_labels.csv", CSV),
-        ("Labels (Excel)", labels_xlsx(result, dataset), "som_labels.xlsx", XLSX),
-        ("Run configuration (JSON)", runs.config_json(result), "som_config.json", JSON),
-        ("Codebook (CSV)", runs.codebook_csv(result, dataset), "som_codebook.csv", CSV),
-        ("Metrics (CSV)", metrics_csv(result, dataset), "som_metrics.csv", CSV),
+        (_("Labels (CSV)"), runs.labels_csv(result, dataset), "som_labels.csv", CSV),
+        (_("Labels (Excel)"), labels_xlsx(result, dataset), "som_labels.xlsx", XLSX),
+        (_("Run configuration (JSON)"), runs.config_json(result), "som_config.json", JSON),
+        (_("Codebook (CSV)"), runs.codebook_csv(result, dataset), "som_codebook.csv", CSV),
+        (_("Metrics (CSV)"), metrics_csv(result, dataset), "som_metrics.csv", CSV),
     ]]
 
 
@@ -139,34 +142,34 @@ def ensemble_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
         return runs.table_csv(table, index=index, dataset=dataset)
 
     return [[
-        ("Labels and posteriors (CSV)", runs.labels_csv(result, dataset), "qbm_labels.csv", CSV),
-        ("Labels and posteriors (Excel)", labels_xlsx(result, dataset), "qbm_labels.xlsx", XLSX),
-        ("Run configuration (JSON)", runs.config_json(result), "qbm_config.json", JSON),
-        ("Codebook of the best map (CSV)", runs.codebook_csv(result, dataset),
+        (_("Labels and posteriors (CSV)"), runs.labels_csv(result, dataset), "qbm_labels.csv", CSV),
+        (_("Labels and posteriors (Excel)"), labels_xlsx(result, dataset), "qbm_labels.xlsx", XLSX),
+        (_("Run configuration (JSON)"), runs.config_json(result), "qbm_config.json", JSON),
+        (_("Codebook of the best map (CSV)"), runs.codebook_csv(result, dataset),
          "qbm_codebook.csv", CSV),
     ], [
-        ("Flagged objects (CSV)", csv(runs.flags_frame(qbm, ids)), "qbm_flags.csv", CSV),
-        ("Networks, table 2 (CSV)", csv(qbm.networks_), "qbm_networks.csv", CSV),
-        ("Metrics (CSV)", metrics_csv(result, dataset), "qbm_metrics.csv", CSV),
+        (_("Flagged objects (CSV)"), csv(runs.flags_frame(qbm, ids)), "qbm_flags.csv", CSV),
+        (_("Networks, table 2 (CSV)"), csv(qbm.networks_), "qbm_networks.csv", CSV),
+        (_("Metrics (CSV)"), metrics_csv(result, dataset), "qbm_metrics.csv", CSV),
     ], [
-        ("Cells and clusters per map, table 3 (CSV)", csv(runs.cells_frame(qbm, ids)),
+        (_("Cells and clusters per map, table 3 (CSV)"), csv(runs.cells_frame(qbm, ids)),
          "qbm_table3.csv", CSV),
-        ("Best map's distances, table 4 (CSV)", csv(runs.map_frame(qbm, dataset.X, ids)),
+        (_("Best map's distances, table 4 (CSV)"), csv(runs.map_frame(qbm, dataset.X, ids)),
          "qbm_table4.csv", CSV),
-        ("Cluster decisions (CSV)", csv(clusters, index=True), "qbm_cluster_decisions.csv", CSV),
-        ("Object decisions (CSV)", csv(objects), "qbm_object_decisions.csv", CSV),
+        (_("Cluster decisions (CSV)"), csv(clusters, index=True), "qbm_cluster_decisions.csv", CSV),
+        (_("Object decisions (CSV)"), csv(objects), "qbm_object_decisions.csv", CSV),
     ]]
 
 
 def comparison_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     """All partitions, the metrics table, the comparison's configuration."""
     return [[
-        ("All partitions (CSV)", runs.partitions_csv(result, dataset), "comparison_labels.csv",
+        (_("All partitions (CSV)"), runs.partitions_csv(result, dataset), "comparison_labels.csv",
          CSV),
-        ("Metrics table (CSV)",
+        (_("Metrics table (CSV)"),
          runs.table_csv(result.extra["table"], index=True, dataset=dataset),
          "comparison_metrics.csv", CSV),
-        ("Comparison configuration (JSON)", runs.config_json(result), "comparison_config.json",
+        (_("Comparison configuration (JSON)"), runs.config_json(result), "comparison_config.json",
          JSON),
     ]]
 
@@ -175,11 +178,11 @@ def classic_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     """A classic method run on its own: labels (and probabilities), configuration, metrics."""
     name = result.method
     return [[
-        ("Labels (CSV)", runs.labels_csv(result, dataset), f"{name}_labels.csv", CSV),
-        ("Labels (Excel)", labels_xlsx(result, dataset), f"{name}_labels.xlsx", XLSX),
-        ("Run configuration (JSON)", None if result.config is None else runs.config_json(result),
+        (_("Labels (CSV)"), runs.labels_csv(result, dataset), f"{name}_labels.csv", CSV),
+        (_("Labels (Excel)"), labels_xlsx(result, dataset), f"{name}_labels.xlsx", XLSX),
+        (_("Run configuration (JSON)"), None if result.config is None else runs.config_json(result),
          f"{name}_config.json", JSON),
-        ("Metrics (CSV)", metrics_csv(result, dataset), f"{name}_metrics.csv", CSV),
+        (_("Metrics (CSV)"), metrics_csv(result, dataset), f"{name}_metrics.csv", CSV),
     ]]
 
 

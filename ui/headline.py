@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Mapping, Optional
 
 import numpy as np
 
+from clustering.i18n import _
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -61,43 +63,45 @@ def sizes_figure(labels: np.ndarray, n_clusters: Optional[int] = None) -> Figure
     kept = labels[labels >= 0]
     k = max(int(n_clusters or 0), int(kept.max()) + 1 if kept.size else 0)
     counts = np.bincount(kept, minlength=k) if k else np.zeros(0, int)
-    notes = [f"objects per cluster, clusters 0 to {k - 1} in order" if k > 1
-             else "objects in the one cluster"]
+    notes = [_("objects per cluster, clusters 0 to {last} in order").format(last=k - 1) if k > 1
+             else _("objects in the one cluster")]
     empty = int(np.sum(counts == 0))
     if empty:
-        notes.append(f"{empty} of {k} clusters empty")
+        notes.append(_("{empty} of {k} clusters empty").format(empty=empty, k=k))
     noise = int(np.sum(labels < 0))
     if noise:
-        notes.append(f"{noise} objects in no cluster (noise)")
-    return Figure("Cluster sizes", " / ".join(str(int(c)) for c in counts) or "none",
+        notes.append(_("{noise} objects in no cluster (noise)").format(noise=noise))
+    return Figure(_("Cluster sizes"), " / ".join(str(int(c)) for c in counts) or _("none"),
                   "; ".join(notes) + ".")
 
 
 def silhouette_figure(silhouette: Optional[float]) -> Figure:
     """The silhouette with its reading (clear, weak or no separation)."""
     if silhouette is None:
-        return Figure("Silhouette", "not defined", "needs at least 2 clusters with objects.")
-    word = ("clearly separated" if silhouette >= CLEAR_SILHOUETTE else
-            "weakly separated" if silhouette >= POOR_SILHOUETTE else "not separated")
-    return Figure("Silhouette", f"{silhouette:.2f}",
-                  f"-1 to 1, how far each object is from the other clusters compared with its "
-                  f"own: {word} (from {CLEAR_SILHOUETTE:g} clear, below {POOR_SILHOUETTE:g} "
-                  "no real structure).")
+        return Figure(_("Silhouette"), _("not defined"),
+                      _("needs at least 2 clusters with objects."))
+    word = (_("clearly separated") if silhouette >= CLEAR_SILHOUETTE else
+            _("weakly separated") if silhouette >= POOR_SILHOUETTE else _("not separated"))
+    return Figure(_("Silhouette"), f"{silhouette:.2f}",
+                  _("-1 to 1, how far each object is from the other clusters compared with its "
+                    "own: {word} (from {clear} clear, below {poor} no real structure).").format(
+                      word=word, clear=f"{CLEAR_SILHOUETTE:g}", poor=f"{POOR_SILHOUETTE:g}"))
 
 
 def ari_figure(ari: float) -> Figure:
     """The agreement with the known labels."""
-    return Figure("Agreement with the labels (ARI)", f"{ari:.2f}",
-                  "1 = the same grouping as the known labels, 0 = no better than chance.")
+    return Figure(_("Agreement with the labels (ARI)"), f"{ari:.2f}",
+                  _("1 = the same grouping as the known labels, 0 = no better than chance."))
 
 
 def reliable_figure(proba: np.ndarray, threshold: float = RELIABLE_P) -> Figure:
     """The share of objects whose largest probability is at least ``threshold``."""
     top = np.asarray(proba, dtype=float).max(axis=1)
     n = int(np.sum(top >= threshold))
-    return Figure("Reliable objects", f"{n / max(top.size, 1):.0%}",
-                  f"{n} of {top.size} objects have a largest probability of at least "
-                  f"{threshold:g}; the others lie between clusters.")
+    return Figure(_("Reliable objects"), f"{n / max(top.size, 1):.0%}",
+                  _("{n} of {total} objects have a largest probability of at least "
+                    "{threshold}; the others lie between clusters.").format(
+                      n=n, total=top.size, threshold=f"{threshold:g}"))
 
 
 def poor_reasons(metrics: Mapping) -> list[str]:
@@ -105,14 +109,14 @@ def poor_reasons(metrics: Mapping) -> list[str]:
     reasons = []
     ari, sil = _number(metrics, "ari"), _number(metrics, "silhouette")
     if ari is not None and ari < POOR_ARI:
-        reasons.append(f"it agrees little with the known labels (ARI {ari:.2f}, below "
-                       f"{POOR_ARI:g})")
+        reasons.append(_("it agrees little with the known labels (ARI {ari}, below "
+                         "{poor})").format(ari=f"{ari:.2f}", poor=f"{POOR_ARI:g}"))
     if sil is None and _number(metrics, "n_clusters") is not None \
             and _number(metrics, "n_clusters") < 2:
-        reasons.append("it has fewer than 2 clusters")
+        reasons.append(_("it has fewer than 2 clusters"))
     elif sil is not None and sil < POOR_SILHOUETTE:
-        reasons.append(f"its clusters are not separated (silhouette {sil:.2f}, below "
-                       f"{POOR_SILHOUETTE:g})")
+        reasons.append(_("its clusters are not separated (silhouette {silhouette}, below "
+                         "{poor})").format(silhouette=f"{sil:.2f}", poor=f"{POOR_SILHOUETTE:g}"))
     return reasons
 
 
@@ -131,8 +135,8 @@ def build(labels: np.ndarray, metrics: Mapping, proba: Optional[np.ndarray] = No
     reasons = poor_reasons(metrics)
     verdict = None
     if reasons:
-        verdict = ("This partition is poor: " + "; ".join(reasons) + ". Try another K "
-                   "('Suggest K'), other settings or another method.")
+        verdict = _("This partition is poor: {reasons}. Try another K ('Suggest K'), other "
+                    "settings or another method.").format(reasons="; ".join(reasons))
     return Headline(figures, verdict)
 
 
@@ -143,7 +147,8 @@ def compare_verdicts(table) -> dict[str, str]:
     for method, row in table.iterrows():
         reasons = poor_reasons(row.to_dict())
         if reasons:
-            out[str(method)] = f"{method} is poor: " + "; ".join(reasons) + "."
+            out[str(method)] = _("{method} is poor: {reasons}.").format(
+                method=method, reasons="; ".join(reasons))
     return out
 
 
@@ -174,7 +179,7 @@ def shown_value(key: str, value) -> str:
     significant digits."""
     value = float(value)
     if math.isnan(value):
-        return "not defined"
+        return _("not defined")
     if key in COUNTS and value.is_integer():
         return str(int(value))
     return f"{value:.4g}"
@@ -186,7 +191,10 @@ def readable(key: str) -> tuple[str, str]:
     from clustering.export import METRIC_NOTES
 
     name, meaning = METRIC_NOTES.get(str(key).lower(), (str(key).replace("_", " "), ""))
-    return name, meaning or "no description for this figure"
+    # the notes are marked for the catalogs where they are declared; "" is never looked up
+    # (gettext's "" is the catalog's header)
+    return (_(name) if name else name), (_(meaning) if meaning
+                                         else _("no description for this figure"))
 
 
 def metrics_display(metrics: Mapping) -> "pd.DataFrame":
@@ -198,9 +206,9 @@ def metrics_display(metrics: Mapping) -> "pd.DataFrame":
     rows = []
     for key, value in metrics.items():
         name, meaning = readable(key)
-        rows.append({"figure": name, "value": shown_value(str(key).lower(), value),
-                     "meaning": meaning})
-    return pd.DataFrame(rows, columns=["figure", "value", "meaning"])
+        rows.append((name, shown_value(str(key).lower(), value), meaning))
+    # the headers as shown (a table on the page, not a file)
+    return pd.DataFrame(rows, columns=[_("figure"), _("value"), _("meaning")])
 
 
 def comparison_order(table) -> "pd.DataFrame":

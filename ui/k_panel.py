@@ -11,6 +11,9 @@ from typing import Optional
 import pandas as pd
 import plotly.graph_objects as go
 
+from clustering.i18n import _
+
+
 def k_figure(table: pd.DataFrame, suggested: Optional[int]) -> go.Figure:
     """The curve of :func:`clustering.k_selection.k_curve`: silhouette and stability over K,
     the suggested K marked, the stability a suggestion needs as a level."""
@@ -18,11 +21,11 @@ def k_figure(table: pd.DataFrame, suggested: Optional[int]) -> go.Figure:
 
     from clustering.plots_curves import choice_curve
 
-    return choice_curve(table, "K", {"silhouette": "silhouette (higher = better separated)",
-                                     "stability": "stability over restarts (mean ARI)"},
-                        chosen=suggested, chosen_text="suggested K =",
-                        y_title="silhouette, stability", hline=MIN_STABILITY,
-                        hline_text=f"stability {MIN_STABILITY:g}")
+    return choice_curve(table, "K", {"silhouette": _("silhouette (higher = better separated)"),
+                                     "stability": _("stability over restarts (mean ARI)")},
+                        chosen=suggested, chosen_text=_("suggested K ="),
+                        y_title=_("silhouette, stability"), hline=MIN_STABILITY,
+                        hline_text=_("stability {level}").format(level=f"{MIN_STABILITY:g}"))
 
 
 def _use_k(key: str, value: int) -> None:
@@ -45,22 +48,25 @@ def suggest_panel(form_key: str, dataset, data_token, *, target: Optional[str] =
 
     cache = f"{form_key}_k_curve"
     lo, hi = min(k_selection.K_RANGE), max(k_selection.K_RANGE)
-    with st.expander(f"Suggest K: silhouette and stability for K = {lo}..{hi}"):
-        st.caption(f"k-means is fitted {k_selection.N_RESTARTS} times per K from different "
-                   "starts. The silhouette says how well separated the clusters are; the "
-                   "stability (mean agreement, ARI, between the restarts) says whether the "
-                   "same clusters come back every time.")
-        if st.button("Draw the curve", key=f"{form_key}_k_draw", disabled=disabled,
+    with st.expander(_("Suggest K: silhouette and stability for K = {lo}..{hi}").format(
+            lo=lo, hi=hi)):
+        st.caption(_("k-means is fitted {n} times per K from different starts. The silhouette "
+                     "says how well separated the clusters are; the stability (mean agreement, "
+                     "ARI, between the restarts) says whether the same clusters come back every "
+                     "time.").format(n=k_selection.N_RESTARTS))
+        if st.button(_("Draw the curve"), key=f"{form_key}_k_draw", disabled=disabled,
                      icon=":material/query_stats:"):
-            with widgets.guard(), st.spinner(f"Scoring K = {lo}..{hi} on a worker…"):
+            with widgets.guard(), st.spinner(_("Scoring K = {lo}..{hi} on a worker…").format(
+                    lo=lo, hi=hi)):
                 table = on_worker(True, k_selection.k_curve, dataset.X)
                 st.session_state[cache] = (data_token, table, k_selection.suggest_k(table))
         cached = st.session_state.get(cache)
         if cached is None or cached[0] != data_token:
             return
-        _, table, suggested = cached
+        _token, table, suggested = cached
         st.plotly_chart(k_figure(table, suggested), key=f"{form_key}_k_chart")
         st.caption(k_selection.suggestion_note(table, suggested))  # our words and numbers
         if suggested is not None:
-            st.button(f"Use K = {suggested}", key=f"{form_key}_k_use", on_click=_use_k,
+            st.button(_("Use K = {k}").format(k=suggested), key=f"{form_key}_k_use",
+                      on_click=_use_k,
                       args=(target or f"{form_key}_n_clusters", suggested), disabled=disabled)

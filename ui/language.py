@@ -22,6 +22,19 @@ def browser_language() -> str:
     return i18n.language_of_locale(locale)
 
 
+def session_choice():
+    """The language chosen in the session of the script running in this thread (a callback, a
+    fragment), None outside a script run (a job's watching thread)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    return st.session_state.get(KEPT)
+
+
+i18n.set_language_source(session_choice)
+
+
 def choose() -> str:
     """Draw the switch in the sidebar and make its language this session's; returns it."""
     chosen = st.session_state.get(KEY)

@@ -12,6 +12,7 @@ from typing import Callable, Optional
 import streamlit as st
 
 from clustering import plots, registry
+from clustering.i18n import N_, _
 from clustering.progress import RESTART_METRICS, STATUS_METRICS
 from ui import state
 from ui.widgets import md_escape
@@ -22,7 +23,7 @@ POLL_SECONDS = 1.0
 #: panel (stacked, sharing the step axis) instead of a second y axis.
 SECONDARY = ("topographic_error", "te", "topographic")
 #: Shown where the curves will be until two points are recorded (never an empty chart).
-CURVES_PLACEHOLDER = "The curves appear here once the first steps are recorded…"
+CURVES_PLACEHOLDER = N_("The curves appear here once the first steps are recorded…")
 
 
 def cached_figure(job, name: str, version, build: Callable):
@@ -42,15 +43,18 @@ def status_text(metrics: dict, elapsed: Optional[float] = None) -> str:
     if not all(k in metrics for k in RESTART_METRICS):
         return ""
     m = metrics
-    parts = [f"Restart {m['restart']:.0f} of {m['n_restarts']:.0f}",
-             f"epoch {m['epoch']:.0f} of at most {m['max_epochs']:.0f}"
-             + (" (stopped early)" if m.get("early_stopped") else "")]
+    parts = [_("Restart {restart} of {n}").format(restart=f"{m['restart']:.0f}",
+                                                  n=f"{m['n_restarts']:.0f}"),
+             (_("epoch {epoch} of at most {max} (stopped early)") if m.get("early_stopped")
+              else _("epoch {epoch} of at most {max}")).format(
+                 epoch=f"{m['epoch']:.0f}", max=f"{m['max_epochs']:.0f}")]
     if "loss" in m:
-        best = f" (best {m['best_loss']:.5g})" if "best_loss" in m else ""
-        parts.append(f"loss {m['loss']:.5g}{best}")
+        loss = f"{m['loss']:.5g}"
+        parts.append(_("loss {loss} (best {best})").format(loss=loss, best=f"{m['best_loss']:.5g}")
+                     if "best_loss" in m else _("loss {loss}").format(loss=loss))
     seconds = m.get("elapsed", elapsed)
     if seconds is not None:
-        parts.append(f"{seconds:.0f} s so far")
+        parts.append(_("{seconds} s so far").format(seconds=f"{seconds:.0f}"))
     return " · ".join(parts)
 
 
@@ -59,7 +63,7 @@ def _curves(job) -> None:
         version = len(job.history)
     fig = cached_figure(job, "curves", version, lambda: _curves_figure(job))
     if fig is None:
-        st.caption(CURVES_PLACEHOLDER)
+        st.caption(_(CURVES_PLACEHOLDER))
     else:
         st.plotly_chart(fig, key=f"live_curves_{job.method}")
 
@@ -67,7 +71,7 @@ def _curves(job) -> None:
 def _curves_figure(job):
     with job.lock:
         names = []
-        for _, m in job.history:
+        for _step, m in job.history:
             for k in m:
                 if k not in names and k not in STATUS_METRICS:
                     names.append(k)
@@ -78,8 +82,8 @@ def _curves_figure(job):
     if not series:
         return None
     steps = job.steps(next(iter(series)))
-    x_title = (registry.get(job.method).live_x_title if job.method in registry.names()
-               else "step")
+    x_title = (_(registry.get(job.method).live_x_title) if job.method in registry.names()
+               else _("step"))
     if len(series) > 1 and any(s in n for n in series for s in SECONDARY):
         return plots.stacked_curves(series, x=steps, x_title=x_title, panel_height=110,
                                     y_titles={n: n.replace("_", " ") for n in series})
@@ -102,18 +106,19 @@ def _panel(method: str, drawer: Optional[Callable] = None) -> None:
     if line:
         st.caption(md_escape(line))
     c1, c2 = st.columns([1, 5])
-    if c1.button("Stop", key=f"stop_{method}", icon=":material/stop_circle:", type="primary",
-                 help="End training after the current step and keep the model as it is."):
+    if c1.button(_("Stop"), key=f"stop_{method}", icon=":material/stop_circle:", type="primary",
+                 help=_("End training after the current step and keep the model as it is.")):
         job.request_stop()
     if job.stop.is_set():
-        c2.caption("Stopping after the current step; what was trained so far is kept…")
+        c2.caption(_("Stopping after the current step; what was trained so far is kept…"))
     elif job.waiting:
-        c2.caption("Other sessions' trainings hold the server's workers; this one starts when "
-                   "a worker is free. Stop takes it out of the queue.")
+        c2.caption(_("Other sessions' trainings hold the server's workers; this one starts "
+                     "when a worker is free. Stop takes it out of the queue."))
         return  # nothing to draw yet
     else:
-        c2.caption(f"{job.elapsed:.0f} s of at most {job.time_limit:g} s. Settings and other "
-                   "pages stay usable; the run goes on.")
+        c2.caption(_("{elapsed} s of at most {limit} s. Settings and other pages stay usable; "
+                     "the run goes on.").format(elapsed=f"{job.elapsed:.0f}",
+                                                limit=f"{job.time_limit:g}"))
     left, right = st.columns(2)
     with left:
         _curves(job)
@@ -137,8 +142,8 @@ def live_panel(method: str, drawer: Optional[Callable] = None) -> bool:
     if job.error:
         st.error(md_escape(job.error), icon=":material/error:")
     elif job.cancelled:
-        st.info("Stopped while waiting for a free worker: nothing was trained, earlier results "
-                "are kept.", icon=":material/info:")
+        st.info(_("Stopped while waiting for a free worker: nothing was trained, earlier "
+                  "results are kept."), icon=":material/info:")
     note = getattr(job.result, "store_error", None)
     if note:  # shown on the page, not kept in the workspace (its cap, say)
         st.warning(md_escape(note), icon=":material/save:")
@@ -149,7 +154,8 @@ def other_job_notice(method: str) -> bool:
     """Say so when another method's job holds the session; True when one does."""
     job = state.job()
     if job is not None and job.running and job.method != method:
-        st.warning(md_escape(f"{job.status_line()}. One training runs at a time: wait for it or "
-                             "stop it on its page."), icon=":material/hourglass_top:")
+        st.warning(md_escape(_("{status}. One training runs at a time: wait for it or stop it "
+                               "on its page.").format(status=job.status_line())),
+                   icon=":material/hourglass_top:")
         return True
     return False

@@ -12,6 +12,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from clustering.i18n import N_, _, format_number
 from ui.result import MethodResult, object_ids, status_word
 
 
@@ -29,22 +30,23 @@ def cell_hover(som, bmu: np.ndarray, ids: Sequence[str], *, values=None, value_n
                limit: int = 12) -> list[str]:
     """Hover text per unit (plain text, lines separated by newlines): its place on the lattice,
     an optional value and the objects it holds."""
-    _, cols = lattice_shape(som)
+    _rows, cols = lattice_shape(som)
     n_units = unit_coordinates(som).shape[0]
-    members: list[list[str]] = [[] for _ in range(n_units)]
+    members: list[list[str]] = [[] for _u in range(n_units)]
     for obj, unit in zip(ids, np.asarray(bmu).ravel()):
         members[int(unit)].append(str(obj))
     out = []
     for u in range(n_units):
-        head = f"unit {u} (row {u // cols}, col {u % cols})"
+        head = _("unit {unit} (row {row}, col {col})").format(unit=u, row=u // cols,
+                                                              col=u % cols)
         if values is not None:
             head += f"\n{value_name} {values[u]:.4g}"
         objs = members[u]
         if objs:
             shown = ", ".join(objs[:limit]) + (f" … (+{len(objs) - limit})" if len(objs) > limit else "")
-            head += f"\n{len(objs)} object(s): {shown}"
+            head += "\n" + _("{n} object(s): {shown}").format(n=len(objs), shown=shown)
         else:
-            head += "\nempty"
+            head += "\n" + _("empty")
         out.append(head)
     return out
 
@@ -68,7 +70,16 @@ def som_curves(som) -> tuple[list, dict[str, list]]:
 
 
 def _step_word(som) -> str:
-    return "epochs" if getattr(som, "mode", "") == "epoch" else "steps"
+    return _("epochs") if _epoch_mode(som) else _("steps")
+
+
+def _epoch_mode(som) -> bool:
+    return getattr(som, "mode", "") == "epoch"
+
+
+def _count(n) -> str:
+    """A whole count as the language writes it (English "12,345", Russian "12 345")."""
+    return format_number(int(n), 0)
 
 
 def planned_steps(som) -> int:
@@ -80,21 +91,25 @@ def planned_steps(som) -> int:
 def som_stop_reason(som, stop_reason: str = "") -> str:
     """Why the map's training ended, in words: the time cap (``stop_reason == "time"``), your
     Stop (``stopped_``), early stopping on ``tol`` (``converged_``) or the whole schedule."""
-    done, total, word = int(som.n_steps_done_), planned_steps(som), _step_word(som)
+    done, total, word = _count(som.n_steps_done_), _count(planned_steps(som)), _step_word(som)
     if stop_reason == "time":
-        return f"the server's time cap ended training after {done:,} of {total:,} {word}"
+        return _("the server's time cap ended training after {done} of {total} {word}").format(
+            done=done, total=total, word=word)
     if som.stopped_:
-        return f"you pressed Stop after {done:,} of {total:,} {word}"
+        return _("you pressed Stop after {done} of {total} {word}").format(
+            done=done, total=total, word=word)
     if som.converged_:
-        check = {"batch": "every step", "epoch": "every epoch"}.get(
-            som.mode, "every recorded interval")
-        return (f"it stopped early after {done:,} of {total:,} {word}: no unit moved more than "
-                f"tol = {som.tol:g} since the previous check ({check})"
-                + (f"; η had decayed to {som.eta_end_:.3g} by then, so the units moved little "
-                   "because the learning rate was small (a larger tau2 or a smaller tol trains "
-                   "longer)" if som.eta_end_ < 0.1 * float(som.eta0) else
-                   ", so the map had settled"))
-    return f"it ran the whole schedule of {total:,} {word}"
+        check = {"batch": _("every step"), "epoch": _("every epoch")}.get(
+            som.mode, _("every recorded interval"))
+        return (_("it stopped early after {done} of {total} {word}: no unit moved more than "
+                  "tol = {tol} since the previous check ({check})").format(
+                    done=done, total=total, word=word, tol=f"{som.tol:g}", check=check)
+                + (_("; η had decayed to {eta} by then, so the units moved little because the "
+                     "learning rate was small (a larger tau2 or a smaller tol trains "
+                     "longer)").format(eta=f"{som.eta_end_:.3g}")
+                   if som.eta_end_ < 0.1 * float(som.eta0) else
+                   _(", so the map had settled")))
+    return _("it ran the whole schedule of {total} {word}").format(total=total, word=word)
 
 
 def som_status(result: MethodResult) -> str:
@@ -102,10 +117,19 @@ def som_status(result: MethodResult) -> str:
     som = result.estimator
     rows, cols = lattice_shape(som)
     reason = som_stop_reason(som, getattr(result, "stop_reason", ""))
-    return (f"{status_word(result)} in {result.elapsed:.1f} s: {reason}. "
-            f"{rows} x {cols} {som.lattice} lattice, quantization error "
-            f"{som.quantization_error_:.4f}, topographic error {som.topographic_error_:.4f}, "
-            f"{result.n_clusters} clusters of cells.")
+    lattice = _LATTICE_WORDS.get(som.lattice)
+    return _("{status} in {seconds} s: {reason}. {rows} x {cols} {lattice} lattice, "
+             "quantization error {qe}, topographic error {te}, {k} clusters of cells.").format(
+        status=_(status_word(result)), seconds=f"{result.elapsed:.1f}", reason=reason, rows=rows,
+        cols=cols, lattice=_(lattice) if lattice else som.lattice,
+        qe=f"{som.quantization_error_:.4f}", te=f"{som.topographic_error_:.4f}",
+        k=result.n_clusters)
+
+
+#: The lattice's kind in words (the estimator's ``lattice``).
+_LATTICE_WORDS = {"hexagonal": N_("hexagonal"), "rectangular": N_("rectangular")}
+#: :func:`ui.result.status_word`'s words, in the catalog for the status line.
+_STATUS_WORDS = (N_("Stopped at the time cap"), N_("Stopped by you"), N_("Trained"))
 
 
 def _schedule_at(som, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,27 +164,35 @@ def schedule_note(som) -> str:
     """What the schedule did, in words: where eta fell to a tenth of eta0 and sigma below one
     cell (from there the units hardly move, so the error curves go flat), the convergence
     phase's fixed eta."""
-    done, word = int(som.n_steps_done_), _step_word(som)
-    parts = [f"σ(t) = {som.sigma0_:.3g}·exp(-t/{som.tau1_:.4g}) and η(t) = "
-             f"{float(som.eta0):.3g}·exp(-t/{som.tau2_:.4g}); at the end σ = "
-             f"{som.sigma_end_:.3g} cells and η = {som.eta_end_:.3g}."]
+    done, epochs = int(som.n_steps_done_), _epoch_mode(som)
+    parts = [_("σ(t) = {sigma0}·exp(-t/{tau1}) and η(t) = {eta0}·exp(-t/{tau2}); at the end "
+               "σ = {sigma} cells and η = {eta}.").format(
+        sigma0=f"{som.sigma0_:.3g}", tau1=f"{som.tau1_:.4g}", eta0=f"{float(som.eta0):.3g}",
+        tau2=f"{som.tau2_:.4g}", sigma=f"{som.sigma_end_:.3g}", eta=f"{som.eta_end_:.3g}")]
     t_eta = som.tau2_ * np.log(10.0)
     if t_eta < done:
-        parts.append(f"η fell to a tenth of η0 by {word[:-1]} {t_eta:,.0f}: from there each "
-                     "update moves the units only a little, so flat error curves after it "
-                     "mean the map was fine-tuning, not stuck.")
+        parts.append((_("η fell to a tenth of η0 by epoch {t}: from there each update moves the "
+                        "units only a little, so flat error curves after it mean the map was "
+                        "fine-tuning, not stuck.") if epochs else
+                      _("η fell to a tenth of η0 by step {t}: from there each update moves the "
+                        "units only a little, so flat error curves after it mean the map was "
+                        "fine-tuning, not stuck.")).format(t=_count(round(t_eta))))
     if som.sigma0_ > 1 and som.tau1_ * np.log(som.sigma0_) < done:
-        parts.append(f"σ fell below one cell by {word[:-1]} "
-                     f"{som.tau1_ * np.log(som.sigma0_):,.0f}: an update then barely reaches "
-                     "the winner's neighbours, so the map's layout no longer changes.")
+        parts.append((_("σ fell below one cell by epoch {t}: an update then barely reaches the "
+                        "winner's neighbours, so the map's layout no longer changes.") if epochs
+                      else _("σ fell below one cell by step {t}: an update then barely reaches "
+                             "the winner's neighbours, so the map's layout no longer changes."))
+                     .format(t=_count(round(som.tau1_ * np.log(som.sigma0_)))))
     if int(getattr(som, "convergence_steps_", 0) or 0) > 0 and done > int(som.n_steps):
-        parts.append(f"From {word[:-1]} {int(som.n_steps):,} the convergence phase holds η at "
-                     f"{float(som.convergence_eta):g}.")
+        parts.append((_("From epoch {t} the convergence phase holds η at {eta}.") if epochs else
+                      _("From step {t} the convergence phase holds η at {eta}.")).format(
+            t=_count(som.n_steps), eta=f"{float(som.convergence_eta):g}"))
     return " ".join(parts)
 
 
 def _unit_place(units: np.ndarray, cols: int) -> list[str]:
-    return [f"{u} (row {u // cols}, col {u % cols})" for u in units.tolist()]
+    return [_("{unit} (row {row}, col {col})").format(unit=u, row=u // cols, col=u % cols)
+            for u in units.tolist()]
 
 
 def objects_table(positions: Sequence[int], som, ids: Sequence[str], features: pd.DataFrame,
@@ -170,12 +202,13 @@ def objects_table(positions: Sequence[int], som, ids: Sequence[str], features: p
     (named by ``names``) and, when there are probabilities, the probability of that cluster."""
     pos = np.asarray(positions, dtype=int)
     labels = np.asarray(labels)
-    _, cols = lattice_shape(som)
+    _rows, cols = lattice_shape(som)
     table = pd.DataFrame({"id": [str(ids[i]) for i in pos],
                           "cell": _unit_place(np.asarray(som.bmu_)[pos], cols)})
     feats = features.iloc[pos].reset_index(drop=True)
     table = pd.concat([table, feats.set_axis([str(c) for c in feats.columns], axis=1)], axis=1)
-    table["cluster"] = [(names or {}).get(int(k), f"cluster {int(k)}") for k in labels[pos]]
+    table["cluster"] = [(names or {}).get(int(k), _("cluster {k}").format(k=int(k)))
+                        for k in labels[pos]]
     if proba is not None:
         table["probability"] = np.asarray(proba, float)[pos, labels[pos].astype(int)]
     return table
@@ -212,8 +245,9 @@ def replicate_columns(qbm) -> list[str]:
 
 def _after_filtering(final) -> str:
     if final is None:
-        return "after filtering the test cannot judge the rest"
-    return "homogeneous after filtering" if final else "still not homogeneous after filtering"
+        return _("after filtering the test cannot judge the rest")
+    return (_("homogeneous after filtering") if final
+            else _("still not homogeneous after filtering"))
 
 
 def cochran_verdict(cochran: Mapping) -> dict:
@@ -228,17 +262,20 @@ def cochran_verdict(cochran: Mapping) -> dict:
     homog = cochran.get("homogeneous")
     note = str(cochran.get("note") or "")
     if homog is None or not np.isfinite(g):
-        why = note or "too few replicates or networks."
-        return {"homogeneous": None, "text": f"Cochran's test cannot judge: {why}"}
-    head = f"Cochran's test: G = {g:.4f}, critical value {crit:.4f} at the {alpha:.0%} level; "
+        why = note or _("too few replicates or networks.")
+        return {"homogeneous": None,
+                "text": _("Cochran's test cannot judge: {why}").format(why=why)}
+    head = _("Cochran's test: G = {g}, critical value {critical} at the {alpha} level; ").format(
+        g=f"{g:.4f}", critical=f"{crit:.4f}", alpha=f"{alpha:.0%}")
     if homog:
-        text = head + "the replicate variances are homogeneous: rule (33) removes no network."
+        text = head + _("the replicate variances are homogeneous: rule (33) removes no network.")
     else:
         removed = [int(r) for r in cochran.get("removed", [])]
-        text = head + "the replicate variances are not homogeneous"
+        text = head + _("the replicate variances are not homogeneous")
         if removed:
-            text += (f": rule (33) removed network(s) {', '.join(map(str, removed))} with the "
-                     f"largest variance ({_after_filtering(cochran.get('final_homogeneous'))}).")
+            text += _(": rule (33) removed network(s) {networks} with the largest variance "
+                      "({after}).").format(networks=", ".join(map(str, removed)),
+                                           after=_after_filtering(cochran.get("final_homogeneous")))
         else:
             text += "."
     if note:
@@ -247,10 +284,10 @@ def cochran_verdict(cochran: Mapping) -> dict:
 
 
 _RULE_WORDS = {
-    "cochran+level": "Cochran's rule (33), then the level of Θ on the networks it kept",
-    "cochran": "Cochran's rule (33) only",
-    "level": "the level of Θ only (case 1 of the article: dense and loose groupings mixed)",
-    "none": "no filter: every network is kept",
+    "cochran+level": N_("Cochran's rule (33), then the level of Θ on the networks it kept"),
+    "cochran": N_("Cochran's rule (33) only"),
+    "level": N_("the level of Θ only (case 1 of the article: dense and loose groupings mixed)"),
+    "none": N_("no filter: every network is kept"),
 }
 
 
@@ -258,16 +295,19 @@ def filter_summary(qbm) -> list[str]:
     """Step 2's filter (``filter_``) in sentences: the rule, what the level of Θ kept, the kept
     networks and the mean criterion (34) against the mean of every map."""
     filt = qbm.filter_
-    out = [f"Filter: {_RULE_WORDS.get(filt['rule'], filt['rule'])}."]
+    rule = _(_RULE_WORDS[filt["rule"]]) if filt["rule"] in _RULE_WORDS else filt["rule"]
+    out = [_("Filter: {rule}.").format(rule=rule)]
     level = filt.get("level")
     if level is not None:
-        out.append(f"Level of Θ: networks whose mean Θ is at most {level['threshold']:.6g} (the "
-                   f"{level['quantile']:g} quantile of the networks' means) are kept; removed: "
-                   f"{', '.join(map(str, level['removed'])) or 'none'}.")
+        out.append(_("Level of Θ: networks whose mean Θ is at most {threshold} (the {quantile} "
+                     "quantile of the networks' means) are kept; removed: {removed}.").format(
+            threshold=f"{level['threshold']:.6g}", quantile=f"{level['quantile']:g}",
+            removed=", ".join(map(str, level["removed"])) or _("none")))
     kept = list(filt["kept"])
-    out.append(f"Kept networks: {', '.join(map(str, kept)) or 'none'}; the mean criterion (34) "
-               f"over their maps is Θ = {qbm.theta_mean_:.6g} (all maps: "
-               f"{qbm.theta_mean_all_:.6g}).")
+    out.append(_("Kept networks: {kept}; the mean criterion (34) over their maps is Θ = {theta} "
+                 "(all maps: {theta_all}).").format(
+        kept=", ".join(map(str, kept)) or _("none"), theta=f"{qbm.theta_mean_:.6g}",
+        theta_all=f"{qbm.theta_mean_all_:.6g}"))
     return out
 
 
@@ -294,17 +334,18 @@ def headline(qbm, comparison: Mapping | None = None) -> dict:
     s = qbm.summary()
     auto = getattr(qbm, "selection_", None) is not None
     out = {"M": str(qbm.n_clusters_),
-           "M_help": ("chosen from the curve over M (tab 'Choice of M')" if auto
-                      else "as set (tick 'choose M from the curve' to have it chosen)"),
+           "M_help": (_("chosen from the curve over M (tab 'Choice of M')") if auto
+                      else _("as set (tick 'choose M from the curve' to have it chosen)")),
            "sizes": " / ".join(str(v) for v in s["sizes"]),
-           "sizes_help": "objects per cluster, clusters numbered by decreasing size",
+           "sizes_help": _("objects per cluster, clusters numbered by decreasing size"),
            "reliable": f"{s['reliable_share']:.0%}",
-           "reliable_help": (f"{s['n_reliable']} of {s['n_objects']} objects have a posterior of "
-                             f"at least {s['reliable_posterior']:.3f} (the article: 26/27 = "
-                             "0.963)"),
+           "reliable_help": _("{n_reliable} of {n} objects have a posterior of at least "
+                              "{threshold} (the article: 26/27 = 0.963)").format(
+               n_reliable=s["n_reliable"], n=s["n_objects"],
+               threshold=f"{s['reliable_posterior']:.3f}"),
            "theta": f"{s['theta_mean']:.4g}",
-           "theta_help": (f"mean criterion (34) over the maps of the kept networks "
-                          f"{', '.join(map(str, s['kept_networks']))}"),
+           "theta_help": _("mean criterion (34) over the maps of the kept networks "
+                           "{networks}").format(networks=", ".join(map(str, s["kept_networks"]))),
            "warnings": list(s["warnings"]), "verdict": None, "kmeans_better": False}
     if comparison is not None:
         out["verdict"] = comparison.get("verdict")
@@ -316,10 +357,11 @@ def selection_note(qbm) -> str:
     """What the tab "Choice of M" says under the curve: the chosen M and the rule."""
     from clustering.ensemble_selection import MIN_RELIABLE
 
-    return (f"Chosen M = {qbm.n_clusters_}: the largest silhouette among the M with at least "
-            f"{MIN_RELIABLE:.0%} of the objects assigned reliably and no empty cluster (all "
-            "candidates when none qualifies). Θ (34) always falls as M grows, so it is shown, "
-            "not maximised. This rule is the app's; the article leaves the choice open.")
+    return _("Chosen M = {m}: the largest silhouette among the M with at least {share} of the "
+             "objects assigned reliably and no empty cluster (all candidates when none "
+             "qualifies). Θ (34) always falls as M grows, so it is shown, not maximised. This "
+             "rule is the app's; the article leaves the choice open.").format(
+        m=qbm.n_clusters_, share=f"{MIN_RELIABLE:.0%}")
 
 
 def flags_frame(qbm, ids: Sequence[str]) -> pd.DataFrame:
@@ -366,29 +408,51 @@ def decision_tables(qbm, frame, score: str | None, ids: Sequence[str]):
 
 
 def _objects(k: int) -> str:
-    return f"{k} object" if k == 1 else f"{k} objects"
+    return (_("{n} object") if k == 1 else _("{n} objects")).format(n=k)
+
+
+#: Section 4's states and recommendations (:mod:`clustering.decisions`) in the catalog, for
+#: the sentences of :func:`recommendation_lines` and the profile's legend.
+_DECISION_WORDS = {w: w for w in (
+    N_("unsatisfactory"), N_("successful"), N_("anomalous"), N_("unrated"),
+    N_("lenient (щадящие) tax measures"), N_("no tax relief needed"),
+    N_("individual in-depth analysis"),
+    N_("check the assignment before applying the cluster's measures"),
+    N_("no decision: nothing to compare"))}
+
+
+def _decision_word(text) -> str:
+    """A state or recommendation of section 4 in the current language (as it is when the
+    catalog does not hold it)."""
+    return _(_DECISION_WORDS[text]) if text in _DECISION_WORDS else str(text)
 
 
 def recommendation_lines(clusters: pd.DataFrame, score: str | None) -> dict[int, str]:
     """Per cluster (in the table's order: by rank) its state and recommendation in words."""
     out = {}
     for m, row in clusters.iterrows():
-        rank = "" if pd.isna(row["rank"]) else f"rank {int(row['rank'])}, "
-        mean = "" if score is None or pd.isna(row["mean"]) else f", mean {score} {row['mean']:.4g}"
+        rank = ("" if pd.isna(row["rank"])
+                else _("rank {rank}, ").format(rank=int(row["rank"])))
+        mean = ("" if score is None or pd.isna(row["mean"])
+                else _(", mean {score} {value}").format(score=score, value=f"{row['mean']:.4g}"))
         ratio = ("" if pd.isna(row["ratio"]) or row["state"] == "unsatisfactory"
-                 else f", {row['ratio']:.3g} times the base cluster's")
-        out[int(m)] = (f"Cluster {int(m)} ({rank}{_objects(int(row['size']))}{mean}{ratio}): "
-                       f"{row['state']} — {row['recommendation']}.")
+                 else _(", {ratio} times the base cluster's").format(ratio=f"{row['ratio']:.3g}"))
+        out[int(m)] = _("Cluster {m} ({details}): {state} — {recommendation}.").format(
+            m=int(m), details=rank + _objects(int(row["size"])) + mean + ratio,
+            state=_decision_word(row["state"]),
+            recommendation=_decision_word(row["recommendation"]))
     return out
 
 
 def ranking_note(score: str | None) -> str:
     """The direction of the ranking, as section 4 reads it."""
     if score is None:
-        return "No score column: the clusters are not ranked (only anomalous ones are set apart)."
-    return (f"Rank 1 = the lowest mean {score}: an unsatisfactory state, lenient (щадящие) tax "
-            "measures; a cluster ranked higher functions successfully and needs no relief; a "
-            "cluster of very few objects gets an individual in-depth analysis (section 4).")
+        return _("No score column: the clusters are not ranked (only anomalous ones are set "
+                 "apart).")
+    return _("Rank 1 = the lowest mean {score}: an unsatisfactory state, lenient (щадящие) tax "
+             "measures; a cluster ranked higher functions successfully and needs no relief; a "
+             "cluster of very few objects gets an individual in-depth analysis "
+             "(section 4).").format(score=score)
 
 
 def profile_means(qbm, X: np.ndarray, feature_names: Sequence[str], order: Sequence[int],
@@ -416,8 +480,9 @@ def profile_names(clusters: pd.DataFrame) -> dict[int, str]:
     """Legend names of the profile chart: cluster, rank and its recommendation."""
     out = {}
     for m, row in clusters.iterrows():
-        rank = "" if pd.isna(row["rank"]) else f" · rank {int(row['rank'])}"
-        out[int(m)] = f"cluster {int(m)}{rank}: {row['recommendation']}"
+        rank = "" if pd.isna(row["rank"]) else _(" · rank {rank}").format(rank=int(row["rank"]))
+        out[int(m)] = _("cluster {m}{rank}: {recommendation}").format(
+            m=int(m), rank=rank, recommendation=_decision_word(row["recommendation"]))
     return out
 
 
@@ -434,9 +499,10 @@ def map_choices(qbm) -> list[tuple[int, str]]:
     network was kept; the best map first."""
     best = qbm.maps_.index(qbm.best_map_)
     mt = qbm.maps_table_
+    best_word, out_word = _(", best kept map"), _(", filtered out")
     items = [(k, f"{mt['name'].iloc[k]} (Θ = {mt['theta'].iloc[k]:.4g}"
-                 f"{', best kept map' if k == best else ''}"
-                 f"{'' if bool(mt['kept'].iloc[k]) else ', filtered out'})")
+                 f"{best_word if k == best else ''}"
+                 f"{'' if bool(mt['kept'].iloc[k]) else out_word})")
              for k in range(len(mt))]
     return [items[best]] + [it for it in items if it[0] != best]
 
@@ -477,4 +543,4 @@ def qbm_execution(result: MethodResult) -> str:
     """How an ensemble ran on its worker: its maps one after the other."""
     if not getattr(result.estimator, "execution_", None):
         return ""
-    return f"{len(result.estimator.maps_)} maps one after the other"
+    return _("{n} maps one after the other").format(n=len(result.estimator.maps_))

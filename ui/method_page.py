@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping, Optional
 import streamlit as st
 
 from clustering import registry
+from clustering.i18n import _
 from ui import configio, forms, live, runs, state, widgets
 
 #: Methods that draw their own headline and choice of the number of clusters (the ensemble:
@@ -83,7 +84,8 @@ class MethodPage:
         """Once per page: where the default number of clusters came from
         (:func:`clustering.k_selection.default_k`)."""
         if self.k_origin and not self._k_captioned:
-            st.caption(widgets.md_escape(f"Default number of clusters: {self.k_origin}"))
+            st.caption(widgets.md_escape(_("Default number of clusters: {origin}").format(
+                origin=self.k_origin)))
             self._k_captioned = True
 
     def results(self, draw: Callable[[Any], Optional[bool]], empty: str) -> None:
@@ -105,12 +107,12 @@ def results(kind: str, key: str, draw: Callable[[Any], Optional[bool]], empty: s
             st.info(empty, icon=":material/info:")
             return
         st.divider()
-        st.subheader("Results")
+        st.subheader(_("Results"))
         if kind in registry.names() and kind not in OWN_CHOICE_OF_K:
             result_headline(res)
         if draw(res) is False:
             return
-        st.markdown("**Downloads**")
+        st.markdown("**" + _("Downloads") + "**")
         for i, row in enumerate(download_rows(res)):
             widgets.downloads(row, key=f"{key}_dl" + (str(i + 1) if i else ""),
                               dataset=state.dataset())
@@ -124,7 +126,7 @@ def result_headline(res) -> None:
     from ui import headline
 
     headline.draw(headline.build(res.labels, res.metrics, res.proba))
-    with st.expander("All quality figures"):
+    with st.expander(_("All quality figures")):
         widgets.metrics_table(res.metrics)
 
 
@@ -204,14 +206,15 @@ def settings_state(key: str, running: bool, failed: bool = False) -> str:
 
 
 def render(name: str, caption: str, *, settings: Callable[[MethodPage], dict] = default_settings,
-           drawer: Optional[Callable] = None, train_label: str = "Train") -> MethodPage:
+           drawer: Optional[Callable] = None, train_label: Optional[str] = None) -> MethodPage:
     """Draw the method page of ``name``: title, caption, the settings in an expander
     (``settings(page)`` returns the chosen values; closed while a run is live), "Suggest K",
     Train, the live panel right under it (``drawer(job)`` draws a training snapshot) and the
-    saved-run loader. Returns the :class:`MethodPage` for the results view; without data it
+    saved-run loader (``train_label``: the Train button's words, "Train" by default). Returns
+    the :class:`MethodPage` for the results view; without data it
     shows the loader and stops the script (``st.stop``)."""
     spec = registry.get(name)
-    st.title(spec.label)
+    st.title(_(spec.label))  # the registry marks its labels for the catalogs
     st.caption(caption)
     widgets.flash_messages()
     if not widgets.need_data():
@@ -224,7 +227,7 @@ def render(name: str, caption: str, *, settings: Callable[[MethodPage], dict] = 
     with st.container(border=True):
         job = state.job()
         failed = job is not None and job.method == name and bool(job.error)
-        with st.expander("Settings", key=settings_state(page.key, page.running, failed),
+        with st.expander(_("Settings"), key=settings_state(page.key, page.running, failed),
                          on_change="rerun", icon=":material/tune:"):
             values = settings(page)
             page.k_caption()
@@ -233,7 +236,8 @@ def render(name: str, caption: str, *, settings: Callable[[MethodPage], dict] = 
 
                 k_panel.suggest_panel(page.key, page.ds, state.data_token(),
                                       disabled=page.running)
-        if st.button(train_label, type="primary", key=f"{spec.form_key}_train",
+        if st.button(_("Train") if train_label is None else train_label, type="primary",
+                     key=f"{spec.form_key}_train",
                      icon=":material/play_arrow:", disabled=page.running or page.busy):
             with widgets.guard():
                 _train(page, values, spec.label)

@@ -1,12 +1,14 @@
 """The home page's quick start: default data and the recommended network."""
 from __future__ import annotations
 
+from clustering.i18n import N_, _
 from ui import runs, state
 
 DEFAULT_GENERATOR = "blobs"
 DEFAULT_CLUSTERS = 3
-#: The default data in words (what :func:`ui.state.ask` names before it replaces results).
-DEFAULT_DATA = "the default data (three blobs, 500 points)"
+#: The default data in words (what :func:`ui.state.ask` names before it replaces results);
+#: translated where it is used: ``_(DEFAULT_DATA)``.
+DEFAULT_DATA = N_("the default data (three blobs, 500 points)")
 
 
 def generate_default() -> None:
@@ -17,7 +19,7 @@ def generate_default() -> None:
     X, y = datasets.generate(DEFAULT_GENERATOR, **params)
     state.set_dataset(tables.from_arrays(X, y),
                       {"source": "generator", "name": DEFAULT_GENERATOR, "params": params},
-                      f"{DEFAULT_GENERATOR} ({len(X)} points)")
+                      _("{name} ({n} points)").format(name=DEFAULT_GENERATOR, n=len(X)))
 
 
 def recommended_neural_params(n_clusters: int = DEFAULT_CLUSTERS) -> dict:
@@ -37,5 +39,5 @@ def train_recommended() -> None:
         return runs.train("neural", params, ds, spec, callback=callback, stop=stop,
                           data_token=token)
 
-    state.start_job("neural", target, "Neural clustering",
+    state.start_job("neural", target, N_("Neural clustering"),
                     config=runs.job_config("neural", params, spec))

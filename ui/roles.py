@@ -10,6 +10,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import pandas as pd
 
+from clustering.i18n import _
 from ui.datasource import EXAMPLE_FEATURES, example_prepare_options
 
 ROLE_KEYS = ("id_column", "label_column", "feature_columns")
@@ -84,9 +85,11 @@ def fit(roles: Mapping[str, Any], columns: Sequence[str]) -> dict:
 def describe(roles: Mapping[str, Any]) -> str:
     """The roles in words, e.g. ``5 features (Phi11, ...), label planted_group``."""
     features = list(roles.get("feature_columns") or [])
-    words = f"{len(features)} feature{'s' if len(features) != 1 else ''} ({', '.join(features)})"
+    # Two messages, not ngettext: the Russian ("признаков: 5 (...)") needs no plural forms.
+    words = (_("{n} feature ({names})") if len(features) == 1 else
+             _("{n} features ({names})")).format(n=len(features), names=", ".join(features))
     if roles.get("label_column") is not None:
-        words += f", label {roles['label_column']}"
+        words += _(", label {column}").format(column=roles["label_column"])
     if roles.get("id_column") is not None:
-        words += f", ID {roles['id_column']}"
+        words += _(", ID {column}").format(column=roles["id_column"])
     return words

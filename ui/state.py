@@ -20,6 +20,7 @@ import numpy as np
 import streamlit as st
 
 from clustering.errors import ClusteringError
+from clustering.i18n import _
 from ui import workspace as wsp
 from ui.jobs import Job
 
@@ -54,8 +55,8 @@ def attach() -> "wsp.Workspace":
     ws = wsp.open_workspace(current.token if same else asked)
     if ws is None:
         if asked or current is not None:
-            flash("The address named no workspace of this server (mistyped, or expired after "
-                  "a long time unused): this is a new, empty workspace.", "warning")
+            flash(_("The address named no workspace of this server (mistyped, or expired after "
+                    "a long time unused): this is a new, empty workspace."), "warning")
         ws = wsp.new_workspace()
     if not same or ws.token != current.token:
         ss.pop(SEEN, None)
@@ -64,8 +65,8 @@ def attach() -> "wsp.Workspace":
     if st.query_params.get(wsp.TOKEN_PARAM) != ws.token:
         st.query_params[wsp.TOKEN_PARAM] = ws.token
     if _shift(ws):
-        flash("The data of this workspace was changed in another tab or window: this page now "
-              "shows it.", "info")
+        flash(_("The data of this workspace was changed in another tab or window: this page "
+                "now shows it."), "info")
     _bind(ws)
     return ws
 
@@ -210,9 +211,9 @@ def set_dataset(ds, spec: dict, label: str) -> None:
     current data and would otherwise be stored against the new one."""
     current = job()
     if current is not None and current.running:
-        raise ClusteringError(f"{current.label} is training on the current data: wait until it "
-                              "ends or stop it on its page, then change the data. The current "
-                              "data and results are kept.")
+        raise ClusteringError(_("{label} is training on the current data: wait until it "
+                                "ends or stop it on its page, then change the data. The current "
+                                "data and results are kept.").format(label=current.label))
     ws = current_workspace()
     _write(lambda seen: ws.set_dataset(ds, spec, label, seen=seen))
 
@@ -245,7 +246,7 @@ def projection() -> tuple[np.ndarray, list[str]]:
 
     ds = dataset()
     if ds is None:
-        raise ClusteringError("No data yet: generate or load a data set on the Data page.")
+        raise ClusteringError(_("No data yet: generate or load a data set on the Data page."))
     cached = _ss().get(PROJECTION)
     if cached is None or cached[0] != data_token():
         cached = (data_token(), *project_2d(ds.X, ds.feature_names))
@@ -288,14 +289,16 @@ def start_job(method: str, target: Callable[..., Any], label: str,
     with ws.lock:
         current = ws.job
         if current is not None and current.running:
-            raise ClusteringError(f"One training runs at a time: {current.label} is still "
-                                  "running. Wait until it ends or stop it on its page, then "
-                                  "start again; nothing was started and your settings are kept.")
+            raise ClusteringError(_("One training runs at a time: {label} is still running. "
+                                    "Wait until it ends or stop it on its page, then start "
+                                    "again; nothing was started and your settings are "
+                                    "kept.").format(label=current.label))
         other = ws.elsewhere()
         if other:
-            raise ClusteringError(f"One training runs at a time: {other[0].label} is running "
-                                  "for this workspace on another server of this site (from "
-                                  "another tab). Wait until it ends; nothing was started.")
+            raise ClusteringError(_("One training runs at a time: {label} is running for this "
+                                    "workspace on another server of this site (from another "
+                                    "tab). Wait until it ends; nothing was started.").format(
+                                        label=other[0].label))
         job_id = wsp.record_job(ws, method, label, config)
         new = Job(method, target, wsp.ResultSink(ws), label=label, client=client_address(),
                   on_end=lambda j: wsp.end_job(ws, job_id, j))
@@ -338,8 +341,9 @@ def clearing_question(loading: str) -> Optional[str]:
     if not shown or job_running():
         return None
     names = ", ".join(result_title(m) for m in shown)
-    return (f"Loading {loading} replaces the current data set and clears the results of "
-            f"{names} from their pages; they stay in the run history.")
+    return _("Loading {loading} replaces the current data set and clears the results of "
+             "{names} from their pages; they stay in the run history.").format(
+                 loading=loading, names=names)
 
 
 def ask(key: str, loading: str) -> bool:
@@ -382,8 +386,8 @@ def confirm_box(key: str, on_confirm: Optional[Callable[..., Any]] = None,
         return False
     box = st.container(border=True, key=f"{key}_ask_box")
     box.warning(md_escape(question), icon=":material/warning:")
-    c1, c2, _ = box.columns([1, 1, 3])
-    c1.button("Confirm", key=f"{key}_confirm", type="primary", on_click=_answer,
+    c1, c2, _rest = box.columns([1, 1, 3])
+    c1.button(_("Confirm"), key=f"{key}_confirm", type="primary", on_click=_answer,
               args=(key, on_confirm, args))
-    c2.button("Cancel", key=f"{key}_cancel", on_click=_cancel, args=(key,))
+    c2.button(_("Cancel"), key=f"{key}_cancel", on_click=_cancel, args=(key,))
     return False

@@ -10,6 +10,7 @@ from typing import Iterator, Optional
 import streamlit as st
 
 from clustering.errors import ClusteringError
+from clustering.i18n import _, ngettext
 
 log = logging.getLogger("clustermap.app")
 
@@ -31,11 +32,12 @@ def show_error(err: BaseException) -> None:
     if isinstance(err, ClusteringError):
         st.error(md_escape(err), icon=":material/error:")
     elif isinstance(err, MemoryError):
-        st.error("Out of memory: use fewer rows or a lighter method.", icon=":material/error:")
+        st.error(_("Out of memory: use fewer rows or a lighter method."), icon=":material/error:")
     else:
         log.exception("unexpected error in a page")
-        st.error(md_escape(f"Something went wrong ({type(err).__name__}: {err}). "
-                           "Check the inputs; if it persists, report it."),
+        st.error(md_escape(_("Something went wrong ({error}). Check the inputs; if it "
+                             "persists, report it.").format(
+                                 error=f"{type(err).__name__}: {err}")),
                  icon=":material/error:")
 
 
@@ -68,9 +70,10 @@ def need_data() -> bool:
 
     if state.dataset() is not None:
         return True
-    st.info("No data yet. Generate a data set, upload a CSV or load the example on the Data page.",
+    st.info(_("No data yet. Generate a data set, upload a CSV or load the example on the Data "
+              "page."),
             icon=":material/info:")
-    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/table:")
+    st.page_link("pages/data.py", label=_("Go to the Data page"), icon=":material/table:")
     return False
 
 
@@ -99,25 +102,28 @@ def workspace_box(ws) -> None:
 
     st.divider()
     if state.address_notice_due():
-        st.info("This page's address is the key to your work: bookmark it to come back to your "
-                "data and results. Anyone you give it to sees and changes this workspace.",
+        st.info(_("This page's address is the key to your work: bookmark it to come back to "
+                  "your data and results. Anyone you give it to sees and changes this "
+                  "workspace."),
                 icon=":material/key:")
     for note in ws.damaged:
         st.warning(md_escape(note), icon=":material/broken_image:")
     for rec in ws.elsewhere():
-        st.caption(md_escape(f"{rec.label} is training for this workspace on another server "
-                             "of this site; its result will appear in the run history."))
+        st.caption(md_escape(_("{label} is training for this workspace on another server "
+                               "of this site; its result will appear in the run history.").format(
+                                   label=rec.label)))
     interrupted = ws.interrupted()
     if interrupted:
         n = len(interrupted)
-        st.warning(f"{n} training{'s were' if n != 1 else ' was'} interrupted by a server "
-                   "restart.", icon=":material/restart_alt:")
-        st.page_link("pages/history.py", label="Run it again from the history",
+        st.warning(ngettext("{n} training was interrupted by a server restart.",
+                            "{n} trainings were interrupted by a server restart.", n).format(n=n),
+                   icon=":material/restart_alt:")
+        st.page_link("pages/history.py", label=_("Run it again from the history"),
                      icon=":material/history:")
-    st.button("New workspace", key="ws_new", on_click=state.new_workspace,
+    st.button(_("New workspace"), key="ws_new", on_click=state.new_workspace,
               icon=":material/note_add:", disabled=state.job_running(),
-              help="Start afresh with no data and no runs. This workspace stays at its "
-                   "current address.")
+              help=_("Start afresh with no data and no runs. This workspace stays at its "
+                     "current address."))
 
 
 def metrics_frame(metrics: dict):
@@ -134,6 +140,6 @@ def metrics_table(metrics: dict) -> None:
     from ui.headline import metrics_display
 
     if not metrics:
-        st.caption("No quality figures.")
+        st.caption(_("No quality figures."))
         return
     st.dataframe(metrics_display(metrics), hide_index=True)

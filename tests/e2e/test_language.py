@@ -3,6 +3,7 @@ Russian, the switch changes it, and the choice stays while the visitor moves bet
 from __future__ import annotations
 
 from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.test_browser import settle, shot
 
 
 def nav_titles(page) -> list[str]:
@@ -30,4 +31,44 @@ def test_a_russian_browser_gets_the_russian_interface_and_the_switch_changes_it(
     page.locator('[data-testid="stSidebar"]').get_by_text("Русский", exact=True).click()
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Главная").wait_for()
     page.screenshot(path=str(ARTIFACTS / "41-history-after-switch.png"), full_page=True)
+    context.close()
+
+
+def _russian_tab(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1800}, locale="ru-RU")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server)
+    page.wait_for_selector('[data-testid="stSidebarNav"]')
+    return context, page
+
+
+def _go(page, title: str, heading: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    page.get_by_role("heading", name=heading).first.wait_for()
+    settle(page)
+
+
+def test_the_pages_in_russian_from_data_to_results(browser, server):
+    """A Russian visitor's way: the default data, a SOM, the recommended network, Compare, with
+    each page's headings and buttons in Russian; a screenshot of each."""
+    context, page = _russian_tab(browser, server)
+    page.get_by_role("button", name="1 · Создать данные по умолчанию").click()
+    page.get_by_text("Созданы данные по умолчанию: три облака, 500 точек.").wait_for()
+    _go(page, "Данные", "Данные")
+    shot(page, "42-data-russian")
+    _go(page, "Самоорганизующаяся карта", "Самоорганизующаяся карта")
+    page.get_by_role("button", name="Обучить карту").click()
+    page.get_by_role("heading", name="Результаты").wait_for(timeout=180_000)
+    shot(page, "43-som-russian")
+    _go(page, "Главная", "Быстрый старт")
+    page.get_by_role("button", name="2 · Обучить рекомендуемую сеть").click()
+    page.get_by_role("heading", name="Результаты").wait_for(timeout=240_000)
+    shot(page, "44-neural-russian")
+    _go(page, "Сравнение", "Сравнение методов")
+    page.get_by_role("button", name="Запустить сравнение").click()
+    page.get_by_role("heading", name="Результаты").wait_for(timeout=240_000)
+    shot(page, "45-compare-russian")
+    _go(page, "История запусков", "История запусков")
+    shot(page, "46-history-russian")
     context.close()
