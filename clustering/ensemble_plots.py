@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from clustering.i18n import _
 from clustering.plots_base import cluster_color, finish_layout, plain
 
 KEPT, REMOVED = "rgb(140,170,220)", "rgb(225,185,185)"
@@ -41,12 +42,14 @@ def selection_curve(table: pd.DataFrame, chosen: Optional[int] = None, *,
     from clustering.plots_curves import choice_curve
 
     share = None if min_reliable is None else float(min_reliable)
-    return choice_curve(table, "M", {"reliable_share": "reliable share",
-                                     "silhouette": "silhouette"},
-                        right={"theta_mean": "Θ (34)"}, chosen=chosen, chosen_text="chosen M =",
-                        x_title="number of clusters M", y_title="reliable share, silhouette",
+    return choice_curve(table, "M", {"reliable_share": _("reliable share"),
+                                     "silhouette": _("silhouette")},
+                        right={"theta_mean": "Θ (34)"}, chosen=chosen, chosen_text=_("chosen M ="),
+                        x_title=_("number of clusters M"),
+                        y_title=_("reliable share, silhouette"),
                         right_title="Θ (34)", hline=share,
-                        hline_text="" if share is None else f"reliable share {share:.0%}",
+                        hline_text="" if share is None else _("reliable share {share}").format(
+                            share=f"{share:.0%}"),
                         title=title, height=height)
 
 
@@ -58,17 +61,18 @@ def filter_plot(variances: pd.DataFrame, threshold: Optional[float] = None, *,
     names = [plain(q) for q in variances["network"]]
     kept = variances["kept"].astype(bool).to_numpy()
     fig = go.Figure()
-    for label, mask, colour in (("kept", kept, KEPT), ("removed", ~kept, REMOVED)):
+    for label, mask, colour in ((_("kept"), kept, KEPT), (_("removed"), ~kept, REMOVED)):
         fig.add_trace(go.Bar(x=[n for n, m in zip(names, mask) if m],
                              y=variances["theta_mean"].to_numpy()[mask], name=label,
                              marker_color=colour))
     if threshold is not None and np.isfinite(threshold):
         fig.add_hline(y=float(threshold), line_dash="dash", line_color="rgb(200,60,60)",
-                      annotation_text=f"level {float(threshold):.4g}")
+                      annotation_text=_("level {value}").format(
+                          value=f"{float(threshold):.4g}"))
     finish_layout(fig, title, height)
-    fig.update_xaxes(title_text="network", type="category", categoryorder="array",
+    fig.update_xaxes(title_text=_("network"), type="category", categoryorder="array",
                      categoryarray=names)
-    fig.update_yaxes(title_text="mean Θ of its replicates")
+    fig.update_yaxes(title_text=_("mean Θ of its replicates"))
     return fig
 
 
@@ -80,18 +84,19 @@ def profile_chart(means: pd.DataFrame, names: Optional[Mapping[int, str]] = None
     named ``names[cluster]`` (e.g. "cluster 1 · rank 1 · lenient measures"), x = the features;
     ``score`` (a column) is drawn last and its tick marked "(score)"."""
     columns = [c for c in means.columns if c != score] + ([score] if score in means else [])
-    ticks = [plain(c) + (" (score)" if c == score else "") for c in columns]
+    ticks = [plain(_("{name} (score)").format(name=c)) if c == score else plain(c)
+             for c in columns]
     K = int(max(means.index, default=-1)) + 1
     fig = go.Figure()
     for m in means.index:
-        label = (names or {}).get(int(m), f"cluster {int(m)}")
+        label = (names or {}).get(int(m), _("cluster {k}").format(k=int(m)))
         fig.add_trace(go.Bar(x=ticks, y=means.loc[m, columns].to_numpy(dtype=float),
                              name=plain(label), marker_color=cluster_color(int(m), K)))
     fig.add_hline(y=0.0, line_color="rgb(120,120,120)", line_width=1)
     finish_layout(fig, title, height, legend="bottom")  # long names: a row under the bars
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title_text="feature", type="category")
-    fig.update_yaxes(title_text="cluster mean, standard deviations from the overall mean")
+    fig.update_xaxes(title_text=_("feature"), type="category")
+    fig.update_yaxes(title_text=_("cluster mean, standard deviations from the overall mean"))
     return fig
 
 
@@ -100,14 +105,14 @@ def criteria_bars(comparison: Mapping, *, title: Optional[str] = None,
     """One bar trace, MacQueen's k-means Θ (``theta_kmeans``) and the ensemble's (34)
     (``theta_ensemble``) of :meth:`~clustering.ensemble.QuasiBayesianEnsemble.compare_kmeans`;
     the more compact one (``more_compact``) in green."""
-    x = ["MacQueen's k-means (25)", "ensemble (34)"]
+    x = [_("MacQueen's k-means (25)"), _("ensemble (34)")]
     y = [float(comparison["theta_kmeans"]), float(comparison["theta_ensemble"])]
     best = 0 if comparison.get("more_compact") == "k-means" else 1
     colours = ["rgb(60,160,90)" if i == best else "rgb(170,170,170)" for i in range(2)]
     fig = go.Figure(go.Bar(x=x, y=y, marker_color=colours, text=[f"{v:.4g}" for v in y],
                            textposition="outside", name="Θ"))
     finish_layout(fig, title, height)
-    fig.update_yaxes(title_text="criterion Θ (smaller: more compact)")
+    fig.update_yaxes(title_text=_("criterion Θ (smaller: more compact)"))
     return fig
 
 

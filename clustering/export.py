@@ -18,27 +18,32 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from clustering.i18n import N_
+
 #: Readable names and a hint for the quality figures the backend reports
 #: (:func:`clustering.metrics.quality_report`), one plain meaning per row. No hint starts with a
 #: formula prefix (:data:`FORMULA_PREFIXES`): it would be written with a guarding apostrophe.
 METRIC_NOTES = {
-    "n_clusters": ("clusters", "number of clusters found (noise not counted)"),
-    "noise": ("noise objects", "objects in no cluster (label -1, as DBSCAN marks them)"),
-    "ari": ("ARI", "adjusted Rand index against the known labels (1 = identical, 0 = chance)"),
-    "nmi": ("NMI", "normalised mutual information with the known labels (1 = identical)"),
-    "silhouette": ("silhouette", "from -1 to 1, higher = tighter, better separated clusters"),
-    "theta": ("Θ (22) = Q1 (26)", "sum of squared distances of the objects to their cluster's "
-              "centre of gravity; smaller is better"),
-    "normalised_variance_sum": ("Σ cluster variances (not the article's)",
-                                "sum over clusters of the mean squared distance to the centre "
-                                "(each cluster's sum divided by its size); smaller is better"),
-    "pairwise_within_distance": ("pairwise distances (27)", "sum of the distances between "
-                                 "objects of the same cluster; smaller is better"),
-    "generalized_variance": ("generalised variance (29)", "determinant of the pooled "
-                             "within-cluster scatter matrix; smaller is better"),
-    "log_generalized_variance_product": ("log multiplicative variance (31)", "log of the "
+    "n_clusters": (N_("clusters"), N_("number of clusters found (noise not counted)")),
+    "noise": (N_("noise objects"), N_("objects in no cluster (label -1, as DBSCAN marks them)")),
+    "ari": (N_("ARI"), N_("adjusted Rand index against the known labels (1 = identical, "
+                          "0 = chance)")),
+    "nmi": (N_("NMI"), N_("normalised mutual information with the known labels "
+                          "(1 = identical)")),
+    "silhouette": (N_("silhouette"), N_("from -1 to 1, higher = tighter, better separated "
+                                        "clusters")),
+    "theta": (N_("Θ (22) = Q1 (26)"), N_("sum of squared distances of the objects to their cluster's "
+              "centre of gravity; smaller is better")),
+    "normalised_variance_sum": (N_("Σ cluster variances (not the article's)"),
+                                N_("sum over clusters of the mean squared distance to the centre "
+                                "(each cluster's sum divided by its size); smaller is better")),
+    "pairwise_within_distance": (N_("pairwise distances (27)"), N_("sum of the distances between "
+                                 "objects of the same cluster; smaller is better")),
+    "generalized_variance": (N_("generalised variance (29)"), N_("determinant of the pooled "
+                             "within-cluster scatter matrix; smaller is better")),
+    "log_generalized_variance_product": (N_("log multiplicative variance (31)"), N_("log of the "
                                          "product of the clusters' covariance determinants, "
-                                         "each to the power of its size; smaller is better"),
+                                         "each to the power of its size; smaller is better")),
 }
 #: First characters that make a spreadsheet evaluate a cell.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

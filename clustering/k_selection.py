@@ -13,6 +13,8 @@ from typing import Iterable, Optional
 import numpy as np
 import pandas as pd
 
+from clustering.i18n import _, ngettext
+
 #: The default K when the data carries no labels to count classes from.
 DEFAULT_K = 3
 #: The K a curve covers by default.
@@ -48,22 +50,28 @@ def default_k(dataset, *, fallback: int = DEFAULT_K, limit: int = 30) -> tuple[i
     """
     labels = getattr(dataset, "labels", None)
     if labels is None:
-        return fallback, (f"{fallback} is the app's default: the data has no label column to "
-                          "count classes from. 'Suggest K' draws a curve to choose by.")
+        return fallback, _("{fallback} is the app's default: the data has no label column to "
+                           "count classes from. 'Suggest K' draws a curve to choose by.").format(
+            fallback=fallback)
     names = getattr(dataset, "label_names", None)
     codes = np.unique(np.asarray(labels))
     named = [str(names[c]) if names is not None and 0 <= c < len(names) else str(c)
              for c in codes.tolist()]
     left_out = [n for n in named if NOT_A_CLASS.search(n)]
     k = len(named) - len(left_out)
-    skipped = (f" (not counting {', '.join(repr(n) for n in left_out)})" if left_out else "")
+    skipped = (_(" (not counting {names})").format(names=", ".join(repr(n) for n in left_out))
+               if left_out else "")
     if k < 2:
-        return fallback, (f"{fallback} is the app's default: the known labels have {k} "
-                          f"class{'es' if k != 1 else ''}{skipped}, too few to group by.")
+        return fallback, ngettext(
+            "{fallback} is the app's default: the known labels have {k} class{skipped}, too few "
+            "to group by.",
+            "{fallback} is the app's default: the known labels have {k} classes{skipped}, too few "
+            "to group by.", k).format(fallback=fallback, k=k, skipped=skipped)
     if k > limit:
-        return limit, (f"{limit}, the form's largest K: the known labels have {k} "
-                       f"classes{skipped}.")
-    return k, f"{k} = the number of classes in the known labels{skipped}."
+        return limit, _("{limit}, the form's largest K: the known labels have {k} "
+                        "classes{skipped}.").format(limit=limit, k=k, skipped=skipped)
+    return k, _("{k} = the number of classes in the known labels{skipped}.").format(
+        k=k, skipped=skipped)
 
 
 def _sample(X: np.ndarray, size: int, random_state: int) -> np.ndarray:
@@ -132,11 +140,14 @@ def suggestion_note(table: pd.DataFrame, suggested: Optional[int], *,
                     min_stability: float = MIN_STABILITY) -> str:
     """One sentence under the curve: the suggestion and the rule that made it."""
     if suggested is None:
-        return "No K could be scored on this data (too few objects)."
+        return _("No K could be scored on this data (too few objects).")
     row = table.set_index("K").loc[suggested]
     stable = bool((table["stability"] >= min_stability).any())
-    rule = (f"the largest silhouette among the K whose restarts agree (stability at least "
-            f"{min_stability:g})" if stable else
-            f"the largest silhouette (no K reached a stability of {min_stability:g})")
-    return (f"Suggested K = {suggested}: {rule}; silhouette {row['silhouette']:.2f}, stability "
-            f"{row['stability']:.2f}. Computed with k-means on {int(row['n_objects'])} objects.")
+    rule = (_("the largest silhouette among the K whose restarts agree (stability at least "
+              "{min_stability})") if stable else
+            _("the largest silhouette (no K reached a stability of {min_stability})")).format(
+        min_stability=f"{min_stability:g}")
+    return _("Suggested K = {suggested}: {rule}; silhouette {silhouette}, stability "
+             "{stability}. Computed with k-means on {n} objects.").format(
+        suggested=suggested, rule=rule, silhouette=f"{row['silhouette']:.2f}",
+        stability=f"{row['stability']:.2f}", n=int(row["n_objects"]))

@@ -62,6 +62,7 @@ from scipy.spatial.distance import cdist
 from sklearn.neighbors import NearestNeighbors
 
 from clustering.errors import ConfigError, DataError
+from clustering.i18n import N_
 
 __all__ = ["Kernel", "SparseForm", "ApproxForm", "APPROX_KINDS", "KERNELS", "get_kernel",
            "register_kernel", "unregister_kernel", "kernel_names", "squared_distances",
@@ -614,48 +615,50 @@ def _diffusion(X, tau):
 _FOURIER = "random Fourier features"
 
 for _k in (
-    Kernel("rational", "Rational", "s", 0.1,
-           "M = s / (d² + s): 1 at distance 0, 1/2 at d² = s; the notes use s = 0.1.",
+    Kernel("rational", N_("Rational"), "s", 0.1,
+           N_("M = s / (d² + s): 1 at distance 0, 1/2 at d² = s; the notes use s = 0.1."),
            curve=_rational,
-           help="s of the rational kernel M = s / (d² + s): the squared distance at which the "
-                "proximity falls to 1/2. Larger s links points further apart (the notes: 0.1).",
+           help=N_("s of the rational kernel M = s / (d² + s): the squared distance at which the "
+                "proximity falls to 1/2. Larger s links points further apart (the notes: 0.1)."),
            approx=ApproxForm("fourier", rational_spectrum, label=_FOURIER)),
-    Kernel("threshold", "Hard threshold", "eps", 0.1,
-           "M = 1 if d² <= eps else 0: only points closer than sqrt(eps) count.",
+    Kernel("threshold", N_("Hard threshold"), "eps", 0.1,
+           N_("M = 1 if d² <= eps else 0: only points closer than sqrt(eps) count."),
            curve=_threshold,
-           help="eps of the hard threshold M = 1 if d² ≤ eps: only points closer than √eps "
-                "count as close; the rest count 0.",
+           help=N_("eps of the hard threshold M = 1 if d² ≤ eps: only points closer than √eps "
+                "count as close; the rest count 0."),
            sparse=SparseForm(_sparse_radius, _radius_edges)),
-    Kernel("identity", "Identity", None, None,
-           "M = I (each point only with itself): every partition into K non-empty clusters "
-           "scores exactly K, so the loss cannot tell partitions apart.",
+    Kernel("identity", N_("Identity"), None, None,
+           N_("M = I (each point only with itself): every partition into K non-empty clusters "
+           "scores exactly K, so the loss cannot tell partitions apart."),
            curve=_identity, sparse=SparseForm(_sparse_identity, _identity_edges)),
-    Kernel("spread", "Spread (within-cluster)", None, None,
-           "M = d², minimised: the within-cluster spread sum_k p_k·D p_k / n_k (k-means-like).",
+    Kernel("spread", N_("Spread (within-cluster)"), None, None,
+           N_("M = d², minimised: the within-cluster spread sum_k p_k·D p_k / n_k "
+              "(k-means-like)."),
            curve=_spread, minimise=True,
            approx=ApproxForm("squared_distance", label="the exact factored spread")),
-    Kernel("gaussian", "Gaussian", "sigma", 0.2,
-           "M = exp(-d² / (2 sigma²)): a smooth bump of width sigma.",
+    Kernel("gaussian", N_("Gaussian"), "sigma", 0.2,
+           N_("M = exp(-d² / (2 sigma²)): a smooth bump of width sigma."),
            curve=_gaussian,
-           help="sigma of the Gaussian M = exp(-d² / (2 sigma²)): the width of the bump, in the "
-                "units of the scaled data.",
+           help=N_("sigma of the Gaussian M = exp(-d² / (2 sigma²)): the width of the bump, in "
+                   "the units of the scaled data."),
            approx=ApproxForm("fourier", gaussian_spectrum, label=_FOURIER)),
-    Kernel("knn", "k nearest neighbours", "k", 10,
-           "M = 1 when j is among the k nearest neighbours of i or i among those of j "
-           "(symmetrised), 1 on the diagonal: a graph kernel that follows the shape of the data.",
+    Kernel("knn", N_("k nearest neighbours"), "k", 10,
+           N_("M = 1 when j is among the k nearest neighbours of i or i among those of j "
+           "(symmetrised), 1 on the diagonal: a graph kernel that follows the shape of the data."),
            from_points=_knn, integer_param=True, curve_from_points=_knn_reach,
-           help="k of the nearest-neighbour graph: every point is linked to its k nearest "
+           help=N_("k of the nearest-neighbour graph: every point is linked to its k nearest "
                 "neighbours (a whole number, below the number of points). Larger k joins more "
-                "loosely connected groups.",
+                "loosely connected groups."),
            sparse=SparseForm(_sparse_knn, _knn_edges, _knn_build_bytes),
            dense_bytes_per_entry=40, check_samples=_check_neighbours),
-    Kernel("diffusion", "Diffusion on the kNN graph", "tau", 0.2,
-           "M = S^t, S = D^-1/2 A D^-1/2 for the 10-nearest-neighbour graph A, t = tau x N steps: "
-           "how likely a t-step random walk links two points; whole moons and rings become close.",
+    Kernel("diffusion", N_("Diffusion on the kNN graph"), "tau", 0.2,
+           N_("M = S^t, S = D^-1/2 A D^-1/2 for the 10-nearest-neighbour graph A, t = tau x N "
+              "steps: how likely a t-step random walk links two points; whole moons and rings "
+              "become close."),
            from_points=_diffusion,
-           help="tau of the diffusion kernel: the random walk takes t = tau x N steps on the "
+           help=N_("tau of the diffusion kernel: the random walk takes t = tau x N steps on the "
                 "10-nearest-neighbour graph. Larger tau spreads proximity further along the shape "
-                "of the data (the recommended setting: 0.2).",
+                "of the data (the recommended setting: 0.2)."),
            approx=ApproxForm("landmark", landmark_diffusion, _diffusion_rank,
                              label="landmark diffusion"),
            dense_bytes_per_entry=40),

@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from clustering.i18n import _
 from clustering.plots_base import (MODEBAR_PX, NOISE_COLOUR, PALETTE, WEBGL_THRESHOLD,  # noqa: F401
                                    base_colors, category_names, cluster_color, css,
                                    finish_layout, hex_to_rgb, indexed_colors,
@@ -89,7 +90,8 @@ def project_2d(X: np.ndarray, feature_names: Optional[Sequence[str]] = None,
     pca = PCA(n_components=2, random_state=random_state)
     P = pca.fit_transform(np.nan_to_num(X))
     share = pca.explained_variance_ratio_
-    return P, [f"PC1 ({share[0]:.0%} of variance)", f"PC2 ({share[1]:.0%} of variance)"]
+    return P, [_("PC1 ({share} of variance)").format(share=f"{share[0]:.0%}"),
+               _("PC2 ({share} of variance)").format(share=f"{share[1]:.0%}")]
 
 
 # ----------------------------------------------------------------------------------- scatters
@@ -105,7 +107,7 @@ def scatter(X2: np.ndarray, labels: Optional[np.ndarray] = None, *, axis_names=N
     text = _hover(hover, n)
     fig = go.Figure()
     if labels is None:
-        fig.add_trace(cls(x=X2[:, 0], y=X2[:, 1], mode="markers", name="objects",
+        fig.add_trace(cls(x=X2[:, 0], y=X2[:, 1], mode="markers", name=_("objects"),
                           marker=dict(size=size, color="rgb(60,90,160)", opacity=0.8),
                           text=text, hoverinfo="text" if text else "x+y"))
     else:
@@ -121,7 +123,7 @@ def scatter(X2: np.ndarray, labels: Optional[np.ndarray] = None, *, axis_names=N
             mask = groups.get(lab, empty)
             if numeric:
                 colour = cluster_color(int(lab), n_colours)
-                name = "noise" if int(lab) < 0 else f"cluster {int(lab)}"
+                name = cluster_name(int(lab))
             else:
                 colour = css(base[i])
                 name = plain(lab)
@@ -151,7 +153,7 @@ def soft_scatter(X2: np.ndarray, proba: np.ndarray, *, axis_names=None,
     probs = ["<br>".join(f"P({m}) = {p:.2f}" for m, p in zip(names, row)) for row in proba]
     text = [f"{t}<br>{p}" for t, p in zip(text, probs)] if text else probs
     fig = go.Figure(scatter_cls(n)(
-        x=X2[:, 0], y=X2[:, 1], mode="markers", name="objects", text=text, hoverinfo="text",
+        x=X2[:, 0], y=X2[:, 1], mode="markers", name=_("objects"), text=text, hoverinfo="text",
         marker=dict(size=6 if n <= 2000 else 4, color=soft_colors(proba),
                     line=dict(width=0.3, color="white")),
         showlegend=False))
@@ -169,12 +171,13 @@ def entropy_scatter(X2: np.ndarray, proba: np.ndarray, *, axis_names=None,
     ent = normalized_entropy(proba)
     n = len(X2)
     text = _hover(hover, n)
-    lines = [f"entropy {e:.3f}" for e in ent]
+    word = _("entropy {value}")
+    lines = [word.format(value=f"{e:.3f}") for e in ent]
     text = [f"{t}<br>{e}" for t, e in zip(text, lines)] if text else lines
     fig = go.Figure(scatter_cls(n)(
         x=X2[:, 0], y=X2[:, 1], mode="markers", text=text, hoverinfo="text",
         marker=dict(size=6 if n <= 2000 else 4, color=ent, cmin=0, cmax=1, colorscale="Magma_r",
-                    colorbar=dict(title=dict(text="uncertainty"), thickness=12)),
+                    colorbar=dict(title=dict(text=_("uncertainty")), thickness=12)),
         showlegend=False))
     return _finish(fig, title, height, axis_names)
 
@@ -250,7 +253,8 @@ def small_multiples(X2: np.ndarray, label_sets: Mapping[str, np.ndarray], *, col
     for i, name in enumerate(names):
         labels = np.asarray(label_sets[name])
         n_col = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 1
-        lines = [f"{t}<br>cluster {int(v)}" if t else f"cluster {int(v)}"
+        word = _("cluster {k}")
+        lines = [f"{t}<br>{word.format(k=int(v))}" if t else word.format(k=int(v))
                  for t, v in zip(text or [""] * len(labels), labels)]
         fig.add_trace(cls(x=X2[:, 0], y=X2[:, 1], mode="markers", showlegend=False,
                           name=plain(name), marker=indexed_colors(labels, n_col, size=4),
@@ -290,11 +294,12 @@ def som_grid_in_data(X2: np.ndarray, codebook2: np.ndarray, coords: np.ndarray, 
     for i, j in zip(ii, jj):
         xs += [codebook2[i, 0], codebook2[j, 0], None]
         ys += [codebook2[i, 1], codebook2[j, 1], None]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="lattice links",
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=_("lattice links"),
                              line=dict(color="rgb(30,30,30)", width=1), hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=codebook2[:, 0], y=codebook2[:, 1], mode="markers", name="units",
+    fig.add_trace(go.Scatter(x=codebook2[:, 0], y=codebook2[:, 1], mode="markers", name=_("units"),
                              marker=dict(size=5, color="black"),
-                             text=[f"unit {u}" for u in range(len(codebook2))], hoverinfo="text"))
+                             text=[_("unit {u}").format(u=u) for u in range(len(codebook2))],
+                             hoverinfo="text"))
     return _finish(fig, title, height, axis_names)
 
 
@@ -310,18 +315,20 @@ def posterior_plot(proba: np.ndarray, labels: np.ndarray, ids: Optional[Sequence
     own = proba[np.arange(n), np.clip(labels, 0, proba.shape[1] - 1)]
     order = np.argsort(own, kind="stable")
     k = proba.shape[1]
+    line = _("object {id}: cluster {k}, p = {p}")
     fig = go.Figure(go.Bar(
         x=[ids[i] for i in order], y=own[order],
         marker=indexed_colors(labels[order], k),
-        text=[f"object {ids[i]}: cluster {labels[i]}, p = {own[i]:.3f}" for i in order],
+        text=[line.format(id=ids[i], k=labels[i], p=f"{own[i]:.3f}") for i in order],
         hoverinfo="text", textposition="none"))
     if threshold is not None:
         fig.add_hline(y=threshold, line_dash="dash", line_color="rgb(200,60,60)",
-                      annotation_text=f"review below {threshold:.2f}")
+                      annotation_text=_("review below {threshold}").format(
+                          threshold=f"{threshold:.2f}"))
     _finish(fig, title, height)
-    fig.update_xaxes(title_text="object (sorted by posterior)", type="category",
+    fig.update_xaxes(title_text=_("object (sorted by posterior)"), type="category",
                      showticklabels=n <= 60)
-    fig.update_yaxes(title_text="posterior of own cluster", range=[0, 1.02])
+    fig.update_yaxes(title_text=_("posterior of own cluster"), range=[0, 1.02])
     return fig
 
 
@@ -380,12 +387,12 @@ def coassociation_heatmap(C: np.ndarray, labels: np.ndarray, ids: Optional[Seque
     order = order[_stratified_positions(labels[order], max(1, int(max_objects)))]
     shown = len(order)
     if shown < n:
-        note = f"{shown} of {n} objects shown"
+        note = _("{shown} of {n} objects shown").format(shown=shown, n=n)
         title = f"{title} ({note})" if title else note
     names = [ids[i] for i in order]
     fig = go.Figure(go.Heatmap(
         z=C[np.ix_(order, order)], x=names, y=names, colorscale="Blues", zmin=0, zmax=1,
-        colorbar=dict(title=dict(text="together"), thickness=12),
+        colorbar=dict(title=dict(text=_("together")), thickness=12),
         hovertemplate="%{y} & %{x}: %{z:.2f}<extra></extra>"))
     _finish(fig, title, height)
     fig.update_layout(shapes=_cluster_boundaries(labels[order]))
@@ -404,13 +411,13 @@ def replicate_plot(table: pd.DataFrame, replicate_columns: Sequence[str], *, nam
     if mean_column is not None:
         colours = ["rgb(140,170,220)" if (kept is None or kept[i]) else "rgb(220,200,200)"
                    for i in range(len(names))]
-        fig.add_trace(go.Bar(x=names, y=table[mean_column], name="mean", marker_color=colours))
+        fig.add_trace(go.Bar(x=names, y=table[mean_column], name=_("mean"), marker_color=colours))
     for j, col in enumerate(replicate_columns):
         fig.add_trace(go.Scatter(x=names, y=table[col], mode="markers", name=plain(col),
                                  marker=dict(size=9, color=qualitative.D3[(j + 1) % 10])))
     _finish(fig, title, height)
-    fig.update_xaxes(title_text="network", type="category")
-    fig.update_yaxes(title_text="criterion Θ")
+    fig.update_xaxes(title_text=_("network"), type="category")
+    fig.update_yaxes(title_text=_("criterion Θ"))
     return fig
 
 
@@ -424,5 +431,5 @@ def profile_plot(profile: pd.DataFrame, columns: Sequence[str], *, title: Option
                              marker_color=qualitative.D3[j % 10]))
     _finish(fig, title, height)
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title_text="cluster (ranked)", type="category")
+    fig.update_xaxes(title_text=_("cluster (ranked)"), type="category")
     return fig

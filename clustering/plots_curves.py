@@ -11,7 +11,11 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from clustering.i18n import N_, _
 from clustering.plots_base import finish_layout, plain
+
+#: The default title of :func:`loss_curve` (translated when the figure is built).
+LOSS_TITLE = N_("Loss per epoch")
 
 
 def _x_of(values: np.ndarray, x: Optional[Sequence[float]]) -> np.ndarray:
@@ -19,10 +23,12 @@ def _x_of(values: np.ndarray, x: Optional[Sequence[float]]) -> np.ndarray:
 
 
 def line_curves(series: Mapping[str, Sequence[float]], *, x: Optional[Sequence[float]] = None,
-                x_title: str = "step", y_title: str = "", title: Optional[str] = None,
+                x_title: Optional[str] = None, y_title: str = "", title: Optional[str] = None,
                 height: int = 280, log_y: bool = False, secondary: Sequence[str] = ()) -> go.Figure:
     """One line per named series (e.g. loss per epoch) on one y axis; ``secondary`` names go on
-    a right-hand axis (prefer :func:`stacked_curves` for series on other scales)."""
+    a right-hand axis (prefer :func:`stacked_curves` for series on other scales). ``x_title``
+    defaults to "step"."""
+    x_title = _("step") if x_title is None else x_title
     secondary = set(secondary)
     fig = make_subplots(specs=[[{"secondary_y": bool(secondary)}]])
     for i, (name, values) in enumerate(series.items()):
@@ -39,7 +45,7 @@ def line_curves(series: Mapping[str, Sequence[float]], *, x: Optional[Sequence[f
 
 
 def stacked_curves(series: Mapping[str, Sequence[float]], *, x: Optional[Sequence[float]] = None,
-                   x_title: str = "step", y_titles: Optional[Mapping[str, str]] = None,
+                   x_title: Optional[str] = None, y_titles: Optional[Mapping[str, str]] = None,
                    title: Optional[str] = None, panel_height: int = 150,
                    planned: Optional[Mapping[str, tuple]] = None,
                    marks: Sequence[tuple] = ()) -> go.Figure:
@@ -50,6 +56,7 @@ def stacked_curves(series: Mapping[str, Sequence[float]], *, x: Optional[Sequenc
     run); ``marks``: ``(x, text)`` vertical dashed lines across every panel, the text on the
     top one.
     """
+    x_title = _("step") if x_title is None else x_title
     names = list(series)
     if not names:
         raise ValueError("series is empty")
@@ -63,7 +70,8 @@ def stacked_curves(series: Mapping[str, Sequence[float]], *, x: Optional[Sequenc
         if planned and name in planned:
             px, py = planned[name]
             fig.add_trace(go.Scatter(x=np.asarray(px), y=np.asarray(py, float), mode="lines",
-                                     name=plain(f"{name} (planned, not run)"), showlegend=False,
+                                     name=plain(_("{name} (planned, not run)").format(name=name)),
+                                     showlegend=False,
                                      line=dict(width=1.5, color=colour, dash="dot")),
                           row=i + 1, col=1)
         fig.update_yaxes(title_text=plain((y_titles or {}).get(name, name)), row=i + 1, col=1)
@@ -77,21 +85,26 @@ def stacked_curves(series: Mapping[str, Sequence[float]], *, x: Optional[Sequenc
     return fig
 
 
-def loss_curve(loss: Sequence[float], *, title: Optional[str] = "Loss per epoch",
+def loss_curve(loss: Sequence[float], *, title: Optional[str] = LOSS_TITLE,
                height: int = 280) -> go.Figure:
-    """The training loss against the epoch."""
-    return line_curves({"loss": loss}, x_title="epoch", y_title="loss", title=title, height=height)
+    """The training loss against the epoch (titled "Loss per epoch" unless ``title`` is given;
+    None: no title)."""
+    title = _(LOSS_TITLE) if title == LOSS_TITLE else title
+    return line_curves({_("loss"): loss}, x_title=_("epoch"), y_title=_("loss"), title=title,
+                       height=height)
 
 
-def kernel_plot(d2: np.ndarray, values: np.ndarray, *, name: str = "kernel",
+def kernel_plot(d2: np.ndarray, values: np.ndarray, *, name: Optional[str] = None,
                 title: Optional[str] = None, height: int = 230) -> go.Figure:
-    """A proximity kernel M as a function of the squared distance d2."""
+    """A proximity kernel M as a function of the squared distance d2 (``name``: the kernel's
+    method name, "threshold" drawn as a step; default "kernel")."""
     fig = go.Figure(go.Scatter(x=np.asarray(d2, float), y=np.asarray(values, float), mode="lines",
-                               name=plain(name), line=dict(width=2.5, color="rgb(40,70,230)"),
+                               name=plain(_("kernel") if name is None else name),
+                               line=dict(width=2.5, color="rgb(40,70,230)"),
                                line_shape="hv" if name == "threshold" else "linear"))
     finish_layout(fig, title, height)
-    fig.update_xaxes(title_text="squared distance d²")
-    fig.update_yaxes(title_text="proximity M")
+    fig.update_xaxes(title_text=_("squared distance d²"))
+    fig.update_yaxes(title_text=_("proximity M"))
     return fig
 
 
@@ -101,13 +114,16 @@ SYMBOLS = ("circle", "square", "diamond", "triangle-up")
 
 def choice_curve(table: pd.DataFrame, x: str, left: Mapping[str, str], *,
                  right: Optional[Mapping[str, str]] = None, chosen: Optional[int] = None,
-                 chosen_text: str = "suggested", x_title: str = "number of clusters K",
+                 chosen_text: Optional[str] = None, x_title: Optional[str] = None,
                  y_title: str = "", right_title: str = "", hline: Optional[float] = None,
                  hline_text: str = "", title: Optional[str] = None,
                  height: int = 340) -> go.Figure:
     """A curve over a number of clusters: ``table``'s column ``x`` on the x axis, the columns of
     ``left`` (column -> legend name) on the left axis and those of ``right`` on a right one;
-    ``chosen`` draws a dashed vertical line with ``chosen_text``, ``hline`` a dotted level."""
+    ``chosen`` draws a dashed vertical line with ``chosen_text`` (default "suggested"),
+    ``hline`` a dotted level; ``x_title`` defaults to "number of clusters K"."""
+    chosen_text = _("suggested") if chosen_text is None else chosen_text
+    x_title = _("number of clusters K") if x_title is None else x_title
     t = table.sort_values(x)
     xs = t[x].astype(int).tolist()
     fig = make_subplots(specs=[[{"secondary_y": bool(right)}]])

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
+from clustering.i18n import _
 from clustering.plots_base import cluster_color, finish_layout, plain
 
 
@@ -55,7 +56,8 @@ def _add_categories(fig, coords, lattice, categories, n_categories, names, legen
     for lab in sorted(set(categories.tolist())):
         idx = np.flatnonzero(categories == lab)
         xs, ys = _polygon_path(coords, idx, lattice)
-        name = (names or {}).get(int(lab)) or ("empty" if lab < 0 else f"cluster {int(lab)}")
+        name = (names or {}).get(int(lab)) or (_("empty") if lab < 0
+                                                else _("cluster {k}").format(k=int(lab)))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself",
                                  fillcolor=cluster_color(int(lab), k),
                                  line=dict(color="white", width=1), hoverinfo="skip",
@@ -177,7 +179,7 @@ def hit_map(coords: np.ndarray, hits: np.ndarray, *, lattice: str = "hexagonal",
     every cell."""
     hits = np.asarray(hits, float)
     fig = lattice_map(coords, np.where(hits > 0, hits, np.nan), lattice=lattice, hover=hover,
-                      title=title, colorscale="Blues", colorbar_title="objects", height=height,
+                      title=title, colorscale="Blues", colorbar_title=_("objects"), height=height,
                       cell_text=[str(int(h)) for h in hits])
     top = hits.max() if hits.size else 0.0
     fig.data[-1].textfont.color = ["white" if top > 0 and h > 0.6 * top else "rgb(40,40,40)"

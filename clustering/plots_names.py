@@ -12,17 +12,19 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from clustering.i18n import _
+
 
 def class_name(code, class_names: Optional[Sequence] = None) -> str:
     """The name of known class ``code`` (its label name when there are names)."""
     if class_names is not None and 0 <= int(code) < len(class_names):
         return str(class_names[int(code)])
-    return f"class {code}"
+    return _("class {code}").format(code=code)
 
 
 def cluster_name(label: int) -> str:
     """"cluster k", or "noise" for -1."""
-    return "noise" if int(label) < 0 else f"cluster {int(label)}"
+    return _("noise") if int(label) < 0 else _("cluster {k}").format(k=int(label))
 
 
 def class_names_map(classes: np.ndarray, class_names: Optional[Sequence] = None) -> dict:
@@ -43,7 +45,8 @@ def cluster_names(labels: np.ndarray, classes: Optional[np.ndarray] = None,
             members = np.asarray(classes)[labels == k].astype(int)
             codes, counts = np.unique(members, return_counts=True)
             if counts.size and counts.max() * 2 > members.size:
-                name += f" (mostly '{class_name(codes[np.argmax(counts)], class_names)}')"
+                name = _("{cluster} (mostly '{name}')").format(
+                    cluster=name, name=class_name(codes[np.argmax(counts)], class_names))
         out[k] = name
     return out
 
@@ -69,7 +72,7 @@ def object_hover(ids: Sequence, features: Optional[pd.DataFrame] = None,
         proba is not None) else []
     out = []
     for i in range(n):
-        lines = [f"id {ids[i]}"]
+        lines = [_("id {id}").format(id=ids[i])]
         if values is not None:
             lines += [f"{c} = {_value(v)}" for c, v in zip(cols, values[i])]
         if proba is not None:

@@ -37,7 +37,7 @@ def when(seconds: float) -> str:
 
 def interrupted_section() -> None:
     for rec in ws.interrupted():
-        title = methods.RESULT_TITLES.get(rec.method, rec.method)
+        title = _(methods.RESULT_TITLES.get(rec.method, rec.method))
         box = st.container(border=True)
         box.warning(widgets.md_escape(_("{title}, started {when}, was interrupted by a server "
                                         "restart: nothing of it was kept.").format(
@@ -71,7 +71,7 @@ def runs_table(infos) -> pd.DataFrame:
         h = info.headline or {}
         ended = {"user": _("stopped"), "time": _("time cap")}.get(h.get("stopped"), _("done"))
         rows.append({_("when"): when(info.created_at),
-                     _("method"): methods.RESULT_TITLES.get(info.method, info.method),
+                     _("method"): _(methods.RESULT_TITLES.get(info.method, info.method)),
                      _("data"): info.label, _("clusters"): h.get("clusters"),
                      _("objects"): h.get("objects"), _("silhouette"): h.get("silhouette"),
                      "ARI": h.get("ari"), _("seconds"): h.get("seconds"),
@@ -81,7 +81,8 @@ def runs_table(infos) -> pd.DataFrame:
 
 
 def run_name(info) -> str:
-    return f"{when(info.created_at)} · {methods.RESULT_TITLES.get(info.method, info.method)} · {info.label}"
+    title = _(methods.RESULT_TITLES.get(info.method, info.method))
+    return f"{when(info.created_at)} · {title} · {info.label}"
 
 
 def actions(infos) -> None:

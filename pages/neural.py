@@ -66,7 +66,7 @@ def kernel_settings(page) -> dict:
                                          f"{KEY}_kernel", choices=names, disabled=running,
                                          on_change=kernel_changed)
     kernel = kernels.get_kernel(values["kernel"])
-    description = getattr(kernel, "description", "") or getattr(kernel, "formula", "")
+    description = forms.kernel_description(kernel)
     if description:
         st.caption(widgets.md_escape(description))
     if kernel.has_param:
@@ -77,7 +77,7 @@ def kernel_settings(page) -> dict:
     else:
         values["kernel_param"] = None
         st.caption(widgets.md_escape(_("The {kernel} kernel has no parameter.").format(
-            kernel=kernel.label.lower())))
+            kernel=forms.kernel_label(kernel).lower())))
     with widgets.guard():
         kernel_curve(page.ds.X, kernel, values)
     return values
@@ -99,7 +99,7 @@ def kernel_curve(X, kernel, values: dict) -> None:
         st.caption(widgets.md_escape(
             _("No curve to draw: the {kernel} kernel is not a function of the distance alone "
               "(whether two points are close depends on the points around them).").format(
-                kernel=kernel.label.lower())))
+                kernel=forms.kernel_label(kernel).lower())))
     else:
         if kernel.curve is None:
             shown = min(X.shape[0], kernels.CURVE_POINTS)

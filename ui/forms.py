@@ -18,6 +18,7 @@ from typing import Any, Mapping, Optional, Sequence
 import streamlit as st
 
 from clustering.constraints import FieldSpec, field_spec
+from clustering.i18n import N_, _
 from ui.widgets import md_escape
 
 #: Label, help, step and the form's practical range of parameters the app knows by name: a
@@ -26,156 +27,178 @@ from ui.widgets import md_escape
 #: they are (:func:`_bounds`). A generator's parameters have no constraint: their range is here.
 PARAM_META: dict[str, dict[str, Any]] = {
     # generators
-    "n_samples": dict(label="points", min=10, max=20000, step=50,
-                      help="Number of points to generate."),
-    "noise": dict(label="noise", min=0.0, max=2.0, step=0.01,
-                  help="Standard deviation of the Gaussian noise added to the points."),
-    "factor": dict(label="factor", min=0.01, max=0.99, step=0.05,
-                   help="Scale of the inner circle relative to the outer one."),
-    "centers": dict(label="centres", min=1, max=20, step=1, help="Number of blobs."),
-    "n_features": dict(label="features", min=1, max=50, step=1, help="Dimension of the points."),
-    "cluster_std": dict(label="cluster std", min=0.01, max=20.0, step=0.1,
-                        help="Standard deviation of each blob."),
-    "center_box": dict(label="centre box (low, high)",
-                       help="Bounding box of the blob centres, two numbers."),
-    "random_state": dict(label="random seed", min=0, max=2**31 - 1, step=1,
-                         help="Fixes the randomness: the same seed gives the same result."),
-    "shuffle": dict(label="shuffle", help="Shuffle the points."),
+    "n_samples": dict(label=N_("points"), min=10, max=20000, step=50,
+                      help=N_("Number of points to generate.")),
+    "noise": dict(label=N_("noise"), min=0.0, max=2.0, step=0.01,
+                  help=N_("Standard deviation of the Gaussian noise added to the points.")),
+    "factor": dict(label=N_("factor"), min=0.01, max=0.99, step=0.05,
+                   help=N_("Scale of the inner circle relative to the outer one.")),
+    "centers": dict(label=N_("centres"), min=1, max=20, step=1, help=N_("Number of blobs.")),
+    "n_features": dict(label=N_("features"), min=1, max=50, step=1,
+                       help=N_("Dimension of the points.")),
+    "cluster_std": dict(label=N_("cluster std"), min=0.01, max=20.0, step=0.1,
+                        help=N_("Standard deviation of each blob.")),
+    "center_box": dict(label=N_("centre box (low, high)"),
+                       help=N_("Bounding box of the blob centres, two numbers.")),
+    "random_state": dict(label=N_("random seed"), min=0, max=2**31 - 1, step=1,
+                         help=N_("Fixes the randomness: the same seed gives the same result.")),
+    "shuffle": dict(label=N_("shuffle"), help=N_("Shuffle the points.")),
     # neural
-    "n_clusters": dict(label="clusters K", max=30, step=1, help="Number of clusters."),
-    "kernel_param": dict(label="kernel parameter", min=0.0, max=1e6, step=0.01,
-                         help="The kernel's scale (e.g. c in c / (d² + c), the threshold of the "
-                              "hard kernel)."),
-    "hidden_layers": dict(label="hidden layers (units per layer)",
-                          help="Comma-separated sizes, e.g. 20, 20, 20 (the notes' network)."),
-    "activation": dict(label="activation", help="Activation of the hidden layers."),
-    "sharpness": dict(label="softmax sharpness A", min=0.01, max=100.0, step=0.5,
-                      help="Output = softmax(A (x - max x)); the notes use A = 3."),
-    "learning_rate": dict(label="learning rate", min=1e-6, max=1.0, step=0.0005, format="%.5f",
-                          help="Adam's step size."),
-    "max_epochs": dict(label="max epochs", max=20000, step=50,
-                       help="Upper bound on the full-batch epochs."),
-    "patience": dict(label="patience", max=5000, step=10,
-                     help="Early stopping: epochs without an improvement of at least min_delta."),
-    "min_delta": dict(label="min delta", max=10.0, step=0.001, format="%.4f",
-                      help="Early stopping: the smallest loss decrease that counts."),
-    "batch_size": dict(label="batch size", max=100000, step=64,
-                       help="Full batch when at least the number of points."),
+    "n_clusters": dict(label=N_("clusters K"), max=30, step=1, help=N_("Number of clusters.")),
+    "kernel": dict(label=N_("kernel")),
+    "kernel_param": dict(label=N_("kernel parameter"), min=0.0, max=1e6, step=0.01,
+                         help=N_("The kernel's scale (e.g. c in c / (d² + c), the threshold "
+                                 "of the hard kernel).")),
+    "hidden_layers": dict(label=N_("hidden layers (units per layer)"),
+                          help=N_("Comma-separated sizes, e.g. 20, 20, 20 (the notes' network).")),
+    "activation": dict(label=N_("activation"), help=N_("Activation of the hidden layers.")),
+    "sharpness": dict(label=N_("softmax sharpness A"), min=0.01, max=100.0, step=0.5,
+                      help=N_("Output = softmax(A (x - max x)); the notes use A = 3.")),
+    "learning_rate": dict(label=N_("learning rate"), min=1e-6, max=1.0, step=0.0005, format="%.5f",
+                          help=N_("Adam's step size.")),
+    "max_epochs": dict(label=N_("max epochs"), max=20000, step=50,
+                       help=N_("Upper bound on the full-batch epochs.")),
+    "patience": dict(label=N_("patience"), max=5000, step=10,
+                     help=N_("Early stopping: epochs without an improvement of at least "
+                             "min_delta.")),
+    "min_delta": dict(label=N_("min delta"), max=10.0, step=0.001, format="%.4f",
+                      help=N_("Early stopping: the smallest loss decrease that counts.")),
+    "batch_size": dict(label=N_("batch size"), max=100000, step=64,
+                       help=N_("Full batch when at least the number of points.")),
     # SOM
-    "rows": dict(label="rows", max=100, step=1, help="Lattice rows."),
-    "cols": dict(label="columns", max=100, step=1, help="Lattice columns."),
-    "lattice": dict(label="lattice", help="Hexagonal (6 neighbours) or rectangular (4)."),
-    "init": dict(label="initialisation", help="How the codebook starts."),
-    "sigma0": dict(label="σ0 (initial radius)", min=0.01, max=100.0, step=0.5,
-                   help="Initial neighbourhood width, about the lattice radius."),
-    "eta0": dict(label="η0 (initial learning rate)", min=0.0001, step=0.01,
-                 help="Initial learning rate; the study used 0.3."),
-    "tau1": dict(label="τ1 (radius decay)", min=0.01, max=1e6, step=10.0,
-                 help="σ(t) = σ0 exp(-t / τ1)."),
-    "tau2": dict(label="τ2 (rate decay)", min=0.01, max=1e6, step=10.0,
-                 help="η(t) = η0 exp(-t / τ2)."),
-    "n_steps": dict(label="T (training steps)", max=1_000_000, step=100,
-                    help="Training steps (online: one object per step; epoch: one pass of "
-                         "single-object updates, the article's T; batch: one whole-data update "
-                         "per pass)."),
-    "mode": dict(label="mode", help="online: one object per step (Haykin); epoch: every object "
-                                    "once per epoch, σ and η advancing per epoch (the article); "
-                                    "batch: one update from the whole data per epoch."),
-    "n_replicates": dict(label="replicates per network", max=20, step=1,
-                         help="Maps trained per grid point with different seeds (the article: 3)."),
-    "tol": dict(label="tolerance", max=10.0, step=0.0001, format="%.5f",
-                help="Stop early when no unit moved more than this since the last check; 0: "
-                     "never."),
-    "convergence_steps": dict(label="convergence steps", max=1_000_000, step=100,
-                              help="Steps of a second phase at a small fixed learning rate "
-                                   "(Haykin); 0: none."),
-    "convergence_eta": dict(label="convergence η", min=0.0, step=0.005,
-                            help="Learning rate of the convergence phase (Haykin: 0.01)."),
-    "cluster_method": dict(label="grouping of cells",
-                           help="kmeans: k-means on the codebook; hierarchical: Ward's merging "
-                                "of neighbouring cells only (contiguous regions)."),
-    "history_every": dict(label="record errors every", max=10_000, step=1,
-                          help="Record the errors every this many intervals (larger: faster on "
-                               "big data)."),
+    "rows": dict(label=N_("rows"), max=100, step=1, help=N_("Lattice rows.")),
+    "cols": dict(label=N_("columns"), max=100, step=1, help=N_("Lattice columns.")),
+    "lattice": dict(label=N_("lattice"), help=N_("Hexagonal (6 neighbours) or rectangular (4).")),
+    "init": dict(label=N_("initialisation"), help=N_("How the codebook starts.")),
+    "sigma0": dict(label=N_("σ0 (initial radius)"), min=0.01, max=100.0, step=0.5,
+                   help=N_("Initial neighbourhood width, about the lattice radius.")),
+    "eta0": dict(label=N_("η0 (initial learning rate)"), min=0.0001, step=0.01,
+                 help=N_("Initial learning rate; the study used 0.3.")),
+    "tau1": dict(label=N_("τ1 (radius decay)"), min=0.01, max=1e6, step=10.0,
+                 help=N_("σ(t) = σ0 exp(-t / τ1).")),
+    "tau2": dict(label=N_("τ2 (rate decay)"), min=0.01, max=1e6, step=10.0,
+                 help=N_("η(t) = η0 exp(-t / τ2).")),
+    "n_steps": dict(label=N_("T (training steps)"), max=1_000_000, step=100,
+                    help=N_("Training steps (online: one object per step; epoch: one pass of "
+                            "single-object updates, the article's T; batch: one whole-data update "
+                            "per pass).")),
+    "mode": dict(label=N_("mode"),
+                 help=N_("online: one object per step (Haykin); epoch: every object "
+                         "once per epoch, σ and η advancing per epoch (the article); "
+                         "batch: one update from the whole data per epoch.")),
+    "n_replicates": dict(label=N_("replicates per network"), max=20, step=1,
+                         help=N_("Maps trained per grid point with different seeds (the "
+                                 "article: 3).")),
+    "tol": dict(label=N_("tolerance"), max=10.0, step=0.0001, format="%.5f",
+                help=N_("Stop early when no unit moved more than this since the last check; 0: "
+                        "never.")),
+    "convergence_steps": dict(label=N_("convergence steps"), max=1_000_000, step=100,
+                              help=N_("Steps of a second phase at a small fixed learning rate "
+                                      "(Haykin); 0: none.")),
+    "convergence_eta": dict(label=N_("convergence η"), min=0.0, step=0.005,
+                            help=N_("Learning rate of the convergence phase (Haykin: 0.01).")),
+    "cluster_method": dict(label=N_("grouping of cells"),
+                           help=N_("kmeans: k-means on the codebook; hierarchical: Ward's merging "
+                                   "of neighbouring cells only (contiguous regions).")),
+    "history_every": dict(label=N_("record errors every"), max=10_000, step=1,
+                          help=N_("Record the errors every this many intervals (larger: faster on "
+                                  "big data).")),
     # neural (besides the above)
-    "optimizer": dict(label="optimizer", help="Keras optimiser of the network's weights."),
-    "n_restarts": dict(label="restarts", max=100, step=1,
-                       help="Networks trained from different initial weights; the one with the "
-                            "lowest loss is kept (never chosen by the labels)."),
-    "sharpness_start": dict(label="sharpness start", max=100.0, step=0.5,
-                            help="Start the softmax sharpness here and raise it to A over the "
-                                 "anneal epochs; 0: no annealing."),
-    "anneal_epochs": dict(label="anneal epochs", max=20000, step=50,
-                          help="Epochs over which the sharpness grows to A (when annealing)."),
-    "fourier_features": dict(label="Fourier features", max=4096, step=8,
-                             help="Random Fourier features in front of the network (0: none); "
-                                  "they help a small network draw curved borders."),
-    "fourier_scale": dict(label="Fourier scale", min=0.0, max=100.0, step=0.1,
-                          help="Frequency scale of the Fourier features."),
-    "standardize": dict(label="standardise inputs",
-                        help="Scale every feature to zero mean and unit variance inside the "
-                             "network (the kernel is computed on the scaled points too)."),
-    "solver": dict(label="solver",
-                   help="How the loss meets the kernel: dense N x N matrix, its sparse form "
-                        "(knn, threshold, identity) or an approximation (Fourier features, "
-                        "landmarks) for large data; auto chooses by a memory estimate."),
-    "memory_limit": dict(label="memory limit (bytes)", max=2**50, step=2**20,
-                         help="A job estimated above it is refused before any work; empty: the "
-                              "server's default."),
-    "n_components": dict(label="approximation size", max=100_000, step=64,
-                         help="Fourier features or landmarks of the approximate solver; empty: "
-                              "the default."),
+    "optimizer": dict(label=N_("optimizer"), help=N_("Keras optimiser of the network's weights.")),
+    "n_restarts": dict(label=N_("restarts"), max=100, step=1,
+                       help=N_("Networks trained from different initial weights; the one with the "
+                               "lowest loss is kept (never chosen by the labels).")),
+    "sharpness_start": dict(label=N_("sharpness start"), max=100.0, step=0.5,
+                            help=N_("Start the softmax sharpness here and raise it to A over the "
+                                    "anneal epochs; 0: no annealing.")),
+    "anneal_epochs": dict(label=N_("anneal epochs"), max=20000, step=50,
+                          help=N_("Epochs over which the sharpness grows to A (when annealing).")),
+    "fourier_features": dict(label=N_("Fourier features"), max=4096, step=8,
+                             help=N_("Random Fourier features in front of the network (0: none); "
+                                     "they help a small network draw curved borders.")),
+    "fourier_scale": dict(label=N_("Fourier scale"), min=0.0, max=100.0, step=0.1,
+                          help=N_("Frequency scale of the Fourier features.")),
+    "standardize": dict(label=N_("standardise inputs"),
+                        help=N_("Scale every feature to zero mean and unit variance inside the "
+                                "network (the kernel is computed on the scaled points too).")),
+    "solver": dict(label=N_("solver"),
+                   help=N_("How the loss meets the kernel: dense N x N matrix, its sparse form "
+                           "(knn, threshold, identity) or an approximation (Fourier features, "
+                           "landmarks) for large data; auto chooses by a memory estimate.")),
+    "memory_limit": dict(label=N_("memory limit (bytes)"), max=2**50, step=2**20,
+                         help=N_("A job estimated above it is refused before any work; empty: the "
+                                 "server's default.")),
+    "n_components": dict(label=N_("approximation size"), max=100_000, step=64,
+                         help=N_("Fourier features or landmarks of the approximate solver; empty: "
+                                 "the default.")),
     # ensemble
-    "alpha": dict(label="α (Cochran's test)", min=0.001, max=0.5, step=0.01,
-                  help="Significance level of Cochran's test of the replicate variances."),
-    "theta_centre": dict(label="centre in Θ (22)",
-                         help="map: the centre of each cluster the map found (the article's "
-                              "reading; replicates differ continuously); objects: the mean of "
-                              "the cluster's objects."),
-    "network_filter": dict(label="network filter",
-                           help="cochran+level: Cochran's rule (33), then keep the networks whose "
-                                "mean Θ is at most the median (gives the article's 3.68); "
-                                "cochran: rule (33) only; level: the level of Θ only; none."),
-    "level_quantile": dict(label="level filter quantile", min=0.01, max=1.0, step=0.05,
-                           help="The level filter keeps networks whose mean Θ is at most this "
-                                "quantile of the networks' means (0.5: the median)."),
-    "reliable_posterior": dict(label="reliable posterior", min=0.01, max=1.0, step=0.01,
+    "alpha": dict(label=N_("α (Cochran's test)"), min=0.001, max=0.5, step=0.01,
+                  help=N_("Significance level of Cochran's test of the replicate variances.")),
+    "theta_centre": dict(label=N_("centre in Θ (22)"),
+                         help=N_("map: the centre of each cluster the map found (the article's "
+                                 "reading; replicates differ continuously); objects: the mean of "
+                                 "the cluster's objects.")),
+    "network_filter": dict(label=N_("network filter"),
+                           help=N_("cochran+level: Cochran's rule (33), then keep the networks "
+                                   "whose mean Θ is at most the median (gives the article's "
+                                   "3.68); cochran: rule (33) only; level: the level of Θ only; "
+                                   "none.")),
+    "level_quantile": dict(label=N_("level filter quantile"), min=0.01, max=1.0, step=0.05,
+                           help=N_("The level filter keeps networks whose mean Θ is at most this "
+                                   "quantile of the networks' means (0.5: the median).")),
+    "reliable_posterior": dict(label=N_("reliable posterior"), min=0.01, max=1.0, step=0.01,
                                format="%.4f",
-                               help="An assignment is reliable at this posterior or more (the "
-                                    "article: 26/27 = 0.963)."),
-    "split_margin": dict(label="split margin", min=0.0, max=1.0, step=0.05,
-                         help="An object is split between two clusters when their posteriors "
-                              "differ by at most this (the article's enterprise 24)."),
-    "midpoint_tolerance": dict(label="midpoint tolerance", min=0.0, max=1.0, step=0.05,
-                               help="...and its score lies within this share of half the gap "
-                                    "from the midpoint of the two clusters' means."),
-    "anomaly_max_size": dict(label="anomalous cluster size", min=1, max=100_000, step=1,
-                             help="A cluster of at most this many objects is anomalous "
-                                  "(individual analysis, like the article's enterprise 7); "
-                                  "empty: 5 % of the objects, at least 1."),
-    "outlier_z": dict(label="distance z-score (not the article's)", min=0.1, max=100.0, step=0.5,
-                      help="Not a rule of the article: also flag objects further from their "
-                           "cluster's centre than this robust z-score; empty: off."),
-    "max_coassociation": dict(label="co-association up to (objects)", min=1, max=20000,
-                              step=500, help="Largest data set whose co-association matrix is "
-                                             "kept and drawn."),
-    "n_clusters_candidates": dict(label="candidate M",
-                                  help="The numbers of clusters tried when M is chosen from the "
-                                       "curve, comma-separated (default 2, 3, ..., 8)."),
-    "tau1_grid": dict(label="τ1 grid", help="Decay constants of σ, comma-separated (the article: "
-                                           "140, 280, 700)."),
-    "tau2_grid": dict(label="τ2 grid", help="Decay constants of η, comma-separated (the article: "
-                                           "125, 250, 625)."),
+                               help=N_("An assignment is reliable at this posterior or more (the "
+                                       "article: 26/27 = 0.963).")),
+    "split_margin": dict(label=N_("split margin"), min=0.0, max=1.0, step=0.05,
+                         help=N_("An object is split between two clusters when their posteriors "
+                                 "differ by at most this (the article's enterprise 24).")),
+    "midpoint_tolerance": dict(label=N_("midpoint tolerance"), min=0.0, max=1.0, step=0.05,
+                               help=N_("...and its score lies within this share of half the gap "
+                                       "from the midpoint of the two clusters' means.")),
+    "anomaly_max_size": dict(label=N_("anomalous cluster size"), min=1, max=100_000, step=1,
+                             help=N_("A cluster of at most this many objects is anomalous "
+                                     "(individual analysis, like the article's enterprise 7); "
+                                     "empty: 5 % of the objects, at least 1.")),
+    "outlier_z": dict(label=N_("distance z-score (not the article's)"), min=0.1, max=100.0,
+                      step=0.5,
+                      help=N_("Not a rule of the article: also flag objects further from their "
+                              "cluster's centre than this robust z-score; empty: off.")),
+    "max_coassociation": dict(label=N_("co-association up to (objects)"), min=1, max=20000,
+                              step=500, help=N_("Largest data set whose co-association matrix is "
+                                                "kept and drawn.")),
+    "n_clusters_candidates": dict(label=N_("candidate M"),
+                                  help=N_("The numbers of clusters tried when M is chosen from the "
+                                          "curve, comma-separated (default 2, 3, ..., 8).")),
+    "tau1_grid": dict(label=N_("τ1 grid"), help=N_("Decay constants of σ, comma-separated (the "
+                                                   "article: 140, 280, 700).")),
+    "tau2_grid": dict(label=N_("τ2 grid"), help=N_("Decay constants of η, comma-separated (the "
+                                                   "article: 125, 250, 625).")),
 }
 
 def kernel_param_help(kernel) -> str:
     """Help text for the parameter of ``kernel`` (a :class:`clustering.kernels.Kernel`): the
-    kernel's own :attr:`~clustering.kernels.Kernel.help`."""
-    return kernel.help or f"{kernel.param_name}: {kernel.description}"
+    kernel's own :attr:`~clustering.kernels.Kernel.help`, in the visitor's language."""
+    if kernel.help:
+        return _(kernel.help)
+    return f"{kernel.param_name}: {kernel_description(kernel)}"
+
+
+def kernel_label(kernel) -> str:
+    """The kernel's name as shown (its :attr:`~clustering.kernels.Kernel.label`, translated; the
+    registry marks the built-in kernels' labels with ``N_``)."""
+    return _(kernel.label) if kernel.label else ""
+
+
+def kernel_description(kernel) -> str:
+    """The kernel's one-line description as shown (translated, as :func:`kernel_label`)."""
+    text = getattr(kernel, "description", "") or getattr(kernel, "formula", "")
+    return _(text) if text else ""
 
 
 def _label(name: str) -> str:
-    return PARAM_META.get(name, {}).get("label", name.replace("_", " "))
+    meta = PARAM_META.get(name, {})
+    return _(meta["label"]) if "label" in meta else name.replace("_", " ")
 
 
 def _parse_tuple(text: str, like: Sequence) -> tuple:
@@ -229,7 +252,7 @@ def param_input(name: str, default: Any, key: str, *, choices: Optional[Sequence
     returns its value."""
     meta = PARAM_META.get(name, {})
     label = label or _label(name)
-    help = help or meta.get("help")
+    help = help or (_(meta["help"]) if meta.get("help") else None)
     ss = st.session_state
     choices = choices if choices is not None else _options(field, default)
     if choices is not None:
@@ -263,8 +286,9 @@ def _tuple_input(label: str, default: Sequence, key: str, help, disabled: bool) 
             raise ValueError
         return value
     except ValueError:
-        st.error(md_escape(f"{label}: write numbers separated by commas, e.g. "
-                           f"{', '.join(str(v) for v in default)}. Using the default."))
+        st.error(md_escape(_("{label}: write numbers separated by commas, e.g. {example}. "
+                             "Using the default.").format(
+            label=label, example=", ".join(str(v) for v in default))))
         return tuple(default)
 
 

@@ -41,6 +41,7 @@ import uuid
 from typing import Any, Callable, MutableMapping, Optional
 
 from clustering.errors import ClusteringError
+from clustering.i18n import _, language, ngettext, set_language
 from clustering.progress import Progress
 from clustering.resources import env_positive_int
 
@@ -165,16 +166,18 @@ class JobSlots:
         with self._cond:
             per_client = self._per_client or max_per_client()
             if client is not None and self._held(client) >= per_client:
-                raise ClusteringError(
-                    f"Your address already has {per_client} trainings running or waiting on "
-                    f"this server (at most {per_client} per visitor, {PER_CLIENT_ENV}); wait "
-                    "for one to end. Nothing was started and your settings are kept.")
+                raise ClusteringError(_(
+                    "Your address already has {n} trainings running or waiting on "
+                    "this server (at most {n} per visitor, {env}); wait "
+                    "for one to end. Nothing was started and your settings are kept.").format(
+                    n=per_client, env=PER_CLIENT_ENV))
             queued = self._max_queued or max_queued()
             if len(self._queue) >= queued:
-                raise ClusteringError(
-                    f"The server is busy: {len(self._queue)} trainings are already waiting "
-                    f"for a worker (at most {queued} wait at once, {MAX_QUEUED_ENV}). Try again "
-                    "in a few minutes; nothing was started and your settings are kept.")
+                raise ClusteringError(_(
+                    "The server is busy: {n} trainings are already waiting "
+                    "for a worker (at most {queued} wait at once, {env}). Try again "
+                    "in a few minutes; nothing was started and your settings are kept.").format(
+                    n=len(self._queue), queued=queued, env=MAX_QUEUED_ENV))
             self._queue.append(owner)
             self._client[owner] = client
 
@@ -216,10 +219,11 @@ def _worker_died_message(label: str, memory_limit: Optional[int]) -> str:
     from clustering.resources import WORKER_MEMORY_ENV, worker_memory
 
     limit = fmt_bytes(memory_limit or worker_memory())
-    return (f"{label} stopped because the worker process running it ended (most likely over its "
-            f"memory limit of {limit} per worker; {WORKER_MEMORY_ENV} "
-            "raises it, smaller data or settings need less); your data and earlier results are "
-            "kept and the next training runs on a fresh worker.")
+    return _("{label} stopped because the worker process running it ended (most likely over its "
+             "memory limit of {limit} per worker; {env} "
+             "raises it, smaller data or settings need less); your data and earlier results are "
+             "kept and the next training runs on a fresh worker.").format(
+        label=label, limit=limit, env=WORKER_MEMORY_ENV)
 
 
 class Job:
@@ -286,6 +290,9 @@ class Job:
         self.connecting = False  # waiting for the cluster to start
         self.cancelled = False  # stopped before it got a slot: nothing was trained
         self.interrupted = False  # the server stopped under it (its cluster closing)
+        self._cap_said = False  # its error already names the time cap
+        # the watching thread speaks the language of the session that started the job
+        self._language = language()
 
     # -------------------------------------------------------------- state
     @property
@@ -311,14 +318,17 @@ class Job:
         if self.waiting:
             ahead = self._slots.position(self) or 0
             limit = self._slots.limit
-            return (f"{self.label}: waiting for a free worker ({ahead} job{'s' * (ahead != 1)} "
-                    f"ahead; {limit} train{'s' * (limit == 1)} at a time on this server)")
+            jobs_ahead = ngettext("{n} job ahead", "{n} jobs ahead", ahead).format(n=ahead)
+            at_once = ngettext("{n} trains at a time on this server",
+                               "{n} train at a time on this server", limit).format(n=limit)
+            return _("{label}: waiting for a free worker ({ahead}; {at_once})").format(
+                label=self.label, ahead=jobs_ahead, at_once=at_once)
         if self.connecting:
-            return f"{self.label}: starting the server's workers…"
+            return _("{label}: starting the server's workers…").format(label=self.label)
         p = self.progress
         if p is None:
-            return f"{self.label}: starting…"
-        text = p.message or f"step {p.step} of {p.total}"
+            return _("{label}: starting…").format(label=self.label)
+        text = p.message or _("step {step} of {total}").format(step=p.step, total=p.total)
         return f"{self.label}: {text}"
 
     def snapshot_title(self, what: str) -> str:
@@ -331,12 +341,13 @@ class Job:
             if message.startswith(prefix):
                 message = message[len(prefix):]
         message = message.split(", loss")[0]
-        return f"{what}, {message}" if message else f"{what} at step {step}"
+        return (f"{what}, {message}" if message else
+                _("{what} at step {step}").format(what=what, step=step))
 
     def series(self, name: str) -> list[float]:
         """History of one metric (e.g. ``"loss"``) as reported so far."""
         with self.lock:
-            return [m[name] for _, m in self.history if name in m]
+            return [m[name] for _step, m in self.history if name in m]
 
     def steps(self, name: str) -> list[int]:
         with self.lock:
@@ -412,12 +423,18 @@ class Job:
 
         future.cancel()
         restarted = self.worker is not None and cluster.restart_worker(self.worker)
-        why = (f"at the time cap of {self.time_limit:g} s ({MAX_SECONDS_ENV} raises it)"
-               if self.timed_out else "when its session closed" if self.abandoned
-               else "when you pressed Stop")
-        self.error = (f"{self.label} did not stop within {GRACE_SECONDS:g} s of being stopped "
-                      f"{why}: its worker was {'restarted' if restarted else 'abandoned'} and "
-                      "nothing of this run was kept; your data and earlier results are.")
+        why = (_("at the time cap of {seconds} s ({env} raises it)").format(
+                   seconds=f"{self.time_limit:g}", env=MAX_SECONDS_ENV)
+               if self.timed_out else _("when its session closed") if self.abandoned
+               else _("when you pressed Stop"))
+        self.error = (_("{label} did not stop within {grace} s of being stopped {why}: its worker "
+                        "was restarted and nothing of this run was kept; your data and earlier "
+                        "results are.") if restarted else
+                      _("{label} did not stop within {grace} s of being stopped {why}: its worker "
+                        "was abandoned and nothing of this run was kept; your data and earlier "
+                        "results are.")).format(label=self.label, grace=f"{GRACE_SECONDS:g}",
+                                                why=why)
+        self._cap_said = self.timed_out
 
     def _watch(self, future, queue, stop_event) -> bool:
         """Follow the job until it ends (True) or is given up (False)."""
@@ -447,14 +464,15 @@ class Job:
         except ClusteringError as err:
             self.error = str(err)
         except MemoryError:
-            self.error = ("Out of memory: the data set is too large for this method. "
-                          "Use fewer rows or a method without an N x N matrix.")
+            self.error = _("Out of memory: the data set is too large for this method. "
+                           "Use fewer rows or a method without an N x N matrix.")
         except (KilledWorker, CancelledError):
             self.error = _worker_died_message(self.label, self.worker_memory)
         except Exception as err:  # the page shows a message, never a traceback
             log.error("training job %s failed:\n%s", self.method, traceback.format_exc())
-            self.error = (f"The training stopped on an unexpected error ({type(err).__name__}: "
-                          f"{err}). Try other settings; if it persists, report it.")
+            self.error = _("The training stopped on an unexpected error ({kind}: {err}). Try "
+                           "other settings; if it persists, report it.").format(
+                kind=type(err).__name__, err=err)
         else:
             if self.stop.is_set() and hasattr(result, "stop_reason"):
                 result.stop_reason = "time" if self.timed_out else "user"
@@ -494,6 +512,7 @@ class Job:
                     pass
 
     def _run(self) -> None:
+        set_language(self._language)
         if not self._slots.acquire(self, self.stop):
             self.waiting = False
             self.cancelled = True
@@ -507,14 +526,17 @@ class Job:
             self.error = str(err)
         except Exception as err:  # noqa: BLE001 - the cluster itself failed
             log.error("job %s could not run:\n%s", self.method, traceback.format_exc())
-            self.error = (f"{self.label} could not run on the server's workers "
-                          f"({type(err).__name__}: {err}); your data and results are kept.")
+            self.error = _("{label} could not run on the server's workers ({kind}: {err}); your "
+                           "data and results are kept.").format(
+                label=self.label, kind=type(err).__name__, err=err)
         finally:
             self._slots.release(self)
             if self.started_at is None:
                 self.started_at = time.monotonic()
-            if self.timed_out and self.error and "time cap" not in self.error:
-                self.error += f" (Training was stopped at the time cap of {self.time_limit:g} s.)"
+            if (self.timed_out and self.error and not self._cap_said
+                    and "time cap" not in self.error):
+                self.error += _(" (Training was stopped at the time cap of {seconds} s.)").format(
+                    seconds=f"{self.time_limit:g}")
             self.finished_at = time.monotonic()
             self._ended()
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Callable, Optional
 
 from clustering import registry
-from clustering.i18n import N_
+from clustering.i18n import N_, _
 
 #: The comparison of several methods: its title, page and sidebar word.
 COMPARE = {"title": N_("Comparison"), "page": "pages/compare.py", "sidebar": N_("comparison")}
@@ -46,7 +46,8 @@ def form_key(method: str) -> Optional[str]:
 
 
 def compare_label(method: str) -> str:
-    return registry.get(method).short if method in registry.names() else method
+    """Its name in Compare's choices and tables, translated (the registry marks it)."""
+    return _(registry.get(method).short) if method in registry.names() else method
 
 
 def compare_choices() -> list[str]:

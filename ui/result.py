@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from clustering.i18n import _
+
 
 @dataclass
 class MethodResult:
@@ -56,8 +58,8 @@ class MethodResult:
 def status_word(result: MethodResult) -> str:
     """How training ended: finished, stopped by the user, or stopped at the time cap."""
     if result.stop_reason == "time":
-        return "Stopped at the time cap"
-    return "Stopped by you" if result.stopped else "Trained"
+        return _("Stopped at the time cap")
+    return _("Stopped by you") if result.stopped else _("Trained")
 
 
 def object_ids(dataset) -> list[str]:

@@ -17,6 +17,7 @@ import pandas as pd
 from clustering import config as cfg
 from clustering import registry
 from clustering.errors import ClusteringError
+from clustering.i18n import _
 from clustering.progress import Progress
 from ui.headline import comparison_order
 from ui.methods import compare_label
@@ -106,7 +107,8 @@ def planned_execution(method: str) -> str:
     """Where the app's next run goes, without connecting to anything."""
     from clustering import cluster
 
-    return f"Runs on a worker of {cluster.describe()}, never in the web server."
+    return _("Runs on a worker of {cluster}, never in the web server.").format(
+        cluster=cluster.describe())
 
 
 def execution_text(result: MethodResult) -> str:
@@ -114,7 +116,7 @@ def execution_text(result: MethodResult) -> str:
     ``execution_text`` of its method: a SOM chunked or not, an ensemble's maps one after the
     other); "" when nothing is known."""
     worker = result.extra.get("worker") if isinstance(result.extra, dict) else None
-    where = f"Ran on Dask worker {worker}" if worker else ""
+    where = _("Ran on Dask worker {worker}").format(worker=worker) if worker else ""
     spec = registry.get(result.method) if result.method in registry.names() else None
     how_of = registry.resolve(spec.execution_text) if spec is not None else None
     how = how_of(result) if how_of is not None else ""
@@ -176,17 +178,20 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
             if callback is not None:
                 frac = p.fraction if p.total else 0.0
                 # no metrics: each method reports its own, which share no axis or scale
+                step = p.message or _("step {step} of {total}").format(step=p.step,
+                                                                       total=p.total)
                 callback(Progress("compare", i * 1000 + int(frac * 1000), len(names) * 1000,
-                                  {}, f"method {i + 1} of {len(names)}: {label} "
-                                  f"({p.message or f'step {p.step} of {p.total}'})"))
+                                  {}, _("method {i} of {n}: {label} ({step})").format(
+                                      i=i + 1, n=len(names), label=label, step=step)))
 
         if callback is not None:
             callback(Progress("compare", i * 1000, len(names) * 1000, {},
-                              f"method {i + 1} of {len(names)}: {label}"))
+                              _("method {i} of {n}: {label}").format(
+                                  i=i + 1, n=len(names), label=label)))
         t0 = time.monotonic()
         try:
             params = checked[name] = cfg.validate_params(name, app_params(name, methods[name]))
-            est, labels, _ = cfg.fit_method(name, worker_params(name, params), dataset.X,
+            est, labels, _proba = cfg.fit_method(name, worker_params(name, params), dataset.X,
                                             callback=sub, stop=stop)
         except ClusteringError as err:
             errors[label] = str(err)
@@ -202,7 +207,8 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
     table.index.name = "method"
     config = cfg.ComparisonConfig(checked, dict(data_spec))  # the settings of what ran
     if callback is not None:
-        callback(Progress("compare", len(names) * 1000, len(names) * 1000, {}, "done", done=True))
+        callback(Progress("compare", len(names) * 1000, len(names) * 1000, {}, _("done"),
+                              done=True))
     return MethodResult(method="compare", config=config, labels=np.zeros(0, int), proba=None,
                         estimator=None, metrics={}, elapsed=time.monotonic() - started,
                         stopped=bool(stop is not None and stop.is_set()), data_token=data_token,
@@ -243,19 +249,19 @@ def compare_params(chosen: Sequence[str], n_clusters: int, seed: int, eps: float
     return out
 
 
-def neural_compare_params(n_clusters: int, **_) -> dict:
+def neural_compare_params(n_clusters: int, **_ignored) -> dict:
     """The network of a comparison: :meth:`NeuralSoftClustering.recommended` with K clusters."""
     from clustering.neural import NeuralSoftClustering
 
     return dict(NeuralSoftClustering.recommended(n_clusters).get_params())
 
 
-def som_compare_params(**_) -> dict:
+def som_compare_params(**_ignored) -> dict:
     """The map of a comparison: the lattice left to the SOM (``rows=None``: about 5 sqrt(N)
     units shaped by the data, :func:`clustering.som.suggest_lattice`)."""
     return {}
 
 
-def dbscan_compare_params(eps: float, min_samples: int, **_) -> dict:
+def dbscan_compare_params(eps: float, min_samples: int, **_ignored) -> dict:
     """DBSCAN's own settings of a comparison (it finds its own number of clusters)."""
     return {"eps": eps, "min_samples": min_samples}
