@@ -159,7 +159,7 @@ PARAM_META: dict[str, dict[str, Any]] = {
     "anomaly_max_size": dict(label=N_("anomalous cluster size"), min=1, max=100_000, step=1,
                              help=N_("A cluster of at most this many objects is anomalous "
                                      "(individual analysis, like the article's enterprise 7); "
-                                     "empty: 5 % of the objects, at least 1.")),
+                                     "empty: 5 percent of the objects, at least 1.")),
     "outlier_z": dict(label=N_("distance z-score (not the article's)"), min=0.1, max=100.0,
                       step=0.5,
                       help=N_("Not a rule of the article: also flag objects further from their "
