@@ -196,15 +196,12 @@ def true_labels(dataset) -> Optional[np.ndarray]:
 
 def cluster_names(labels: np.ndarray, known: Sequence) -> dict[int, str]:
     """Each cluster's name: the known class more than half of its objects have (the rule of the
-    figures' legends, :func:`clustering.plots_names.cluster_names`); "noise" for label -1. A
+    figures' legends, :func:`clustering.plots_names.majority_classes`); "noise" for label -1. A
     cluster without such a class is left out (a cluster is not a class)."""
-    table = pd.DataFrame({"cluster": np.asarray(labels).astype(int), "known": list(known)})
-    out = {-1: "noise"}
-    for cluster, group in table.groupby("cluster", sort=True):
-        counts = group["known"].dropna().astype(str).value_counts(sort=False)
-        if cluster >= 0 and counts.size and 2 * counts.max() > len(group):
-            out[int(cluster)] = str(counts.idxmax())
-    return out
+    from clustering.plots_names import majority_classes
+
+    texts = [None if pd.isna(v) else str(v) for v in known]
+    return {-1: "noise", **{k: str(v) for k, v in majority_classes(labels, texts).items()}}
 
 
 def som_cell_columns(som) -> dict[str, np.ndarray]:

@@ -32,21 +32,32 @@ def class_names_map(classes: np.ndarray, class_names: Optional[Sequence] = None)
     return {int(c): class_name(c, class_names) for c in np.unique(np.asarray(classes, int))}
 
 
+def majority_classes(labels: np.ndarray, known: Sequence) -> dict:
+    """Cluster label -> the known value that more than half of the cluster's objects have
+    (one known value per object; a missing one counts as a member, never as the class).
+    Clusters without such a value, and noise (-1), are left out: a cluster is not a class."""
+    table = pd.DataFrame({"cluster": np.asarray(labels).astype(int), "known": list(known)})
+    out = {}
+    for cluster, group in table.groupby("cluster", sort=True):
+        counts = group["known"].dropna().value_counts(sort=False)
+        if cluster >= 0 and counts.size and 2 * counts.max() > len(group):
+            out[int(cluster)] = counts.idxmax()
+    return out
+
+
 def cluster_names(labels: np.ndarray, classes: Optional[np.ndarray] = None,
                   class_names: Optional[Sequence] = None) -> dict:
     """Legend names of predicted clusters: label -> "cluster k", with "(mostly 'name')" when the
     known ``classes`` (codes, one per object) are given and more than half of the cluster's
-    objects share one class. Noise (-1) is "noise"."""
+    objects share one class (:func:`majority_classes`). Noise (-1) is "noise"."""
     labels = np.asarray(labels).astype(int)
+    mostly = {} if classes is None else majority_classes(labels, np.asarray(classes).astype(int))
     out = {}
     for k in np.unique(labels).tolist():
         name = cluster_name(k)
-        if classes is not None and k >= 0:
-            members = np.asarray(classes)[labels == k].astype(int)
-            codes, counts = np.unique(members, return_counts=True)
-            if counts.size and counts.max() * 2 > members.size:
-                name = _("{cluster} (mostly '{name}')").format(
-                    cluster=name, name=class_name(codes[np.argmax(counts)], class_names))
+        if k in mostly:
+            name = _("{cluster} (mostly '{name}')").format(
+                cluster=name, name=class_name(mostly[k], class_names))
         out[k] = name
     return out
 
@@ -81,4 +92,5 @@ def object_hover(ids: Sequence, features: Optional[pd.DataFrame] = None,
     return out
 
 
-__all__ = ["class_name", "cluster_name", "class_names_map", "cluster_names", "object_hover"]
+__all__ = ["class_name", "cluster_name", "class_names_map", "majority_classes", "cluster_names",
+           "object_hover"]

@@ -12,12 +12,18 @@ def nav_titles(page) -> list[str]:
     return [t.strip().split("\n")[-1].strip() for t in links]
 
 
-def test_a_russian_browser_gets_the_russian_interface_and_the_switch_changes_it(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ru-RU")
+def _russian_tab(browser, server, height: int = 1800):
+    """A new tab of a browser whose language is Russian, on the app's home page."""
+    context = browser.new_context(viewport={"width": 1400, "height": height}, locale="ru-RU")
     page = context.new_page()
     page.set_default_timeout(60_000)
     page.goto(server)
     page.wait_for_selector('[data-testid="stSidebarNav"]')
+    return context, page
+
+
+def test_a_russian_browser_gets_the_russian_interface_and_the_switch_changes_it(browser, server):
+    context, page = _russian_tab(browser, server, height=1000)
     page.get_by_role("heading", name="Быстрый старт").wait_for()
     assert "История запусков" in nav_titles(page)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -32,15 +38,6 @@ def test_a_russian_browser_gets_the_russian_interface_and_the_switch_changes_it(
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Главная").wait_for()
     page.screenshot(path=str(ARTIFACTS / "41-history-after-switch.png"), full_page=True)
     context.close()
-
-
-def _russian_tab(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1800}, locale="ru-RU")
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(server)
-    page.wait_for_selector('[data-testid="stSidebarNav"]')
-    return context, page
 
 
 def _go(page, title: str, heading: str) -> None:
