@@ -13,6 +13,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import streamlit as st  # noqa: E402
 
 from clustering.errors import ClusteringError  # noqa: E402
+from clustering import i18n  # noqa: E402
 from clustering.i18n import _  # noqa: E402
 from ui import language, methods, runtime, state, widgets  # noqa: E402
 
@@ -20,11 +21,14 @@ runtime.keep_keras_state()  # no keras clear_session() and full GC after every s
 runtime.preload()  # TensorFlow & co. load in the background, once per server process
 
 st.set_page_config(page_title="clustermap", page_icon=":material/bubble_chart:", layout="wide")
-language.choose()  # the sidebar's switch; every message below is in its language
+language.begin()
 try:
-    workspace = state.attach()  # the visitor's work, named by the address (?ws=...)
+    workspace, store_error = state.attach(), None  # the visitor's work, named by ?ws=...
 except ClusteringError as err:  # the store cannot be read (its schema is newer, say)
-    st.error(str(err), icon=":material/error:")
+    workspace, store_error = None, err
+language.choose(workspace)  # the sidebar's switch; every message below is in its language
+if store_error is not None:
+    st.error(widgets.md_escape(i18n.text(store_error)), icon=":material/error:")
     st.stop()
 
 PAGES = {

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from clustering.errors import ConfigError, DataError
+from clustering.i18n import N_
 
 __all__ = ["aggregate", "TAXPAYER_GROUPS"]
 
@@ -70,23 +71,30 @@ def aggregate(frame: pd.DataFrame, groups: Mapping[str, Sequence[str]], *,
         A grouped column that is not numeric.
     """
     if not isinstance(frame, pd.DataFrame):
-        raise DataError(f"Expected a table (pandas DataFrame), got {type(frame).__name__}.")
+        raise DataError(N_("Expected a table (pandas DataFrame), got {type}."),
+                        type=type(frame).__name__)
     plan, used = _check_groups(frame, groups)
     w = _check_weights(weights, used)
     names = [name for name, _ in plan] + ([] if criterion is None else [criterion])
     if criterion is not None:
         if not isinstance(criterion, str) or not criterion.strip():
-            raise ConfigError(f"criterion: expected a non-empty column name, got {criterion!r}.")
+            raise ConfigError(N_("criterion: expected a non-empty column name, got {value!r}."),
+                              value=criterion)
         if criterion in groups:
-            raise ConfigError(f"criterion: {criterion!r} is also an aggregate's name; choose "
-                              "another name.")
+            raise ConfigError(N_("criterion: {value!r} is also an aggregate's name; choose "
+                                 "another name."), value=criterion)
     new_values = _aggregates(frame, plan, w, criterion)
     clashes = [n for n in names if n in frame.columns
                and not overwrite and not _same_values(frame[n], new_values[n])]
     if clashes:
-        raise ConfigError(f"The table already has {'columns' if len(clashes) > 1 else 'a column'} "
-                          f"{', '.join(repr(c) for c in clashes)} with other values: choose other "
-                          "names or allow overwriting (overwrite=True).")
+        listed = ", ".join(repr(c) for c in clashes)
+        if len(clashes) > 1:
+            raise ConfigError(N_("The table already has columns {names} with other values: "
+                                 "choose other names or allow overwriting (overwrite=True)."),
+                              names=listed)
+        raise ConfigError(N_("The table already has a column {names} with other values: "
+                             "choose other names or allow overwriting (overwrite=True)."),
+                          names=listed)
     out = frame.copy()
     for n in names:
         out[n] = new_values[n]
@@ -101,26 +109,35 @@ def _check_groups(frame: pd.DataFrame,
         raise ConfigError("groups: expected at least one aggregate (name -> list of columns).")
     if frame.columns.has_duplicates:
         dups = ", ".join(repr(str(c)) for c in frame.columns[frame.columns.duplicated()].unique())
-        raise DataError(f"Duplicate column names: {dups}. Give every column a different name.")
+        raise DataError(N_("Duplicate column names: {names}. Give every column a different "
+                           "name."), names=dups)
     available = ", ".join(repr(str(c)) for c in frame.columns)
     used: dict[str, str] = {}
     plan: list[tuple[str, list[str]]] = []
     for name, cols in groups.items():
         if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"groups: an aggregate needs a non-empty name, got {name!r}.")
+            raise ConfigError(N_("groups: an aggregate needs a non-empty name, got {name!r}."),
+                              name=name)
         if isinstance(cols, str) or not isinstance(cols, Sequence):
-            raise ConfigError(f"groups.{name}: expected a list of column names, got {cols!r}.")
+            raise ConfigError(N_("groups.{name}: expected a list of column names, got "
+                                 "{value!r}."), name=name, value=cols)
         cols = list(cols)
         if not cols:
-            raise ConfigError(f"groups.{name}: the group is empty; choose at least one column.")
+            raise ConfigError(N_("groups.{name}: the group is empty; choose at least one "
+                                 "column."), name=name)
         for c in cols:
             if c not in frame.columns:
-                raise ConfigError(f"groups.{name}: no column named {str(c)!r}. Available columns: "
-                                  f"{available}.")
+                raise ConfigError(N_("groups.{name}: no column named {column!r}. Available "
+                                     "columns: {available}."), name=name, column=str(c),
+                                  available=available)
             if c in used:
-                where = "twice in this group" if used[c] == name else f"also in {used[c]!r}"
-                raise ConfigError(f"groups.{name}: column {c!r} is {where}; a column belongs to "
-                                  "one group once.")
+                if used[c] == name:
+                    raise ConfigError(N_("groups.{name}: column {column!r} is twice in this "
+                                         "group; a column belongs to one group once."),
+                                      name=name, column=c)
+                raise ConfigError(N_("groups.{name}: column {column!r} is also in {other!r}; a "
+                                     "column belongs to one group once."),
+                                  name=name, column=c, other=used[c])
             used[c] = name
             _check_numeric(frame[c], name, c)
         plan.append((name, cols))
@@ -130,9 +147,12 @@ def _check_groups(frame: pd.DataFrame,
 def _check_numeric(column: pd.Series, name: str, c: Any) -> None:
     if not (pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)):
         sample = column.dropna()
-        example = f" (e.g. {str(sample.iloc[0])!r})" if len(sample) else ""
-        raise DataError(f"groups.{name}: column {c!r} is not numeric{example}; "
-                        "aggregates average numbers.")
+        if len(sample):
+            raise DataError(N_("groups.{name}: column {column!r} is not numeric (e.g. "
+                               "{example!r}); aggregates average numbers."),
+                            name=name, column=c, example=str(sample.iloc[0]))
+        raise DataError(N_("groups.{name}: column {column!r} is not numeric; aggregates average "
+                           "numbers."), name=name, column=c)
 
 
 def _check_weights(weights: Any, used: Mapping[str, str]) -> dict[str, float]:
@@ -143,13 +163,15 @@ def _check_weights(weights: Any, used: Mapping[str, str]) -> dict[str, float]:
             raise ConfigError("weights: expected a mapping of column -> weight.")
         for c, v in weights.items():
             if c not in used:
-                raise ConfigError(f"weights.{c}: {str(c)!r} is in no group; weights belong to "
-                                  f"the grouped columns ({', '.join(map(repr, used))}).")
+                raise ConfigError(N_("weights.{column}: {name!r} is in no group; weights belong "
+                                     "to the grouped columns ({names})."), column=c, name=str(c),
+                                  names=", ".join(map(repr, used)))
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-                raise ConfigError(f"weights.{c}: expected a finite number, got {v!r}.")
+                raise ConfigError(N_("weights.{column}: expected a finite number, got {value!r}."),
+                                  column=c, value=v)
             if v <= 0:
-                raise ConfigError(f"weights.{c}: weights must be greater than 0 (formula 19), "
-                                  f"got {v:g}.")
+                raise ConfigError(N_("weights.{column}: weights must be greater than 0 (formula "
+                                     "19), got {value:g}."), column=c, value=v)
             w[c] = float(v)
     return w
 

@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 
 from clustering import limits, registry
 from clustering.errors import ConfigError
+from clustering.i18n import Message, N_
 from clustering.constraints import Interval, StrOptions, check_params
 from clustering.metrics import check_data
 from clustering.validation import validate_data
@@ -97,8 +98,8 @@ class MacQueenKMeans(ClusterMixin, BaseEstimator):
         k = p["n_clusters"]
         limits.check("n_clusters", k, "n_clusters")
         if k > n_samples:
-            raise ConfigError(f"n_clusters: {k} clusters need at least {k} objects, got "
-                              f"{n_samples}.")
+            raise ConfigError(N_("n_clusters: {k} clusters need at least {k} objects, got {n}."),
+                              k=k, n=n_samples)
         _check_work(int(n_samples), int(n_features), k, p["n_passes"])
         return p
 
@@ -142,8 +143,8 @@ def _initial_centres(X: np.ndarray, k: int, init, random_state):
         return X[seeds].copy(), np.setdiff1d(np.arange(n), seeds)
     centres = np.array(init, dtype=np.float64)
     if centres.shape != (k, X.shape[1]):
-        raise ConfigError(f"init: expected {k} centres of {X.shape[1]} features, got shape "
-                          f"{centres.shape}.")
+        raise ConfigError(N_("init: expected {k} centres of {features} features, got shape "
+                             "{shape}."), k=k, features=X.shape[1], shape=centres.shape)
     return centres, np.arange(n)
 
 
@@ -246,22 +247,24 @@ def check_classic(name: str, n_clusters: int, params: dict,
     MacQueen's work. Raises :class:`ConfigError` naming the parameter.
     """
     if name not in CLASSIC_METHODS:
-        raise ConfigError(f"method: unknown classic method {name!r}; choose one of "
-                          f"{', '.join(CLASSIC_METHODS)}.")
+        raise ConfigError(N_("method: unknown classic method {name!r}; choose one of {names}."),
+                          name=name, names=", ".join(CLASSIC_METHODS))
     entry = CLASSIC_METHODS[name]
     unknown = set(params) - set(entry.defaults)
     if unknown:
-        raise ConfigError(f"{sorted(unknown)[0]}: not a parameter of {entry.label}; known: "
-                          f"{', '.join(sorted(entry.defaults))}.")
+        raise ConfigError(N_("{name}: not a parameter of {method}; known: {names}."),
+                          name=sorted(unknown)[0], method=Message(entry.label),
+                          names=", ".join(sorted(entry.defaults)))
     kwargs = {**entry.defaults, **{k: v for k, v in params.items() if v is not None}}
     if entry.uses_n_clusters:
         if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)) \
                 or n_clusters < 1:
-            raise ConfigError(f"n_clusters: expected a positive integer, got {n_clusters!r}.")
+            raise ConfigError(N_("n_clusters: expected a positive integer, got {value!r}."),
+                              value=n_clusters)
         limits.check("n_clusters", int(n_clusters), "n_clusters")
         if shape is not None and n_clusters > shape[0]:
-            raise ConfigError(f"n_clusters: {n_clusters} clusters need at least {n_clusters} "
-                              f"objects, got {shape[0]}.")
+            raise ConfigError(N_("n_clusters: {k} clusters need at least {k} objects, got {n}."),
+                              k=n_clusters, n=shape[0])
     for key in BOUNDED_PARAMS:
         value = kwargs.get(key)
         if isinstance(value, numbers.Real) and not isinstance(value, bool):  # not "auto"
@@ -294,7 +297,8 @@ def run_classic(name: str, X, n_clusters: int = 3, **params) -> ClassicResult:
     except ConfigError:
         raise
     except ValueError as err:  # scikit-learn's parameter and data checks
-        raise ConfigError(f"{entry.label}: {err}") from err
+        raise ConfigError(N_("{method}: {error}"), method=Message(entry.label),
+                          error=str(err)) from err
     return ClassicResult(name, np.asarray(labels, dtype=np.int64), proba, est)
 
 

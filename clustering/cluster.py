@@ -31,6 +31,7 @@ from clustering import resources
 from clustering.distributed import (CONNECT_TIMEOUT, KEYWORDS, SCHEDULER_ENV, check_scheduler,
                                     fmt_bytes)
 from clustering.errors import ClusteringError
+from clustering.i18n import Message, N_
 
 log = logging.getLogger("clustermap.cluster")
 
@@ -50,7 +51,7 @@ _lock = threading.Lock()
 _ready = threading.Event()
 _client = None
 _cluster = None
-_error: Optional[str] = None
+_error: Optional[Message] = None
 _starter: Optional[threading.Thread] = None
 #: Set when this process begins to close its cluster (at exit).
 _closing = threading.Event()
@@ -99,16 +100,18 @@ def _existing(where: str):
     try:
         client = distributed.Client(where, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as err:
-        raise ClusteringError(f"{SCHEDULER_ENV}: no Dask scheduler answered at {where} within "
-                              f"{CONNECT_TIMEOUT:g} s ({type(err).__name__}); the server cannot "
-                              "train until it does. Your data and results are kept.") from None
+        raise ClusteringError(N_("{env}: no Dask scheduler answered at {address} within "
+                                 "{timeout:g} s ({error}); the server cannot train until it "
+                                 "does. Your data and results are kept."), env=SCHEDULER_ENV,
+                              address=where, timeout=CONNECT_TIMEOUT,
+                              error=type(err).__name__) from None
     try:
         client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError):
         client.close()
-        raise ClusteringError(f"{SCHEDULER_ENV}: the Dask scheduler at {where} has no workers; "
-                              f"start some (dask worker {where} --preload clustering.preload)."
-                              ) from None
+        raise ClusteringError(N_("{env}: the Dask scheduler at {address} has no workers; start "
+                                 "some (dask worker {address} --preload clustering.preload)."),
+                              env=SCHEDULER_ENV, address=where) from None
     return None, client
 
 
@@ -120,11 +123,12 @@ def _connect() -> None:
         _error = None
         log.info("jobs run on %s", describe())
     except ClusteringError as err:
-        _error = str(err)
+        _error = err.message
     except Exception as err:  # noqa: BLE001 - the pages show one sentence, the log the rest
         log.error("the Dask cluster did not start", exc_info=True)
-        _error = (f"The server's Dask workers did not start ({type(err).__name__}: {err}); "
-                  "trainings cannot run until the server is restarted.")
+        _error = Message(N_("The server's Dask workers did not start ({error}: {detail}); "
+                            "trainings cannot run until the server is restarted."),
+                         error=type(err).__name__, detail=str(err))
     finally:
         _ready.set()
 
@@ -151,10 +155,10 @@ def client(timeout: float = START_TIMEOUT):
     if not _alive():
         start()
     if not _ready.wait(timeout):
-        raise ClusteringError(f"The server's Dask workers did not start within {timeout:g} s; "
-                              "try again in a minute.")
+        raise ClusteringError(N_("The server's Dask workers did not start within {timeout:g} "
+                                 "s; try again in a minute."), timeout=timeout)
     if not _alive():
-        raise ClusteringError(_error or "The server's Dask cluster is not running.")
+        raise ClusteringError(_error or N_("The server's Dask cluster is not running."))
     return _client
 
 

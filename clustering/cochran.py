@@ -27,6 +27,7 @@ import numpy as np
 from scipy import stats
 
 from clustering.errors import ConfigError, DataError
+from clustering.i18n import Message, N_, Text
 
 #: The filtering rules of :func:`filter_ensemble`.
 RULES = ("cochran+level", "cochran", "level", "none")
@@ -83,7 +84,8 @@ def cochran_test(variances, n_replicates: int, alpha: float = 0.05) -> dict:
     if v.ndim != 1 or v.size == 0 or np.any(~np.isfinite(v)) or np.any(v < 0):
         raise DataError("variances: expected a list of non-negative finite numbers.")
     if not 0.0 < alpha < 1.0:
-        raise ConfigError(f"alpha: expected a significance level between 0 and 1, got {alpha!r}.")
+        raise ConfigError(N_("alpha: expected a significance level between 0 and 1, got "
+                             "{value!r}."), value=alpha)
     k = v.size
     total = float(v.sum())
     largest = int(np.argmax(v))
@@ -92,9 +94,10 @@ def cochran_test(variances, n_replicates: int, alpha: float = 0.05) -> dict:
     out = {"G": g, "critical": crit, "homogeneous": None, "alpha": float(alpha), "k": int(k),
            "n_replicates": int(n_replicates), "largest": largest}
     if total == 0:
-        out["note"] = ZERO_VARIANCES + "."
+        out["note"] = N_("every network's replicates gave the same criterion (all variances 0): "
+                         "Cochran's test cannot judge homogeneity.")  # ZERO_VARIANCES + "."
     elif k < 2:
-        out["note"] = "Cochran's test needs at least 2 networks."
+        out["note"] = N_("Cochran's test needs at least 2 networks.")
     else:
         out["homogeneous"] = bool(g <= crit)
     return out
@@ -154,7 +157,7 @@ def cochran_filter(variances: np.ndarray, counts: np.ndarray, n_replicates: int,
                 "alpha": float(alpha), "k": len(var), "n_replicates": int(n_replicates),
                 "rounds": [], "removed": [], "final_homogeneous": None,
                 "kept": [q + 1 for q in range(len(var)) if counts[q] > 0],
-                "note": "Cochran's test needs at least 2 replicates per network."}
+                "note": N_("Cochran's test needs at least 2 replicates per network.")}
     n_rep = n_replicates if full else int(counts[use].min())
     out = filter_networks(var[use], n_rep, alpha, names=[q + 1 for q in use])
     untested = [q + 1 for q in range(len(var)) if counts[q] > 0 and q not in use]
@@ -172,7 +175,7 @@ def level_filter(means, quantile: float = 0.5, names: Optional[Sequence] = None)
     m = np.asarray(means, dtype=float)
     names = list(range(len(m))) if names is None else list(names)
     if not 0.0 < quantile <= 1.0:
-        raise ConfigError(f"level_quantile: must be in (0, 1], got {quantile!r}.")
+        raise ConfigError(N_("level_quantile: must be in (0, 1], got {value!r}."), value=quantile)
     ok = np.isfinite(m)
     threshold = float(np.quantile(m[ok], quantile)) if ok.any() else float("nan")
     kept = [names[i] for i in range(len(m)) if ok[i] and m[i] <= threshold]
@@ -192,7 +195,8 @@ def filter_ensemble(thetas: np.ndarray, rule: str = "cochran+level", alpha: floa
     ``{network: why it was removed}`` for the others.
     """
     if rule not in RULES:
-        raise ConfigError(f"network_filter: expected one of {', '.join(RULES)}, got {rule!r}.")
+        raise ConfigError(N_("network_filter: expected one of {rules}, got {value!r}."),
+                          rules=", ".join(RULES), value=rule)
     thetas = np.asarray(thetas, dtype=float)
     counts = np.sum(np.isfinite(thetas), axis=1)
     var = network_variances(thetas)
@@ -204,17 +208,18 @@ def filter_ensemble(thetas: np.ndarray, rule: str = "cochran+level", alpha: floa
     if rule in ("cochran+level", "cochran"):
         for r in cochran["rounds"]:
             if r["removed"] is not None:
-                reasons[int(r["removed"])] = (f"rule (33), round {r['round']}: the largest "
-                                              f"replicate variance, G = {r['G']:.4f} above "
-                                              f"{r['critical']:.4f}")
+                reasons[int(r["removed"])] = Text(Message(
+                    N_("rule (33), round {round}: the largest replicate variance, G = {G:.4f} "
+                       "above {critical:.4f}"), round=r["round"], G=r["G"], critical=r["critical"]))
         alive = [q for q in alive if q not in reasons]
     level = None
     if rule in ("cochran+level", "level") and alive:
         level = level_filter(means[np.array(alive) - 1], quantile, names=alive)
         for q in level["removed"]:
-            reasons[int(q)] = (f"level of Θ: mean {means[q - 1]:.6g} above the "
-                               f"{quantile:g} quantile {level['threshold']:.6g} of the networks' "
-                               "means")
+            reasons[int(q)] = Text(Message(
+                N_("level of Θ: mean {mean:.6g} above the {quantile:g} quantile {threshold:.6g} of "
+                   "the networks' means"),
+                mean=means[q - 1], quantile=quantile, threshold=level["threshold"]))
         alive = [q for q in alive if q not in reasons]
     return {"rule": rule, "variances": var, "means": means, "cochran": cochran, "level": level,
             "kept": alive, "reasons": reasons}

@@ -35,6 +35,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from .errors import ConfigError
+from .i18n import Message, N_
 
 __all__ = ["Interval", "Options", "StrOptions", "Items", "FieldSpec", "check_params",
            "check_value", "field_spec", "describe"]
@@ -154,55 +155,92 @@ def _satisfy_items(constraint: Items, value: Any) -> Any:
     return _MISSING if any(v is _MISSING for v in out) else tuple(out)
 
 
-def _number_text(value: float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+class _G(float):
+    """A real bound shown as ``%g`` writes it (``1e-05``, ``0.5``) while it stays a number, so
+    that a message writes it as the language does (a decimal comma in Russian)."""
+
+    def __format__(self, spec: str) -> str:
+        return float.__format__(self, spec or "g")
 
 
-def _describe_interval(interval: Interval) -> str:
-    what = "a whole number" if _is_int_interval(interval) else "a number"
+def _number_text(value: float) -> Any:
+    """A bound as a message parameter: a real one as ``%g`` writes it, a whole one as it is."""
+    return _G(value) if isinstance(value, float) else value
+
+
+#: What an interval allows, by (whole numbers?, which ends it has and whether they are allowed).
+_INTERVALS = {
+    (True, "both"): N_("a whole number between {low} and {high}"),
+    (False, "both"): N_("a number between {low} and {high}"),
+    (True, "neither"): N_("a whole number strictly between {low} and {high}"),
+    (False, "neither"): N_("a number strictly between {low} and {high}"),
+    (True, "left"): N_("a whole number of at least {low} and below {high}"),
+    (False, "left"): N_("a number of at least {low} and below {high}"),
+    (True, "right"): N_("a whole number above {low} and at most {high}"),
+    (False, "right"): N_("a number above {low} and at most {high}"),
+    (True, "low"): N_("a whole number of at least {low}"),
+    (False, "low"): N_("a number of at least {low}"),
+    (True, "above"): N_("a whole number above {low}"),
+    (False, "above"): N_("a number above {low}"),
+    (True, "high"): N_("a whole number at most {high}"),
+    (False, "high"): N_("a number at most {high}"),
+    (True, "below"): N_("a whole number below {high}"),
+    (False, "below"): N_("a number below {high}"),
+    (True, "any"): N_("a whole number"),
+    (False, "any"): N_("a number"),
+}
+
+
+def _describe_interval(interval: Interval) -> Message:
     left, right = interval.left, interval.right
-    low_word = "of at least" if interval.closed in ("left", "both") else "above"
-    high_word = "at most" if interval.closed in ("right", "both") else "below"
     if left is not None and right is not None:
-        if interval.closed == "both":
-            return f"{what} between {_number_text(left)} and {_number_text(right)}"
-        if interval.closed == "neither":
-            return f"{what} strictly between {_number_text(left)} and {_number_text(right)}"
-        return f"{what} {low_word} {_number_text(left)} and {high_word} {_number_text(right)}"
-    if left is not None:
-        return f"{what} {low_word} {_number_text(left)}"
-    if right is not None:
-        return f"{what} {high_word} {_number_text(right)}"
-    return f"{what}"
+        shape = interval.closed
+    elif left is not None:
+        shape = "low" if interval.closed in ("left", "both") else "above"
+    elif right is not None:
+        shape = "high" if interval.closed in ("right", "both") else "below"
+    else:
+        shape = "any"
+    return Message(_INTERVALS[_is_int_interval(interval), shape],
+                   low=_number_text(left), high=_number_text(right))
 
 
-def _describe_one(constraint: Any) -> str:
+def _describe_one(constraint: Any) -> Any:
     if constraint is None:
-        return "None (automatic)"
+        return Message(N_("None (automatic)"))
     if constraint == "boolean":
-        return "true or false"
+        return Message(N_("true or false"))
     if constraint == "random_state":
-        return "a whole-number seed from 0 to 2**32 - 1 or None"
+        return Message(N_("a whole-number seed from 0 to 2**32 - 1 or None"))
     if constraint == "callable":
-        return "a function"
+        return Message(N_("a function"))
     if constraint == "array-like":
-        return "an array of numbers"
+        return Message(N_("an array of numbers"))
     if isinstance(constraint, Interval):
         return _describe_interval(constraint)
     if isinstance(constraint, (StrOptions, Options)):
-        return "one of " + ", ".join(sorted(repr(o) for o in constraint.options))
+        return Message(N_("one of {options}"),
+                       options=", ".join(sorted(repr(o) for o in constraint.options)))
     if isinstance(constraint, Items):
-        size = (f"{constraint.min_len} or more" if constraint.max_len is None
-                else f"{constraint.min_len} to {constraint.max_len}")
-        return f"a list of {size} values, each {_describe_one(constraint.item)}"
+        each = _describe_one(constraint.item)
+        if constraint.max_len is None:
+            return Message(N_("a list of {low} or more values, each {each}"),
+                           low=constraint.min_len, each=each)
+        return Message(N_("a list of {low} to {high} values, each {each}"),
+                       low=constraint.min_len, high=constraint.max_len, each=each)
     if isinstance(constraint, type):
-        return f"a {constraint.__name__}"
+        return Message(N_("a {type}"), type=constraint.__name__)
     return str(constraint)
 
 
-def describe(constraints: list) -> str:
-    """What the constraint list allows, in words ("a whole number of at least 1 or None")."""
-    return " or ".join(_describe_one(c) for c in constraints)
+def describe(constraints: list) -> Any:
+    """What the constraint list allows, in words ("a whole number of at least 1 or None"): a
+    :class:`~clustering.i18n.Message` (``str()`` of it is the English)."""
+    out: Any = ""
+    for i, constraint in enumerate(constraints):
+        part = _describe_one(constraint)
+        out = part if i == 0 else Message(N_("{first} or {second}"), first=out, second=part)
+    return out
 
 
 def check_value(name: str, value: Any, constraints: list, what: Optional[str] = None) -> Any:
@@ -225,8 +263,10 @@ def check_value(name: str, value: Any, constraints: list, what: Optional[str] = 
     if _real(value) is _MISSING and isinstance(value, numbers.Real) \
             and not isinstance(value, (bool, np.bool_)) \
             and any(isinstance(c, Interval) for c in constraints):
-        raise ConfigError(f"{name}: expected a finite number, got {value!r}.")
-    raise ConfigError(f"{name}: expected {describe(constraints)}, got {value!r}.")
+        raise ConfigError(N_("{name}: expected a finite number, got {value!r}."), name=name,
+                          value=value)
+    raise ConfigError(N_("{name}: expected {allowed}, got {value!r}."), name=name,
+                      allowed=describe(constraints), value=value)
 
 
 def _ranges(constraints: list) -> list:
@@ -243,23 +283,45 @@ def _refuse_range(name: str, value: Any, constraints: list, what: Optional[str])
                if (_integral(value) if _is_int_interval(c) else _real(value)) is not _MISSING]
     if len(fitting) != 1:
         return
-    phrase = _broken_bound(fitting[0], float(value))
-    if phrase is not None:
-        lead = f"{what} " if what else ""
-        raise ConfigError(f"{name}: {lead}{phrase}, got {value!r}.")
+    broken = _broken_bound(fitting[0], float(value))
+    if broken is not None:
+        plain, named = _BROKEN[broken[0]]
+        if what:
+            raise ConfigError(named, name=name, what=what, value=value, **broken[1])
+        raise ConfigError(plain, name=name, value=value, **broken[1])
 
 
-def _broken_bound(interval: Interval, value: float) -> Optional[str]:
+#: The message of each broken bound: (without, with what the value is).
+_BROKEN = {
+    "between": (N_("{name}: must be strictly between {low} and {high}, got {value!r}."),
+                N_("{name}: {what} must be strictly between {low} and {high}, got {value!r}.")),
+    "negative": (N_("{name}: cannot be negative, got {value!r}."),
+                 N_("{name}: {what} cannot be negative, got {value!r}.")),
+    "positive": (N_("{name}: must be positive, got {value!r}."),
+                 N_("{name}: {what} must be positive, got {value!r}.")),
+    "at least": (N_("{name}: must be at least {low}, got {value!r}."),
+                 N_("{name}: {what} must be at least {low}, got {value!r}.")),
+    "above": (N_("{name}: must be above {low}, got {value!r}."),
+              N_("{name}: {what} must be above {low}, got {value!r}.")),
+    "at most": (N_("{name}: must be at most {high}, got {value!r}."),
+                N_("{name}: {what} must be at most {high}, got {value!r}.")),
+    "below": (N_("{name}: must be below {high}, got {value!r}."),
+              N_("{name}: {what} must be below {high}, got {value!r}.")),
+}
+
+
+def _broken_bound(interval: Interval, value: float) -> Optional[tuple]:
+    """The bound ``value`` breaks, as a key of :data:`_BROKEN` and the bounds it names."""
     left, right, closed = interval.left, interval.right, interval.closed
     if left is not None and right is not None and closed == "neither":
-        return f"must be strictly between {_number_text(left)} and {_number_text(right)}"
+        return "between", {"low": _number_text(left), "high": _number_text(right)}
     low_closed, high_closed = closed in ("left", "both"), closed in ("right", "both")
     if left is not None and (value < left or (value == left and not low_closed)):
         if left == 0 and not _is_int_interval(interval):
-            return "cannot be negative" if low_closed else "must be positive"
-        return f"must be {'at least' if low_closed else 'above'} {_number_text(left)}"
+            return ("negative" if low_closed else "positive"), {}
+        return ("at least" if low_closed else "above"), {"low": _number_text(left)}
     if right is not None and (value > right or (value == right and not high_closed)):
-        return f"must be {'at most' if high_closed else 'below'} {_number_text(right)}"
+        return ("at most" if high_closed else "below"), {"high": _number_text(right)}
     return None
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from clustering.cell_numbers import as_text, column_from_text
 from clustering.errors import DataError
+from clustering.i18n import Message, N_
 from clustering.table_limits import over_limit, setting
 from clustering.table_messages import names as quoted_names, size_text
 
@@ -39,12 +40,28 @@ SAMPLE_CHARS = 64 * 1024
 _PREFERRED = (",", "\t", ";")
 # Control characters that do not occur in text files.
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f]")
+# A row with more or fewer cells than the header, by the file's delimiter (one whole sentence each).
+_RAGGED = {
+    ",": N_("Row {row} has {n} cells but the header has {expected} (the file is read as comma "
+            "separated): check that row, and quote cells that contain the separator."),
+    ";": N_("Row {row} has {n} cells but the header has {expected} (the file is read as "
+            "semicolon separated): check that row, and quote cells that contain the separator."),
+    "\t": N_("Row {row} has {n} cells but the header has {expected} (the file is read as tab "
+             "separated): check that row, and quote cells that contain the separator."),
+}
+# A file the parser cannot read, by the file's delimiter.
+_UNPARSED = {
+    ",": N_("Cannot parse the file as a comma separated table: {reason}"),
+    ";": N_("Cannot parse the file as a semicolon separated table: {reason}"),
+    "\t": N_("Cannot parse the file as a tab separated table: {reason}"),
+}
 
 
 def _too_big(n: int, limit: int, exact: bool = True) -> DataError:
-    size = size_text(n) if exact else f"more than {size_text(limit)}"
-    return over_limit(f"The file is {size}", "max_bytes", size_text(limit),
-                      "Use a smaller file or raise the limit.")
+    stated = (Message(N_("The file is {size}"), size=size_text(n)) if exact else
+              Message(N_("The file is more than {size}"), size=size_text(limit)))
+    return over_limit(stated, "max_bytes", size_text(limit),
+                      Message(N_("Use a smaller file or raise the limit.")))
 
 
 def read_bytes(source: Any, max_bytes: int) -> bytes:
@@ -54,15 +71,18 @@ def read_bytes(source: Any, max_bytes: int) -> bytes:
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
-            what = "is a folder, not a file" if path.is_dir() else "does not exist"
-            raise DataError(f"Cannot read {str(path)!r}: it {what}.")
+            if path.is_dir():
+                raise DataError(N_("Cannot read {path!r}: it is a folder, not a file."),
+                                path=str(path))
+            raise DataError(N_("Cannot read {path!r}: it does not exist."), path=str(path))
         size = path.stat().st_size
         if size > max_bytes:
             raise _too_big(size, max_bytes)
         try:
             data = path.read_bytes()
         except OSError as err:
-            raise DataError(f"Cannot read {str(path)!r}: {err.strerror or err}.") from err
+            raise DataError(N_("Cannot read {path!r}: {reason}."), path=str(path),
+                            reason=str(err.strerror or err)) from err
     elif hasattr(source, "getvalue"):
         size = getattr(source, "size", None)
         if isinstance(size, int) and size > max_bytes:
@@ -110,10 +130,10 @@ def _refuse_mixed_utf8(data: bytes, err: UnicodeDecodeError) -> None:
     invalid = data.decode("utf-8", errors="replace").count("\ufffd")
     if valid >= 3 and valid > 2 * invalid:
         row = data[:err.start].count(b"\n") + 1
-        raise DataError(f"The file mixes encodings: it is UTF-8 text but row {row} holds bytes "
-                        f"that are not UTF-8 ({data[err.start:err.end + 2]!r}, {invalid} such "
-                        "places in all). Save the table again as UTF-8 (\"CSV UTF-8\"), or fix "
-                        "that row.")
+        raise DataError(N_("The file mixes encodings: it is UTF-8 text but row {row} holds bytes "
+                           "that are not UTF-8 ({sample!r}, {count} such places in all). Save "
+                           "the table again as UTF-8 (\"CSV UTF-8\"), or fix that row."),
+                        row=row, sample=data[err.start:err.end + 2], count=invalid)
 
 
 def _legacy_decode(data: bytes) -> tuple[str, str]:
@@ -141,11 +161,11 @@ def _legacy_decode(data: bytes) -> tuple[str, str]:
 def _decode(data: bytes, forced: Optional[str] = None) -> tuple[str, str]:
     """Decode a CSV file (in the ``forced`` encoding when given); returns (text, encoding)."""
     if data.startswith(b"PK\x03\x04"):
-        raise DataError("This is a ZIP archive or an Excel workbook (.xlsx), not a text CSV: open it "
-                        "in the spreadsheet and save it as CSV.")
+        raise DataError(N_("This is a ZIP archive or an Excel workbook (.xlsx), not a text CSV: "
+                           "open it in the spreadsheet and save it as CSV."))
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise DataError("This is an old Excel workbook (.xls), not a text CSV: open it in the "
-                        "spreadsheet and save it as CSV.")
+        raise DataError(N_("This is an old Excel workbook (.xls), not a text CSV: open it in the "
+                           "spreadsheet and save it as CSV."))
     if forced is not None:
         encoding = forced
     elif data.startswith(codecs.BOM_UTF8):
@@ -159,11 +179,12 @@ def _decode(data: bytes, forced: Optional[str] = None) -> tuple[str, str]:
             text = data.decode(encoding)
         except UnicodeDecodeError as err:
             if forced is not None:
-                raise DataError(f"The file is not {forced} text: byte {err.start} cannot be "
-                                "decoded in that encoding. Choose another encoding, or let it "
-                                "be detected.") from err
-            raise DataError(f"The file starts like {encoding.upper()} text but byte {err.start} "
-                            "cannot be decoded: it is not a text CSV or it is damaged.") from err
+                raise DataError(N_("The file is not {encoding} text: byte {byte} cannot be "
+                                   "decoded in that encoding. Choose another encoding, or let "
+                                   "it be detected."), encoding=forced, byte=err.start) from err
+            raise DataError(N_("The file starts like {encoding} text but byte {byte} cannot be "
+                               "decoded: it is not a text CSV or it is damaged."),
+                            encoding=encoding.upper(), byte=err.start) from err
     else:
         # UTF-8 first (other encodings rarely decode as UTF-8 by chance); a file that is UTF-8
         # but for a few bytes is refused; else the legacy code page whose words look like words.
@@ -173,13 +194,13 @@ def _decode(data: bytes, forced: Optional[str] = None) -> tuple[str, str]:
             _refuse_mixed_utf8(data, err)
             text, encoding = _legacy_decode(data)
     if "\x00" in text:
-        raise DataError("This is not a text CSV (it holds binary data, e.g. a picture, an archive "
-                        "or a UTF-32 file): save the table as CSV.")
+        raise DataError(N_("This is not a text CSV (it holds binary data, e.g. a picture, an "
+                           "archive or a UTF-32 file): save the table as CSV."))
     text = text.rstrip("\x1a")  # DOS end-of-file marker
     controls = sum(1 for _ in _CONTROL.finditer(text))
     if controls > max(2, len(text) // 100):
-        raise DataError("This is not a text CSV (it holds many control characters, i.e. binary "
-                        "data): save the table as CSV.")
+        raise DataError(N_("This is not a text CSV (it holds many control characters, i.e. "
+                           "binary data): save the table as CSV."))
     return text, encoding
 
 
@@ -245,11 +266,11 @@ def text_of(data: bytes, encoding: Optional[str] = None) -> tuple[str, str]:
     """The text of a CSV file's bytes (in ``encoding`` when given, else detected), line ends made
     ``\\n``; returns (text, encoding). Refuses an empty file and one that is not text."""
     if not data.strip(b" \t\r\n\x1a" + codecs.BOM_UTF8):
-        raise DataError("The file is empty: it has no header line and no data.")
+        raise DataError(N_("The file is empty: it has no header line and no data."))
     text, encoding = _decode(data, encoding)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise DataError("The file is empty: it has no header line and no data.")
+        raise DataError(N_("The file is empty: it has no header line and no data."))
     return text, encoding
 
 
@@ -262,7 +283,7 @@ def split_header(text: str, delimiter: str) -> tuple[str, int, list[str]]:
     try:
         header = next(csv.reader(io.StringIO(body), delimiter=delimiter, quotechar='"'))
     except (csv.Error, StopIteration) as err:
-        raise DataError(f"Cannot read the header line: {err}.") from err
+        raise DataError(N_("Cannot read the header line: {reason}."), reason=str(err)) from err
     return body, first_row, [h.strip() for h in header]
 
 
@@ -275,7 +296,6 @@ def line_count(body: str, max_rows: int) -> int:
 def parse_cells(body: str, delimiter: str, first_row: int, max_rows: int) -> pd.DataFrame:
     """Every cell of the rows under the header as text (at most ``max_rows + 1`` rows), columns
     numbered; a ragged row or an unclosed quote is refused naming its spreadsheet row."""
-    name = DELIMITER_NAMES[delimiter]
     try:
         cells = pd.read_csv(io.StringIO(body), sep=delimiter, header=None, dtype=str,
                             keep_default_na=False, na_filter=False, skip_blank_lines=False,
@@ -285,20 +305,16 @@ def parse_cells(body: str, delimiter: str, first_row: int, max_rows: int) -> pd.
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
         if m:
             line = int(m.group(2)) + first_row - 1
-            raise DataError(
-                f"Row {line} has {m.group(3)} cells but the header has {m.group(1)} (the file is "
-                f"read as {name} separated): check that row, and quote "
-                "cells that contain the separator.") from err
+            raise DataError(_RAGGED[delimiter], row=line, n=int(m.group(3)),
+                            expected=int(m.group(1))) from err
         m = re.search(r"EOF inside string starting at row (\d+)", str(err))
         if m:
             line = int(m.group(1)) + first_row
-            raise DataError(f"Row {line} opens a quoted cell (\") that is never closed: add the "
-                            "closing quote, or remove the stray one.") from err
-        raise DataError(f"Cannot parse the file as a {name} separated "
-                        f"table: {str(err).strip()}") from err
+            raise DataError(N_("Row {row} opens a quoted cell (\") that is never closed: add "
+                               "the closing quote, or remove the stray one."), row=line) from err
+        raise DataError(_UNPARSED[delimiter], reason=str(err).strip()) from err
     except (ValueError, csv.Error) as err:
-        raise DataError(f"Cannot parse the file as a {name} separated "
-                        f"table: {str(err).strip()}") from err
+        raise DataError(_UNPARSED[delimiter], reason=str(err).strip()) from err
     return cells.iloc[1:]  # the header, parsed by split_header
 
 
@@ -315,11 +331,12 @@ def data_rows(cells: pd.DataFrame, first_row: int,
         stripped = {i: c[nonblank] for i, c in stripped.items()}
         filled, rows = filled[nonblank], rows[nonblank]
     if len(rows) == 0:
-        raise DataError("The file has a header line but no data rows: add one row per object "
-                        "under the column names.")
+        raise DataError(N_("The file has a header line but no data rows: add one row per object "
+                           "under the column names."))
     if len(rows) > max_rows:
-        raise DataError(f"The table has more than {max_rows} data rows, the limit "
-                        f"({setting('max_rows')}). Use a sample of the rows or raise the limit.")
+        raise DataError(N_("The table has more than {limit} data rows, the limit ({setting}). "
+                           "Use a sample of the rows or raise the limit."),
+                        limit=max_rows, setting=setting("max_rows"))
     return stripped, filled, rows
 
 
@@ -340,8 +357,8 @@ def name_columns(names: list[str], filled: np.ndarray) -> tuple[list[int], list[
         seen[n] = seen.get(n, 0) + 1
     dups = [n for n, c in seen.items() if c > 1]
     if dups:
-        raise DataError("Duplicate column names: " + quoted_names(dups)
-                        + ". Give every column a different name in the header line.")
+        raise DataError(N_("Duplicate column names: {names}. Give every column a different name "
+                           "in the header line."), names=quoted_names(dups))
     return keep, names
 
 

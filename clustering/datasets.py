@@ -25,8 +25,9 @@ import sklearn.datasets
 from clustering import memory as budget
 from clustering.constraints import Interval, Items, check_value
 from clustering.errors import ConfigError
+from clustering.i18n import Message, N_
 
-__all__ = ["make_blobs", "make_moons", "make_circles", "GENERATORS", "GENERATOR_CONSTRAINTS",
+__all__ = ["make_blobs", "make_moons", "make_circles", "GENERATORS", "GENERATOR_LABELS", "GENERATOR_CONSTRAINTS",
            "generator_defaults",
            "generate", "planned_shape", "estimate_memory", "check_memory", "MAX_SAMPLES",
            "MAX_FEATURES"]
@@ -61,9 +62,9 @@ GENERATOR_CONSTRAINTS: dict[str, dict[str, list]] = {
 }
 
 #: What a parameter is, in the message of a value out of its range.
-_WHAT = {"noise": "the standard deviation of the noise",
-         "factor": "the inner circle's relative size",
-         "cluster_std": "the standard deviation of a blob"}
+_WHAT = {"noise": Message(N_("the standard deviation of the noise")),
+         "factor": Message(N_("the inner circle's relative size")),
+         "cluster_std": Message(N_("the standard deviation of a blob"))}
 
 
 def _check(generator: str, **values: Any) -> dict:
@@ -83,27 +84,29 @@ def _centres(centers: Any, n_samples: int, n_features: Any) -> tuple[Any, int, i
     try:
         arr = np.asarray(centers, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"centers: expected a number of blobs or a list of centre "
-                          f"coordinates, got {centers!r}.") from err
+        raise ConfigError(N_("centers: expected a number of blobs or a list of centre "
+                             "coordinates, got {value!r}."), value=centers) from err
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ConfigError("centers: expected a number of blobs or a list of centre "
-                          f"coordinates (one row per blob), got an array of shape {arr.shape}.")
+        raise ConfigError(N_("centers: expected a number of blobs or a list of centre "
+                             "coordinates (one row per blob), got an array of shape {shape}."),
+                          shape=arr.shape)
     if not np.all(np.isfinite(arr)):
-        raise ConfigError("centers: the centre coordinates must be finite numbers.")
+        raise ConfigError(N_("centers: the centre coordinates must be finite numbers."))
     if arr.shape[0] > n_samples:
-        raise ConfigError(f"centers: {arr.shape[0]} centres for {n_samples} points; give at "
-                          "most one centre per point.")
+        raise ConfigError(N_("centers: {count} centres for {n} points; give at most one centre "
+                             "per point."), count=arr.shape[0], n=n_samples)
     return arr, arr.shape[0], arr.shape[1]
 
 
 def _box(center_box: Any) -> tuple[float, float]:
     """The box of the random centres: two finite numbers, low below high."""
     if not isinstance(center_box, (tuple, list, np.ndarray)) or len(center_box) != 2:
-        raise ConfigError(f"center_box: expected two numbers (low, high), got {center_box!r}.")
+        raise ConfigError(N_("center_box: expected two numbers (low, high), got {value!r}."),
+                          value=center_box)
     low, high = (check_value("center_box", v, [_NUMBER]) for v in center_box)
     if not low < high:
-        raise ConfigError(f"center_box: the low bound must be below the high bound, "
-                          f"got ({low:g}, {high:g}).")
+        raise ConfigError(N_("center_box: the low bound must be below the high bound, "
+                             "got ({low:g}, {high:g})."), low=low, high=high)
     return low, high
 
 
@@ -112,8 +115,8 @@ def _stds(cluster_std: Any, n_centers: int) -> Union[float, list[float]]:
     if isinstance(cluster_std, (tuple, list, np.ndarray)):
         stds = [check_value("cluster_std", v, [_NUMBER]) for v in cluster_std]
         if len(stds) != n_centers:
-            raise ConfigError(f"cluster_std: expected one value per blob ({n_centers}), "
-                              f"got {len(stds)}.")
+            raise ConfigError(N_("cluster_std: expected one value per blob ({n}), got "
+                                 "{count}."), n=n_centers, count=len(stds))
         return [check_value("cluster_std", v, [_STD], _WHAT["cluster_std"]) for v in stds]
     return _check("blobs", cluster_std=cluster_std)["cluster_std"]
 
@@ -227,14 +230,16 @@ GENERATORS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     "moons": make_moons,
     "circles": make_circles,
 }
+#: The generators' names as shown (translated where shown: ``_(GENERATOR_LABELS[name])``).
+GENERATOR_LABELS = {"blobs": N_("blobs"), "moons": N_("moons"), "circles": N_("circles")}
 
 
 def _lookup(name: str) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
     try:
         return GENERATORS[name]
     except (KeyError, TypeError):
-        raise ConfigError(f"Unknown generator {name!r}; choose one of "
-                          f"{', '.join(GENERATORS)}.") from None
+        raise ConfigError(N_("Unknown generator {name!r}; choose one of {names}."), name=name,
+                          names=", ".join(GENERATORS)) from None
 
 
 def generator_defaults(name: str) -> dict[str, Any]:
@@ -264,6 +269,18 @@ def estimate_memory(n_samples: int, n_features: int) -> int:
     return 2 * (int(n_samples) * int(n_features) * 8 + int(n_samples) * 8)
 
 
+def _bytes_text(n: float) -> Message:
+    """:func:`clustering.memory.fmt_bytes` as a message (``"1.5 KB"``; the unit and the decimal
+    comma are the shown language's)."""
+    if n < 1024:
+        return Message(N_("{size:.0f} B"), size=n)
+    for template in (N_("{size:.1f} KB"), N_("{size:.1f} MB"), N_("{size:.1f} GB")):
+        n /= 1024.0
+        if n < 1024:
+            return Message(template, size=n)
+    return Message(N_("{size:.1f} TB"), size=n / 1024.0)
+
+
 def check_memory(name: str, params: dict[str, Any], memory_limit: Optional[int] = None) -> None:
     """Refuse a data set whose :func:`estimate_memory` is above the memory limit
     (``memory_limit``, else ``CLUSTERMAP_MEMORY_LIMIT``, see
@@ -280,11 +297,13 @@ def check_memory(name: str, params: dict[str, Any], memory_limit: Optional[int] 
     need, limit = estimate_memory(n, d), budget.memory_limit_bytes(memory_limit)
     if need > limit:
         env = budget.MEMORY_ENV
-        raise ConfigError(f"n_samples: the {name} data set of {n} points x {d} features needs "
-                          f"about {budget.fmt_bytes(need)} (float64 points, twice), above "
-                          f"the memory limit of {budget.fmt_bytes(limit)} (memory_limit, "
-                          f"setting {env}). Ask for fewer points or features, or raise the "
-                          f"limit with the environment variable {env}.")
+        raise ConfigError(N_("n_samples: the {name} data set of {n} points x {d} features "
+                             "needs about {need} (float64 points, twice), above the memory "
+                             "limit of {limit} (memory_limit, setting {env}). Ask for fewer "
+                             "points or features, or raise the limit with the environment "
+                             "variable {env}."),
+                          name=name, n=n, d=d, need=_bytes_text(need), limit=_bytes_text(limit),
+                          env=env)
 
 
 def generate(name: str, **params: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -300,7 +319,8 @@ def generate(name: str, **params: Any) -> tuple[np.ndarray, np.ndarray]:
     known = generator_defaults(name)
     unknown = [p for p in params if p not in known]
     if unknown:
-        raise ConfigError(f"{unknown[0]}: not a parameter of the {name} generator; valid "
-                          f"parameters: {', '.join(known)}.")
+        raise ConfigError(N_("{parameter}: not a parameter of the {name} generator; valid "
+                             "parameters: {names}."), parameter=unknown[0], name=name,
+                          names=", ".join(known))
     check_memory(name, params)
     return func(**params)

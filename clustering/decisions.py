@@ -74,6 +74,7 @@ import pandas as pd
 
 from .constraints import Interval, check_value
 from .errors import DataError
+from .i18n import Joined, Message, N_, Text
 
 __all__ = ["RELIABLE_POSTERIOR", "DecisionRules", "cluster_decisions", "decisions_from_means",
            "object_decisions", "reliable_share"]
@@ -143,20 +144,20 @@ def _labels(labels) -> np.ndarray:
     """``labels`` as a non-empty 1-D int array of cluster numbers 0, 1, ..."""
     arr = np.asarray(labels)
     if arr.ndim != 1 or arr.size == 0:
-        raise DataError(f"labels: expected a non-empty list of cluster numbers, got shape "
-                        f"{arr.shape}.")
+        raise DataError(N_("labels: expected a non-empty list of cluster numbers, got shape "
+                           "{shape}."), shape=arr.shape)
     try:
         if arr.dtype.kind in "USb":
             raise TypeError
         values = arr.astype(float)
     except (TypeError, ValueError):
-        raise DataError(f"labels: expected whole numbers 0, 1, ..., got values of type "
-                        f"{arr.dtype}.") from None
+        raise DataError(N_("labels: expected whole numbers 0, 1, ..., got values of type "
+                           "{dtype}."), dtype=arr.dtype) from None
     bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"labels: expected whole numbers 0, 1, ..., got {_show(arr[i])!r} at "
-                        f"row {i}.")
+        raise DataError(N_("labels: expected whole numbers 0, 1, ..., got {value!r} at row "
+                           "{row}."), value=_show(arr[i]), row=i)
     return values.astype(np.int64)
 
 
@@ -169,10 +170,12 @@ def _score(score, n: int) -> Optional[np.ndarray]:
     except (TypeError, ValueError):
         raise DataError("score: expected numbers, got non-numbers.") from None
     if arr.shape != (n,):
-        raise DataError(f"score: expected {n} values, one per label, got shape {arr.shape}.")
+        raise DataError(N_("score: expected {n} values, one per label, got shape {shape}."),
+                        n=n, shape=arr.shape)
     if not np.isfinite(arr).all():
         i = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise DataError(f"score: expected finite numbers, got {_show(arr[i])!r} at row {i}.")
+        raise DataError(N_("score: expected finite numbers, got {value!r} at row {row}."),
+                        value=_show(arr[i]), row=i)
     return arr
 
 
@@ -184,19 +187,34 @@ def _proba(proba, labels: np.ndarray) -> np.ndarray:
         raise DataError("proba: expected numbers, got non-numbers.") from None
     n, top = labels.shape[0], int(labels.max())
     if arr.ndim != 2 or arr.shape[0] != n or arr.shape[1] <= top:
-        raise DataError(f"proba: expected shape ({n}, M) with M at least {top + 1} (one row per "
-                        f"label, one column per cluster), got {arr.shape}.")
+        raise DataError(N_("proba: expected shape ({n}, M) with M at least {least} (one row per "
+                           "label, one column per cluster), got {shape}."),
+                        n=n, least=top + 1, shape=arr.shape)
     bad = ~np.isfinite(arr) | (arr < -_TOL) | (arr > 1 + _TOL)
     if bad.any():
         i, j = (int(v) for v in np.argwhere(bad)[0])
-        raise DataError(f"proba: expected probabilities between 0 and 1, got "
-                        f"{_show(arr[i, j])!r} at row {i}, column {j}.")
+        raise DataError(N_("proba: expected probabilities between 0 and 1, got {value!r} at "
+                           "row {row}, column {column}."), value=_show(arr[i, j]), row=i, column=j)
     return arr
 
 
 # ---------------------------------------------------------------------------------- clusters
-def _objects(k: int) -> str:
-    return f"{k} object" if k == 1 else f"{k} objects"
+def _objects(k: int) -> Message:
+    return Message(N_("{n} object") if k == 1 else N_("{n} objects"), n=k)
+
+
+def _cluster_of(size: int) -> Message:
+    return Message(N_("a cluster of {objects}"), objects=_objects(size))
+
+
+def _cluster_of_at_most(size: int, sc: "_Scene") -> Message:
+    return Message(N_("a cluster of {objects} (at most {limit} of {n})"),
+                   objects=_objects(size), limit=sc.limit, n=sc.n)
+
+
+def _reason(*parts) -> str:
+    """The reason column's text: the parts (messages, None left out) joined by "; "."""
+    return str(Joined([p for p in parts if p is not None], "; "))
 
 
 def _set_apart(sizes: Mapping[int, int], limit: int) -> set:
@@ -214,50 +232,59 @@ class _Scene:
     small: frozenset
     base: float  # the base cluster's mean; NaN without a score
     base_cluster: Optional[int]
-    note: str  # said of every rated cluster when all are small
+    note: Optional[Message]  # said of every rated cluster when all are small
     score_name: str
 
 
 def _size_row(size: int, anomalous: bool, sc: _Scene) -> list:
     """(ratio, state, recommendation, reason) from the size alone."""
-    part = f"a cluster of {_objects(size)}"
     if anomalous:
         return [np.nan, "anomalous", IN_DEPTH,
-                f"{part} (at most {sc.limit} of {sc.n}); no {sc.score_name} given"]
+                _reason(_cluster_of_at_most(size, sc),
+                        Message(N_("no {score} given"), score=sc.score_name))]
     if size == sc.n:
-        return [np.nan, "unrated", NO_DECISION, f"the only cluster ({_objects(size)}): the "
-                "article's rules compare clusters' means, so no state is given"]
-    return [np.nan, "unrated", f"give {sc.score_name} to decide",
-            f"no {sc.score_name} given, so the article's rules cannot rank it; {part}"]
+        return [np.nan, "unrated", NO_DECISION,
+                _reason(Message(N_("the only cluster ({objects}): the article's rules compare "
+                                   "clusters' means, so no state is given"),
+                                objects=_objects(size)))]
+    return [np.nan, "unrated", Text(Message(N_("give {score} to decide"), score=sc.score_name)),
+            _reason(Message(N_("no {score} given, so the article's rules cannot rank it"),
+                            score=sc.score_name), _cluster_of(size))]
 
 
 def _mean_row(m: int, size: int, mean: float, sc: _Scene) -> list:
     """(ratio, state, recommendation, reason) of a cluster with a mean score."""
-    part = f"a cluster of {_objects(size)}"
     ratio = mean / sc.base if sc.base > 0 else np.nan
     if m == sc.base_cluster:
-        scope = f" of the clusters of more than {_objects(sc.limit)}" if sc.small else ""
-        why = f"lowest mean {sc.score_name} {mean:.4g}{scope} (the base cluster); {part}"
-        if sc.base <= 0:
-            why += f"; no ratios: the base mean {sc.score_name} is not positive"
-        return [ratio, "unsatisfactory", LENIENT, why + sc.note]
+        if sc.small:
+            why = Message(N_("lowest mean {score} {mean:.4g} of the clusters of more than "
+                             "{objects} (the base cluster)"),
+                          score=sc.score_name, mean=mean, objects=_objects(sc.limit))
+        else:
+            why = Message(N_("lowest mean {score} {mean:.4g} (the base cluster)"),
+                          score=sc.score_name, mean=mean)
+        no_ratios = (Message(N_("no ratios: the base mean {score} is not positive"),
+                             score=sc.score_name) if sc.base <= 0 else None)
+        return [ratio, "unsatisfactory", LENIENT,
+                _reason(why, _cluster_of(size), no_ratios, sc.note)]
     if sc.base > 0:
-        why = f"mean {sc.score_name} {mean:.4g} is {ratio:.3g} times the base cluster's " \
-              f"{sc.base:.4g}"
+        why = Message(N_("mean {score} {mean:.4g} is {ratio:.3g} times the base cluster's "
+                         "{base:.4g}"), score=sc.score_name, mean=mean, ratio=ratio, base=sc.base)
     else:
-        why = (f"mean {sc.score_name} {mean:.4g} against the base cluster's {sc.base:.4g}: no "
-               "ratio, the base mean is not positive")
+        why = Message(N_("mean {score} {mean:.4g} against the base cluster's {base:.4g}: no "
+                         "ratio, the base mean is not positive"),
+                      score=sc.score_name, mean=mean, base=sc.base)
     if m in sc.small:
-        return [ratio, "anomalous", IN_DEPTH, f"{why}; {part} (at most {sc.limit} of {sc.n})"]
-    return [ratio, "successful", NO_RELIEF, f"{why}; {part}{sc.note}"]
+        return [ratio, "anomalous", IN_DEPTH, _reason(why, _cluster_of_at_most(size, sc))]
+    return [ratio, "successful", NO_RELIEF, _reason(why, _cluster_of(size), sc.note)]
 
 
 def _means(order: list, means: Mapping[int, float]) -> dict:
     """The finite mean of every cluster in ``order``."""
     missing = [m for m in order if m not in means or not np.isfinite(float(means[m]))]
     if missing:
-        raise DataError(f"means: expected a finite mean for every cluster with objects, none "
-                        f"for cluster {missing[0]}.")
+        raise DataError(N_("means: expected a finite mean for every cluster with objects, none "
+                           "for cluster {cluster}."), cluster=missing[0])
     return {m: float(means[m]) for m in order}
 
 
@@ -291,8 +318,9 @@ def decisions_from_means(sizes: Mapping[int, int], means: Optional[Mapping[int, 
     order = sorted(order, key=lambda m: mean[m]) if means is not None else order
     rated = means is not None and len(order) > 1
     base_cluster = next(m for m in order if m not in small) if rated else None
-    note = (f"; every cluster has at most {_objects(limit)}, so none is set apart"
-            if len(order) > 1 and not small and max(sizes.values()) <= limit else "")
+    note = (Message(N_("every cluster has at most {objects}, so none is set apart"),
+                    objects=_objects(limit))
+            if len(order) > 1 and not small and max(sizes.values()) <= limit else None)
     sc = _Scene(n, limit, frozenset(small), mean[base_cluster] if rated else np.nan,
                 base_cluster, note, score_name)
     rows = []
@@ -345,8 +373,8 @@ def _cluster_columns(clusters, labels: np.ndarray, scored: bool) -> tuple[dict, 
                         "and 'state'.")
     missing = sorted(set(labels.tolist()) - set(int(m) for m in clusters.index))
     if missing:
-        raise DataError(f"clusters: no row for cluster {missing[0]}; build it with "
-                        "cluster_decisions from the same labels.")
+        raise DataError(N_("clusters: no row for cluster {cluster}; build it with "
+                           "cluster_decisions from the same labels."), cluster=missing[0])
     if scored and clusters["mean"].isna().all():
         raise DataError("clusters: no means; build it with cluster_decisions(labels, score).")
     index = [int(m) for m in clusters.index]
@@ -370,10 +398,13 @@ def _split_reason(p: np.ndarray, phi: Optional[float], means: dict, rules: Decis
     mid, half = (ma + mb) / 2, abs(ma - mb) / 2
     if abs(phi - mid) > rules.midpoint_tolerance * half + _TOL:
         return None
-    return (f"posteriors {p[a]:.3f} (cluster {a}) and {p[b]:.3f} (cluster {b}) differ by "
-            f"{gap:.3f} <= {rules.split_margin:g}; {score_name} {phi:.4g} is "
-            f"{abs(phi - mid):.4g} from {mid:.4g}, the mean of the clusters' means {ma:.4g} and "
-            f"{mb:.4g} (at most {rules.midpoint_tolerance:g} x {half:.4g})")
+    return Text(Message(N_("posteriors {pa:.3f} (cluster {a}) and {pb:.3f} (cluster {b}) differ "
+                          "by {gap:.3f} <= {margin:g}; {score} {phi:.4g} is {distance:.4g} from "
+                          "{mid:.4g}, the mean of the clusters' means {ma:.4g} and {mb:.4g} (at "
+                          "most {tolerance:g} x {half:.4g})"),
+                       pa=p[a], a=a, pb=p[b], b=b, gap=gap, margin=rules.split_margin,
+                       score=score_name, phi=phi, distance=abs(phi - mid), mid=mid, ma=ma, mb=mb,
+                       tolerance=rules.midpoint_tolerance, half=half))
 
 
 def _object_rows(i: int, m: int, p: np.ndarray, phi: Optional[float], cols: tuple,
@@ -384,14 +415,17 @@ def _object_rows(i: int, m: int, p: np.ndarray, phi: Optional[float], cols: tupl
     out = []
     if states[m] == "anomalous":
         out.append((i, "anomalous cluster", m, own,
-                    f"member of anomalous cluster {m}: {reasons[m]}", IN_DEPTH, True))
+                    Text(Message(N_("member of anomalous cluster {cluster}: {reason}"),
+                                cluster=m, reason=reasons[m])), IN_DEPTH, True))
     split = _split_reason(p, phi, means, rules, score_name)
     if split is not None:
         out.append((i, "split", m, own, split, IN_DEPTH, True))
     elif own < rules.reliable_posterior - _TOL:
         out.append((i, "unreliable", m, own,
-                    f"posterior {own:.3f} of its cluster {m} is under the reliable level "
-                    f"{rules.reliable_posterior:.3f}", CHECK, True))
+                    Text(Message(N_("posterior {posterior:.3f} of its cluster {cluster} is under "
+                                   "the reliable level {level:.3f}"),
+                                posterior=own, cluster=m, level=rules.reliable_posterior)),
+                    CHECK, True))
     return out
 
 

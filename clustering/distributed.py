@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass
 from typing import Iterator, Optional
 
 from clustering.errors import ClusteringError, ConfigError
+from clustering.i18n import Message, N_
 # The memory budget lives in clustering.memory; its names stay importable from here until every
 # caller imports them from there.
 from clustering.memory import MEMORY_ENV, fmt_bytes, memory_limit_bytes, parse_bytes  # noqa: F401
@@ -66,8 +67,9 @@ def check_scheduler(value, where: str = "scheduler") -> Optional[str]:
         scheme, sep, rest = text.partition("://")
         if sep and scheme.lower() in SCHEMES and rest and not any(c.isspace() for c in rest):
             return text
-    raise ConfigError(f"{where}: expected 'local', 'auto', 'localcluster' or a Dask scheduler "
-                      f"address such as 'tcp://10.0.0.5:8786', got {value!r}.")
+    raise ConfigError(N_("{where}: expected 'local', 'auto', 'localcluster' or a Dask scheduler "
+                         "address such as 'tcp://10.0.0.5:8786', got {value!r}."), where=where,
+                      value=value)
 
 
 def resolve_scheduler(value) -> str:
@@ -85,8 +87,8 @@ def check_n_jobs(value, where: str = "n_jobs") -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value == 0:
-        raise ConfigError(f"{where}: expected a non-zero integer (-1: every core) or null, got "
-                          f"{value!r}.")
+        raise ConfigError(N_("{where}: expected a non-zero integer (-1: every core) or null, "
+                             "got {value!r}."), where=where, value=value)
 
 
 def local_workers(n_jobs) -> int:
@@ -141,8 +143,9 @@ def _import_distributed():
     try:
         import distributed  # noqa: F401
     except ImportError as err:  # pragma: no cover - dask is a requirement
-        raise ConfigError("scheduler: Dask is not installed (pip install 'dask[distributed]'); "
-                          "set scheduler='local' or unset CLUSTERMAP_DASK_SCHEDULER.") from err
+        raise ConfigError(N_("scheduler: Dask is not installed (pip install "
+                             "'dask[distributed]'); set scheduler='local' or unset "
+                             "CLUSTERMAP_DASK_SCHEDULER.")) from err
     return distributed
 
 
@@ -203,19 +206,22 @@ def _existing_cluster(address: str, src: str) -> Iterator[tuple[Execution, objec
     """A client of the scheduler at ``address`` with at least one worker, closed on exit (the
     cluster is left running)."""
     distributed = _import_distributed()
+    where = Message(N_("scheduler setting")) if src == "scheduler setting" else src
     try:
         client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as err:
-        raise ClusteringError(f"{src}: no Dask scheduler answered at {address} within "
-                              f"{CONNECT_TIMEOUT:g} s ({type(err).__name__}); check the "
-                              f"address, or set scheduler='local' / unset {SCHEDULER_ENV} to "
-                              f"run here.") from None
+        raise ClusteringError(N_("{where}: no Dask scheduler answered at {address} within "
+                                 "{timeout:g} s ({error}); check the address, or set "
+                                 "scheduler='local' / unset {env} to run here."), where=where,
+                              address=address, timeout=CONNECT_TIMEOUT,
+                              error=type(err).__name__, env=SCHEDULER_ENV) from None
     try:
         try:
             client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError):
-            raise ClusteringError(f"{src}: the Dask scheduler at {address} has no workers; start "
-                                  f"some (dask worker {address}) or run locally.") from None
+            raise ClusteringError(N_("{where}: the Dask scheduler at {address} has no workers; "
+                                     "start some (dask worker {address}) or run locally."),
+                                  where=where, address=address) from None
         workers = len(client.nthreads()) or 1
         yield Execution("remote", workers, address, f"{src}: existing Dask scheduler"), client
     finally:

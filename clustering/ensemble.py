@@ -55,6 +55,7 @@ from clustering.ensemble_training import (Reporter, check_local_memory, check_si
                                           effective_jobs, fit_dask, fit_parallel,
                                           fit_sequential)
 from clustering.errors import ClusteringError, ConfigError, DataError
+from clustering.i18n import Message, N_, Text
 from clustering.lattice import suggest_lattice
 from clustering.metrics import agreement, match_labels, theta
 from clustering.planning import Plan
@@ -324,8 +325,8 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         check_size(len(p["tau1_grid"]), len(p["tau2_grid"]), p["n_replicates"],
                    p["max_coassociation"])
         if X.shape[0] < 2:
-            raise DataError(f"X: the ensemble needs at least 2 objects, got {X.shape[0]} "
-                            "sample.")
+            raise DataError(N_("X: the ensemble needs at least 2 objects, got {n} sample."),
+                            n=X.shape[0])
         return p
 
     def _rules(self) -> DecisionRules:
@@ -381,14 +382,17 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
                    "rows": int(base["rows"]), "cols": int(base["cols"]),
                    "scheduler": scheduler, "map": map_plan.as_dict()}
         if scheduler != "local":
-            return Plan("dask", f"{n_maps} maps as tasks of the Dask scheduler {scheduler!r}",
+            return Plan("dask", Text(Message(N_("{n} maps as tasks of the Dask scheduler "
+                                               "{scheduler!r}"), n=n_maps, scheduler=scheduler)),
                         map_plan.bytes, map_plan.limit, {**details, "jobs": None})
         jobs = effective_jobs(p["n_jobs"], n_maps)
         check_local_memory(map_plan, jobs)
         if jobs > 1:
-            return Plan("parallel", f"{n_maps} maps in {jobs} joblib processes (n_jobs)",
+            return Plan("parallel", Text(Message(N_("{n} maps in {jobs} joblib processes (n_jobs)"),
+                                                n=n_maps, jobs=jobs)),
                         map_plan.bytes * jobs, map_plan.limit, {**details, "jobs": jobs})
-        return Plan("sequential", f"{n_maps} maps one after the other in this process",
+        return Plan("sequential", Text(Message(N_("{n} maps one after the other in this process"),
+                                              n=n_maps)),
                     map_plan.bytes, map_plan.limit, {**details, "jobs": 1})
 
 
@@ -413,8 +417,8 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         report.start()
         maps, self.stopped_ = self._train_maps(X, p, base, map_plan, tasks, seeds, report, stop)
         if not maps:
-            raise ClusteringError("The ensemble was stopped before its first map was trained; "
-                                  "nothing to show.")
+            raise ClusteringError(N_("The ensemble was stopped before its first map was "
+                                     "trained; nothing to show."))
         self.selection_ = None
         M = p["n_clusters"]
         if M == "auto":
@@ -443,8 +447,9 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
                 check_local_memory(map_plan, jobs)
                 execution = distributed.Execution(
                     "local", jobs, None, execution.reason + (
-                        f"; {jobs} joblib processes (n_jobs)" if jobs > 1 else
-                        "; maps one after the other in this process (n_jobs=1)"))
+                        "; " + Text(Message(N_("{jobs} joblib processes (n_jobs)"), jobs=jobs))
+                        if jobs > 1 else
+                        "; " + N_("maps one after the other in this process (n_jobs=1)")))
             self.execution_ = {**execution.as_dict(), "summary": execution.describe()}
             work = [({**base, "tau1": t1, "tau2": t2}, int(seeds[idx]), idx)
                     for idx, (q, u, t1, t2) in enumerate(tasks)]
@@ -496,13 +501,16 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
 
         def cochran_word(q: int) -> str:
             if filt["rule"] in ("level", "none"):
-                return "not applied" if q not in removed_in else f"would remove (round {removed_in[q]})"
-            return f"removed (round {removed_in[q]})" if q in removed_in else "kept"
+                return (N_("not applied") if q not in removed_in else
+                        Text(Message(N_("would remove (round {round})"), round=removed_in[q])))
+            return (Text(Message(N_("removed (round {round})"), round=removed_in[q]))
+                    if q in removed_in else N_("kept"))
 
         def level_word(q: int) -> str:
             if level is None:
-                return "not applied"
-            return "removed" if q in level["removed"] else "kept" if q in level["kept"] else "-"
+                return N_("not applied")
+            return (N_("removed") if q in level["removed"] else
+                    N_("kept") if q in level["kept"] else "-")
 
         ids = net["network"].astype(int).tolist()
         return pd.DataFrame({"network": net["network"], "tau1": net["tau1"], "tau2": net["tau2"],
@@ -537,9 +545,11 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         z = 0.6745 * (dist - med) / mad if mad > 0 else np.zeros(len(dist))
         rows = [{"object": int(i), "flag": "far from centre", "cluster": int(self.labels_[i]),
                  "posterior": float(self.proba_[i, self.labels_[i]]),
-                 "reason": f"distance {dist[i]:.3g} to its cluster's centre, robust z-score "
-                           f"{z[i]:.1f} > {self.outlier_z:g} (not a rule of the article)",
-                 "recommendation": "check the object's data", "article": False}
+                 "reason": Text(Message(N_("distance {distance:.3g} to its cluster's centre, "
+                                          "robust z-score {z:.1f} > {limit:g} (not a rule of the "
+                                          "article)"),
+                                       distance=dist[i], z=z[i], limit=self.outlier_z)),
+                 "recommendation": N_("check the object's data"), "article": False}
                 for i in np.flatnonzero(z > self.outlier_z)]
         return pd.DataFrame(rows, columns=["object", "flag", "cluster", "posterior", "reason",
                                            "recommendation", "article"])
@@ -592,16 +602,19 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         share = reliable_share(self.labels_, self.proba_, rules)
         warnings = []
         for m in small:
-            warnings.append(f"cluster {m} holds only {sizes[m]} object(s) of {n}: an anomalous "
-                            "group for an individual in-depth analysis (the article's "
-                            "enterprise 7)")
+            warnings.append(Text(Message(N_("cluster {cluster} holds only {size} object(s) of "
+                                           "{n}: an anomalous group for an individual in-depth "
+                                           "analysis (the article's enterprise 7)"),
+                                        cluster=m, size=sizes[m], n=n)))
         if empty:
-            warnings.append(f"cluster(s) {', '.join(map(str, empty))} received no object: "
-                            "fewer clusters fit the data")
+            warnings.append(Text(Message(N_("cluster(s) {clusters} received no object: fewer "
+                                           "clusters fit the data"),
+                                        clusters=", ".join(map(str, empty)))))
         if share < 0.5:
-            warnings.append(f"only {share:.0%} of the objects are assigned reliably (posterior "
-                            f"at least {rules.reliable_posterior:.3f}): the maps disagree; try "
-                            "another M")
+            warnings.append(Text(Message(N_("only {share:.0%} of the objects are assigned "
+                                           "reliably (posterior at least {level:.3f}): the maps "
+                                           "disagree; try another M"),
+                                        share=share, level=rules.reliable_posterior)))
         return {"n_objects": int(n), "sizes": [int(s) for s in sizes],
                 "reliable_share": share, "n_reliable": int(round(share * n)),
                 "reliable_posterior": rules.reliable_posterior, "small_clusters": small,
@@ -639,8 +652,12 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
                    and not pd.api.types.is_bool_dtype(frame[c])]
         if score is not None and data is not None and score not in numeric:
-            raise ConfigError(f"score: no numeric column {score!r} in the data; choose one of "
-                              f"{', '.join(map(str, numeric)) or '(none)'}.")
+            if numeric:
+                raise ConfigError(N_("score: no numeric column {score!r} in the data; choose one "
+                                     "of {names}."), score=score,
+                                  names=", ".join(map(str, numeric)))
+            raise ConfigError(N_("score: no numeric column {score!r} in the data; choose one of "
+                                 "(none)."), score=score)
         use = score if data is not None else None
         clusters, objects = self.decisions(frame if use else None, use)
         flagged = objects.groupby("cluster")["object"].nunique()
@@ -671,11 +688,12 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         check_is_fitted(self, "labels_")
         X = validate_data(X, estimator=self, reset=False, fitted="labels_")
         if X.shape[0] != self.labels_.shape[0]:
-            raise DataError(f"X: {X.shape[0]} rows; table 4 is about the {self.labels_.shape[0]} "
-                            "training objects, in order.")
+            raise DataError(N_("X: {rows} rows; table 4 is about the {n} training objects, in "
+                               "order."), rows=X.shape[0], n=self.labels_.shape[0])
         k = self.maps_.index(self.best_map_) if map_index is None else int(map_index)
         if not 0 <= k < len(self.maps_):
-            raise ConfigError(f"map_index: must be between 0 and {len(self.maps_) - 1}, got {k}.")
+            raise ConfigError(N_("map_index: must be between 0 and {top}, got {value}."),
+                              top=len(self.maps_) - 1, value=k)
         som = self.maps_[k]
         centers = som.cluster_centers_ if self.theta_centre == "map" else None
         consensus = renaming(self.labels_, som.labels_, int(self.n_clusters_))[som.labels_]
@@ -703,13 +721,15 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         ratio = th_km / th_en if th_en > 0 else float("inf")
         better = "ensemble" if th_en <= th_km else "k-means"
         if better == "ensemble":
-            verdict = (f"The ensemble groups the objects more compactly: its mean criterion (34) "
-                       f"{th_en:.4g} is {ratio:.2f} times smaller than MacQueen's k-means' "
-                       f"{th_km:.4g}.")
+            verdict = Text(Message(N_("The ensemble groups the objects more compactly: its mean "
+                                     "criterion (34) {ensemble:.4g} is {ratio:.2f} times smaller "
+                                     "than MacQueen's k-means' {kmeans:.4g}."),
+                                  ensemble=th_en, ratio=ratio, kmeans=th_km))
         else:
-            verdict = (f"MacQueen's k-means is more compact here: its criterion {th_km:.4g} is "
-                       f"{1 / ratio:.2f} times smaller than the ensemble's mean criterion (34) "
-                       f"{th_en:.4g}.")
+            verdict = Text(Message(N_("MacQueen's k-means is more compact here: its criterion "
+                                     "{kmeans:.4g} is {ratio:.2f} times smaller than the "
+                                     "ensemble's mean criterion (34) {ensemble:.4g}."),
+                                  kmeans=th_km, ratio=1 / ratio, ensemble=th_en))
         return {"method": "MacQueen's k-means (25)", "labels": match_labels(self.labels_,
                                                                            km.labels_),
                 "theta_kmeans": th_km, "theta_ensemble": th_en, "ratio": ratio,
@@ -723,13 +743,13 @@ def _score_values(data, score: Optional[str], n: int) -> Optional[np.ndarray]:
         return None
     if isinstance(data, pd.DataFrame):
         if score is None or score not in data.columns:
-            raise ConfigError(f"score: no column {score!r} in the data.")
+            raise ConfigError(N_("score: no column {score!r} in the data."), score=score)
         values = pd.to_numeric(data[score], errors="coerce").to_numpy(dtype=float)
     else:
         values = np.asarray(data, dtype=float).ravel()
     if values.shape[0] != n:
-        raise DataError(f"data: {values.shape[0]} rows, the ensemble was fitted on {n} objects; "
-                        "give the same objects in the same order.")
+        raise DataError(N_("data: {rows} rows, the ensemble was fitted on {n} objects; give the "
+                           "same objects in the same order."), rows=values.shape[0], n=n)
     return values
 
 
@@ -745,8 +765,8 @@ def _profile_frame(data, n: int) -> pd.DataFrame:
             arr = arr[:, None]
         frame = pd.DataFrame(arr, columns=[f"x{j}" for j in range(arr.shape[1])])
     if len(frame) != n:
-        raise DataError(f"data: {len(frame)} rows, the ensemble was fitted on {n} objects; "
-                        "give the same objects in the same order.")
+        raise DataError(N_("data: {rows} rows, the ensemble was fitted on {n} objects; give the "
+                           "same objects in the same order."), rows=len(frame), n=n)
     return frame
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from clustering import limits
 from clustering import memory as budget
 from clustering.errors import ConfigError
+from clustering.i18n import Message, N_, Text
 from clustering.planning import Plan
 from clustering.progress import Progress, stop_requested
 from clustering.som import SOM
@@ -46,10 +47,11 @@ def check_local_memory(map_plan: Plan, jobs: int) -> None:
     limit = map_plan.limit
     if jobs > 1 and need > limit:
         raise ConfigError(
-            f"memory_limit: {jobs} maps trained at once (n_jobs) need about "
-            f"{budget.fmt_bytes(need)}, above the limit of "
-            f"{budget.fmt_bytes(limit)}. Lower n_jobs, or raise memory_limit or the "
-            f"environment variable {budget.MEMORY_ENV}.")
+            N_("memory_limit: {jobs} maps trained at once (n_jobs) need about {need}, above the "
+               "limit of {limit}. Lower n_jobs, or raise memory_limit or the environment "
+               "variable {env}."),
+            jobs=jobs, need=budget.fmt_bytes(need), limit=budget.fmt_bytes(limit),
+            env=budget.MEMORY_ENV)
 
 
 class Reporter:
@@ -60,20 +62,25 @@ class Reporter:
 
     def start(self) -> None:
         if self.callback is not None:
-            self.callback(Progress("qbm", 0, self.total, {}, f"map 0 of {self.total}: training"))
+            self.callback(Progress("qbm", 0, self.total, {},
+                                   Text(Message(N_("map 0 of {total}: training"),
+                                               total=self.total))))
 
     def __call__(self, i: int, idx: int, som) -> None:
         if self.callback is not None:
             th = self.theta(som)
             q, u = self.tasks[idx][0], self.tasks[idx][1]
             self.callback(Progress("qbm", i, self.total, {"theta": float(th)},
-                                   f"map {i} of {self.total} (network {q + 1}, replicate "
-                                   f"{u + 1})"))
+                                   Text(Message(N_("map {i} of {total} (network {network}, "
+                                                  "replicate {replicate})"), i=i,
+                                               total=self.total, network=q + 1,
+                                               replicate=u + 1))))
 
     def done(self, n_done: int, theta_mean: float, stopped: bool) -> None:
         if self.callback is not None:
             self.callback(Progress("qbm", n_done, self.total, {"theta_mean": theta_mean},
-                                   "stopped" if stopped else f"{n_done} maps done", done=True))
+                                   N_("stopped") if stopped else
+                                   Text(Message(N_("{n} maps done"), n=n_done)), done=True))
 
 
 def fit_sequential(X, work, report, stop):

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from clustering.i18n import N_
+from clustering.i18n import Message, N_
 
 #: Readable names and a hint for the quality figures the backend reports
 #: (:func:`clustering.metrics.quality_report`), one plain meaning per row. No hint starts with a
@@ -90,13 +90,25 @@ class CsvFormat:
     decimal: str = "."
 
     def describe(self) -> str:
-        """In words, e.g. "cp1251, semicolon separated, decimal comma"."""
-        from clustering.csv_reader import DELIMITER_NAMES
+        """In words, e.g. "cp1251, semicolon separated, decimal comma" (English; shown in the
+        reader's language: :meth:`description`)."""
+        return str(self.description())
 
-        encoding = "UTF-8 with BOM" if self.encoding == UTF8_BOM else self.encoding
-        decimal = "decimal comma" if self.decimal == "," else "decimal point"
-        return f"{encoding}, {DELIMITER_NAMES.get(self.delimiter, self.delimiter)} separated, " \
-               f"{decimal}"
+    def description(self) -> Message:
+        """:meth:`describe` as a message, translated where it is shown."""
+        encoding = Message(N_("UTF-8 with BOM")) if self.encoding == UTF8_BOM else self.encoding
+        separated = _SEPARATED.get(self.delimiter)
+        delimiter = (Message(separated) if separated is not None else
+                     Message(N_("{delimiter} separated"), delimiter=self.delimiter))
+        decimal = Message(N_("decimal comma") if self.decimal == "," else N_("decimal point"))
+        return Message(N_("{encoding}, {delimiter}, {decimal}"), encoding=encoding,
+                       delimiter=delimiter, decimal=decimal)
+
+
+#: "<delimiter> separated" for each delimiter the reader knows
+#: (:data:`clustering.csv_reader.DELIMITER_NAMES`), one whole phrase each.
+_SEPARATED = {",": N_("comma separated"), ";": N_("semicolon separated"),
+              "\t": N_("tab separated")}
 
 
 def _reading_info(source: Any) -> Mapping:

@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextvars
 import gettext as _gettext
 import io
+import numbers
 import os
+import string
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +33,8 @@ from typing import Callable, Optional
 
 __all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "LANG_ENV", "LOCALE_DIR", "DOMAIN", "gettext", "_",
            "N_", "ngettext", "set_language", "set_language_source", "language", "check_language", "language_of_locale",
-           "language_from_env", "catalog_path", "format_number", "parse_number"]
+           "language_from_env", "catalog_path", "format_number", "fmt", "parse_number", "Message",
+           "Joined", "Text", "text", "to_data", "from_data"]
 
 #: The languages of the interface, by code: the name each is chosen by (in its own language).
 LANGUAGES = {"en": "English", "ru": "Русский"}
@@ -169,6 +172,13 @@ def format_number(value, digits: int = 4, *, code: Optional[str] = None) -> str:
     return text.replace("\u00a0", _THIN) if code == "ru" else text
 
 
+def fmt(value, spec: str = "", *, code: Optional[str] = None) -> str:
+    """``format(value, spec)`` as the language writes numbers: the same digits as ``spec``
+    gives in English (``".2f"``, ``".0%"``, ``".4g"``, ``","``), with a decimal comma and
+    thin-space thousands in Russian (``fmt(1234.5, ",.1f")`` -> ``"1 234,5"``)."""
+    return _LocalFormatter(code or language()).format_field(value, spec)
+
+
 def parse_number(text: str) -> float:
     """A number typed either way: ``"1 234,5"``, ``"1234.5"``, ``"1,234.5"``, ``"-0,25"``; a
     ``ValueError`` naming the text when it is none."""
@@ -183,3 +193,172 @@ def parse_number(text: str) -> float:
         return float(cleaned)
     except ValueError:
         raise ValueError(f"{raw!r} is not a number") from None
+
+
+# ------------------------------------------------------------------------------ deferred messages
+class _LocalFormatter(string.Formatter):
+    """``str.format`` that writes a number parameter as the language does: formatted by its spec
+    (``{p:.3g}``, ``{n:,}``) as in English, then, in Russian, with a decimal comma and thin-space
+    thousands. Other parameters (a quoted cell, a column name) are data and stay as they are."""
+
+    def __init__(self, code: str):
+        self.code = code
+
+    def format_field(self, value, format_spec):
+        text = super().format_field(value, format_spec)
+        if (self.code == "ru" and isinstance(value, numbers.Number)
+                and not isinstance(value, bool)):
+            text = text.replace(",", _THIN).replace(".", ",")
+        return text
+
+
+class Message:
+    """A sentence kept as its English template and its parameters, translated when it is shown.
+
+    The backend raises its errors with one (``DataError(N_("Row {row}: {value} is not a
+    number."), row=5, value="'abc'")``) because it cannot know the visitor's language (it may run
+    on a Dask worker); ``str(message)`` is the English sentence, :meth:`render` the sentence in
+    the current language with the same parameters. A parameter may itself be a :class:`Message`
+    (or a :class:`Joined`), rendered in the same language. A template without parameters is not
+    formatted (a finished sentence may hold braces from the data)."""
+
+    __slots__ = ("template", "params")
+
+    def __init__(self, template: str, /, **params):
+        self.template = str(template)
+        self.params = params
+
+    def render(self, translate: bool = True) -> str:
+        """The sentence, in the current language when ``translate``, else in English."""
+        code = language() if translate else DEFAULT_LANGUAGE
+        # gettext("") is the catalog's header, never a translation
+        template = (_translations(code).gettext(self.template) if translate and self.template
+                    else self.template)
+        if not self.params:
+            return template
+        values = {k: _render(v, translate) for k, v in self.params.items()}
+        return _LocalFormatter(code).vformat(template, (), values)
+
+    def __str__(self) -> str:
+        return self.render(translate=False)
+
+    def __add__(self, other):  # message + "text": a concatenation that stays translatable
+        return Joined([self, other], "")
+
+    def __radd__(self, other):
+        return Joined([other, self], "")
+
+    def __repr__(self) -> str:
+        return f"Message({self.template!r}, **{self.params!r})"
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, Message) and other.template == self.template
+                and other.params == self.params)
+
+    def __hash__(self) -> int:
+        return hash(self.template)
+
+    def __getstate__(self):
+        return (self.template, self.params)
+
+    def __setstate__(self, state):
+        self.template, self.params = state
+
+
+class Joined:
+    """Parts (sentences, messages) joined by ``sep``, each rendered in the language it
+    is shown in; ``capitalize`` makes the first letter of the whole a capital (after
+    translation)."""
+
+    __slots__ = ("parts", "sep", "capitalize")
+
+    def __init__(self, parts, sep: str = "; ", capitalize: bool = False):
+        self.parts = list(parts)
+        self.sep = sep
+        self.capitalize = capitalize
+
+    def render(self, translate: bool = True) -> str:
+        out = self.sep.join(_render(p, translate) for p in self.parts)
+        return out[:1].upper() + out[1:] if self.capitalize else out
+
+    def __str__(self) -> str:
+        return self.render(translate=False)
+
+    def __add__(self, other):  # message + "text": a concatenation that stays translatable
+        return Joined([self, other], "")
+
+    def __radd__(self, other):
+        return Joined([other, self], "")
+
+    def __getstate__(self):
+        return (self.parts, self.sep, self.capitalize)
+
+    def __setstate__(self, state):
+        self.parts, self.sep, self.capitalize = state
+
+
+class Text(str):
+    """The English text of a message that is kept as data (a table's cell, a summary's
+    warning, a progress line): a ``str`` equal to the English sentence, everywhere a ``str`` is,
+    that also carries its :class:`Message` (``.message``), so :func:`text` shows it in the
+    reader's language. ``Text(message)``; a store that keeps only text keeps the English."""
+
+    def __new__(cls, message):
+        self = super().__new__(cls, str(message))
+        self.message = message if isinstance(message, (Message, Joined)) else Message(str(message))
+        return self
+
+    def __reduce__(self):
+        return (Text, (self.message,))
+
+
+def _render(value, translate: bool):
+    """A parameter for :meth:`Message.render`: a message rendered, anything else as it is."""
+    if isinstance(value, (Message, Joined)):
+        return value.render(translate)
+    if isinstance(value, Text):
+        return value.message.render(translate)
+    return value
+
+
+def text(obj) -> str:
+    """What ``obj`` says in the current language: a :class:`Message`, an error raised with one
+    (``clustering.errors.ClusteringError``) or anything else as ``str``."""
+    message = getattr(obj, "message", None)
+    if isinstance(message, (Message, Joined)):
+        return message.render()
+    if isinstance(obj, (Message, Joined)):
+        return obj.render()
+    return str(obj)
+
+
+def to_data(obj):
+    """``obj`` (a :class:`Message`, a :class:`Joined`, text or a number) as plain JSON data, for
+    a store that keeps messages to be shown later in the reader's language (:func:`from_data`)."""
+    if isinstance(obj, Message):
+        return {"template": obj.template,
+                "params": {k: to_data(v) for k, v in obj.params.items()}}
+    if isinstance(obj, Joined):
+        return {"parts": [to_data(p) for p in obj.parts], "sep": obj.sep,
+                "capitalize": obj.capitalize}
+    if isinstance(obj, numbers.Integral) and not isinstance(obj, bool):
+        return int(obj)
+    if isinstance(obj, numbers.Real) and not isinstance(obj, bool):
+        return float(obj)
+    return obj if isinstance(obj, (str, bool)) or obj is None else str(obj)
+
+
+def from_data(data):
+    """The message :func:`to_data` wrote; a ``ValueError`` for data it cannot have written."""
+    if isinstance(data, dict):
+        if set(data) == {"template", "params"} and isinstance(data["template"], str) \
+                and isinstance(data["params"], dict):
+            return Message(data["template"], **{str(k): from_data(v)
+                                                for k, v in data["params"].items()})
+        if set(data) == {"parts", "sep", "capitalize"} and isinstance(data["parts"], list):
+            return Joined([from_data(p) for p in data["parts"]], str(data["sep"]),
+                          bool(data["capitalize"]))
+        raise ValueError("not a stored message")
+    if data is None or isinstance(data, (str, int, float, bool)):
+        return data
+    raise ValueError("not a stored message")

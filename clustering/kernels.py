@@ -62,7 +62,7 @@ from scipy.spatial.distance import cdist
 from sklearn.neighbors import NearestNeighbors
 
 from clustering.errors import ConfigError, DataError
-from clustering.i18n import N_
+from clustering.i18n import Message, N_
 
 __all__ = ["Kernel", "SparseForm", "ApproxForm", "APPROX_KINDS", "KERNELS", "get_kernel",
            "register_kernel", "unregister_kernel", "kernel_names", "squared_distances",
@@ -215,21 +215,23 @@ KERNELS: dict[str, Kernel] = {}
 def register_kernel(kernel: Kernel, *, replace: bool = False) -> Kernel:
     """Add ``kernel`` to :data:`KERNELS` (refuses to overwrite a name unless ``replace``)."""
     if not isinstance(kernel, Kernel):
-        raise ConfigError(f"register_kernel: expected a Kernel, got {type(kernel).__name__}.")
+        raise ConfigError(N_("register_kernel: expected a Kernel, got {type}."),
+                          type=type(kernel).__name__)
     if kernel.curve is None and kernel.from_points is None:
-        raise ConfigError(f"kernel {kernel.name!r}: give a curve(d2, param) or a "
-                          "from_points(X, param) function.")
+        raise ConfigError(N_("kernel {name!r}: give a curve(d2, param) or a "
+                             "from_points(X, param) function."), name=kernel.name)
     if kernel.sparse is not None and not isinstance(kernel.sparse, SparseForm):
-        raise ConfigError(f"kernel {kernel.name!r}: sparse must be a SparseForm.")
+        raise ConfigError(N_("kernel {name!r}: sparse must be a SparseForm."), name=kernel.name)
     if kernel.approx is not None:
         if not isinstance(kernel.approx, ApproxForm) or kernel.approx.kind not in APPROX_KINDS:
-            raise ConfigError(f"kernel {kernel.name!r}: approx must be an ApproxForm of kind "
-                              f"{', '.join(APPROX_KINDS)}.")
+            raise ConfigError(N_("kernel {name!r}: approx must be an ApproxForm of kind "
+                                 "{kinds}."), name=kernel.name, kinds=", ".join(APPROX_KINDS))
         if kernel.approx.sized and kernel.approx.sample is None:
-            raise ConfigError(f"kernel {kernel.name!r}: a {kernel.approx.kind} form needs its "
-                              "sample function.")
+            raise ConfigError(N_("kernel {name!r}: a {kind} form needs its sample function."),
+                              name=kernel.name, kind=kernel.approx.kind)
     if kernel.name in KERNELS and not replace:
-        raise ConfigError(f"kernel {kernel.name!r} is already registered; pass replace=True.")
+        raise ConfigError(N_("kernel {name!r} is already registered; pass replace=True."),
+                          name=kernel.name)
     KERNELS[kernel.name] = kernel
     return kernel
 
@@ -250,8 +252,8 @@ def get_kernel(name: Any) -> Kernel:
     if isinstance(name, Kernel):
         return name
     if not isinstance(name, str) or name not in KERNELS:
-        raise ConfigError(f"kernel: unknown kernel {name!r}; choose one of "
-                          f"{', '.join(KERNELS)}.")
+        raise ConfigError(N_("kernel: unknown kernel {name!r}; choose one of {names}."),
+                          name=name, names=", ".join(KERNELS))
     return KERNELS[name]
 
 
@@ -267,15 +269,18 @@ def check_param(kernel: Any, param: Any = None, n_samples: Optional[int] = None)
         return None
     if param is None:
         param = kernel.default_param
-    what = f"kernel_param ({kernel.param_name} of the {kernel.name} kernel)"
+    what = Message(N_("kernel_param ({param} of the {kernel} kernel)"),
+                   param=kernel.param_name, kernel=kernel.name)
     if isinstance(param, bool) or not isinstance(param, (numbers.Real, np.number)):
-        raise ConfigError(f"{what}: expected a number, got {param!r}.")
+        raise ConfigError(N_("{what}: expected a number, got {value!r}."), what=what, value=param)
     value = float(param)
     if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{what}: must be a finite number above 0, got {param!r}.")
+        raise ConfigError(N_("{what}: must be a finite number above 0, got {value!r}."),
+                          what=what, value=param)
     if kernel.integer_param:
         if not value.is_integer():
-            raise ConfigError(f"{what}: expected a whole number, got {param!r}.")
+            raise ConfigError(N_("{what}: expected a whole number, got {value!r}."),
+                              what=what, value=param)
         value = int(value)
     if kernel.check_samples is not None and n_samples is not None:
         kernel.check_samples(value, n_samples, what)
@@ -284,8 +289,9 @@ def check_param(kernel: Any, param: Any = None, n_samples: Optional[int] = None)
 
 def _check_neighbours(k: int, n_samples: int, what: str) -> None:
     if k >= n_samples:
-        raise ConfigError(f"{what}: k = {k} neighbours needs more than {k} points; the data "
-                          f"has {n_samples}. Use k <= {max(1, n_samples - 1)}.")
+        raise ConfigError(N_("{what}: k = {k} neighbours needs more than {k} points; the data "
+                             "has {n}. Use k <= {most}."), what=what, k=k, n=n_samples,
+                          most=max(1, n_samples - 1))
 
 
 def squared_distances(X: np.ndarray, Y: Optional[np.ndarray] = None) -> np.ndarray:
@@ -315,10 +321,12 @@ def kernel_matrix(X: np.ndarray, name: Any = "knn", param: Any = None,
     kernel = get_kernel(name)
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] < 1:
-        raise DataError(f"kernel_matrix: expected a 2-D array of points, got shape {X.shape}.")
+        raise DataError(N_("kernel_matrix: expected a 2-D array of points, got shape {shape}."),
+                        shape=X.shape)
     if X.shape[0] > MAX_POINTS:
-        raise DataError(f"kernel_matrix: {X.shape[0]} points make an N x N kernel too large "
-                        f"for memory; use at most {MAX_POINTS} points (e.g. a sample).")
+        raise DataError(N_("kernel_matrix: {n} points make an N x N kernel too large for memory; "
+                           "use at most {most} points (e.g. a sample)."),
+                        n=X.shape[0], most=MAX_POINTS)
     if not np.all(np.isfinite(X)):
         raise DataError("kernel_matrix: the points contain NaN or infinite values.")
     value = check_param(kernel, param, X.shape[0])
@@ -372,9 +380,10 @@ def kernel_curve(name: Any, param: Any, d2_values: Any, X: Optional[np.ndarray] 
 def _check_points(X, where):
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] < 1:
-        raise DataError(f"{where}: expected a 2-D array of points, got shape {X.shape}.")
+        raise DataError(N_("{where}: expected a 2-D array of points, got shape {shape}."),
+                        where=where, shape=X.shape)
     if not np.all(np.isfinite(X)):
-        raise DataError(f"{where}: the points contain NaN or infinite values.")
+        raise DataError(N_("{where}: the points contain NaN or infinite values."), where=where)
     return X
 
 
@@ -389,8 +398,8 @@ def sparse_kernel(X: np.ndarray, name: Any = "knn", param: Any = None):
     """
     kernel = get_kernel(name)
     if kernel.sparse is None:
-        raise ConfigError(f"kernel: the {kernel.name} kernel has no sparse form; sparse kernels: "
-                          f"{', '.join(kernel_names('sparse'))}.")
+        raise ConfigError(N_("kernel: the {name} kernel has no sparse form; sparse kernels: "
+                             "{names}."), name=kernel.name, names=", ".join(kernel_names("sparse")))
     X = _check_points(X, "sparse_kernel")
     return kernel.sparse.build(X, check_param(kernel, param, X.shape[0]))
 
@@ -473,8 +482,12 @@ def fourier_weights(name: Any, param: Any, n_features: int, n_components: int,
     """
     kernel = get_kernel(name)
     if kernel.approx is None or kernel.approx.kind != "fourier":
-        raise ConfigError(f"kernel: random Fourier features exist for the "
-                          f"{' and '.join(_fourier_names())} kernels, not {kernel.name}.")
+        names = _fourier_names()
+        listed = names[0] if names else ""
+        for other in names[1:]:
+            listed = Message(N_("{first} and {second}"), first=listed, second=other)
+        raise ConfigError(N_("kernel: random Fourier features exist for the {names} kernels, "
+                             "not {name}."), names=listed, name=kernel.name)
     return kernel.approx.sample(check_param(kernel, param), int(n_features), int(n_components),
                                 random_state)
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from clustering.errors import ConfigError
+from clustering.i18n import Message, N_
 
 __all__ = ["Limit", "LIMITS", "limit", "check"]
 
@@ -45,27 +46,29 @@ class Limit:
 #: The bounds by name (see the module notes).
 LIMITS: dict[str, Limit] = {
     "hidden_layers": Limit(16, "CLUSTERMAP_MAX_HIDDEN_LAYERS",
-                           "hidden layers of the neural network"),
+                           N_("hidden layers of the neural network")),
     "layer_units": Limit(4096, "CLUSTERMAP_MAX_LAYER_UNITS",
-                         "units of one hidden layer of the neural network"),
+                         N_("units of one hidden layer of the neural network")),
     "fourier_features": Limit(16_384, "CLUSTERMAP_MAX_FOURIER_FEATURES",
-                              "random Fourier features of the network's first layer"),
+                              N_("random Fourier features of the network's first layer")),
     "components": Limit(100_000, "CLUSTERMAP_MAX_COMPONENTS",
-                        "Fourier features or landmarks of the neural approximate path"),
-    "restarts": Limit(100, "CLUSTERMAP_MAX_RESTARTS", "networks trained from new initial weights"),
+                        N_("Fourier features or landmarks of the neural approximate path")),
+    "restarts": Limit(100, "CLUSTERMAP_MAX_RESTARTS",
+                      N_("networks trained from new initial weights")),
     "epochs": Limit(100_000, "CLUSTERMAP_MAX_EPOCHS",
-                    "training epochs: a network's epochs, a batch SOM's passes over the data"),
+                    N_("training epochs: a network's epochs, a batch SOM's passes over the data")),
     "som_steps": Limit(10_000_000, "CLUSTERMAP_MAX_SOM_STEPS",
-                       "objects presented one at a time by an online SOM"),
+                       N_("objects presented one at a time by an online SOM")),
     "ensemble_maps": Limit(1000, "CLUSTERMAP_MAX_ENSEMBLE_MAPS",
-                           "self-organizing maps trained by one ensemble"),
+                           N_("self-organizing maps trained by one ensemble")),
     "coassociation": Limit(20_000, "CLUSTERMAP_MAX_COASSOCIATION",
-                           "objects of the ensemble's n x n co-association matrix"),
-    "n_clusters": Limit(1000, "CLUSTERMAP_MAX_CLUSTERS", "clusters a method is asked to find"),
-    "n_init": Limit(100, "CLUSTERMAP_MAX_N_INIT", "runs of a classic method from new starts"),
-    "max_iter": Limit(10_000, "CLUSTERMAP_MAX_ITER", "iterations of one run of a classic method"),
+                           N_("objects of the ensemble's n x n co-association matrix")),
+    "n_clusters": Limit(1000, "CLUSTERMAP_MAX_CLUSTERS", N_("clusters a method is asked to find")),
+    "n_init": Limit(100, "CLUSTERMAP_MAX_N_INIT", N_("runs of a classic method from new starts")),
+    "max_iter": Limit(10_000, "CLUSTERMAP_MAX_ITER",
+                      N_("iterations of one run of a classic method")),
     "macqueen_ops": Limit(5_000_000_000, "CLUSTERMAP_MAX_MACQUEEN_OPS",
-                          "MacQueen's work: objects x passes x clusters x features"),
+                          N_("MacQueen's work: objects x passes x clusters x features")),
 }
 
 
@@ -94,13 +97,22 @@ def limit(name: str) -> int:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value.is_integer() and value >= 1):
-        raise ConfigError(f"{entry.env}: expected a whole number >= 1 ({entry.meaning}), got "
-                          f"{raw!r}.")
+        raise ConfigError(N_("{env}: expected a whole number >= 1 ({meaning}), got {raw!r}."),
+                          env=entry.env, meaning=Message(entry.meaning), raw=raw)
     return int(value)
 
 
-def _show(value) -> str:
-    return f"{value:.3g}" if value >= 1e10 else str(int(value))
+class _Short(float):
+    """A large number shown with three significant digits (``5e+10``) while it stays a number,
+    so that a message writes it as the language does (a decimal comma in Russian)."""
+
+    def __format__(self, spec: str) -> str:
+        return float.__format__(self, spec or ".3g")
+
+
+def _show(value):
+    """``value`` as a message shows it: whole below 1e10, else with three significant digits."""
+    return _Short(value) if value >= 1e10 else int(value)
 
 
 def check(name: str, value, where: str, detail: Optional[str] = None):
@@ -127,7 +139,14 @@ def check(name: str, value, where: str, detail: Optional[str] = None):
     if value <= bound:
         return value
     entry = LIMITS[name]
-    given = f"{detail} = {_show(value)}" if detail else _show(value)
-    raise ConfigError(f"{where}: {given} is above the limit of {_show(bound)} ({entry.meaning}; "
-                      f"setting {entry.env}). Lower {where}, or raise the limit with the "
-                      f"environment variable {entry.env}.")
+    if detail:
+        raise ConfigError(N_("{where}: {detail} = {value} is above the limit of {bound} "
+                             "({meaning}; setting {env}). Lower {where}, or raise the limit "
+                             "with the environment variable {env}."),
+                          where=where, detail=detail, value=_show(value), bound=_show(bound),
+                          meaning=Message(entry.meaning), env=entry.env)
+    raise ConfigError(N_("{where}: {value} is above the limit of {bound} ({meaning}; setting "
+                         "{env}). Lower {where}, or raise the limit with the environment "
+                         "variable {env}."),
+                      where=where, value=_show(value), bound=_show(bound),
+                      meaning=Message(entry.meaning), env=entry.env)

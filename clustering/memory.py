@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from clustering.errors import ConfigError
+from clustering.i18n import N_
 
 __all__ = ["MEMORY_ENV", "parse_bytes", "memory_limit_bytes", "fmt_bytes"]
 
@@ -30,7 +31,8 @@ def parse_bytes(text, where: str = MEMORY_ENV) -> int:
     except ValueError:
         value = float("nan")
     if unit not in units or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{where}: expected bytes such as 8000000000 or 8G, got {text!r}.")
+        raise ConfigError(N_("{where}: expected bytes such as 8000000000 or 8G, got {text!r}."),
+                          where=where, text=text)
     return int(value * units[unit])
 
 
@@ -41,8 +43,8 @@ def memory_limit_bytes(memory_limit=None) -> int:
     if memory_limit is not None:
         if isinstance(memory_limit, bool) or not isinstance(memory_limit, (int, float)) \
                 or not memory_limit >= 1 or not math.isfinite(memory_limit):
-            raise ConfigError(f"memory_limit: expected a number of bytes >= 1 or null, got "
-                              f"{memory_limit!r}.")
+            raise ConfigError(N_("memory_limit: expected a number of bytes >= 1 or null, got "
+                                 "{value!r}."), value=memory_limit)
         return int(memory_limit)
     from clustering.resources import job_memory
 

@@ -30,6 +30,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import (adjusted_rand_score, normalized_mutual_info_score,
                              silhouette_score)
 from clustering.errors import DataError
+from clustering.i18n import N_
 from clustering.validation import validate_data
 
 #: Largest number of objects for which the silhouette is computed on all of them; above it a
@@ -54,15 +55,18 @@ def check_labels(labels, n_objects: Optional[int] = None, name: str = "labels") 
     """``labels`` as a 1-D integer array (of ``n_objects`` entries when given)."""
     arr = np.asarray(labels)
     if arr.ndim != 1:
-        raise DataError(f"{name}: expected one label per object (1-D), got shape {arr.shape}.")
+        raise DataError(N_("{name}: expected one label per object (1-D), got shape {shape}."),
+                        name=name, shape=arr.shape)
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         if np.issubdtype(arr.dtype, np.floating) and np.all(np.isfinite(arr)) and np.all(
                 arr == np.round(arr)):
             arr = arr.astype(np.int64)
         else:
-            raise DataError(f"{name}: cluster labels must be integers, got dtype {arr.dtype}.")
+            raise DataError(N_("{name}: cluster labels must be integers, got dtype {dtype}."),
+                            name=name, dtype=arr.dtype)
     if n_objects is not None and arr.shape[0] != n_objects:
-        raise DataError(f"{name}: {arr.shape[0]} labels for {n_objects} objects.")
+        raise DataError(N_("{name}: {count} labels for {n} objects."),
+                        name=name, count=arr.shape[0], n=n_objects)
     return arr.astype(np.int64, copy=False)
 
 
@@ -87,11 +91,12 @@ def _check_centers(centers, labels: np.ndarray, n_features: int) -> np.ndarray:
     C = np.asarray(centers, dtype=np.float64)
     need = int(labels.max(initial=-1)) + 1
     if C.ndim != 2 or C.shape[1] != n_features:
-        raise DataError(f"centers: expected one row of {n_features} coordinates per cluster, got "
-                        f"shape {C.shape}.")
+        raise DataError(N_("centers: expected one row of {n} coordinates per cluster, got shape "
+                           "{shape}."), n=n_features, shape=C.shape)
     if C.shape[0] < need:
-        raise DataError(f"centers: {C.shape[0]} centres for cluster labels up to {need - 1}; "
-                        f"row m is the centre of cluster m, so at least {need} rows are needed.")
+        raise DataError(N_("centers: {count} centres for cluster labels up to {top}; row m is the "
+                           "centre of cluster m, so at least {need} rows are needed."),
+                        count=C.shape[0], top=need - 1, need=need)
     if not np.all(np.isfinite(C[np.unique(labels[labels >= 0])])):
         raise DataError("centers: the centres of the labelled clusters must be finite numbers.")
     return C
@@ -215,7 +220,8 @@ def generalized_variance(X, labels, *, form: str = "arithmetic", log: bool = Fal
     ``log=True`` returns the natural logarithm (the product over- or underflows easily).
     """
     if form not in ("arithmetic", "multiplicative"):
-        raise DataError(f"form: expected 'arithmetic' or 'multiplicative', got {form!r}.")
+        raise DataError(N_("form: expected 'arithmetic' or 'multiplicative', got {value!r}."),
+                        value=form)
     covs = cluster_covariances(X, labels)
     if not covs:
         return float("nan")
@@ -327,7 +333,8 @@ def quality_report(X, labels, y_true=None, *, random_state: int = 0) -> dict[str
     if y_true is not None:
         y = np.asarray(y_true)
         if y.shape[0] != labels.shape[0]:
-            raise DataError(f"y_true: {y.shape[0]} true labels for {labels.shape[0]} objects.")
+            raise DataError(N_("y_true: {count} true labels for {n} objects."),
+                            count=y.shape[0], n=labels.shape[0])
         report["ari"] = float(adjusted_rand_score(y, labels))
         report["nmi"] = float(normalized_mutual_info_score(y, labels))
     return report

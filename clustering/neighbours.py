@@ -21,6 +21,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from clustering.constraints import Interval, check_value
 from clustering.errors import DataError
+from clustering.i18n import N_
 from clustering.validation import validate_data
 
 __all__ = ["MAX_OBJECTS", "k_distance_curve", "suggest_eps", "round_eps"]
@@ -66,8 +67,9 @@ def k_distance_curve(X, k: int = DEFAULT_K, *, max_objects: int = MAX_OBJECTS,
     X = validate_data(X)
     n = X.shape[0]
     if n <= k:
-        raise DataError(f"k: the distance to the k-th nearest neighbour needs more than k = {k} "
-                        f"objects, got {n}. Lower k (DBSCAN's min samples) or give more rows.")
+        raise DataError(N_("k: the distance to the k-th nearest neighbour needs more than "
+                           "k = {k} objects, got {n}. Lower k (DBSCAN's min samples) or give "
+                           "more rows."), k=k, n=n)
     query = X
     if n > max_objects:
         rows = np.random.default_rng(random_state).choice(n, size=max_objects, replace=False)
@@ -122,9 +124,11 @@ def _distances(distances) -> np.ndarray:
     try:
         d = np.asarray(distances, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise DataError(f"distances: expected numbers, got {distances!r:.60}.") from err
+        raise DataError(N_("distances: expected numbers, got {value!r:.60}."),
+                        value=distances) from err
     if d.ndim != 1 or d.size == 0:
-        raise DataError(f"distances: expected a non-empty 1-D array, got shape {d.shape}.")
+        raise DataError(N_("distances: expected a non-empty 1-D array, got shape {shape}."),
+                        shape=d.shape)
     if not np.all(np.isfinite(d)) or np.any(d < 0):
-        raise DataError("distances: expected finite, non-negative distances.")
+        raise DataError(N_("distances: expected finite, non-negative distances."))
     return d

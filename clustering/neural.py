@@ -50,6 +50,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from clustering import constraints as cons, kernels as kern, limits
 from clustering.constraints import Interval, Items, StrOptions
 from clustering.errors import ConfigError, DataError
+from clustering.i18n import N_
 from clustering.network import (ACTIVATIONS, OPTIMIZERS, FourierFeatures, SharpSoftmax,
                                 build_model, make_optimizer)
 from clustering.neural_plan import (AUTO_BATCH_SIZE, AUTO_DENSE_MAX_POINTS,
@@ -289,8 +290,8 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
             self.optimizer, str) else self.optimizer, optimizer)
         limits.check("n_clusters", p["n_clusters"], "n_clusters")
         if p["n_clusters"] > n_samples:
-            raise ConfigError(f"n_clusters: {p['n_clusters']} clusters for {n_samples} points; "
-                              "use at most one cluster per point.")
+            raise ConfigError(N_("n_clusters: {k} clusters for {n} points; use at most one "
+                                 "cluster per point."), k=p["n_clusters"], n=n_samples)
         p["kernel"] = kern.get_kernel(p["kernel"])
         p["kernel_param"] = kern.check_param(p["kernel"], p["kernel_param"], n_samples)
         layers = p["hidden_layers"]
@@ -327,7 +328,7 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
                 self._checked_array(X)
             n_samples, n_features = X.shape
         if n_samples is None or n_features is None:
-            raise ConfigError("plan: give the data X, or n_samples and n_features.")
+            raise ConfigError(N_("plan: give the data X, or n_samples and n_features."))
         p = self._checked_params(int(n_samples))
         if X is not None and p["kernel"].sparse is not None:
             Xs = StandardScaler().fit_transform(X) if p["standardize"] else X
@@ -357,7 +358,8 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
         X = self._validate(X, reset=True)
         n = X.shape[0]
         if n < 2:
-            raise DataError(f"Neural clustering needs at least 2 points, got {n} sample.")
+            raise DataError(N_("Neural clustering needs at least 2 points, got {n} sample."),
+                            n=n)
         p = self._checked_params(n)
         self.kernel_, self.kernel_param_ = p["kernel"], p["kernel_param"]
         scaler = StandardScaler().fit(X) if p["standardize"] else None
@@ -470,8 +472,9 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
             losses = trainer.run(steps)
             if not np.all(np.isfinite(losses)):
                 bad = int(np.argmin(np.isfinite(losses)))
-                raise ConfigError(f"The loss became {losses[bad]} at epoch {epoch + bad + 1}; "
-                                  "lower the learning rate or the sharpness.")
+                raise ConfigError(N_("The loss became {loss} at epoch {epoch}; lower the "
+                                     "learning rate or the sharpness."), loss=losses[bad],
+                                  epoch=epoch + bad + 1)
             stop_now = False
             for value in losses:
                 history.append(float(value))
@@ -501,7 +504,7 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
         try:
             return check_array(X, dtype=np.float64, ensure_min_samples=1)
         except ValueError as err:
-            raise DataError(f"Neural clustering: {err}") from err
+            raise DataError(N_("Neural clustering: {error}"), error=str(err)) from err
 
     def _validate(self, X, reset: bool):
         X = self._checked_array(X)
@@ -509,10 +512,10 @@ class NeuralSoftClustering(ClusterMixin, BaseEstimator):
             self.n_features_in_ = X.shape[1]
         elif X.shape[1] != self.n_features_in_:
             # scikit-learn's wording in the parentheses (its estimator checks match it)
-            raise DataError(f"Neural clustering: expected {self.n_features_in_} features, "
-                            f"got {X.shape[1]} (X has {X.shape[1]} features, but "
-                            f"{type(self).__name__} is expecting {self.n_features_in_} "
-                            "features as input).")
+            raise DataError(N_("Neural clustering: expected {expected} features, got {got} "
+                               "(X has {got} features, but {estimator} is expecting {expected} "
+                               "features as input)."), expected=self.n_features_in_,
+                            got=X.shape[1], estimator=type(self).__name__)
         return X
 
     def _forward(self, x, model=None) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 
 from clustering import constraints as cons, distributed, kernels as kern, limits
 from clustering.errors import ConfigError
+from clustering.i18n import Joined, Message, N_, Text
 from clustering.objectives import LANDMARK_DRAWS
 from clustering.planning import Plan
 
@@ -78,7 +79,8 @@ class ScalePlan(Plan):
     solver : {"dense", "sparse", "approx"}
         The same as ``execution``.
     reason : str
-        One sentence saying why (shown by the app).
+        One sentence saying why (shown by the app): the English text, a
+        :class:`~clustering.i18n.Text` that ``i18n.text`` shows in the visitor's language.
     bytes : int
         Estimated peak memory of the job with that solver.
     limit : int
@@ -92,7 +94,7 @@ class ScalePlan(Plan):
         no such form.
     """
 
-    def __init__(self, execution: Optional[str] = None, reason: str = "", bytes: int = 0,
+    def __init__(self, execution: Optional[str] = None, reason="", bytes: int = 0,
                  limit: int = 0, details: Optional[dict] = None, *, solver: Optional[str] = None,
                  batch_size: Optional[int] = None, n_components: Optional[int] = None,
                  estimates: Optional[dict] = None):
@@ -104,8 +106,8 @@ class ScalePlan(Plan):
             if value is not None or key not in details:
                 details[key] = value
         for name, value in (("execution", solver if solver is not None else execution),
-                            ("reason", reason), ("bytes", bytes), ("limit", limit),
-                            ("details", details)):
+                            ("reason", reason if isinstance(reason, Text) else Text(reason)),
+                            ("bytes", bytes), ("limit", limit), ("details", details)):
             object.__setattr__(self, name, value)
 
     @property
@@ -302,33 +304,39 @@ class _Job:
         else:
             bsz, nc = self.n, None
             if self.batch is not None:  # said, not silently dropped
-                reason += (f"; batch_size = {self.batch} is not used: the {chosen} path trains "
-                           "full batch (batch_size applies to solver='approx')")
+                reason = Message(N_("{reason}; batch_size = {batch} is not used: the {solver} "
+                                    "path trains full batch (batch_size applies to "
+                                    "solver='approx')"), reason=reason, batch=self.batch,
+                                 solver=chosen)
         return ScalePlan(chosen, reason, int(self.est[chosen]), self.limit,
                          dict(batch_size=int(bsz), n_components=nc, estimates=self.est))
 
     def too_big(self, chosen: str) -> ConfigError:
         est, limit = self.est, self.limit
         need = _fmt_bytes(est[chosen])
-        alt = [f"solver='{s}' needs about {_fmt_bytes(est[s])}" for s in ("dense", "sparse",
-                                                                            "approx")
+        alt = [Message(N_("solver='{solver}' needs about {size}"), solver=s,
+                       size=_fmt_bytes(est[s])) for s in ("dense", "sparse", "approx")
                if s != chosen and est[s] is not None and est[s] <= limit]
-        hint = ("; " + ", ".join(alt) + " (solver)") if alt else ""
+        hint = Message(N_("; {alternatives} (solver)"), alternatives=Joined(alt, ", ")) \
+            if alt else ""
         fewer = ""
         if chosen == "approx" and self.kernel.approx.sized:
-            fewer = ", lower n_components or batch_size"
+            fewer = Message(N_(", lower n_components or batch_size"))
         if 2 * self.net > est[chosen]:  # the network's weights dominate: say so, and what to lower
             return ConfigError(
-                f"memory_limit: a network of hidden_layers = {self.hidden_layers} "
-                f"(optimizer {self.optimizer}) needs about {need}, its weights, gradients and "
-                f"optimiser slots {_fmt_bytes(self.net)}, above the limit of {self.lim}. Use "
-                f"fewer or narrower hidden layers, or raise memory_limit or the environment "
-                f"variable {distributed.MEMORY_ENV}.")
-        return ConfigError(f"memory_limit: neural clustering of {self.n} points with solver="
-                           f"'{chosen}' and the {self.kernel.name} kernel needs about {need}, "
-                           f"above the limit of {self.lim}{hint}. Raise memory_limit or the "
-                           f"environment variable {distributed.MEMORY_ENV}{fewer}, or "
-                           f"cluster a sample of the rows.")
+                N_("memory_limit: a network of hidden_layers = {layers} (optimizer {optimizer}) "
+                   "needs about {need}, its weights, gradients and optimiser slots {size}, above "
+                   "the limit of {limit}. Use fewer or narrower hidden layers, or raise "
+                   "memory_limit or the environment variable {env}."),
+                layers=self.hidden_layers, optimizer=self.optimizer, need=need,
+                size=_fmt_bytes(self.net), limit=self.lim, env=distributed.MEMORY_ENV)
+        return ConfigError(N_("memory_limit: neural clustering of {n} points with "
+                              "solver='{solver}' and the {kernel} kernel needs about {need}, "
+                              "above the limit of {limit}{hint}. Raise memory_limit or the "
+                              "environment variable {env}{fewer}, or cluster a sample of the "
+                              "rows."), n=self.n, solver=chosen, kernel=self.kernel.name,
+                           need=need, limit=self.lim, hint=hint, env=distributed.MEMORY_ENV,
+                           fewer=fewer)
 
     def auto(self) -> ScalePlan:
         n, est, lim = self.n, self.est, self.lim
@@ -337,23 +345,27 @@ class _Job:
         large = next((f for f in forms if est[f] <= self.limit), forms[0] if forms else None)
         dense_ok = est["dense"] is not None and est["dense"] <= self.limit
         if dense_ok and (n <= AUTO_DENSE_MAX_POINTS or large is None):
-            return self.plan("dense", f"dense: {n} points (at most {AUTO_DENSE_MAX_POINTS} for "
-                                      f"the N x N kernel), about {_fmt_bytes(est['dense'])} of "
-                                      f"{lim}")
+            return self.plan("dense", Message(N_("dense: {n} points (at most {most} for the "
+                                                 "N x N kernel), about {size} of {limit}"),
+                                              n=n, most=AUTO_DENSE_MAX_POINTS,
+                                              size=_fmt_bytes(est["dense"]), limit=lim))
         if large is not None and est[large] <= self.limit:
-            why = (f"more than {AUTO_DENSE_MAX_POINTS} points, where a dense step costs "
-                   f"O(N^2)" if n > AUTO_DENSE_MAX_POINTS else
-                   f"the dense kernel needs {_fmt_bytes(est['dense'])}, above {lim}")
-            form = getattr(self.kernel, large).label
-            return self.plan(large, f"{large}: {n} points, {why}; {form} needs about "
-                                    f"{_fmt_bytes(est[large])} of {lim}")
+            why = (Message(N_("more than {most} points, where a dense step costs O(N^2)"),
+                           most=AUTO_DENSE_MAX_POINTS) if n > AUTO_DENSE_MAX_POINTS else
+                   Message(N_("the dense kernel needs {size}, above {limit}"),
+                           size=_fmt_bytes(est["dense"]), limit=lim))
+            form = Message(getattr(self.kernel, large).label)  # translated where it is marked
+            return self.plan(large, Message(N_("{solver}: {n} points, {why}; {form} needs about "
+                                               "{size} of {limit}"), solver=large, n=n, why=why,
+                                            form=form, size=_fmt_bytes(est[large]), limit=lim))
         if large is None:
             if est["dense"] is None:
                 others = [k for k in kern.kernel_names() if _large_form(kern.KERNELS[k])]
-                raise ConfigError(f"kernel: the {self.kernel.name} kernel has only a dense N x N "
-                                  f"form, which allows at most {kern.MAX_POINTS} points; the "
-                                  f"data has {n}. Choose a kernel of {', '.join(others)}, or "
-                                  "cluster a sample of the rows.")
+                raise ConfigError(N_("kernel: the {kernel} kernel has only a dense N x N form, "
+                                     "which allows at most {most} points; the data has {n}. "
+                                     "Choose a kernel of {kernels}, or cluster a sample of the "
+                                     "rows."), kernel=self.kernel.name, most=kern.MAX_POINTS,
+                                  n=n, kernels=", ".join(others))
             raise self.too_big("dense")
         raise self.too_big(large)
 
@@ -361,17 +373,24 @@ class _Job:
         est = self.est
         if est[solver] is None:
             if solver == "dense":
-                raise ConfigError(f"solver: the dense N x N kernel allows at most "
-                                  f"{kern.MAX_POINTS} points; the data has {self.n}. Use "
-                                  f"solver='auto' or '{_large_form(self.kernel) or 'sparse'}', "
-                                  "or cluster a sample of the rows.")
+                raise ConfigError(N_("solver: the dense N x N kernel allows at most {most} "
+                                     "points; the data has {n}. Use solver='auto' or '{form}', "
+                                     "or cluster a sample of the rows."), most=kern.MAX_POINTS,
+                                  n=self.n, form=_large_form(self.kernel) or "sparse")
+            # the solver asked for has no form here, so at most one of the large forms is left
             forms = [s for s in ("sparse", "approx") if est[s] is not None]
-            raise ConfigError(
-                f"solver: the {self.kernel.name} kernel has no {solver} form; use solver='auto' "
-                f"or {' or '.join(repr(f) for f in ['dense'] + forms)} (sparse: "
-                f"{', '.join(kern.kernel_names('sparse'))}; approx: "
-                f"{', '.join(kern.kernel_names('approx'))}).")
+            names = dict(kernel=self.kernel.name, solver=solver,
+                         sparse=", ".join(kern.kernel_names("sparse")),
+                         approx=", ".join(kern.kernel_names("approx")))
+            if not forms:
+                raise ConfigError(N_("solver: the {kernel} kernel has no {solver} form; use "
+                                     "solver='auto' or 'dense' (sparse: {sparse}; approx: "
+                                     "{approx})."), **names)
+            raise ConfigError(N_("solver: the {kernel} kernel has no {solver} form; use "
+                                 "solver='auto' or 'dense' or {form!r} (sparse: {sparse}; "
+                                 "approx: {approx})."), form=forms[0], **names)
         if est[solver] > self.limit:
             raise self.too_big(solver)
-        return self.plan(solver, f"{solver}: chosen by the solver setting; about "
-                                 f"{_fmt_bytes(est[solver])} of {self.lim}")
+        return self.plan(solver, Message(N_("{solver}: chosen by the solver setting; about "
+                                            "{size} of {limit}"), solver=solver,
+                                         size=_fmt_bytes(est[solver]), limit=self.lim))

@@ -31,6 +31,7 @@ from keras import ops
 
 from clustering import distributed, kernels as kern
 from clustering.errors import ConfigError
+from clustering.i18n import Message, N_
 
 __all__ = ["cluster_loss", "symmetric_cluster_loss", "DenseObjective", "EdgeObjective",
            "FactorObjective", "make_objective", "LANDMARK_DRAWS"]
@@ -278,10 +279,11 @@ def _landmark_factor(kernel, draws: list, Xs: np.ndarray, param, limit: int) -> 
     if need > limit:
         fmt = distributed.fmt_bytes
         raise ConfigError(
-            f"memory_limit: {kernel.approx.label} at {kernel.param_name} = {param:g} has rank "
-            f"{sum(ranks)} over {len(ranks)} landmark draws, so its factor takes {fmt(need)} for "
-            f"{Xs.shape[0]} points, above the limit of {fmt(limit)}. Raise kernel_param "
-            f"({kernel.param_name}) or memory_limit, or cluster a sample of the rows.")
+            N_("memory_limit: {form} at {name} = {param:g} has rank {rank} over {draws} landmark "
+               "draws, so its factor takes {size} for {n} points, above the limit of {limit}. "
+               "Raise kernel_param ({name}) or memory_limit, or cluster a sample of the rows."),
+            form=Message(kernel.approx.label), name=kernel.param_name, param=param, rank=sum(ranks),
+            draws=len(ranks), size=fmt(need), n=Xs.shape[0], limit=fmt(limit))
     factor = np.empty((Xs.shape[0], sum(ranks)), dtype=np.float32)
     scale = np.float32(1.0 / math.sqrt(len(ranks)))
     col = 0

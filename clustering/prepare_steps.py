@@ -19,42 +19,67 @@ import pandas as pd
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from clustering.cell_numbers import NUMBER_LIKE, Numbers, as_text, parse_numbers
-from clustering.csv_reader import DELIMITER_NAMES
 from clustering.errors import ConfigError, DataError
+from clustering.i18n import Joined, Message, N_, Text
 from clustering.table_limits import over_limit
 from clustering.table_messages import available, join_problems, names, quote, row_list
 
 _EXAMPLES = 3  # offending cells quoted per column in a message
 _HUGE = 1e100  # larger magnitudes overflow float64 in squared distances and variances
 
+#: What a cell that holds another separator says (by the separator found in it).
+_HOLDS = {
+    ";": N_("(they hold a semicolon: does the file mix separators? Use one separator "
+            "throughout)"),
+    "\t": N_("(they hold a tab: does the file mix separators? Use one separator throughout)"),
+    ",": N_("(they hold a comma: does the file mix separators? Use one separator throughout)"),
+}
+#: How a note names the separator a file was read with (by the separator).
+_SEPARATED = {",": N_("comma separated"), ";": N_("semicolon separated"),
+              "\t": N_("tab separated")}
+
+
+def note(message: Message) -> Text:
+    """A note for a Dataset's ``notes`` from its :class:`~clustering.i18n.Message`: its English
+    text (``"Dropped 2 rows ..." in ds.notes``) that the app shows in the visitor's language
+    (a :class:`~clustering.i18n.Text`)."""
+    return Text(message)
+
 
 # ----------------------------------------------------------------------------------- messages
 def bad_cells_text(col: Any, series: pd.Series, parsed: Numbers, rows: np.ndarray,
-                    decimal_comma: bool) -> str:
+                    decimal_comma: bool) -> Any:
     """The part of a message naming a column's cells that are not numbers, with a hint at the
     likely cause (mixed decimal separators, another separator inside the cells)."""
     cells = as_text(series)
     if parsed.mixed is not None:
         c, p = parsed.mixed
-        return (f"column {quote(col)} mixes decimal commas (row {rows[c]}: "
-                f"{quote(cells.iloc[c])}) and decimal points (row {rows[p]}: "
-                f"{quote(cells.iloc[p])}), so a point may also "
-                "group thousands: write all its numbers with the same decimal separator")
+        return Message(N_("column {column} mixes decimal commas (row {comma_row}: {comma}) and "
+                          "decimal points (row {point_row}: {point}), so a point may also "
+                          "group thousands: write all its numbers with the same decimal "
+                          "separator"), column=quote(col), comma_row=int(rows[c]),
+                       comma=quote(cells.iloc[c]), point_row=int(rows[p]),
+                       point=quote(cells.iloc[p]))
     where = np.flatnonzero(parsed.bad)
-    examples = ", ".join(f"row {rows[i]}: {quote(cells.iloc[i])}" for i in where[:_EXAMPLES])
-    more = f" ({len(where)} cells in all)" if len(where) > _EXAMPLES else ""
-    text = f"column {quote(col)} has cells that are not numbers: {examples}{more}"
+    examples = Joined([Message(N_("row {row}: {value}"), row=int(rows[i]),
+                               value=quote(cells.iloc[i])) for i in where[:_EXAMPLES]], ", ")
+    if len(where) > _EXAMPLES:
+        text = Message(N_("column {column} has cells that are not numbers: {examples} "
+                          "({count} cells in all)"), column=quote(col), examples=examples,
+                       count=len(where))
+    else:
+        text = Message(N_("column {column} has cells that are not numbers: {examples}"),
+                       column=quote(col), examples=examples)
     shown = cells.iloc[where[:50]].astype(str)
     for sep in (";", "\t", ","):
         if shown.str.contains(sep, regex=False).any():
-            name = DELIMITER_NAMES[sep]
             if sep == "," and not decimal_comma:
-                text += (" (a decimal comma in a comma separated file: write the decimals with "
-                         "a point, or separate the columns with semicolons)")
+                hint = Message(N_("(a decimal comma in a comma separated file: write the "
+                                  "decimals with a point, or separate the columns with "
+                                  "semicolons)"))
             else:
-                text += (f" (they hold a {name}: does the file mix separators? Use one "
-                         "separator throughout)")
-            break
+                hint = Message(_HOLDS[sep])
+            return Joined([text, hint], " ")
     return text
 
 
@@ -66,14 +91,15 @@ def resolve_column(frame: pd.DataFrame, name: Any, role: str) -> Any:
     matches = [c for c in frame.columns if str(c) == str(name)]
     if len(matches) == 1:
         return matches[0]
-    raise DataError(f"{role}: no column named {str(name)!r}. Available columns: "
-                    f"{available(frame)}.")
+    raise DataError(N_("{role}: no column named {name!r}. Available columns: {columns}."),
+                    role=role, name=str(name), columns=available(frame))
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     """``value`` when it is one of ``choices``; else a ConfigError naming the option."""
     if value not in choices:
-        raise ConfigError(f"{name}: expected one of {', '.join(choices)}, got {value!r}.")
+        raise ConfigError(N_("{name}: expected one of {choices}, got {value!r}."), name=name,
+                          choices=", ".join(choices), value=value)
     return value
 
 
@@ -90,23 +116,26 @@ def check_n_clusters(n_clusters: Any) -> None:
     if n_clusters is not None:
         if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)) \
                 or n_clusters < 1:
-            raise ConfigError(f"n_clusters: expected a positive whole number, got {n_clusters!r}.")
+            raise ConfigError(N_("n_clusters: expected a positive whole number, got {value!r}."),
+                              value=n_clusters)
 
 
 def check_frame(frame: pd.DataFrame, max_columns: int, max_rows: int) -> None:
     """Refuse a table over the column or row limit, with duplicate column names, or empty."""
     if frame.shape[1] > max_columns:
-        raise over_limit(f"The table has {frame.shape[1]} columns", "max_columns",
-                         str(max_columns), "Keep the columns you need or raise the limit.")
+        raise over_limit(Message(N_("{what} has {n} columns"), what=Message(N_("The table")),
+                                 n=frame.shape[1]), "max_columns", max_columns,
+                         Message(N_("Keep the columns you need or raise the limit.")))
     if frame.shape[0] > max_rows:
-        raise over_limit(f"The table has {frame.shape[0]} rows", "max_rows", str(max_rows),
-                         "Use a sample of the rows or raise the limit.")
+        raise over_limit(Message(N_("{what} has {n} rows"), what=Message(N_("The table")),
+                                 n=frame.shape[0]), "max_rows", max_rows,
+                         Message(N_("Use a sample of the rows or raise the limit.")))
     if frame.columns.has_duplicates:
         dups = frame.columns[frame.columns.duplicated()].unique()
-        raise DataError(f"Duplicate column names: {names(dups)}. Give every column a different "
-                        "name.")
+        raise DataError(N_("Duplicate column names: {names}. Give every column a different "
+                           "name."), names=names(dups))
     if len(frame) == 0:
-        raise DataError("The table has no rows.")
+        raise DataError(N_("The table has no rows."))
 
 
 def role_columns(frame: pd.DataFrame, id_column: Any, label_column: Any) -> tuple[Any, Any]:
@@ -115,7 +144,8 @@ def role_columns(frame: pd.DataFrame, id_column: Any, label_column: Any) -> tupl
     label_col = None if label_column is None else resolve_column(frame, label_column,
                                                                  "label_column")
     if id_col is not None and id_col == label_col:
-        raise DataError(f"Column {str(id_col)!r} cannot be both the ID and the label column.")
+        raise DataError(N_("Column {column!r} cannot be both the ID and the label column."),
+                        column=str(id_col))
     return id_col, label_col
 
 
@@ -156,15 +186,17 @@ def default_features(frame: pd.DataFrame, roles: set, rows: np.ndarray,
         if parsed.bad.any() and _mostly_numbers(frame[col], parsed):
             problems.append(bad_cells_text(col, frame[col], parsed, rows, decimal_comma))
     if problems:
-        raise DataError(join_problems(problems) + ". Correct those cells, or choose the "
-                        "feature columns (leaving these out), or name the column as the ID "
-                        "column (row 1 is the header).")
+        raise DataError(N_("{problems}. Correct those cells, or choose the feature columns "
+                           "(leaving these out), or name the column as the ID column (row 1 "
+                           "is the header)."), problems=join_problems(problems))
     if not features:
         text = [c for c in frame.columns if c not in roles]
-        raise DataError("The table has no numeric column to cluster on"
-                        + (f" (its columns {names(text)} hold text)" if text else "")
-                        + ": choose the feature columns, or fix the cells that are not "
-                          "numbers.")
+        if text:
+            raise DataError(N_("The table has no numeric column to cluster on (its columns "
+                               "{names} hold text): choose the feature columns, or fix the "
+                               "cells that are not numbers."), names=names(text))
+        raise DataError(N_("The table has no numeric column to cluster on: choose the feature "
+                           "columns, or fix the cells that are not numbers."))
     return features
 
 
@@ -175,20 +207,24 @@ def chosen_features(frame: pd.DataFrame, feature_columns: Any, roles: set, id_co
         feature_columns = [feature_columns]
     wanted = list(feature_columns)
     if not wanted:
-        raise DataError("feature_columns: choose at least one feature column.")
+        raise DataError(N_("feature_columns: choose at least one feature column."))
     unknown = [c for c in wanted if c not in frame.columns
                and sum(str(x) == str(c) for x in frame.columns) != 1]
     if unknown:
-        raise DataError(f"feature_columns: no column named {names(unknown)}. Available "
-                        f"columns: {available(frame)}.")
+        raise DataError(N_("feature_columns: no column named {names}. Available columns: "
+                           "{columns}."), names=names(unknown), columns=available(frame))
     features = [resolve_column(frame, c, "feature_columns") for c in wanted]
     repeated = sorted({str(c) for c in features if features.count(c) > 1})
     if repeated:
-        raise DataError(f"feature_columns: {names(repeated)} given more than once.")
+        raise DataError(N_("feature_columns: {names} given more than once."),
+                        names=names(repeated))
     both = [c for c in features if c in roles]
     if both:
-        raise DataError(f"Column {str(both[0])!r} cannot be both a feature and the "
-                        f"{'ID' if both[0] == id_col else 'label'} column.")
+        if both[0] == id_col:
+            raise DataError(N_("Column {column!r} cannot be both a feature and the ID column."),
+                            column=str(both[0]))
+        raise DataError(N_("Column {column!r} cannot be both a feature and the label column."),
+                        column=str(both[0]))
     return features
 
 
@@ -211,8 +247,8 @@ def feature_values(frame: pd.DataFrame, features: list, rows: np.ndarray,
                 problems.append(bad_cells_text(col, series, parsed, rows, decimal_comma))
         values[:, j], miss[:, j] = v, m
     if problems:
-        raise DataError(join_problems(problems) + ". Correct those cells, or leave the column "
-                        "out of the features (row 1 is the header).")
+        raise DataError(N_("{problems}. Correct those cells, or leave the column out of the "
+                           "features (row 1 is the header)."), problems=join_problems(problems))
     return values, miss
 
 
@@ -227,23 +263,27 @@ def check_values(frame: pd.DataFrame, features: list, values: np.ndarray, miss: 
             where = np.flatnonzero(infinite[:, j])
             if len(where):
                 cell = str(frame[features[j]].iloc[where[0]]).strip()
-                parts.append(f"{quote(features[j])} (rows {row_list(rows[where])}, e.g. "
-                             f"{quote(cell)})")
-        raise DataError("Infinite values in " + ", ".join(parts) + ": replace them by numbers "
-                        "(or leave the cells empty and choose how to treat missing values).")
+                parts.append(Message(N_("{column} (rows {rows}, e.g. {cell})"),
+                                     column=quote(features[j]), rows=row_list(rows[where]),
+                                     cell=quote(cell)))
+        raise DataError(N_("Infinite values in {columns}: replace them by numbers (or leave the "
+                           "cells empty and choose how to treat missing values)."),
+                        columns=Joined(parts, ", "))
     empty = [features[j] for j in range(len(features)) if miss[:, j].all()]
     if empty:
-        many = len(empty) > 1
-        raise DataError(f"Column{'s' if many else ''} {names(empty)} "
-                        f"{'have' if many else 'has'} no values: fill "
-                        f"{'them' if many else 'it'} or leave {'them' if many else 'it'} out of "
-                        "the features.")
+        if len(empty) > 1:
+            raise DataError(N_("Columns {names} have no values: fill them or leave them out of "
+                               "the features."), names=names(empty))
+        raise DataError(N_("Column {names} has no values: fill it or leave it out of the "
+                           "features."), names=names(empty))
     huge = np.abs(np.where(miss, 0.0, values)) > _HUGE
     if huge.any():
-        parts = [f"{str(features[j])!r} (rows {row_list(rows[np.flatnonzero(huge[:, j])])})"
+        parts = [Message(N_("{column!r} (rows {rows})"), column=str(features[j]),
+                         rows=row_list(rows[np.flatnonzero(huge[:, j])]))
                  for j in range(len(features)) if huge[:, j].any()]
-        raise DataError(f"Values beyond ±{_HUGE:.0e} in " + ", ".join(parts) + ": distances "
-                        "between such numbers overflow; express the column in larger units.")
+        raise DataError(N_("Values beyond ±{limit:.0e} in {columns}: distances between such "
+                           "numbers overflow; express the column in larger units."),
+                        limit=_HUGE, columns=Joined(parts, ", "))
 
 
 def reading_notes(frame: pd.DataFrame) -> list[str]:
@@ -252,15 +292,16 @@ def reading_notes(frame: pd.DataFrame) -> list[str]:
     info = frame.attrs.get("csv") or {}
     read_bits = []
     if info.get("encoding") not in (None, "utf-8", "utf-8-sig"):
-        read_bits.append(f"encoding {info['encoding']}")
+        read_bits.append(Message(N_("encoding {encoding}"), encoding=info["encoding"]))
     if info.get("delimiter") not in (None, ","):
-        read_bits.append(f"{DELIMITER_NAMES[info['delimiter']]} separated")
+        read_bits.append(Message(_SEPARATED[info["delimiter"]]))
     if info.get("decimal") == ",":
-        read_bits.append("decimal comma")
+        read_bits.append(Message(N_("decimal comma")))
     if read_bits:
-        notes.append("Read the file as " + ", ".join(read_bits) + ".")
+        notes.append(note(Message(N_("Read the file as {how}."), how=Joined(read_bits, ", "))))
     if info.get("rows") is not None:
-        notes.append("Skipped empty lines in the file; row numbers in messages count them.")
+        notes.append(note(Message(N_("Skipped empty lines in the file; row numbers in messages "
+                                     "count them."))))
     return notes
 
 
@@ -282,26 +323,32 @@ def apply_missing(values: np.ndarray, miss: np.ndarray, rows: np.ndarray, featur
     row_missing = miss.any(axis=1)
     if missing == "refuse":
         if row_missing.any():
-            parts = [f"{str(features[j])!r} (rows {row_list(rows[np.flatnonzero(miss[:, j])])})"
+            parts = [Message(N_("{column!r} (rows {rows})"), column=str(features[j]),
+                             rows=row_list(rows[np.flatnonzero(miss[:, j])]))
                      for j in range(len(features)) if miss[:, j].any()]
-            raise DataError("Missing values in " + ", ".join(parts) + ". Fill them, or choose to "
-                            "drop those rows or to fill them with the column's median "
-                            "(missing='drop' or 'median').")
+            raise DataError(N_("Missing values in {columns}. Fill them, or choose to drop those "
+                               "rows or to fill them with the column's median (missing='drop' "
+                               "or 'median')."), columns=Joined(parts, ", "))
     elif missing == "drop":
         keep &= ~row_missing
         if row_missing.any():
             dropped = rows[row_missing]
-            notes.append(f"Dropped {len(dropped)} row{'s' if len(dropped) > 1 else ''} with "
-                         f"missing values (rows {row_list(dropped)}).")
+            template = (N_("Dropped {n} rows with missing values (rows {rows}).")
+                        if len(dropped) > 1 else
+                        N_("Dropped {n} row with missing values (rows {rows})."))
+            notes.append(note(Message(template, n=len(dropped), rows=row_list(dropped))))
     else:  # median
         for j in range(len(features)):
             m = miss[:, j]
             if m.any():
                 med = float(np.median(values[~m, j]))
                 values[m, j] = med
-                notes.append(f"Filled {int(m.sum())} missing value{'s' if m.sum() > 1 else ''} "
-                             f"of {str(features[j])!r} with its median {med:.6g} "
-                             f"(rows {row_list(rows[m])}).")
+                template = (N_("Filled {n} missing values of {column!r} with its median "
+                               "{median:.6g} (rows {rows}).") if m.sum() > 1 else
+                            N_("Filled {n} missing value of {column!r} with its median "
+                               "{median:.6g} (rows {rows})."))
+                notes.append(note(Message(template, n=int(m.sum()), column=str(features[j]),
+                                          median=med, rows=row_list(rows[m]))))
     return keep
 
 
@@ -313,12 +360,14 @@ def drop_unlabelled(keep: np.ndarray, label_missing: Optional[np.ndarray], rows:
         where = rows[label_missing & keep]
         if len(where):
             if missing != "drop":
-                raise DataError(f"The label column {str(label_col)!r} has empty cells (rows "
-                                f"{row_list(where)}): fill them, choose no label column, or "
-                                "drop those rows (missing='drop').")
+                raise DataError(N_("The label column {column!r} has empty cells (rows {rows}): "
+                                   "fill them, choose no label column, or drop those rows "
+                                   "(missing='drop')."), column=str(label_col),
+                                rows=row_list(where))
             keep &= ~label_missing
-            notes.append(f"Dropped {len(where)} row{'s' if len(where) > 1 else ''} without a "
-                         f"label (rows {row_list(where)}).")
+            template = (N_("Dropped {n} rows without a label (rows {rows}).") if len(where) > 1
+                        else N_("Dropped {n} row without a label (rows {rows})."))
+            notes.append(note(Message(template, n=len(where), rows=row_list(where))))
     return keep
 
 
@@ -326,17 +375,22 @@ def check_row_count(keep: np.ndarray, n_clusters: Optional[int]) -> None:
     """Refuse fewer than 2 rows kept, or fewer than ``n_clusters``."""
     n = int(keep.sum())
     dropped_any = n < len(keep)
-    after = " after dropping rows with missing values" if dropped_any else ""
     if n == 0:
-        raise DataError("No rows left" + after + ".")
+        raise DataError(N_("No rows left after dropping rows with missing values.")
+                        if dropped_any else N_("No rows left."))
     if n < 2:
         if not dropped_any:
-            raise DataError("The table has only 1 data row: clustering needs at least 2 objects "
-                            "(one per row, under the header line).")
-        raise DataError(f"Only {n} row left{after}: clustering needs at least 2 objects.")
+            raise DataError(N_("The table has only 1 data row: clustering needs at least 2 "
+                               "objects (one per row, under the header line)."))
+        raise DataError(N_("Only {n} row left after dropping rows with missing values: "
+                           "clustering needs at least 2 objects."), n=n)
     if n_clusters is not None and n < n_clusters:
-        raise DataError(f"Only {n} rows left{after}, fewer than the {n_clusters} clusters asked "
-                        "for: use fewer clusters or more rows.")
+        template = (N_("Only {n} rows left after dropping rows with missing values, fewer than "
+                       "the {n_clusters} clusters asked for: use fewer clusters or more rows.")
+                    if dropped_any else
+                    N_("Only {n} rows left, fewer than the {n_clusters} clusters asked for: use "
+                       "fewer clusters or more rows."))
+        raise DataError(template, n=n, n_clusters=n_clusters)
 
 
 def refuse_constant(features: list, values: np.ndarray) -> None:
@@ -345,11 +399,13 @@ def refuse_constant(features: list, values: np.ndarray) -> None:
                 if np.ptp(values[:, j]) == 0]
     if constant:
         value = values[0, features.index(constant[0])]
-        raise DataError(f"Constant column{'s' if len(constant) > 1 else ''} {names(constant)} "
-                        f"(every row holds the same value, e.g. {value:g}): "
-                        f"{'they carry' if len(constant) > 1 else 'it carries'} no information "
-                        "for clustering and cannot be scaled; leave "
-                        f"{'them' if len(constant) > 1 else 'it'} out of the features.")
+        template = (N_("Constant columns {names} (every row holds the same value, e.g. "
+                       "{value:g}): they carry no information for clustering and cannot be "
+                       "scaled; leave them out of the features.") if len(constant) > 1 else
+                    N_("Constant column {names} (every row holds the same value, e.g. "
+                       "{value:g}): it carries no information for clustering and cannot be "
+                       "scaled; leave it out of the features."))
+        raise DataError(template, names=names(constant), value=value)
 
 
 # ----------------------------------------------------------------------------------- output
@@ -373,6 +429,7 @@ def object_ids(kept: pd.DataFrame, id_col: Any, notes: list) -> Optional[np.ndar
     ids = kept[id_col].to_numpy()
     dup = pd.Series(ids).duplicated(keep=False).to_numpy()
     if dup.any():
-        notes.append(f"The ID column {str(id_col)!r} repeats values (e.g. "
-                     f"{str(ids[np.flatnonzero(dup)[0]])!r}); objects are told apart by row.")
+        notes.append(note(Message(N_("The ID column {column!r} repeats values (e.g. "
+                                     "{value!r}); objects are told apart by row."),
+                                  column=str(id_col), value=str(ids[np.flatnonzero(dup)[0]]))))
     return ids

@@ -158,9 +158,9 @@ def register_method(spec: MethodSpec, *, replace: bool = False) -> MethodSpec:
     if not isinstance(spec, MethodSpec):
         raise TypeError(f"expected a MethodSpec, got {type(spec).__name__}")
     if spec.name in _REGISTRY and not replace:
-        raise ConfigError(f"method: {spec.name!r} is already registered.")
+        raise ConfigError(N_("method: {name!r} is already registered."), name=spec.name)
     if spec.name == "compare":
-        raise ConfigError("method: 'compare' names the comparison of several methods.")
+        raise ConfigError(N_("method: 'compare' names the comparison of several methods."))
     _REGISTRY[spec.name] = spec
     return spec
 
@@ -184,8 +184,8 @@ def get(name: str) -> MethodSpec:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise ConfigError(f"method: unknown method {name!r}; choose one of "
-                          f"{', '.join(_REGISTRY)}.") from None
+        raise ConfigError(N_("method: unknown method {name!r}; choose one of {names}."),
+                          name=name, names=", ".join(_REGISTRY)) from None
 
 
 def resolve(path: Optional[str]) -> Any:

@@ -33,6 +33,7 @@ import numpy as np
 
 from clustering import registry
 from clustering.errors import ConfigError
+from clustering.i18n import Message, N_
 
 #: Format tag written into every file (bumped on incompatible changes).
 FORMAT = "clustermap-run"
@@ -87,21 +88,23 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any) -> Any:
+    """What ``value`` is, for a message: a :class:`~clustering.i18n.Message` ("a string"), or
+    the JSON or Python name of its type."""
     if value is None:
         return "null"
     if isinstance(value, bool):
-        return "a boolean"
+        return Message(N_("a boolean"))
     if isinstance(value, int):
-        return "an integer"
+        return Message(N_("an integer"))
     if isinstance(value, float):
-        return "a number"
+        return Message(N_("a number"))
     if isinstance(value, str):
-        return "a string"
+        return Message(N_("a string"))
     if isinstance(value, (list, tuple)):
-        return "a list"
+        return Message(N_("a list"))
     if isinstance(value, Mapping):
-        return "an object"
+        return Message(N_("an object"))
     return type(value).__name__
 
 
@@ -115,27 +118,34 @@ def check_value(where: str, value: Any, default: Any) -> Any:
         return None  # every optional parameter may be left out
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {_kind(value)} ({value!r}).")
+            raise ConfigError(N_("{where}: expected true or false, got {kind} ({value!r})."),
+                              where=where, kind=_kind(value), value=value)
         return value
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected an integer, got {_kind(value)} ({value!r}).")
+            raise ConfigError(N_("{where}: expected an integer, got {kind} ({value!r})."),
+                              where=where, kind=_kind(value), value=value)
         if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}.")
+            raise ConfigError(N_("{where}: expected an integer, got {value!r}."), where=where,
+                              value=value)
         return int(value)
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {_kind(value)} ({value!r}).")
+            raise ConfigError(N_("{where}: expected a number, got {kind} ({value!r})."),
+                              where=where, kind=_kind(value), value=value)
         if not math.isfinite(float(value)):
-            raise ConfigError(f"{where}: expected a finite number, got {value!r}.")
+            raise ConfigError(N_("{where}: expected a finite number, got {value!r}."),
+                              where=where, value=value)
         return float(value)
     if isinstance(default, str):
         if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {_kind(value)} ({value!r}).")
+            raise ConfigError(N_("{where}: expected a string, got {kind} ({value!r})."),
+                              where=where, kind=_kind(value), value=value)
         return value
     if isinstance(default, (tuple, list)):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {_kind(value)} ({value!r}).")
+            raise ConfigError(N_("{where}: expected a list, got {kind} ({value!r})."),
+                              where=where, kind=_kind(value), value=value)
         if default:
             like = default[0]
             value = [check_value(f"{where}[{i}]", v, like) for i, v in enumerate(value)]
@@ -144,11 +154,12 @@ def check_value(where: str, value: Any, default: Any) -> Any:
     scalar = (bool, int, float, str)
     if isinstance(value, Mapping) or (isinstance(value, (list, tuple)) and not all(
             isinstance(v, scalar) for v in value)) or not isinstance(value, scalar + (list, tuple)):
-        raise ConfigError(f"{where}: expected a number, a string, true/false or a list of "
-                          f"those, got {_kind(value)}.")
+        raise ConfigError(N_("{where}: expected a number, a string, true/false or a list of "
+                             "those, got {kind}."), where=where, kind=_kind(value))
     items = value if isinstance(value, (list, tuple)) else [value]
     if any(isinstance(v, float) and not math.isfinite(v) for v in items):
-        raise ConfigError(f"{where}: expected a finite number, got {value!r}.")
+        raise ConfigError(N_("{where}: expected a finite number, got {value!r}."), where=where,
+                          value=value)
     if isinstance(value, list):
         return tuple(value)
     return value
@@ -158,14 +169,15 @@ def _check_version(obj: Mapping[str, Any]) -> None:
     """Refuse a file of a later format version than this app reads."""
     version = obj.get("version", VERSION)
     if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
-        raise ConfigError(f"version: this app reads versions up to {VERSION}, got {version!r}.")
+        raise ConfigError(N_("version: this app reads versions up to {latest}, got {version!r}."),
+                          latest=VERSION, version=version)
 
 
 def _refuse_unknown(where: str, obj: Mapping[str, Any], known: tuple) -> None:
     unknown = [k for k in obj if k not in known]
     if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown field; {where} has "
-                          f"{', '.join(known)}.")
+        raise ConfigError(N_("{where}.{field}: unknown field; {where} has {fields}."),
+                          where=where, field=unknown[0], fields=", ".join(known))
 
 
 def _depth(value: Any, limit: int, where: str = "") -> None:
@@ -179,10 +191,14 @@ def _depth(value: Any, limit: int, where: str = "") -> None:
             children = [(v, f"{path}[{i}]") for i, v in enumerate(item)]
         else:
             continue
+        if depth >= limit and path:
+            raise ConfigError(N_("{path}: nested more than {limit} levels deep; a run "
+                                 "configuration is a few levels of objects and lists."),
+                              path=path, limit=limit)
         if depth >= limit:
-            raise ConfigError(f"{path or 'The configuration'}: nested more than {limit} levels "
-                              "deep; a run "
-                              "configuration is a few levels of objects and lists.")
+            raise ConfigError(N_("The configuration: nested more than {limit} levels deep; a run "
+                                 "configuration is a few levels of objects and lists."),
+                              limit=limit)
         stack.extend((v, depth + 1, p) for v, p in children)
 
 
@@ -196,15 +212,17 @@ def validate_params(method: str, params: Mapping[str, Any], where: str = "params
     (:func:`check_value`).
     """
     if not isinstance(params, Mapping):
-        raise ConfigError(f"{where}: expected an object of hyper-parameters, got {_kind(params)}.")
+        raise ConfigError(N_("{where}: expected an object of hyper-parameters, got {kind}."),
+                          where=where, kind=_kind(params))
     defaults = default_params(method)
     declared = registry.constraints(method) or {}
     classic = registry.get(method).classic
     out = {}
     for name, value in params.items():
         if name not in defaults:
-            raise ConfigError(f"{where}.{name}: not a parameter of {method}; known: "
-                              f"{', '.join(sorted(defaults))}.")
+            raise ConfigError(N_("{where}.{name}: not a parameter of {method}; known: "
+                                 "{known}."), where=where, name=name, method=method,
+                              known=", ".join(sorted(defaults)))
         if name in declared and not (value is None and classic):
             out[name] = _check_declared(f"{where}.{name}", value, declared[name],
                                         defaults[name])
@@ -234,7 +252,8 @@ def _check_declared(where: str, value: Any, allowed: list, default: Any) -> Any:
 # ----------------------------------------------------------------------------------- data recipe
 def _check_str_or_none(where: str, value: Any) -> Optional[str]:
     if value is not None and not isinstance(value, str):
-        raise ConfigError(f"{where}: expected a column name or null, got {_kind(value)}.")
+        raise ConfigError(N_("{where}: expected a column name or null, got {kind}."),
+                          where=where, kind=_kind(value))
     return value
 
 
@@ -245,11 +264,12 @@ def validate_data(spec: Any, where: str = "data") -> dict:
     example) is where it comes from, how it is read, its aggregates and its column roles.
     """
     if not isinstance(spec, Mapping):
-        raise ConfigError(f"{where}: expected an object describing the data, got {_kind(spec)}.")
+        raise ConfigError(N_("{where}: expected an object describing the data, got {kind}."),
+                          where=where, kind=_kind(spec))
     source = spec.get("source")
     if source not in DATA_SOURCES:
-        raise ConfigError(f"{where}.source: expected one of {', '.join(DATA_SOURCES)}, "
-                          f"got {source!r}.")
+        raise ConfigError(N_("{where}.source: expected one of {sources}, got {source!r}."),
+                          where=where, sources=", ".join(DATA_SOURCES), source=source)
     _refuse_unknown(where, spec, DATA_FIELDS[source])
     if source == "generator":
         return _generator_recipe(spec, where)
@@ -260,7 +280,8 @@ def validate_data(spec: Any, where: str = "data") -> dict:
         out["read"] = _read_recipe(read, f"{where}.read")
     aggs = spec.get("aggregations", [])
     if not isinstance(aggs, list):
-        raise ConfigError(f"{where}.aggregations: expected a list, got {_kind(aggs)}.")
+        raise ConfigError(N_("{where}.aggregations: expected a list, got {kind}."),
+                          where=where, kind=_kind(aggs))
     out["aggregations"] = [_aggregation_recipe(agg, f"{where}.aggregations[{i}]")
                            for i, agg in enumerate(aggs)]
     out["prepare"] = _prepare_recipe(spec.get("prepare"), f"{where}.prepare")
@@ -275,17 +296,20 @@ def _generator_recipe(spec: Mapping[str, Any], where: str) -> dict:
 
     name = spec.get("name")
     if name not in datasets.GENERATORS:
-        raise ConfigError(f"{where}.name: unknown generator {name!r}; choose one of "
-                          f"{', '.join(datasets.GENERATORS)}.")
+        raise ConfigError(N_("{where}.name: unknown generator {name!r}; choose one of "
+                             "{generators}."), where=where, name=name,
+                          generators=", ".join(datasets.GENERATORS))
     params = spec.get("params", {})
     if not isinstance(params, Mapping):
-        raise ConfigError(f"{where}.params: expected an object, got {_kind(params)}.")
+        raise ConfigError(N_("{where}.params: expected an object, got {kind}."), where=where,
+                          kind=_kind(params))
     defaults = datasets.generator_defaults(name)
     checked = {}
     for key, value in params.items():
         if key not in defaults:
-            raise ConfigError(f"{where}.params.{key}: not a parameter of the {name} "
-                              f"generator; known: {', '.join(sorted(defaults))}.")
+            raise ConfigError(N_("{where}.params.{key}: not a parameter of the {name} "
+                                 "generator; known: {known}."), where=where, key=key, name=name,
+                              known=", ".join(sorted(defaults)))
         checked[key] = check_value(f"{where}.params.{key}", value, defaults[key])
     return {"source": "generator", "name": name, "params": checked}
 
@@ -295,10 +319,11 @@ def _csv_origin(spec: Mapping[str, Any], where: str) -> dict:
     digest = spec.get("sha256")
     if not (isinstance(digest, str) and len(digest) == 64
             and all(c in "0123456789abcdef" for c in digest.lower())):
-        raise ConfigError(f"{where}.sha256: expected the file's SHA-256 as 64 hex digits.")
+        raise ConfigError(N_("{where}.sha256: expected the file's SHA-256 as 64 hex digits."),
+                          where=where)
     name = spec.get("file_name", "")
     if not isinstance(name, str):
-        raise ConfigError(f"{where}.file_name: expected a string.")
+        raise ConfigError(N_("{where}.file_name: expected a string."), where=where)
     return {"sha256": digest.lower(), "file_name": name}
 
 
@@ -306,10 +331,12 @@ def _example_origin(spec: Mapping[str, Any], where: str) -> dict:
     """A bundled example: its path, which must lie in the project's ``data/`` folder."""
     path = spec.get("path")
     if not isinstance(path, str) or not path:
-        raise ConfigError(f"{where}.path: expected the example's path inside the project.")
+        raise ConfigError(N_("{where}.path: expected the example's path inside the project."),
+                          where=where)
     full = (ROOT / path).resolve()
     if (ROOT / "data").resolve() not in full.parents:
-        raise ConfigError(f"{where}.path: examples must live in the project's data/ folder.")
+        raise ConfigError(N_("{where}.path: examples must live in the project's data/ folder."),
+                          where=where)
     return {"path": path}
 
 
@@ -318,7 +345,8 @@ def _read_recipe(read: Any, where: str) -> dict:
     from clustering import tables
 
     if not isinstance(read, Mapping):
-        raise ConfigError(f"{where}: expected an object, got {_kind(read)}.")
+        raise ConfigError(N_("{where}: expected an object, got {kind}."), where=where,
+                          kind=_kind(read))
     _refuse_unknown(where, read, READ_FIELDS)
     return tables.read_options(read.get("delimiter"), read.get("encoding"), f"{where}.",
                                sheet=read.get("sheet"))
@@ -327,23 +355,27 @@ def _read_recipe(read: Any, where: str) -> dict:
 def _aggregation_recipe(agg: Any, where: str) -> dict:
     """One aggregation (:func:`clustering.aggregation.aggregate`): groups, criterion, weights."""
     if not isinstance(agg, Mapping) or not isinstance(agg.get("groups"), Mapping):
-        raise ConfigError(f"{where}.groups: expected an object of aggregate name -> columns.")
+        raise ConfigError(N_("{where}.groups: expected an object of aggregate name -> columns."),
+                          where=where)
     _refuse_unknown(where, agg, AGGREGATION_FIELDS)
     groups = {}
     for g, cols in agg["groups"].items():
         if not isinstance(cols, (list, tuple)) or not all(isinstance(c, str) for c in cols):
-            raise ConfigError(f"{where}.groups.{g}: expected a list of column names.")
+            raise ConfigError(N_("{where}.groups.{group}: expected a list of column names."),
+                              where=where, group=g)
         groups[str(g)] = list(cols)
     criterion = agg.get("criterion", "Phi")
     if not isinstance(criterion, str) or not criterion:
-        raise ConfigError(f"{where}.criterion: expected a column name.")
+        raise ConfigError(N_("{where}.criterion: expected a column name."), where=where)
     weights = agg.get("weights")
     if weights is not None and not isinstance(weights, Mapping):
-        raise ConfigError(f"{where}.weights: expected an object of column -> weight or null.")
+        raise ConfigError(N_("{where}.weights: expected an object of column -> weight or null."),
+                          where=where)
     item = {"groups": groups, "criterion": criterion}
     overwrite = agg.get("overwrite", False)
     if not isinstance(overwrite, bool):
-        raise ConfigError(f"{where}.overwrite: expected true or false, got {_kind(overwrite)}.")
+        raise ConfigError(N_("{where}.overwrite: expected true or false, got {kind}."),
+                          where=where, kind=_kind(overwrite))
     if overwrite:
         item["overwrite"] = True
     if weights is not None:
@@ -356,21 +388,21 @@ def _prepare_recipe(prep: Any, where: str) -> dict:
     """The column roles, the missing-value policy and the scaling (:func:`clustering.tables.
     prepare`)."""
     if not isinstance(prep, Mapping):
-        raise ConfigError(f"{where}: expected an object with the column roles.")
+        raise ConfigError(N_("{where}: expected an object with the column roles."), where=where)
     _refuse_unknown(where, prep, PREPARE_FIELDS)
     features = prep.get("feature_columns")
     if not isinstance(features, (list, tuple)) or not features or not all(
             isinstance(c, str) for c in features):
-        raise ConfigError(f"{where}.feature_columns: expected a non-empty list of "
-                          "column names.")
+        raise ConfigError(N_("{where}.feature_columns: expected a non-empty list of "
+                             "column names."), where=where)
     missing = prep.get("missing", "refuse")
     if missing not in MISSING:
-        raise ConfigError(f"{where}.missing: expected one of {', '.join(MISSING)}, "
-                          f"got {missing!r}.")
+        raise ConfigError(N_("{where}.missing: expected one of {choices}, got {missing!r}."),
+                          where=where, choices=", ".join(MISSING), missing=missing)
     scaling = prep.get("scaling", "standard")
     if scaling not in SCALING:
-        raise ConfigError(f"{where}.scaling: expected one of {', '.join(SCALING)}, "
-                          f"got {scaling!r}.")
+        raise ConfigError(N_("{where}.scaling: expected one of {choices}, got {scaling!r}."),
+                          where=where, choices=", ".join(SCALING), scaling=scaling)
     return {
         "feature_columns": list(features),
         "id_column": _check_str_or_none(f"{where}.id_column", prep.get("id_column")),
@@ -406,28 +438,30 @@ class RunConfig:
     def from_dict(cls, obj: Any) -> "RunConfig":
         """Validate a decoded configuration (field by field)."""
         if not isinstance(obj, Mapping):
-            raise ConfigError("The configuration must be a JSON object.")
+            raise ConfigError(N_("The configuration must be a JSON object."))
         _depth(obj, MAX_DEPTH)
         if obj.get("format") == COMPARISON_FORMAT:
-            raise ConfigError("format: this is a comparison of several methods; repeat it on "
-                              "the Compare page (or with load_comparison).")
+            raise ConfigError(N_("format: this is a comparison of several methods; repeat it "
+                                 "on the Compare page (or with load_comparison)."))
         if obj.get("format", FORMAT) != FORMAT:
-            raise ConfigError(f"format: not a clustermap run configuration "
-                              f"(expected {FORMAT!r}, got {obj.get('format')!r}).")
+            raise ConfigError(N_("format: not a clustermap run configuration "
+                                 "(expected {expected!r}, got {format!r})."), expected=FORMAT,
+                              format=obj.get("format"))
         _check_version(obj)
         method = obj.get("method")
         if not isinstance(method, str) or method not in method_names():
-            raise ConfigError(f"method: unknown method {method!r}; choose one of "
-                              f"{', '.join(method_names())}.")
+            raise ConfigError(N_("method: unknown method {method!r}; choose one of "
+                                 "{methods}."), method=method, methods=", ".join(method_names()))
         unknown = set(obj) - {"format", "version", "method", "params", "data", "note"}
         if unknown:
-            raise ConfigError(f"{sorted(unknown)[0]}: unknown field; a configuration has "
-                              "format, version, method, params, data and note.")
+            raise ConfigError(N_("{field}: unknown field; a configuration has "
+                                 "format, version, method, params, data and note."),
+                              field=sorted(unknown)[0])
         params = validate_params(method, obj.get("params", {}))
         data = validate_data(obj.get("data"))
         note = obj.get("note", "")
         if not isinstance(note, str):
-            raise ConfigError("note: expected a string.")
+            raise ConfigError(N_("note: expected a string."))
         return cls(method=method, params=params, data=data, note=note)
 
     @classmethod
@@ -463,8 +497,8 @@ def _check_nesting(text: str) -> None:
     bare = _JSON_STRING.sub('""', text).encode("ascii", "replace")
     steps = _BRACKET_STEP[np.frombuffer(bare, dtype=np.uint8)]
     if steps.size and np.cumsum(steps, dtype=np.int64).max() > MAX_DEPTH:
-        raise ConfigError(f"The configuration nests objects or lists more than {MAX_DEPTH} "
-                          "levels deep: it is not a run configuration.")
+        raise ConfigError(N_("The configuration nests objects or lists more than {limit} "
+                             "levels deep: it is not a run configuration."), limit=MAX_DEPTH)
 
 
 def _unique_keys(pairs: list) -> dict:
@@ -479,8 +513,8 @@ def _unique_keys(pairs: list) -> dict:
     if len(obj) != len(pairs):
         counts = Counter(k for k, _ in pairs)
         dups = sorted(k for k, n in counts.items() if n > 1)
-        raise ConfigError(f"{dups[0]}: the field is given more than once in one object; "
-                          "keep one.")
+        raise ConfigError(N_("{field}: the field is given more than once in one object; "
+                             "keep one."), field=dups[0])
     return obj
 
 
@@ -488,29 +522,30 @@ def parse_json(text: Union[str, bytes]) -> Any:
     """Strict, bounded JSON parsing of a saved file (see :meth:`RunConfig.from_json`)."""
     size = len(text.encode("utf-8")) if isinstance(text, str) else len(text)
     if size > MAX_CONFIG_BYTES:
-        raise ConfigError(f"The configuration is {size} bytes, over the limit of "
-                          f"{MAX_CONFIG_BYTES} bytes: a saved run takes a few kilobytes; "
-                          "is this the right file?")
+        raise ConfigError(N_("The configuration is {size} bytes, over the limit of "
+                             "{limit} bytes: a saved run takes a few kilobytes; "
+                             "is this the right file?"), size=size, limit=MAX_CONFIG_BYTES)
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as err:
-            raise ConfigError("The configuration file is not UTF-8 text.") from err
+            raise ConfigError(N_("The configuration file is not UTF-8 text.")) from err
     _check_nesting(text)
 
     def constant(token: str):
-        raise ConfigError(f"The configuration holds {token}, which is not a JSON number: "
-                          "write a finite number (or null).")
+        raise ConfigError(N_("The configuration holds {token}, which is not a JSON number: "
+                             "write a finite number (or null)."), token=token)
 
     try:
         obj = json.loads(text, parse_constant=constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as err:
-        raise ConfigError(f"The configuration is not valid JSON (line {err.lineno}, "
-                          f"column {err.colno}: {err.msg}).") from err
+        raise ConfigError(N_("The configuration is not valid JSON (line {line}, "
+                             "column {column}: {error})."), line=err.lineno, column=err.colno,
+                          error=err.msg) from err
     except (ValueError, RecursionError) as err:  # e.g. an integer of 5000 digits
         if isinstance(err, ConfigError):
             raise
-        raise ConfigError(f"The configuration cannot be read: {err}.") from err
+        raise ConfigError(N_("The configuration cannot be read: {error}."), error=str(err)) from err
     return obj
 
 
@@ -542,32 +577,33 @@ class ComparisonConfig:
     @classmethod
     def from_dict(cls, obj: Any) -> "ComparisonConfig":
         if not isinstance(obj, Mapping):
-            raise ConfigError("The configuration must be a JSON object.")
+            raise ConfigError(N_("The configuration must be a JSON object."))
         _depth(obj, MAX_DEPTH)
         if obj.get("format") != COMPARISON_FORMAT:
             if obj.get("format", FORMAT) == FORMAT and "method" in obj:
-                raise ConfigError(f"format: this is the configuration of one "
-                                  f"{obj.get('method')!r} run; repeat it on that method's "
-                                  "page.")
-            raise ConfigError(f"format: not a clustermap comparison (expected "
-                              f"{COMPARISON_FORMAT!r}, got {obj.get('format')!r}).")
+                raise ConfigError(N_("format: this is the configuration of one "
+                                     "{method!r} run; repeat it on that method's page."),
+                                  method=obj.get("method"))
+            raise ConfigError(N_("format: not a clustermap comparison (expected "
+                                 "{expected!r}, got {format!r})."), expected=COMPARISON_FORMAT,
+                              format=obj.get("format"))
         _check_version(obj)
         _refuse_unknown("comparison", obj, ("format", "version", "methods", "data", "note"))
         methods = obj.get("methods")
         if not isinstance(methods, Mapping) or not methods:
-            raise ConfigError("methods: expected an object of method name -> parameters with "
-                              "at least one method.")
+            raise ConfigError(N_("methods: expected an object of method name -> parameters "
+                                 "with at least one method."))
         known = method_names()
         checked = {}
         for name, params in methods.items():
             if name not in known:
-                raise ConfigError(f"methods.{name}: unknown method; choose among "
-                                  f"{', '.join(known)}.")
+                raise ConfigError(N_("methods.{name}: unknown method; choose among "
+                                     "{known}."), name=name, known=", ".join(known))
             checked[name] = validate_params(name, params, where=f"methods.{name}")
         data = validate_data(obj.get("data"))
         note = obj.get("note", "")
         if not isinstance(note, str):
-            raise ConfigError("note: expected a string.")
+            raise ConfigError(N_("note: expected a string."))
         return cls(methods=checked, data=data, note=note)
 
     @classmethod
@@ -599,6 +635,7 @@ def load_config(source: Union[str, bytes, Path, Any]) -> RunConfig:
         try:
             source = Path(source).read_bytes()
         except OSError as err:
-            raise ConfigError(f"Cannot read the configuration file: {err}.") from err
+            raise ConfigError(N_("Cannot read the configuration file: {error}."),
+                              error=str(err)) from err
     return RunConfig.from_json(source)
 

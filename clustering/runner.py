@@ -20,6 +20,7 @@ import numpy as np
 
 from clustering import registry
 from clustering.errors import ConfigError
+from clustering.i18n import N_
 from clustering.runconfig import ROOT, RunConfig, validate_data
 
 # ----------------------------------------------------------------------------------- running
@@ -48,12 +49,18 @@ def load_table(data: Mapping[str, Any], csv: Any = None):
     else:
         raw = _csv_bytes(csv)
         if not raw:
-            name = data.get("file_name") or "the CSV file"
-            raise ConfigError(f"data: this run used the uploaded file {name!r}; upload it again "
-                              "to repeat the run.")
+            name = data.get("file_name")
+            if not name:
+                raise ConfigError(N_("data: this run used the uploaded file 'the CSV file'; "
+                                     "upload it again to repeat the run."))
+            raise ConfigError(N_("data: this run used the uploaded file {name!r}; upload it "
+                                 "again to repeat the run."), name=name)
         if sha256_of(raw) != data["sha256"]:
-            raise ConfigError(f"data.sha256: the file given differs from the one the run used "
-                              f"({data.get('file_name') or 'unnamed'}); give the same file.")
+            if not data.get("file_name"):
+                raise ConfigError(N_("data.sha256: the file given differs from the one the run "
+                                     "used (unnamed); give the same file."))
+            raise ConfigError(N_("data.sha256: the file given differs from the one the run used "
+                                 "({name}); give the same file."), name=data["file_name"])
     frame = tables.read_csv(raw, **data.get("read", {}))
     for agg in data.get("aggregations", []):
         kwargs = {"criterion": agg["criterion"]}
@@ -168,7 +175,7 @@ def qbm_flags(est, frame) -> None:
 def save_keras_model(est, dataset, path: str) -> None:
     """``--save-model`` of a network: its Keras model (a ``.keras`` file)."""
     if not str(path).endswith(".keras"):
-        raise ConfigError("--save-model: a Keras model file must end in .keras.")
+        raise ConfigError(N_("--save-model: a Keras model file must end in .keras."))
     est.model_.save(path)
 
 
@@ -178,6 +185,7 @@ def save_codebook(est, dataset, path: str) -> None:
 
     som = getattr(est, "best_map_", est)
     if som is None:
-        raise ConfigError("--save-model: the ensemble kept no map whose codebook could be saved.")
+        raise ConfigError(N_("--save-model: the ensemble kept no map whose codebook could be "
+                             "saved."))
     frame = export.codebook_frame(som, dataset.feature_names)
     Path(path).write_bytes(export.csv_bytes(frame))

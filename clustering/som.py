@@ -51,6 +51,7 @@ from clustering import distributed, limits
 from clustering import memory as budget
 from clustering.constraints import Interval, StrOptions, check_params
 from clustering.errors import ConfigError, DataError
+from clustering.i18n import Message, N_
 from clustering.lattice import (LATTICES, lattice_adjacency, lattice_coordinates,
                                 lattice_sq_distances, suggest_lattice, umatrix_values)
 from clustering.planning import Plan
@@ -87,21 +88,26 @@ def check_execution_params(params: dict) -> None:
 def check_sides(rows, cols) -> None:
     """Both lattice sides given, or neither (the 5 sqrt(N) rule)."""
     if (rows is None) != (cols is None):
-        raise ConfigError("rows, cols: give both lattice sides, or neither for the 5 sqrt(N) "
-                          "rule.")
+        raise ConfigError(N_("rows, cols: give both lattice sides, or neither for the 5 sqrt(N) "
+                             "rule."))
 
 
 def _check_n_objects(X: np.ndarray, what: str) -> None:
     if X.shape[0] < 2:
-        raise DataError(f"X: {what} needs at least 2 objects, got {X.shape[0]} sample.")
+        if what == "a map":
+            raise DataError(N_("X: a map needs at least 2 objects, got {n} sample."),
+                            n=X.shape[0])
+        raise DataError(N_("X: {what} needs at least 2 objects, got {n} sample."), what=what,
+                        n=X.shape[0])
 
 
 def _check_lattice(units: int, n_clusters: int) -> None:
     if units < 2:
-        raise ConfigError("rows, cols: a map needs at least 2 units.")
+        raise ConfigError(N_("rows, cols: a map needs at least 2 units."))
     if n_clusters > units:
-        raise ConfigError(f"n_clusters: {n_clusters} clusters cannot be formed from "
-                          f"{units} cells; enlarge the lattice or lower n_clusters.")
+        raise ConfigError(N_("n_clusters: {k} clusters cannot be formed from {units} cells; "
+                             "enlarge the lattice or lower n_clusters."), k=n_clusters,
+                          units=units)
 
 
 def _check_steps(mode: str, n_steps: int, conv: int, automatic: bool, units: int,
@@ -110,13 +116,17 @@ def _check_steps(mode: str, n_steps: int, conv: int, automatic: bool, units: int
     presentations online, ``epochs`` passes over the data in batch mode, and in epoch mode
     both: ``som_steps`` on the presentations (epochs x objects), ``epochs`` on the epochs."""
     where = "n_steps + convergence_steps" if conv else "n_steps"
-    auto = "" if not automatic else (f" (null: 500 x {units} units / {n_objects} objects)"
-                                     if mode == "epoch" else f" (null: 500 x {units} units)")
-    steps = f"{n_steps} + {conv}{auto}" if conv else f"{n_steps}"
+    auto = "" if not automatic else (
+        Message(N_(" (null: 500 x {units} units / {objects} objects)"), units=units,
+                objects=n_objects) if mode == "epoch" else
+        Message(N_(" (null: 500 x {units} units)"), units=units))
+    steps = Message("{steps} + {conv}{auto}", steps=n_steps, conv=conv, auto=auto) if conv \
+        else f"{n_steps}"
     if mode == "epoch":
-        epochs = f"({steps})" if conv else steps
+        epochs = Message("({steps})", steps=steps) if conv else steps
         limits.check("som_steps", (n_steps + conv) * n_objects, where,
-                     f"{epochs} epochs x {n_objects} objects")
+                     Message(N_("{epochs} epochs x {objects} objects"), epochs=epochs,
+                             objects=n_objects))
     limits.check("som_steps" if mode == "online" else "epochs", n_steps + conv, where,
                  steps if conv else None)
 
@@ -127,17 +137,23 @@ def _check_memory(memory: dict, limit: int, units: int, n: int, p: int) -> None:
     if memory["total"] <= limit:
         return
     big = max((k for k in memory if k != "total"), key=lambda k: memory[k])
-    hint = {"lattice": "use a smaller lattice (rows x cols)",
-            "chunk": "lower chunk_size",
-            "data": "cluster a sample of the rows",
-            "per_object": "cluster a sample of the rows",
-            "partials": "lower chunk_size or run locally"}[big]
+    hint = {"lattice": N_("use a smaller lattice (rows x cols)"),
+            "chunk": N_("lower chunk_size"),
+            "data": N_("cluster a sample of the rows"),
+            "per_object": N_("cluster a sample of the rows"),
+            "partials": N_("lower chunk_size or run locally")}[big]
+    part = {"lattice": N_("mostly its lattice arrays, {size}"),
+            "chunk": N_("mostly its chunk arrays, {size}"),
+            "data": N_("mostly its data arrays, {size}"),
+            "per_object": N_("mostly its per-object arrays, {size}"),
+            "partials": N_("mostly its partials arrays, {size}")}[big]
     fmt = budget.fmt_bytes
     raise ConfigError(
-        f"memory_limit: a {units}-unit SOM on {n} x {p} objects needs about "
-        f"{fmt(memory['total'])} (mostly its {big.replace('_', '-')} arrays, "
-        f"{fmt(memory[big])}), above the limit of {fmt(limit)}. Raise "
-        f"memory_limit or the environment variable {budget.MEMORY_ENV}, or {hint}.")
+        N_("memory_limit: a {units}-unit SOM on {n} x {p} objects needs about {need} ({part}), "
+           "above the limit of {limit}. Raise memory_limit or the environment variable {env}, "
+           "or {hint}."), units=units, n=n, p=p, need=fmt(memory["total"]),
+        part=Message(part, size=fmt(memory[big])), limit=fmt(limit), env=budget.MEMORY_ENV,
+        hint=Message(hint))
 
 
 # ----------------------------------------------------------------------------------- initialisation
@@ -182,8 +198,9 @@ def _group_cells(W: np.ndarray, M: int, method: str, rng, adjacency: np.ndarray)
 
     distinct = np.unique(W, axis=0).shape[0]
     if distinct < M:
-        raise DataError(f"X: the map has only {distinct} distinct cells; it cannot be "
-                        f"grouped into {M} clusters (too few distinct objects?).")
+        raise DataError(N_("X: the map has only {distinct} distinct cells; it cannot be "
+                           "grouped into {k} clusters (too few distinct objects?)."),
+                        distinct=distinct, k=M)
     # a few hundred codebook vectors never gain from threads, and right after the training's
     # BLAS calls OpenMP threads fight the BLAS threads (seconds on 2 cores)
     with threadpool_limits(limits=1):
@@ -481,8 +498,8 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
         if not isinstance(self.init, str):
             W = np.array(self.init, dtype=np.float64)
             if W.shape != (units, p):
-                raise ConfigError(f"init: expected initial weights of shape ({units}, {p}), got "
-                                  f"{W.shape}.")
+                raise ConfigError(N_("init: expected initial weights of shape ({units}, {p}), "
+                                     "got {shape}."), units=units, p=p, shape=W.shape)
             return W
         if self.init == "sample":
             idx = rng.choice(X.shape[0], units, replace=X.shape[0] < units)

@@ -27,6 +27,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from clustering.errors import ConfigError
+from clustering.i18n import N_
 from clustering.lattice import neighbourhood
 from clustering.progress import Progress, stop_requested
 
@@ -395,9 +396,9 @@ _EPOCH_KERNEL: dict = {}
 def require_numba() -> None:
     """Refuse ``mode="epoch"`` where numba is not installed (checked without importing it)."""
     if importlib.util.find_spec("numba") is None:
-        raise ConfigError("mode: 'epoch' training is compiled with numba, which is not "
-                          "installed; install numba>=0.59 (requirements.txt) or use "
-                          "mode='online' or 'batch'.")
+        raise ConfigError(N_("mode: 'epoch' training is compiled with numba, which is not "
+                             "installed; install numba>=0.59 (requirements.txt) or use "
+                             "mode='online' or 'batch'."))
 
 
 def epoch_kernel():

@@ -8,6 +8,7 @@ limit, its setting and its environment variable (principle 3 of the README).
 from __future__ import annotations
 
 from clustering.errors import DataError
+from clustering.i18n import Message, N_
 from clustering.table_messages import size_text
 
 __all__ = ["LIMIT_ENV", "MEMORY_PER_CELL", "MEMORY_PER_BYTE", "estimate_memory", "setting",
@@ -33,32 +34,41 @@ def estimate_memory(n_bytes: int, n_rows: int, n_columns: int) -> int:
     return MEMORY_PER_BYTE * int(n_bytes) + MEMORY_PER_CELL * int(n_rows) * int(n_columns)
 
 
-def setting(name: str) -> str:
+def setting(name: str) -> Message:
     """``"setting max_rows, environment variable CLUSTERMAP_MAX_ROWS"``."""
-    return f"setting {name}, environment variable {LIMIT_ENV[name]}"
+    return Message(N_("setting {name}, environment variable {env}"), name=name,
+                   env=LIMIT_ENV[name])
 
 
-def over_limit(stated: str, name: str, limit: str, advice: str) -> DataError:
+def over_limit(stated, name: str, limit, advice) -> DataError:
     """``"<stated>, over the limit of <limit> (<setting>). <advice>"``, e.g.
-    ``over_limit("The table has 9 columns", "max_columns", "5", "Keep ...")``."""
-    return DataError(f"{stated}, over the limit of {limit} ({setting(name)}). {advice}")
+    ``over_limit(Message(N_("The table has {n} columns"), n=9), "max_columns", 5, ...)``
+    (``stated``, ``limit`` and ``advice``: text or messages)."""
+    return DataError(N_("{stated}, over the limit of {limit} ({setting}). {advice}"),
+                     stated=stated, limit=limit, setting=setting(name), advice=advice)
 
 
 def check_shape(what: str, n_bytes: int, n_rows: int, n_columns: int, lim, *,
                 rows_exact: bool = True) -> None:
-    """Refuse a table of ``n_rows`` x ``n_columns`` (``what``: "The table", "Sheet 'a'") over
+    """Refuse a table of ``n_rows`` x ``n_columns`` (``what``: a message naming it, "The table",
+    "Sheet 'a'") over
     ``lim``'s column, row or memory limit, before its cells are parsed. ``rows_exact`` False:
     ``n_rows`` is an upper bound (a CSV's lines), so only the memory estimate uses it."""
     if n_columns > lim.max_columns:
-        raise over_limit(f"{what} has {n_columns} columns", "max_columns", str(lim.max_columns),
-                         "Keep the columns you need or raise the limit.")
+        raise over_limit(Message(N_("{what} has {n} columns"), what=what, n=n_columns),
+                         "max_columns", lim.max_columns,
+                         Message(N_("Keep the columns you need or raise the limit.")))
     if rows_exact and n_rows > lim.max_rows:
-        raise over_limit(f"{what} has {n_rows} rows under its header", "max_rows",
-                         str(lim.max_rows), "Use a sample of the rows or raise the limit.")
+        raise over_limit(Message(N_("{what} has {n} rows under its header"), what=what,
+                                 n=n_rows), "max_rows", lim.max_rows,
+                         Message(N_("Use a sample of the rows or raise the limit.")))
     need = estimate_memory(n_bytes, n_rows, n_columns)
     if need > lim.max_memory:
-        lines = "rows" if rows_exact else "lines"
-        raise over_limit(f"Reading {what[0].lower() + what[1:]} would take about "
-                         f"{size_text(need)} of memory ({n_rows} {lines} x {n_columns} columns)",
+        stated = (N_("{what}: reading it would take about {size} of memory ({rows} rows x "
+                     "{columns} columns)") if rows_exact else
+                  N_("{what}: reading it would take about {size} of memory ({rows} lines x "
+                     "{columns} columns)"))
+        raise over_limit(Message(stated, what=what, size=size_text(need), rows=n_rows,
+                                 columns=n_columns),
                          "max_memory", size_text(lim.max_memory),
-                         "Use fewer rows or columns, or raise the limit.")
+                         Message(N_("Use fewer rows or columns, or raise the limit.")))

@@ -60,6 +60,7 @@ from clustering import csv_reader, prepare_steps as steps, workbook
 from clustering.cell_numbers import NA_TOKENS
 from clustering.csv_reader import DELIMITER_NAMES, DELIMITERS, ENCODINGS
 from clustering.errors import ConfigError, DataError
+from clustering.i18n import Message, N_
 from clustering.table_limits import LIMIT_ENV, check_shape, estimate_memory, setting
 from clustering.table_messages import size_text
 
@@ -102,7 +103,8 @@ class Limits:
         for name in ("max_rows", "max_columns", "max_bytes", "max_memory"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"{name}: expected a positive whole number, got {value!r}.")
+                raise ConfigError(N_("{name}: expected a positive whole number, got {value!r}."),
+                                  name=name, value=value)
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Limits":
@@ -116,12 +118,16 @@ class Limits:
                 continue
             m = re.fullmatch(r"(\d+)\s*([kKmMgG]?)(?:i?[bB])?", text.replace("_", ""))
             if m is None or (m.group(2) and name in ("max_rows", "max_columns")):
-                unit = " (a unit K, M or G may follow)" if name in ("max_bytes", "max_memory") \
-                    else ""
-                raise ConfigError(f"{var}: expected a positive whole number{unit}, got {text!r}.")
+                if name in ("max_bytes", "max_memory"):
+                    raise ConfigError(N_("{name}: expected a positive whole number (a unit K, M "
+                                         "or G may follow), got {value!r}."), name=var,
+                                      value=text)
+                raise ConfigError(N_("{name}: expected a positive whole number, got {value!r}."),
+                                  name=var, value=text)
             given[name] = int(m.group(1)) * _UNITS[m.group(2).lower()]
             if given[name] < 1:
-                raise ConfigError(f"{var}: expected a positive whole number, got {text!r}.")
+                raise ConfigError(N_("{name}: expected a positive whole number, got {value!r}."),
+                                  name=var, value=text)
         return cls(**given)
 
 
@@ -197,7 +203,8 @@ def _limits(limits: Optional[Limits], **overrides: Optional[int]) -> Limits:
     """``limits`` (default :data:`DEFAULT_LIMITS`, read now) with the ``overrides`` given."""
     base = DEFAULT_LIMITS if limits is None else limits
     if not isinstance(base, Limits):
-        raise ConfigError(f"limits: expected a Limits object, got {type(base).__name__}.")
+        raise ConfigError(N_("limits: expected a Limits object, got {type}."),
+                          type=type(base).__name__)
     given = {k: v for k, v in overrides.items() if v is not None}
     return replace(base, **given) if given else base
 
@@ -212,20 +219,22 @@ def read_options(delimiter: Any = None, encoding: Any = None, where: str = "",
     out = {}
     if sheet is not None:
         if not isinstance(sheet, str) or not sheet:
-            raise ConfigError(f"{where}sheet: expected a sheet's name (or none for the first "
-                              f"sheet), got {sheet!r}.")
+            raise ConfigError(N_("{where}sheet: expected a sheet's name (or none for the first "
+                                 "sheet), got {value!r}."), where=where, value=sheet)
         out["sheet"] = sheet
     if delimiter is not None:
         by_name = {v: k for k, v in DELIMITER_NAMES.items()}
         delimiter = by_name.get(delimiter, delimiter)
         if delimiter not in DELIMITERS:
-            raise ConfigError(f"{where}delimiter: expected one of comma, semicolon, tab (or none "
-                              f"to detect it), got {delimiter!r}.")
+            raise ConfigError(N_("{where}delimiter: expected one of comma, semicolon, tab (or "
+                                 "none to detect it), got {value!r}."), where=where,
+                              value=delimiter)
         out["delimiter"] = delimiter
     if encoding is not None:
         if not isinstance(encoding, str) or encoding.lower() not in ENCODINGS:
-            raise ConfigError(f"{where}encoding: expected one of {', '.join(ENCODINGS)} (or none "
-                              f"to detect it), got {encoding!r}.")
+            raise ConfigError(N_("{where}encoding: expected one of {encodings} (or none to "
+                                 "detect it), got {value!r}."), where=where,
+                              encodings=", ".join(ENCODINGS), value=encoding)
         out["encoding"] = encoding.lower()
     return out
 
@@ -276,13 +285,13 @@ def read_csv(source: Any, *, delimiter: Optional[str] = None, encoding: Optional
     if workbook.is_workbook_bytes(data):
         return workbook.read_workbook(data, forced.get("sheet"), limits=lim)
     if "sheet" in forced:
-        raise ConfigError(f"sheet: {sheet!r} was given but the file is a text CSV, not a "
-                          "workbook; leave the sheet out.")
+        raise ConfigError(N_("sheet: {sheet!r} was given but the file is a text CSV, not a "
+                             "workbook; leave the sheet out."), sheet=sheet)
     text, encoding = csv_reader.text_of(data, forced.get("encoding"))
     delimiter = forced.get("delimiter") or csv_reader.sniff_delimiter(text)
     body, first_row, names = csv_reader.split_header(text, delimiter)
-    check_shape("The table", len(data), csv_reader.line_count(body, lim.max_rows), len(names),
-                lim, rows_exact=False)
+    check_shape(Message(N_("The table")), len(data), csv_reader.line_count(body, lim.max_rows),
+                len(names), lim, rows_exact=False)
     cells = csv_reader.parse_cells(body, delimiter, first_row, lim.max_rows)
     stripped, filled, rows = csv_reader.data_rows(cells, first_row, lim.max_rows)
     keep, names = csv_reader.name_columns(names, filled)
@@ -324,7 +333,8 @@ def prepare(frame: pd.DataFrame, *, feature_columns: Optional[Sequence[Any]] = N
         columns, too few rows, or over a limit. ConfigError for a bad option.
     """
     if not isinstance(frame, pd.DataFrame):
-        raise DataError(f"Expected a table (pandas DataFrame), got {type(frame).__name__}.")
+        raise DataError(N_("Expected a table (pandas DataFrame), got {type}."),
+                        type=type(frame).__name__)
     missing = steps.check_choice("missing", missing, MISSING_POLICIES)
     scaling = steps.check_choice("scaling", scaling, SCALINGS)
     steps.check_n_clusters(n_clusters)
@@ -379,21 +389,25 @@ def load_csv(source: Any, **kwargs: Any) -> Dataset:
     try:
         return prepare(frame, limits=lim, **kwargs)
     except TypeError as err:
-        raise ConfigError(f"load_csv: {err}") from err
+        raise ConfigError(N_("load_csv: {error}"), error=str(err)) from err
 
 
 def check_size(n_rows: Any, n_columns: Any, limits: Optional[Limits] = None,
-               what: str = "The data") -> None:
+               what: str = Message(N_("The data"))) -> None:
     """Refuse data of ``n_rows`` x ``n_columns`` over the row or column limit before it is made
     (a generator's points); entries that are not whole numbers are left to the maker's checks."""
     lim = _limits(limits)
-    for count, limit, name, unit in ((n_rows, lim.max_rows, "max_rows", "rows (points)"),
-                                     (n_columns, lim.max_columns, "max_columns",
-                                      "columns (features)")):
+    for count, limit, name, template in (
+            (n_rows, lim.max_rows, "max_rows",
+             N_("{what} would have {n} rows (points), over the limit of {limit} ({setting}). "
+                "Ask for fewer or raise the limit.")),
+            (n_columns, lim.max_columns, "max_columns",
+             N_("{what} would have {n} columns (features), over the limit of {limit} "
+                "({setting}). Ask for fewer or raise the limit."))):
         if isinstance(count, (int, np.integer)) and not isinstance(count, bool) \
                 and count > limit:
-            raise DataError(f"{what} would have {int(count)} {unit}, over the limit of {limit} "
-                            f"({setting(name)}). Ask for fewer or raise the limit.")
+            raise DataError(template, what=what, n=int(count), limit=limit,
+                            setting=setting(name))
 
 
 def from_arrays(X: Any, y: Any = None, feature_names: Optional[Sequence[str]] = None) -> Dataset:
@@ -412,32 +426,36 @@ def from_arrays(X: Any, y: Any = None, feature_names: Optional[Sequence[str]] = 
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise DataError(f"X: expected an array of numbers ({err}).") from err
+        raise DataError(N_("X: expected an array of numbers ({error})."),
+                        error=str(err)) from err
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape[1] < 1:
-        raise DataError(f"X: expected a 2-D array (objects x features), got shape {arr.shape}.")
+        raise DataError(N_("X: expected a 2-D array (objects x features), got shape {shape}."),
+                        shape=arr.shape)
     if arr.shape[0] < 2:
-        raise DataError(f"X: clustering needs at least 2 objects, got {arr.shape[0]}.")
+        raise DataError(N_("X: clustering needs at least 2 objects, got {n}."), n=arr.shape[0])
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise DataError(f"X: non-finite value {arr[bad[0], bad[1]]} at row {bad[0]}, column "
-                        f"{bad[1]}.")
+        raise DataError(N_("X: non-finite value {value} at row {row}, column {column}."),
+                        value=arr[bad[0], bad[1]], row=bad[0], column=bad[1])
     if feature_names is None:
         names = [f"x{j + 1}" for j in range(arr.shape[1])]
     else:
         names = [str(f) for f in feature_names]
         if len(names) != arr.shape[1]:
-            raise DataError(f"feature_names: {len(names)} names for {arr.shape[1]} features.")
+            raise DataError(N_("feature_names: {n} names for {d} features."), n=len(names),
+                            d=arr.shape[1])
         if len(set(names)) != len(names):
-            raise DataError("feature_names: the names must differ.")
+            raise DataError(N_("feature_names: the names must differ."))
     raw = pd.DataFrame(arr, columns=names)
     frame = raw.copy()
     labels = label_names = None
     if y is not None:
         yy = np.asarray(y)
         if yy.ndim != 1 or len(yy) != arr.shape[0]:
-            raise DataError(f"y: expected {arr.shape[0]} labels, got shape {yy.shape}.")
+            raise DataError(N_("y: expected {n} labels, got shape {shape}."), n=arr.shape[0],
+                            shape=yy.shape)
         if np.issubdtype(yy.dtype, np.integer) or np.issubdtype(yy.dtype, np.bool_):
             labels = yy.astype(np.int64)
         elif np.issubdtype(yy.dtype, np.floating) and np.all(np.isfinite(yy)) \
@@ -446,7 +464,7 @@ def from_arrays(X: Any, y: Any = None, feature_names: Optional[Sequence[str]] = 
         else:
             labels, label_names = steps.encode_labels(pd.Series(yy))
             if (labels < 0).any():
-                raise DataError("y: the labels have missing values.")
+                raise DataError(N_("y: the labels have missing values."))
         frame["label"] = labels if label_names is None else [label_names[i] for i in labels]
     return Dataset(X=np.ascontiguousarray(arr), raw=raw, feature_names=names, labels=labels,
                    label_names=label_names, frame=frame, notes=[], scaling="none", scaler=None)

@@ -17,11 +17,12 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from clustering.errors import DataError
+from clustering.i18n import Message, N_
 
 __all__ = ["validate_data"]
 
 #: What a refused table is told to be instead.
-ADVICE = ("Give a table of numbers, one row per object, with no missing or infinite values.")
+ADVICE = N_("Give a table of numbers, one row per object, with no missing or infinite values.")
 
 
 def validate_data(X, *, estimator: Any = None, reset: bool = True, name: str = "X",
@@ -56,13 +57,15 @@ def validate_data(X, *, estimator: Any = None, reset: bool = True, name: str = "
     try:
         X = check_array(X, dtype=np.float64, ensure_min_samples=min_samples, input_name=name)
     except ValueError as err:
-        raise DataError(f"{name}: {err} {ADVICE}") from err
+        raise DataError(N_("{name}: {error} {advice}"), name=name, error=str(err),
+                        advice=Message(ADVICE)) from err
     if estimator is None:
         return X
     if reset:
         estimator.n_features_in_ = X.shape[1]
     elif X.shape[1] != estimator.n_features_in_:
-        raise DataError(f"{name} has {X.shape[1]} features, but {type(estimator).__name__} is "
-                        f"expecting {estimator.n_features_in_} features as input (the number of "
-                        f"features it was fitted on).")
+        raise DataError(N_("{name} has {n} features, but {estimator} is expecting {expected} "
+                           "features as input (the number of features it was fitted on)."),
+                        name=name, n=X.shape[1], estimator=type(estimator).__name__,
+                        expected=estimator.n_features_in_)
     return X

@@ -21,6 +21,7 @@ import pandas as pd
 
 from clustering import csv_reader
 from clustering.errors import DataError
+from clustering.i18n import Message, N_
 from clustering.table_limits import check_shape, over_limit
 from clustering.table_messages import size_text
 
@@ -46,20 +47,22 @@ def _zip_format(raw: bytes, max_memory: Optional[int]) -> str:
             names = {i.filename for i in infos}
             mime = zf.read("mimetype")[:len(_ODS_MIME) + 8] if "mimetype" in names else b""
     except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, EOFError) as err:
-        raise DataError(f"The file starts like a ZIP archive or an Excel workbook (.xlsx) but "
-                        f"cannot be opened ({err}): it is damaged or incomplete.") from err
+        raise DataError(N_("The file starts like a ZIP archive or an Excel workbook (.xlsx) but "
+                           "cannot be opened ({reason}): it is damaged or incomplete."),
+                        reason=str(err)) from err
     unpacked = sum(i.file_size for i in infos)
     if max_memory is not None and unpacked > max_memory:
-        raise over_limit(f"The workbook unpacks to {size_text(unpacked)}", "max_memory",
-                         size_text(max_memory), "Save the sheet you need alone or raise the limit.")
+        raise over_limit(Message(N_("The workbook unpacks to {size}"), size=size_text(unpacked)),
+                         "max_memory", size_text(max_memory),
+                         Message(N_("Save the sheet you need alone or raise the limit.")))
     if "xl/workbook.xml" in names:
         return "xlsx"
     if "xl/workbook.bin" in names:
         return "xlsb"
     if mime.startswith(_ODS_MIME) and "content.xml" in names:
         return "ods"
-    raise DataError("This is a ZIP archive, not an Excel (.xlsx) or OpenDocument (.ods) workbook "
-                    "nor a text CSV: unpack it and upload the table inside.")
+    raise DataError(N_("This is a ZIP archive, not an Excel (.xlsx) or OpenDocument (.ods) "
+                       "workbook nor a text CSV: unpack it and upload the table inside."))
 
 
 def workbook_format(raw: bytes, max_memory: Optional[int] = None) -> str:
@@ -70,7 +73,7 @@ def workbook_format(raw: bytes, max_memory: Optional[int] = None) -> str:
         return _zip_format(raw, max_memory)
     if raw.startswith(OLE_MAGIC):
         return "xls"
-    raise DataError("This is not an Excel (.xlsx, .xls) or OpenDocument (.ods) workbook.")
+    raise DataError(N_("This is not an Excel (.xlsx, .xls) or OpenDocument (.ods) workbook."))
 
 
 def _open(raw: bytes, max_memory: Optional[int] = None):
@@ -80,9 +83,10 @@ def _open(raw: bytes, max_memory: Optional[int] = None):
     try:
         return python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(raw)), fmt
     except Exception as err:  # calamine's errors: CalamineError, PasswordError, ZipError, XmlError
-        raise DataError(f"The workbook cannot be read ({type(err).__name__}: {err}): it is damaged "
-                        "or protected by a password. Open it in the spreadsheet, remove the "
-                        "password and save it again (or save the sheet as CSV).") from err
+        raise DataError(N_("The workbook cannot be read ({type}: {reason}): it is damaged or "
+                           "protected by a password. Open it in the spreadsheet, remove the "
+                           "password and save it again (or save the sheet as CSV)."),
+                        type=type(err).__name__, reason=str(err)) from err
 
 
 def sheet_names(raw: bytes) -> list[str]:
@@ -107,15 +111,16 @@ def _cell_text(value: Any) -> str:
 def _sheet(book, name: Any, available: list[str]):
     if name is None:
         if not available:
-            raise DataError("The workbook has no sheets.")
+            raise DataError(N_("The workbook has no sheets."))
         name = available[0]
     if name not in available:
-        raise DataError(f"sheet: the workbook has no sheet {name!r}; its sheets are "
-                        + ", ".join(repr(s) for s in available) + ".")
+        raise DataError(N_("sheet: the workbook has no sheet {name!r}; its sheets are {sheets}."),
+                        name=name, sheets=", ".join(repr(s) for s in available))
     try:
         return book.get_sheet_by_name(name), name
     except Exception as err:
-        raise DataError(f"Sheet {name!r} of the workbook cannot be read ({err}).") from err
+        raise DataError(N_("Sheet {name!r} of the workbook cannot be read ({reason})."),
+                        name=name, reason=str(err)) from err
 
 
 def _check_size(sheet, name: str, n_bytes: int, lim) -> None:
@@ -123,9 +128,9 @@ def _check_size(sheet, name: str, n_bytes: int, lim) -> None:
     read."""
     rows, cols = int(sheet.height), int(sheet.width)
     if rows == 0 or cols == 0:
-        raise DataError(f"Sheet {name!r} is empty: put the column names in its first row and one "
-                        "object per row under them, or choose another sheet.")
-    check_shape(f"Sheet {name!r}", n_bytes, rows - 1, cols, lim)
+        raise DataError(N_("Sheet {name!r} is empty: put the column names in its first row and "
+                           "one object per row under them, or choose another sheet."), name=name)
+    check_shape(Message(N_("Sheet {name!r}"), name=name), n_bytes, rows - 1, cols, lim)
 
 
 def read_workbook(raw: bytes, sheet: Optional[str] = None, limits=None) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from clustering import neighbour_plots, neighbours, plots
-from clustering.i18n import _
+from clustering.i18n import _, fmt
 from ui import (configio, headline, k_panel, live, method_page, methods, runs, state,
                 widgets)
 
@@ -46,7 +46,7 @@ def eps_helper(ds, eps: float, min_samples: int, running: bool) -> None:
             n=d.size, total=ds.X.shape[0]))
     st.plotly_chart(neighbour_plots.k_distance_plot(d, eps=eps, suggested=suggested,
                                                     k=min_samples), key="cmp_kdist_chart")
-    st.button(_("Use the suggested eps ({eps})").format(eps=f"{suggested:g}"),
+    st.button(_("Use the suggested eps ({eps})").format(eps=fmt(suggested, "g")),
               key="cmp_kdist_use", on_click=use_eps, args=(suggested,), disabled=running)
 
 
@@ -102,9 +102,9 @@ def results(res):
         st.warning(widgets.md_escape(verdict), icon=":material/warning:")
     shown = headline.comparison_display(table)
     counts = {headline.readable(c)[0] for c in headline.COUNTS}
-    st.dataframe(shown, column_config={
-        c: st.column_config.NumberColumn(format="%d" if c in counts else
-                                         "%.2f s" if c == "seconds" else "%.4f")
+    widgets.table(shown, column_config={
+        c: st.column_config.NumberColumn(format="%d" if c in counts else widgets.number_format(
+            "%.2f s" if c == "seconds" else "%.4f"))
         for c in shown.columns})
     P, axes = state.projection()
     st.plotly_chart(plots.small_multiples(P, res.extra["partitions"], cols=4, axis_names=axes),

@@ -4,7 +4,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from clustering import plots
+from clustering import i18n, plots
 from clustering.i18n import N_, _
 from ui import roles, state, widgets
 from ui.forms import param_inputs
@@ -40,6 +40,7 @@ def generate_section():
 
     names = list(datasets.GENERATORS)
     name = st.selectbox(_("Generator"), names, key="gen_name", persist_state="session",
+                        format_func=lambda n: _(datasets.GENERATOR_LABELS.get(n, n)),
                         help=_("scikit-learn's make_blobs / make_moons / make_circles with the "
                                "seed's defaults (500 points, noise 0.1, factor 0.2, 3 centres)."))
     defaults = datasets.generator_defaults(name)
@@ -47,16 +48,18 @@ def generate_section():
     c1, c2, _unused = st.columns([1, 1, 3])
     pressed = c1.button(_("Generate"), type="primary", key="gen_button",
                         icon=":material/scatter_plot:")
+    shown = _(datasets.GENERATOR_LABELS.get(name, name))
     if "n_samples" in params:
-        loading = _("generated {name} ({n} points)").format(name=name, n=params["n_samples"])
+        loading = _("generated {name} ({n} points)").format(name=shown, n=params["n_samples"])
     else:
-        loading = _("generated {name} (its points)").format(name=name)
+        loading = _("generated {name} (its points)").format(name=shown)
     go = pressed and state.ask("gen_button", loading)
     if state.confirm_box("gen_button") or go:
         with widgets.guard():
             spec = {"source": "generator", "name": name, "params": params}
             ds = runs.load_data(spec)  # limits checked before generating; large: on a worker
-            state.set_dataset(ds, spec, _("{name} ({n} points)").format(name=name, n=ds.X.shape[0]))
+            state.set_dataset(ds, spec, _("{name} ({n} points)").format(name=shown,
+                                                                        n=ds.X.shape[0]))
             st.rerun()
     if c2.button(_("Reset to defaults"), key="gen_reset"):
         for p in defaults:
@@ -266,7 +269,7 @@ def table_setup():
     st.subheader(_("Table"))
     st.text(_("{label}: {rows} rows x {columns} columns").format(
         label=table["label"], rows=frame.shape[0], columns=frame.shape[1]))
-    st.dataframe(frame.head(200), height=230)
+    widgets.table(frame.head(200), height=230)
     numeric = [str(c) for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
     chosen = role_inputs(table)
     c3, c4 = st.columns(2)
@@ -373,7 +376,7 @@ def current_data():
         + (_(", scaling: {scaling}").format(scaling=_option(ds.scaling))
            if getattr(ds, "scaling", None) else ""))
     for note in getattr(ds, "notes", None) or []:
-        st.info(widgets.md_escape(note), icon=":material/info:")
+        st.info(widgets.md_escape(i18n.text(note)), icon=":material/info:")
     raw = pd.DataFrame(ds.raw, columns=[str(f) for f in ds.feature_names])
     if ds.ids is not None:
         raw.insert(0, "id", [str(i) for i in ds.ids])

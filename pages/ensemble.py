@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from clustering import ensemble_plots, plots
-from clustering.i18n import N_, _
+from clustering import ensemble_plots, i18n, plots
+from clustering.i18n import N_, _, fmt
 from clustering.ensemble import QuasiBayesianEnsemble
 from clustering.ensemble_selection import MIN_RELIABLE
 from ui import forms, method_page, runs, state, widgets
@@ -125,9 +125,9 @@ def grid_table(values: dict) -> None:
                  "end-of-training radius and rate of each network (formulas 4 and 11 at T; the "
                  "results' table 2 shows the values the maps reached):").format(
         networks=len(plan), reps=reps, maps=len(plan) * reps))
-    st.dataframe(plan, hide_index=True, height=min(36 * (len(plan) + 1) + 4, 400),
-                 column_config={"sigma(T)": st.column_config.NumberColumn(format="%.6f"),
-                                "eta(T)": st.column_config.NumberColumn(format="%.6f")})
+    widgets.table(plan, hide_index=True, height=min(36 * (len(plan) + 1) + 4, 400),
+                 column_config={c: st.column_config.NumberColumn(
+                     format=widgets.number_format("%.6f")) for c in ("sigma(T)", "eta(T)")})
 
 
 # ----------------------------------------------------------------------------------- results
@@ -157,7 +157,7 @@ def choice_tab(qbm) -> None:
         qbm.selection_, qbm.n_clusters_, min_reliable=MIN_RELIABLE,
         title=_("Share of reliable objects, silhouette and Θ (34) over M")), key="qbm_selection")
     st.caption(widgets.md_escape(runs.selection_note(qbm)))
-    st.dataframe(qbm.selection_, hide_index=True)
+    widgets.table(qbm.selection_, hide_index=True)
 
 
 def networks_tab(qbm) -> None:
@@ -165,14 +165,14 @@ def networks_tab(qbm) -> None:
     st.caption(_("Table 2: σ and η as the networks' maps reached them at the end of training "
                  "(formulas 4 and 11 at the steps made), each replicate's Θ (22) and their "
                  "mean."))
-    st.dataframe(table, hide_index=True)
+    widgets.table(table, hide_index=True)
     st.plotly_chart(plots.replicate_plot(table, runs.replicate_columns(qbm),
                                          name_column="network", mean_column="theta_mean",
                                          kept=runs.kept_mask(qbm),
                                          title=_("Criterion per replicate and mean (pale "
                                                  "bars: filtered out)")), key="qbm_reps")
     with st.expander(_("Every map (HCq,u)")):
-        st.dataframe(qbm.maps_table_, hide_index=True)
+        widgets.table(qbm.maps_table_, hide_index=True)
 
 
 def filter_tab(qbm) -> None:
@@ -181,7 +181,7 @@ def filter_tab(qbm) -> None:
     verdict = runs.cochran_verdict(qbm.cochran_)
     show = {True: st.success, False: st.warning, None: st.info}[verdict["homogeneous"]]
     show(widgets.md_escape(verdict["text"]))
-    st.dataframe(runs.filter_table(qbm), hide_index=True)
+    widgets.table(runs.filter_table(qbm), hide_index=True)
     level = qbm.filter_.get("level")
     st.plotly_chart(ensemble_plots.filter_plot(
         qbm.variances_, None if level is None else level["threshold"],
@@ -190,13 +190,13 @@ def filter_tab(qbm) -> None:
                  "mean of its five best networks (the nine give 4.23): both rules applied, as "
                  "the default filter cochran+level does."))
     st.markdown("**" + _("Filtered ensemble") + "**")
-    st.dataframe(qbm.kept_networks_, hide_index=True)
+    widgets.table(qbm.kept_networks_, hide_index=True)
 
 
 def table3_tab(qbm, ids) -> None:
     st.caption(_("Table 3: for every map HCq,u, each object's cell k (from 1) and cluster m "
                  "(renamed to agree with the vote; a filtered-out map's too)."))
-    st.dataframe(runs.cells_frame(qbm, ids), hide_index=True, height=360)
+    widgets.table(runs.cells_frame(qbm, ids), hide_index=True, height=360)
 
 
 def table4_tab(qbm, ds, ids) -> None:
@@ -207,15 +207,17 @@ def table4_tab(qbm, ds, ids) -> None:
     st.caption(widgets.md_escape(
         _("Table 4 for {name}: each object's cell, its distance to the cell's centre and to its "
           "cluster's centre; Q1(s) = Θ = {q1}.").format(name=table.attrs["name"],
-                                                        q1=f"{table.attrs['Q1']:.6g}")))
-    st.dataframe(table, hide_index=True, height=360)
+                                                        q1=fmt(table.attrs['Q1'], ".6g"))))
+    widgets.table(table, hide_index=True, height=360)
 
 
 def posterior_tab(res, qbm, ids) -> None:
     frame = runs.posterior_frame(res, ids)
-    st.dataframe(frame, hide_index=True, height=320,
+    widgets.table(frame, hide_index=True, height=320,
                  column_config={c: st.column_config.ProgressColumn(c, min_value=0.0,
-                                                                   max_value=1.0, format="%.3f")
+                                                                   max_value=1.0,
+                                                                   format=widgets.number_format(
+                                                                       "%.3f"))
                                 for c in frame.columns if str(c).startswith("p_")})
     st.plotly_chart(plots.posterior_plot(res.proba, res.labels, ids,
                                          threshold=runs.flag_threshold(qbm),
@@ -257,12 +259,12 @@ def decisions_tab(qbm, ds, ids, score):
     st.caption(widgets.md_escape(runs.ranking_note(score)))
     for line in runs.recommendation_lines(clusters, score).values():
         st.markdown("- " + widgets.md_escape(line))
-    st.dataframe(clusters, hide_index=False)
+    widgets.table(clusters, hide_index=False)
     if len(objects):
         st.write(_("{n} object(s) singled out by the article's rules (reliable from a posterior "
                    "of {threshold}):").format(n=objects["row"].nunique(),
-                                              threshold=f"{runs.flag_threshold(qbm):.3f}"))
-        st.dataframe(objects, hide_index=True)
+                                              threshold=fmt(runs.flag_threshold(qbm), ".3f")))
+        widgets.table(objects, hide_index=True)
     else:
         st.success(_("No object singled out: every object is assigned reliably and no cluster "
                      "is anomalous."))
@@ -283,7 +285,7 @@ def profile_tab(qbm, ds, score, clusters) -> None:
         for line in runs.recommendation_lines(clusters, score).values():
             st.markdown("- " + widgets.md_escape(line))
     with st.expander(_("Means of every numeric column, in the table's units")):
-        st.dataframe(qbm.profile(frame, score=score) if frame is not None and score
+        widgets.table(qbm.profile(frame, score=score) if frame is not None and score
                      else qbm.profile())
 
 
@@ -293,17 +295,17 @@ def kmeans_tab(res) -> None:
         st.caption(_("No comparison with MacQueen's k-means available."))
         return
     (st.warning if comp["more_compact"] == "k-means" else st.success)(
-        widgets.md_escape(comp["verdict"]))
+        widgets.md_escape(i18n.text(comp["verdict"])))
     c1, c2, c3 = st.columns(3)
-    c1.metric(_("Θ of k-means / Θ (34)"), f"{comp['ratio']:.3g}",
+    c1.metric(_("Θ of k-means / Θ (34)"), fmt(comp['ratio'], ".3g"),
               help=_("The article: 38.82 / 3.68 = 10.55."))
-    c2.metric(_("Θ of MacQueen's k-means"), f"{comp['theta_kmeans']:.4g}")
-    c3.metric(_("Agreement (matched clusters)"), f"{comp['agreement']:.3f}",
+    c2.metric(_("Θ of MacQueen's k-means"), fmt(comp['theta_kmeans'], ".4g"))
+    c3.metric(_("Agreement (matched clusters)"), fmt(comp['agreement'], ".3f"),
               help=_("Share of objects both partitions put in the same (matched) cluster."))
     st.plotly_chart(ensemble_plots.criteria_bars(comp, title=_("Criterion Θ: k-means (25) and "
                                                                "the ensemble (34)")),
                     key="qbm_kmeans")
-    st.dataframe(comp["table"], hide_index=True, height=300)
+    widgets.table(comp["table"], hide_index=True, height=300)
 
 
 TABS = [N_("Choice of M"), N_("Networks (table 2)"), N_("Filter (table 5)"), N_("Table 3"),
@@ -320,8 +322,8 @@ def results(res):
         res.stop_reason, _("Stopped") if res.stopped else _("Finished"))
     st.text(_("{ended} in {seconds} s: {maps} maps trained, M = {m} clusters; mean criterion of "
               "the filtered ensemble Θ = {theta} (34).").format(
-        ended=ended, seconds=f"{res.elapsed:.1f}", maps=len(qbm.maps_), m=qbm.n_clusters_,
-        theta=f"{qbm.theta_mean_:.6g}"))
+        ended=ended, seconds=fmt(res.elapsed, ".1f"), maps=len(qbm.maps_), m=qbm.n_clusters_,
+        theta=fmt(qbm.theta_mean_, ".6g")))
     st.caption(widgets.md_escape(runs.execution_text(res)))
     headline(res, qbm)
     tabs = st.tabs([_(t) for t in TABS])

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from clustering.errors import ClusteringError
+from clustering import i18n
 from clustering.i18n import _
 from ui import configio, methods, runs, state, widgets
 
@@ -62,7 +63,7 @@ def _dismiss(job_id: str) -> None:
     try:
         ws.dismiss_job(job_id)
     except ClusteringError as err:  # e.g. another tab dismissed it meanwhile
-        state.flash(str(err), "warning")
+        state.flash(i18n.text(err), "warning")
 
 
 def runs_table(infos) -> pd.DataFrame:
@@ -127,7 +128,7 @@ def comparison(infos) -> None:
                                               for r in picked})
                 st.caption(_("Adjusted Rand index between the runs' partitions (1 = the same "
                              "grouping, 0 = chance)."))
-                st.dataframe(table)
+                widgets.table(table)
 
 
 with widgets.guard():
@@ -137,6 +138,6 @@ with widgets.guard():
         st.info(_("No runs yet. Train a method on its page; every finished run is kept here."),
                 icon=":material/info:")
     else:
-        st.dataframe(runs_table(infos), hide_index=True)
+        widgets.table(runs_table(infos), hide_index=True)
         actions(infos)
         comparison(infos)

@@ -6,8 +6,8 @@ live panel; this page draws its kernel and network settings and its results.
 import numpy as np
 import streamlit as st
 
-from clustering import plots
-from clustering.i18n import N_, _
+from clustering import i18n, plots
+from clustering.i18n import N_, _, fmt
 from ui import forms, live, method_page, runs, state, widgets
 
 EMPTY = N_("Train the network to see its clusters.")
@@ -153,14 +153,15 @@ def results(res):
     kept = (_("; kept restart {best} of {restarts} (lowest loss)").format(
         best=est.best_restart_ + 1, restarts=restarts) if restarts > 1 else "")
     param = (" ({name} = {value}).".format(name=est.kernel_.param_name,
-                                           value=f"{est.kernel_param_:g}")
+                                           value=fmt(est.kernel_param_, "g"))
              if est.kernel_.has_param else ".")
     st.text(_("Training {status} in {seconds} s: {epochs} epochs, final loss {loss}{kept}; "
               "K = {k}, kernel {kernel}").format(
-        status=status, seconds=f"{res.elapsed:.1f}", epochs=est.n_epochs_,
-        loss=f"{est.loss_:.4f}", kept=kept, k=res.n_clusters, kernel=est.kernel_.name) + param)
+        status=status, seconds=fmt(res.elapsed, ".1f"), epochs=est.n_epochs_,
+        loss=fmt(est.loss_, ".4f"), kept=kept, k=res.n_clusters,
+        kernel=forms.kernel_label(est.kernel_).lower()) + param)
     st.caption(widgets.md_escape(_("Solver: {solver}. {reason}").format(
-        solver=est.solver_, reason=est.solver_reason_)))
+        solver=est.solver_, reason=i18n.text(est.solver_reason_))))
     P, axes = state.projection()
     ids = runs.object_ids(ds)
     proba = res.proba if res.proba is not None else np.eye(res.n_clusters)[res.labels]

@@ -71,7 +71,7 @@ def _lattice_chart(fig, key: str, view) -> None:
                                      view["labels"], view["proba"], view["names"],
                                      scope=SCOPES[scope])
     st.caption(_("{n} object(s)").format(n=len(table)))
-    st.dataframe(table, hide_index=True, key=f"{key}_objects")
+    widgets.table(table, hide_index=True, key=f"{key}_objects")
 
 
 def _planes(ds, som):

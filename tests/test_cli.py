@@ -11,12 +11,20 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from clustering import datasets
-from clustering.cli import main
+from clustering import datasets, i18n
+from clustering.cli import cli_language, main
 
 ROOT = Path(__file__).resolve().parents[1]
 TAXPAYERS = ROOT / "data" / "taxpayers_synthetic.csv"
 OUTLIERS = {"E045", "E047", "E057", "E105"}
+
+
+@pytest.fixture(autouse=True)
+def english_environment(monkeypatch):
+    """The tests' own locale: no LC_ALL/LC_MESSAGES, LANG=C (English), whatever the shell has."""
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C")
 
 
 def run_cli(capsys, *argv):
@@ -343,3 +351,46 @@ def test_execution_options_are_checked(capsys, monkeypatch):
     code, _, err = run_cli(capsys, "run", "--method", "kmeans", "--data", "blobs",
                            "--scheduler", "local")
     assert code == 2 and "--scheduler: kmeans has no scheduler setting" in err, err
+
+
+# ----------------------------------------------------------------------------------- languages
+MISSING = "/no/such/файл.csv"
+BAD_CSV = ["run", "--method", "kmeans", "--csv", MISSING]
+
+
+def test_lang_ru_gives_a_russian_error_with_its_parameters_intact(capsys):
+    code, _, err = run_cli(capsys, "run", "--lang", "ru", "--method", "kmeans", "--csv", MISSING)
+    assert code == 2
+    assert err == f"ошибка: --csv: нет такого файла {MISSING!r}.\n", err
+    code, _, err = run_cli(capsys, "--lang=ru", "run", "--method", "kmeans", "--data", "blobs",
+                           "--clusters", "0")  # before the command too
+    assert code == 2 and err.startswith("ошибка: --clusters: ") and "0." in err, err
+    assert i18n.language() == "en"  # the caller's language is left as it was
+
+
+def test_the_environment_chooses_the_language(capsys, monkeypatch):
+    assert cli_language([], {"LANG": "ru_RU.UTF-8"}) == "ru"
+    assert cli_language([], {"LC_ALL": "C.UTF-8", "LANG": "ru_RU.UTF-8"}) == "en"
+    assert cli_language(["run", "--lang", "en"], {"LANG": "ru_RU.UTF-8"}) == "en"
+    assert cli_language(["--lang=ru"], {}) == "ru"
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")
+    code, _, err = run_cli(capsys, *BAD_CSV)
+    assert code == 2 and err.startswith("ошибка: --csv: нет такого файла") and MISSING in err, err
+
+
+def test_the_default_is_english(capsys, monkeypatch):
+    for lang in ("C", None):
+        if lang is None:
+            monkeypatch.delenv("LANG", raising=False)
+        else:
+            monkeypatch.setenv("LANG", lang)
+        code, _, err = run_cli(capsys, *BAD_CSV)
+        assert code == 2 and err == f"error: --csv: no such file {MISSING!r}.\n", err
+
+
+def test_lang_en_wins_over_a_russian_environment(capsys, monkeypatch):
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")
+    code, _, err = run_cli(capsys, *BAD_CSV, "--lang", "en")
+    assert code == 2 and err == f"error: --csv: no such file {MISSING!r}.\n", err
+    code, out, _ = run_cli(capsys, "methods", "neural", "--lang", "en")
+    assert code == 0 and "presets: seed, recommended" in out

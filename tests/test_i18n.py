@@ -163,3 +163,51 @@ def test_a_thread_that_set_no_language_asks_the_source():
     finally:
         i18n.set_language_source(before)
     assert seen == ["История запусков", "Run history"]
+
+
+# ------------------------------------------------------------------ the backend's messages
+def test_an_error_keeps_its_sentence_and_its_parameters_apart():
+    """str(err) is the English sentence; i18n.text(err) the same sentence in the caller's
+    language, the parameters (a column name, a row, a cell) unchanged, the numbers written as
+    the language writes them."""
+    import pickle
+
+    from clustering.errors import DataError
+    from clustering.i18n import Message, N_
+
+    err = DataError(N_("{what} has {n} columns"), what=Message(N_("The table")), n=12)
+    assert str(err) == "The table has 12 columns"
+    i18n.set_language("ru")
+    try:
+        assert i18n.text(err) == "Таблица: столбцов — 12"
+        back = pickle.loads(pickle.dumps(err))  # as a Dask worker sends it back
+        assert type(back) is DataError and i18n.text(back) == "Таблица: столбцов — 12"
+        assert i18n.text(Message("{x:.2f} and {n:,}", x=0.5, n=12345)) == "0,50 and 12\u202f345"
+        assert i18n.text(Message("a {brace} kept")) == "a {brace} kept"  # no parameters
+        prefixed = err.prefixed(N_("{method}: "), method="k-means")
+        assert type(prefixed) is DataError and str(prefixed) == "k-means: The table has 12 columns"
+        assert i18n.text(prefixed) == "k-means: Таблица: столбцов — 12"
+    finally:
+        i18n.set_language("en")
+
+
+def test_a_message_is_stored_as_data_and_read_back():
+    from clustering.i18n import Joined, Message
+
+    note = Joined([Message("{rows} and {more} more", rows="2, 3", more=4), "x"], "; ",
+                  capitalize=True)
+    data = i18n.to_data(note)
+    import json
+
+    assert i18n.from_data(json.loads(json.dumps(data))).render() == str(note) \
+        == "2, 3 and 4 more; x"
+    with pytest.raises(ValueError):
+        i18n.from_data({"template": 1})
+
+
+def test_fmt_writes_a_number_as_the_language_does():
+    assert i18n.fmt(0.25, ".2f", code="en") == "0.25"
+    assert i18n.fmt(0.25, ".2f", code="ru") == "0,25"
+    assert i18n.fmt(0.975, ".0%", code="ru") == "98%"
+    assert i18n.fmt(1234.5, ",.1f", code="ru") == "1\u202f234,5"
+    assert i18n.fmt("text", "", code="ru") == "text"

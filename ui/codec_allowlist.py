@@ -10,6 +10,7 @@ import functools
 import importlib
 from typing import Any, Callable
 
+from clustering.i18n import N_
 from ui.codec_formats import CodecError
 
 __all__ = ["estimator_loaders", "DATACLASSES", "SPARSE", "allowed", "is_keras_model",
@@ -58,9 +59,20 @@ SPARSE = ("csr_matrix", "csc_matrix", "csr_array", "csc_array")
 def allowed(table: dict, name: Any, where: str, what: str) -> type:
     """The class called ``name`` in ``table`` (loaded now); else a CodecError naming ``where``."""
     if not isinstance(name, str) or name not in table:
-        raise CodecError(f"{where}: unknown {what} {name!r}; a record names only the app's own "
-                         f"{what}es.")
+        template = _UNKNOWN.get(what)
+        if template is None:
+            raise CodecError(N_("{where}: unknown {what} {name!r}; a record names only the app's "
+                                "own {what}es."), where=where, what=what, name=name)
+        raise CodecError(template, where=where, name=name)
     return table[name]()
+
+
+#: :func:`allowed`'s sentences by what it looks up (whole sentences, for the catalogs).
+_UNKNOWN = {
+    "estimator class": N_("{where}: unknown estimator class {name!r}; a record names only the "
+                          "app's own estimator classes."),
+    "class": N_("{where}: unknown class {name!r}; a record names only the app's own classes."),
+}
 
 
 def is_keras_model(value: Any) -> bool:
@@ -80,4 +92,5 @@ def check_attribute(cls: type, key: Any, where: str) -> None:
     found = inspect.getattr_static(cls, key, None) if isinstance(key, str) else None
     if not isinstance(key, str) or not key.isidentifier() or key.startswith("__") \
             or callable(found) or isinstance(found, (property, classmethod, staticmethod)):
-        raise CodecError(f"{where}: {key!r} is not a data attribute of {cls.__name__}.")
+        raise CodecError(N_("{where}: {key!r} is not a data attribute of {cls}."), where=where,
+                         key=key, cls=cls.__name__)

@@ -14,6 +14,7 @@ import zipfile
 import numpy as np
 
 from clustering.errors import ClusteringError
+from clustering.i18n import N_
 
 __all__ = ["CODEC_VERSION", "Record", "CodecError", "npy_bytes", "read_npy", "check_keras",
            "load_keras", "keras_bytes", "sha256"]
@@ -40,15 +41,16 @@ def read_npy(data: bytes, where: str = "array") -> np.ndarray:
     """The array of a ``.npy`` file, read with ``allow_pickle=False``; :class:`CodecError` when
     it is not one, is truncated or has bytes after its array."""
     if not isinstance(data, (bytes, bytearray)) or not bytes(data).startswith(_NPY_MAGIC):
-        raise CodecError(f"{where}: not a .npy array file.")
+        raise CodecError(N_("{where}: not a .npy array file."), where=where)
     buf = io.BytesIO(data)
     try:
         arr = np.lib.format.read_array(buf, allow_pickle=False)
     except Exception as err:  # noqa: BLE001 - any damage becomes one sentence
-        raise CodecError(f"{where}: the .npy data is damaged or truncated ({err}).") from None
+        raise CodecError(N_("{where}: the .npy data is damaged or truncated ({error})."),
+                         where=where, error=str(err)) from None
     if buf.tell() != len(data):
-        raise CodecError(f"{where}: the .npy data has {len(data) - buf.tell()} stray bytes "
-                         "after its array.")
+        raise CodecError(N_("{where}: the .npy data has {count} stray bytes after its array."),
+                         where=where, count=len(data) - buf.tell())
     return arr
 
 
@@ -60,11 +62,14 @@ def check_keras(data: bytes, where: str = "model") -> None:
             bad = archive.testzip()
             config = json.loads(archive.read("config.json")) if bad is None else None
     except Exception as err:  # noqa: BLE001 - BadZipFile, KeyError, zlib errors, bad JSON ...
-        raise CodecError(f"{where}: not an intact .keras model file ({err}).") from None
+        raise CodecError(N_("{where}: not an intact .keras model file ({error})."), where=where,
+                         error=str(err)) from None
     if bad is not None:
-        raise CodecError(f"{where}: the .keras model file is damaged ({bad} fails its checksum).")
+        raise CodecError(N_("{where}: the .keras model file is damaged ({name} fails its "
+                            "checksum)."), where=where, name=bad)
     if not isinstance(config, dict):
-        raise CodecError(f"{where}: the .keras model file has no model configuration.")
+        raise CodecError(N_("{where}: the .keras model file has no model configuration."),
+                         where=where)
 
 
 def load_keras(data: bytes, where: str = "model"):
@@ -83,8 +88,8 @@ def load_keras(data: bytes, where: str = "model"):
             path.write_bytes(data)
             return keras.saving.load_model(path, safe_mode=True)
     except Exception as err:  # noqa: BLE001
-        raise CodecError(f"{where}: the Keras model cannot be loaded "
-                         f"({type(err).__name__}: {err}).") from None
+        raise CodecError(N_("{where}: the Keras model cannot be loaded ({type}: {error})."),
+                         where=where, type=type(err).__name__, error=str(err)) from None
 
 
 def keras_bytes(model) -> bytes:

@@ -14,6 +14,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from clustering.i18n import Message, N_
 from ui.codec_formats import CodecError, Record, check_keras
 from ui.codec_values import Reader, Writer, guarded, record
 
@@ -25,7 +26,7 @@ def encode_dataset(ds) -> Record:
     from clustering.tables import Dataset
 
     if type(ds) is not Dataset:
-        raise CodecError(f"Expected a Dataset, got {type(ds).__name__}.")
+        raise CodecError(N_("Expected a Dataset, got {type}."), type=type(ds).__name__)
     writer = Writer()
     fields = {f.name: getattr(ds, f.name) for f in dataclasses.fields(ds)}
     return record("dataset", writer, writer.fields(fields, "dataset"))
@@ -61,23 +62,26 @@ def _check_dataset(f: dict) -> None:
     for name in ("raw", "frame"):
         if not (f[name] is None and name == "frame") and not (
                 isinstance(f[name], pd.DataFrame) and len(f[name]) == n):
-            raise CodecError(f"The stored data set's {name} is not a table of {n} rows.")
+            raise CodecError(N_("The stored data set's {name} is not a table of {n} rows."),
+                             name=name, n=n)
     names = f["feature_names"]
     if type(names) is not list or len(names) != d or not all(type(s) is str for s in names):
-        raise CodecError(f"The stored data set's feature_names are not {d} names.")
+        raise CodecError(N_("The stored data set's feature_names are not {d} names."), d=d)
     if f["ids"] is not None and not (isinstance(f["ids"], np.ndarray) and f["ids"].shape == (n,)):
-        raise CodecError(f"The stored data set's ids are not {n} values.")
+        raise CodecError(N_("The stored data set's ids are not {n} values."), n=n)
     labels = f["labels"]
     if labels is not None and not (isinstance(labels, np.ndarray) and labels.shape == (n,)
                                    and labels.dtype.kind in "iu"):
-        raise CodecError(f"The stored data set's labels are not {n} integers.")
+        raise CodecError(N_("The stored data set's labels are not {n} integers."), n=n)
     for name in ("label_names", "notes"):
         value = f[name]
         if not (value is None and name == "label_names") and not (
-                type(value) is list and all(type(s) is str for s in value)):
-            raise CodecError(f"The stored data set's {name} are not a list of text.")
+                type(value) is list and all(isinstance(s, str) for s in value)):
+            raise CodecError(N_("The stored data set's {name} are not a list of text."),
+                             name=name)
     if f["scaling"] not in ("standard", "minmax", "none"):
-        raise CodecError(f"The stored data set's scaling {f['scaling']!r} is unknown.")
+        raise CodecError(N_("The stored data set's scaling {scaling!r} is unknown."),
+                         scaling=f["scaling"])
     if f["scaler"] is not None and type(f["scaler"]).__name__ not in ("StandardScaler",
                                                                       "MinMaxScaler"):
         raise CodecError("The stored data set's scaler is not a scikit-learn scaler.")
@@ -100,7 +104,7 @@ def encode_result(result) -> Record:
     from ui import runs
 
     if type(result) is not runs.MethodResult:
-        raise CodecError(f"Expected a MethodResult, got {type(result).__name__}.")
+        raise CodecError(N_("Expected a MethodResult, got {type}."), type=type(result).__name__)
     est = result.estimator
     if getattr(est, "model_", None) is not None:
         runs.model_bytes(result)
@@ -152,7 +156,7 @@ def _decode_result(meta: dict, blobs: dict[str, bytes], load_model: bool):
         raise CodecError("The stored result's extra holds model bytes outside its model blob.")
     if model is not None:
         data = r.blob({"blob": model}, "model")
-        check_keras(data, "The stored result's model")
+        check_keras(data, Message(N_("The stored result's model")))
         fields["extra"]["keras_bytes"] = data
     _check_result(fields)
     result = runs.MethodResult(**fields)
@@ -160,8 +164,8 @@ def _decode_result(meta: dict, blobs: dict[str, bytes], load_model: bool):
         try:
             runs.estimator_with_model(result)
         except Exception as err:  # noqa: BLE001
-            raise CodecError(f"The stored result's Keras model cannot be loaded "
-                             f"({type(err).__name__}: {err}).") from None
+            raise CodecError(N_("The stored result's Keras model cannot be loaded ({type}: "
+                                "{error})."), type=type(err).__name__, error=str(err)) from None
     return result
 
 
@@ -170,35 +174,37 @@ def _check_result(f: dict) -> None:
 
     method = f["method"]
     if method not in cfg.method_names() + ["compare"]:
-        raise CodecError(f"The stored result is of an unknown method {method!r}.")
+        raise CodecError(N_("The stored result is of an unknown method {method!r}."),
+                         method=method)
     config = f["config"]
     expected = "ComparisonConfig" if method == "compare" else "RunConfig"
     if config is not None and (type(config).__name__ != expected
                                or getattr(config, "method", method) != method):
-        raise CodecError(f"The stored {method} result holds a configuration of another kind.")
+        raise CodecError(N_("The stored {method} result holds a configuration of another "
+                            "kind."), method=method)
     if config is not None and not all(type(getattr(config, k)) is t for k, t in (
             ("params" if method != "compare" else "methods", dict), ("data", dict),
             ("note", str))):
-        raise CodecError(f"The stored {method} result's configuration has fields of the wrong "
-                         "type.")
+        raise CodecError(N_("The stored {method} result's configuration has fields of the "
+                            "wrong type."), method=method)
     labels, proba = f["labels"], f["proba"]
     if not (isinstance(labels, np.ndarray) and labels.ndim == 1 and labels.dtype.kind in "iu"):
         raise CodecError("The stored result's labels are not a 1-D array of integers.")
     if proba is not None and not (isinstance(proba, np.ndarray) and proba.ndim == 2
                                   and proba.dtype.kind == "f"
                                   and proba.shape[0] == labels.shape[0]):
-        raise CodecError(f"The stored result's proba is not a float array of "
-                         f"{labels.shape[0]} rows.")
+        raise CodecError(N_("The stored result's proba is not a float array of {n} rows."),
+                         n=labels.shape[0])
     est = f["estimator"]
     want = (cfg.ESTIMATORS[method][1] if method in cfg.ESTIMATORS else
             None if method == "compare" else "ClassicResult")
     if est is not None and type(est).__name__ != want:
-        raise CodecError(f"The stored {method} result holds a {type(est).__name__}, not a "
-                         f"{want}.")
+        raise CodecError(N_("The stored {method} result holds a {found}, not a {expected}."),
+                         method=method, found=type(est).__name__, expected=str(want))
     if type(f["metrics"]) is not dict or not all(type(k) is str for k in f["metrics"]):
         raise CodecError("The stored result's metrics are not a dict of named figures.")
     for name, types in (("elapsed", (float, int)), ("stopped", (bool,)),
                         ("data_token", (int,)), ("stop_reason", (str,))):
         if type(f[name]) not in types:
-            raise CodecError(f"The stored result's {name} has the wrong type "
-                             f"({type(f[name]).__name__}).")
+            raise CodecError(N_("The stored result's {name} has the wrong type ({type})."),
+                             name=name, type=type(f[name]).__name__)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clustering.i18n import N_
 from ui.codec_formats import CODEC_VERSION, CodecError, sha256
 from ui.codec_values import Reader, Writer, guarded, no_constant
 
@@ -48,8 +49,9 @@ def _none_columns(frame: pd.DataFrame) -> list[int]:
         kinds = {"none" if v is None else "nan" if isinstance(v, (float, np.floating)) else
                  type(v).__name__ for v in col[col.isna()]}
         if len(kinds) > 1 or not kinds <= {"none", "nan"}:
-            raise CodecError(f"Cannot store the column {frame.columns[i]!r}: its missing cells "
-                             f"are of several kinds ({', '.join(sorted(kinds))}).")
+            raise CodecError(N_("Cannot store the column {column!r}: its missing cells are of "
+                                "several kinds ({kinds})."), column=frame.columns[i],
+                             kinds=", ".join(sorted(kinds)))
         if kinds == {"none"}:
             out.append(i)
     return out
@@ -69,7 +71,7 @@ def encode_table(frame: pd.DataFrame) -> bytes:
     import pyarrow.parquet as pq
 
     if type(frame) is not pd.DataFrame:
-        raise CodecError(f"Expected a DataFrame, got {type(frame).__name__}.")
+        raise CodecError(N_("Expected a DataFrame, got {type}."), type=type(frame).__name__)
     if isinstance(frame.index, pd.MultiIndex):
         raise CodecError("Cannot store a table with an index of several levels.")
     writer = Writer()
@@ -84,7 +86,8 @@ def encode_table(frame: pd.DataFrame) -> bytes:
     try:
         table = pa.Table.from_pandas(stored, preserve_index=None)
     except (pa.ArrowException, ValueError, TypeError) as err:
-        raise CodecError(f"Cannot store the table as Parquet ({err}).") from None
+        raise CodecError(N_("Cannot store the table as Parquet ({error})."),
+                         error=str(err)) from None
     info["blobs"] = {name: sha256(data) for name, data in writer.blobs.items()}
     extra = {PARQUET_KEY: json.dumps(info, allow_nan=False).encode("utf-8")}
     extra.update({PARQUET_KEY + b"." + n.encode(): d for n, d in writer.blobs.items()})
@@ -101,15 +104,17 @@ def _read_parquet(data: bytes, where: str):
     try:
         table = pq.read_table(pa.BufferReader(data))
     except Exception as err:  # noqa: BLE001 - ArrowInvalid, OSError ...
-        raise CodecError(f"{where}: not an intact Parquet table ({err}).") from None
+        raise CodecError(N_("{where}: not an intact Parquet table ({error})."), where=where,
+                         error=str(err)) from None
     if any(isinstance(f.type, pa.ExtensionType) for f in table.schema):
-        raise CodecError(f"{where}: the table holds a column of an extension type.")
+        raise CodecError(N_("{where}: the table holds a column of an extension type."),
+                         where=where)
     meta = table.schema.metadata or {}
     try:
         info = json.loads(meta[PARQUET_KEY], parse_constant=no_constant)
     except (KeyError, ValueError, RecursionError):
-        raise CodecError(f"{where}: not a table written by this app (no readable "
-                         "clustermap metadata).") from None
+        raise CodecError(N_("{where}: not a table written by this app (no readable "
+                            "clustermap metadata)."), where=where) from None
     prefix = PARQUET_KEY + b"."
     blobs = {k[len(prefix):].decode("utf-8", "replace"): v for k, v in meta.items()
              if k.startswith(prefix)}
@@ -128,11 +133,11 @@ def _restore_columns(info: dict, r: Reader) -> pd.Index:
 def _dtype(text: Any):
     """A dtype named in a table record: pandas' own names only (object, str, int64 ...)."""
     if not isinstance(text, str):
-        raise CodecError(f"Bad dtype {text!r} in a table record.")
+        raise CodecError(N_("Bad dtype {dtype!r} in a table record."), dtype=text)
     try:
         return pd.api.types.pandas_dtype(text)
     except TypeError:
-        raise CodecError(f"Unknown dtype {text!r} in a table record.") from None
+        raise CodecError(N_("Unknown dtype {dtype!r} in a table record."), dtype=text) from None
 
 
 def decode_table(data: bytes, *, where: str = "table") -> pd.DataFrame:
@@ -152,7 +157,8 @@ def _decode_table(data: bytes, where: str) -> pd.DataFrame:
     frame = table.to_pandas()
     dtypes = info.get("dtypes")
     if type(dtypes) is not list or len(dtypes) != frame.shape[1]:
-        raise CodecError(f"{where}: the table's columns do not match its record.")
+        raise CodecError(N_("{where}: the table's columns do not match its record."),
+                         where=where)
     for i, text in enumerate(dtypes):
         if text == "object" and frame.iloc[:, i].dtype != object:
             frame.isetitem(i, frame.iloc[:, i].astype(object))
@@ -166,10 +172,10 @@ def _decode_table(data: bytes, where: str) -> pd.DataFrame:
     frame.index = frame.index.rename(r.value(info.get("index_name"), "index.name"))
     found = [str(d) for d in frame.dtypes]
     if found != dtypes or str(frame.index.dtype) != info.get("index_dtype"):
-        raise CodecError(f"{where}: the table's dtypes {found} differ from its record's "
-                         f"{dtypes}.")
+        raise CodecError(N_("{where}: the table's dtypes {found} differ from its record's "
+                            "{expected}."), where=where, found=str(found), expected=str(dtypes))
     attrs = r.value(info.get("attrs"), "attrs")
     if type(attrs) is not dict:
-        raise CodecError(f"{where}: the table's attrs are not a dict.")
+        raise CodecError(N_("{where}: the table's attrs are not a dict."), where=where)
     frame.attrs = attrs
     return frame

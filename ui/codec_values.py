@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from clustering.i18n import Joined, Message, N_, Text
 from ui.codec_allowlist import (DATACLASSES, SPARSE, allowed, check_attribute, estimator_loaders,
                                 is_keras_model, is_kernel)
 from ui.codec_formats import (CODEC_VERSION, CodecError, Record, keras_bytes, load_keras,
@@ -74,7 +75,8 @@ class Writer:
 
     def _scalar(self, v: np.generic, where: str) -> dict:
         if v.dtype.kind not in _SCALAR_KINDS:
-            raise CodecError(f"{where}: cannot store a numpy {v.dtype} scalar.")
+            raise CodecError(N_("{where}: cannot store a numpy {dtype} scalar."), where=where,
+                             dtype=str(v.dtype))
         return {"t": "np", "dtype": v.dtype.str, "v": self.value(v.item(), where)}
 
     def _list(self, v: list, where: str) -> Any:
@@ -94,7 +96,8 @@ class Writer:
         items = []
         for k, x in v.items():
             if not (k is None or isinstance(k, (bool, int, float, str, np.generic))):
-                raise CodecError(f"{where}: cannot store a dict key of type {type(k).__name__}.")
+                raise CodecError(N_("{where}: cannot store a dict key of type {type}."),
+                                 where=where, type=type(k).__name__)
             items.append([self.value(k, where), self.value(x, f"{where}[{k!r}]")])
         return {"t": "pairs", "v": items}
 
@@ -106,8 +109,8 @@ class Writer:
         try:
             data = npy_bytes(v)
         except ValueError as err:
-            raise CodecError(f"{where}: cannot store an array of dtype {v.dtype} "
-                             f"({err}).") from None
+            raise CodecError(N_("{where}: cannot store an array of dtype {dtype} ({error})."),
+                             where=where, dtype=str(v.dtype), error=str(err)) from None
         return {"t": "ndarray", "dtype": str(v.dtype), "shape": list(v.shape),
                 "blob": self.blob(data, "npy")}
 
@@ -123,7 +126,8 @@ class Writer:
 
             # by name: a result from a worker holds an unpickled copy of the registry's kernel
             if v.name not in kernels.KERNELS:
-                raise CodecError(f"{where}: the kernel {v.name!r} is not a registered kernel.")
+                raise CodecError(N_("{where}: the kernel {name!r} is not a registered kernel."),
+                                 where=where, name=v.name)
             return {"t": "kernel", "name": v.name}
         if name in SPARSE and type(v).__module__.startswith("scipy.sparse"):
             return {"t": "sparse", "class": name, "shape": list(v.shape),
@@ -131,7 +135,16 @@ class Writer:
                     "indptr": self.value(v.indptr, where)}
         if is_keras_model(v):
             return {"t": "keras", "blob": self.blob(keras_bytes(v), "keras")}
-        raise CodecError(f"{where}: cannot store a value of type {type(v).__module__}.{name}.")
+        if type(v) is Message:  # a sentence kept to be shown in its reader's language
+            return {"t": "message", "template": v.template,
+                    "params": self.value(dict(v.params), f"{where}.params")}
+        if type(v) is Joined:
+            return {"t": "joined", "parts": self.value(list(v.parts), f"{where}.parts"),
+                    "sep": v.sep, "capitalize": bool(v.capitalize)}
+        if type(v) is Text:  # the English text of a message kept as data, with its message
+            return {"t": "text", "message": self.value(v.message, f"{where}.message")}
+        raise CodecError(N_("{where}: cannot store a value of type {type}."), where=where,
+                         type=f"{type(v).__module__}.{name}")
 
     def _estimator(self, est: Any, name: str, where: str) -> dict:
         if id(est) in self._ids:
@@ -157,30 +170,28 @@ class Reader:
 
     def __init__(self, meta: Any, blobs: Any, kind: str):
         _check_header(meta, kind)
-        word = _WORDS.get(kind, kind)
         if not isinstance(blobs, dict):
-            raise CodecError(f"The stored {word} has no blobs mapping.")
+            raise _kind_error("no_blobs", kind)
         listed = meta.get("blobs")
         if not isinstance(listed, dict):
-            raise CodecError(f"The stored {word} does not list its blobs.")
+            raise _kind_error("unlisted", kind)
         for name in sorted(set(listed) | set(blobs), key=str):
             if name not in blobs:
-                raise CodecError(f"The stored {word} lacks its blob {name!r}.")
+                raise _kind_error("lacks", kind, name=name)
             if name not in listed:
-                raise CodecError(f"The stored {word} holds a blob {name!r} its record does not "
-                                 "list.")
+                raise _kind_error("extra", kind, name=name)
             data = blobs[name]
             if not isinstance(data, (bytes, bytearray, memoryview)) \
                     or sha256(bytes(data)) != listed[name]:
-                raise CodecError(f"The blob {name!r} of the stored {word} is damaged or was "
-                                 "changed (its SHA-256 differs from the record's).")
+                raise _kind_error("changed", kind, name=name)
         self.blobs = {name: bytes(data) for name, data in blobs.items()}
         self._objects: dict[int, Any] = {}
 
     def blob(self, obj: dict, where: str) -> bytes:
         name = obj.get("blob")
         if not isinstance(name, str) or name not in self.blobs:
-            raise CodecError(f"{where}: refers to a blob {name!r} the record does not hold.")
+            raise CodecError(N_("{where}: refers to a blob {name!r} the record does not hold."),
+                             where=where, name=name)
         return self.blobs[name]
 
     def value(self, obj: Any, where: str) -> Any:
@@ -189,61 +200,159 @@ class Reader:
         if type(obj) is list:
             return [self.value(x, f"{where}[{i}]") for i, x in enumerate(obj)]
         if type(obj) is not dict or not isinstance(obj.get("t"), str):
-            raise CodecError(f"{where}: expected a tagged value, got {type(obj).__name__}.")
+            raise CodecError(N_("{where}: expected a tagged value, got {type}."), where=where,
+                             type=type(obj).__name__)
         reader = READERS.get(obj["t"])
         if reader is None:
-            raise CodecError(f"{where}: unknown value tag {obj['t']!r}.")
+            raise CodecError(N_("{where}: unknown value tag {tag!r}."), where=where,
+                             tag=obj["t"])
         return reader(self, obj, where)
 
     def array(self, obj: dict, where: str) -> np.ndarray:
         arr = read_npy(self.blob(obj, where), where)
         if str(arr.dtype) != obj.get("dtype") or list(arr.shape) != obj.get("shape"):
-            raise CodecError(f"{where}: the array has dtype {arr.dtype} and shape "
-                             f"{list(arr.shape)}; the record says {obj.get('dtype')} and "
-                             f"{obj.get('shape')}.")
+            raise CodecError(N_("{where}: the array has dtype {dtype} and shape {shape}; the "
+                                "record says {record_dtype} and {record_shape}."), where=where,
+                             dtype=str(arr.dtype), shape=str(list(arr.shape)),
+                             record_dtype=str(obj.get("dtype")),
+                             record_shape=str(obj.get("shape")))
         return arr
 
     def estimator(self, obj: dict, where: str) -> Any:
         cls = allowed(estimator_loaders(), obj.get("class"), where, "estimator class")
         ident = obj.get("id")
         if type(ident) is not int or ident in self._objects:
-            raise CodecError(f"{where}: bad or repeated object id {ident!r}.")
+            raise CodecError(N_("{where}: bad or repeated object id {ident!r}."), where=where,
+                             ident=ident)
         params = self.value(obj.get("params"), f"{where}.params")
         state = self.value(obj.get("state"), where)
         if type(params) is not dict or type(state) is not dict:
-            raise CodecError(f"{where}: an estimator needs its params and state as dicts.")
+            raise CodecError(N_("{where}: an estimator needs its params and state as dicts."),
+                             where=where)
         for key in state:
             check_attribute(cls, key, where)
         try:
             est = cls(**params)
         except Exception as err:  # noqa: BLE001 - TypeError for an unknown parameter ...
-            raise CodecError(f"{where}: {cls.__name__} does not take these parameters "
-                             f"({err}).") from None
+            raise CodecError(N_("{where}: {cls} does not take these parameters ({error})."),
+                             where=where, cls=cls.__name__, error=str(err)) from None
         est.__dict__.update(state)
         self._objects[ident] = est
         return est
 
 
 _WORDS = {"dataset": "data set", "result": "result", "table": "table"}
+#: The sentences about a stored record, one per kind (a whole sentence each, for the catalogs);
+#: ``None``: any other kind, named by ``{word}`` (the kind's own name, data).
+_BY_KIND = {
+    "no_blobs": {
+        "dataset": N_("The stored data set has no blobs mapping."),
+        "result": N_("The stored result has no blobs mapping."),
+        "table": N_("The stored table has no blobs mapping."),
+        None: N_("The stored {word} has no blobs mapping."),
+    },
+    "unlisted": {
+        "dataset": N_("The stored data set does not list its blobs."),
+        "result": N_("The stored result does not list its blobs."),
+        "table": N_("The stored table does not list its blobs."),
+        None: N_("The stored {word} does not list its blobs."),
+    },
+    "lacks": {
+        "dataset": N_("The stored data set lacks its blob {name!r}."),
+        "result": N_("The stored result lacks its blob {name!r}."),
+        "table": N_("The stored table lacks its blob {name!r}."),
+        None: N_("The stored {word} lacks its blob {name!r}."),
+    },
+    "extra": {
+        "dataset": N_("The stored data set holds a blob {name!r} its record does not list."),
+        "result": N_("The stored result holds a blob {name!r} its record does not list."),
+        "table": N_("The stored table holds a blob {name!r} its record does not list."),
+        None: N_("The stored {word} holds a blob {name!r} its record does not list."),
+    },
+    "changed": {
+        "dataset": N_("The blob {name!r} of the stored data set is damaged or was changed (its "
+                      "SHA-256 differs from the record's)."),
+        "result": N_("The blob {name!r} of the stored result is damaged or was changed (its "
+                     "SHA-256 differs from the record's)."),
+        "table": N_("The blob {name!r} of the stored table is damaged or was changed (its "
+                    "SHA-256 differs from the record's)."),
+        None: N_("The blob {name!r} of the stored {word} is damaged or was changed (its "
+                 "SHA-256 differs from the record's)."),
+    },
+    "no_record": {
+        "dataset": N_("The stored data set is not a record (its meta is not a JSON object)."),
+        "result": N_("The stored result is not a record (its meta is not a JSON object)."),
+        "table": N_("The stored table is not a record (its meta is not a JSON object)."),
+        None: N_("The stored {word} is not a record (its meta is not a JSON object)."),
+    },
+    "version": {
+        "dataset": N_("The stored data set was written by codec version {version!r}; this app "
+                      "reads version {current}."),
+        "result": N_("The stored result was written by codec version {version!r}; this app "
+                     "reads version {current}."),
+        "table": N_("The stored table was written by codec version {version!r}; this app "
+                    "reads version {current}."),
+        None: N_("The stored {word} was written by codec version {version!r}; this app "
+                 "reads version {current}."),
+    },
+    "deep": {
+        "dataset": N_("The stored data set nests values too deeply."),
+        "result": N_("The stored result nests values too deeply."),
+        "table": N_("The stored table nests values too deeply."),
+        None: N_("The stored {word} nests values too deeply."),
+    },
+    "unreadable": {
+        "dataset": N_("The stored data set cannot be read ({type}: {error})."),
+        "result": N_("The stored result cannot be read ({type}: {error})."),
+        "table": N_("The stored table cannot be read ({type}: {error})."),
+        None: N_("The stored {word} cannot be read ({type}: {error})."),
+    },
+}
+#: "The record holds a <found>, not a <kind>.", by (found, kind); found ``None``: another
+#: value, written as ``{found}`` (its repr).
+_HOLDS = {
+    ("result", "dataset"): N_("The record holds a result, not a data set."),
+    ("table", "dataset"): N_("The record holds a table, not a data set."),
+    ("dataset", "result"): N_("The record holds a data set, not a result."),
+    ("table", "result"): N_("The record holds a table, not a result."),
+    ("dataset", "table"): N_("The record holds a data set, not a table."),
+    ("result", "table"): N_("The record holds a result, not a table."),
+    (None, "dataset"): N_("The record holds a {found}, not a data set."),
+    (None, "result"): N_("The record holds a {found}, not a result."),
+    (None, "table"): N_("The record holds a {found}, not a table."),
+    (None, None): N_("The record holds a {found}, not a {word}."),
+}
+
+
+def _kind_error(key: str, kind: str, **params) -> CodecError:
+    """The :data:`_BY_KIND` sentence ``key`` about a stored ``kind``."""
+    templates = _BY_KIND[key]
+    if kind in templates:
+        return CodecError(templates[kind], **params)
+    return CodecError(templates[None], word=kind, **params)
 
 
 def _check_header(meta: Any, kind: str) -> None:
-    word = _WORDS.get(kind, kind)
     if not isinstance(meta, dict):
-        raise CodecError(f"The stored {word} is not a record (its meta is not a JSON object).")
+        raise _kind_error("no_record", kind)
     version = meta.get("codec_version")
     if version != CODEC_VERSION:
-        raise CodecError(f"The stored {word} was written by codec version {version!r}; this app "
-                         f"reads version {CODEC_VERSION}.")
+        raise _kind_error("version", kind, version=version, current=CODEC_VERSION)
     if meta.get("kind") != kind:
         found = meta.get("kind")
-        found = _WORDS.get(found, repr(found)) if isinstance(found, str) else repr(found)
-        raise CodecError(f"The record holds a {found}, not a {word}.")
+        known = found if isinstance(found, str) and found in _WORDS else None
+        if (known, kind) in _HOLDS:
+            raise CodecError(_HOLDS[known, kind], found=repr(found))
+        if kind in _WORDS:
+            raise CodecError(_HOLDS[None, kind], found=repr(found))
+        found = _WORDS[known] if known else repr(found)
+        raise CodecError(_HOLDS[None, None], found=found, word=kind)
 
 
 def _read_float(r: Reader, obj: dict, where: str) -> float:
     if obj.get("v") not in ("nan", "inf", "-inf"):
-        raise CodecError(f"{where}: bad non-finite float {obj.get('v')!r}.")
+        raise CodecError(N_("{where}: bad non-finite float {value!r}."), where=where,
+                         value=obj.get("v"))
     return float(obj["v"])
 
 
@@ -253,33 +362,37 @@ def _read_scalar(r: Reader, obj: dict, where: str) -> np.generic:
             raise TypeError
         dtype = np.dtype(obj["dtype"])
     except TypeError:
-        raise CodecError(f"{where}: bad numpy dtype {obj.get('dtype')!r}.") from None
+        raise CodecError(N_("{where}: bad numpy dtype {dtype!r}."), where=where,
+                         dtype=obj.get("dtype")) from None
     value = r.value(obj.get("v"), where)
     ok = {"b": (bool,), "i": (int,), "u": (int,), "f": (int, float), "U": (str,)}
     if dtype.kind not in ok or type(value) not in ok[dtype.kind]:
-        raise CodecError(f"{where}: {value!r} is not a numpy {dtype} scalar.")
+        raise CodecError(N_("{where}: {value!r} is not a numpy {dtype} scalar."), where=where,
+                         value=value, dtype=str(dtype))
     try:
         return dtype.type(value)
     except (OverflowError, ValueError):
-        raise CodecError(f"{where}: {value!r} does not fit a numpy {dtype}.") from None
+        raise CodecError(N_("{where}: {value!r} does not fit a numpy {dtype}."), where=where,
+                         value=value, dtype=str(dtype)) from None
 
 
 def _read_dict(r: Reader, obj: dict, where: str) -> dict:
     items = obj.get("v")
     if type(items) is not dict:
-        raise CodecError(f"{where}: a dict needs an object of items.")
+        raise CodecError(N_("{where}: a dict needs an object of items."), where=where)
     return {k: r.value(x, f"{where}[{k!r}]") for k, x in items.items()}
 
 
 def _read_pairs(r: Reader, obj: dict, where: str) -> dict:
     pairs = obj.get("v")
     if type(pairs) is not list or not all(type(p) is list and len(p) == 2 for p in pairs):
-        raise CodecError(f"{where}: a dict needs a list of key-value pairs.")
+        raise CodecError(N_("{where}: a dict needs a list of key-value pairs."), where=where)
     out = {}
     for k, x in pairs:
         key = r.value(k, where)
         if not (key is None or isinstance(key, (bool, int, float, str, np.generic))):
-            raise CodecError(f"{where}: a dict key cannot be a {type(key).__name__}.")
+            raise CodecError(N_("{where}: a dict key cannot be a {type}."), where=where,
+                             type=type(key).__name__)
         out[key] = r.value(x, f"{where}[{key!r}]")
     return out
 
@@ -287,13 +400,15 @@ def _read_pairs(r: Reader, obj: dict, where: str) -> dict:
 def _read_objarray(r: Reader, obj: dict, where: str) -> np.ndarray:
     shape = obj.get("shape")
     if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape):
-        raise CodecError(f"{where}: bad array shape {shape!r}.")
+        raise CodecError(N_("{where}: bad array shape {shape!r}."), where=where, shape=shape)
     try:
         items = json.loads(r.blob(obj, where), parse_constant=no_constant)
     except (ValueError, RecursionError) as err:
-        raise CodecError(f"{where}: the array's JSON is damaged ({err}).") from None
+        raise CodecError(N_("{where}: the array's JSON is damaged ({error})."), where=where,
+                         error=str(err)) from None
     if type(items) is not list or len(items) != math.prod(shape):
-        raise CodecError(f"{where}: the array's items do not fill its shape {shape}.")
+        raise CodecError(N_("{where}: the array's items do not fill its shape {shape}."),
+                         where=where, shape=str(shape))
     out = np.empty(len(items), dtype=object)
     for i, x in enumerate(items):
         out[i] = r.value(x, f"{where}[{i}]")
@@ -308,7 +423,8 @@ def no_constant(token: str):
 def _read_numlist(r: Reader, obj: dict, where: str) -> list:
     arr = read_npy(r.blob(obj, where), where)
     if arr.ndim != 1 or arr.dtype not in (np.float64, np.int64):
-        raise CodecError(f"{where}: a list of numbers needs a 1-D float64 or int64 array.")
+        raise CodecError(N_("{where}: a list of numbers needs a 1-D float64 or int64 array."),
+                         where=where)
     return arr.tolist()
 
 
@@ -317,26 +433,30 @@ def _read_sparse(r: Reader, obj: dict, where: str):
 
     name = obj.get("class")
     if name not in SPARSE:
-        raise CodecError(f"{where}: unknown sparse matrix class {name!r}.")
+        raise CodecError(N_("{where}: unknown sparse matrix class {name!r}."), where=where,
+                         name=name)
     parts = [r.value(obj.get(k), where) for k in ("data", "indices", "indptr")]
     shape = obj.get("shape")
     if not all(isinstance(p, np.ndarray) and p.ndim == 1 for p in parts):
-        raise CodecError(f"{where}: a sparse matrix needs three 1-D arrays.")
+        raise CodecError(N_("{where}: a sparse matrix needs three 1-D arrays."), where=where)
     try:
         return getattr(scipy.sparse, name)(tuple(parts), shape=tuple(shape))
     except Exception as err:  # noqa: BLE001
-        raise CodecError(f"{where}: the sparse matrix is malformed ({err}).") from None
+        raise CodecError(N_("{where}: the sparse matrix is malformed ({error})."), where=where,
+                         error=str(err)) from None
 
 
 def _read_dataclass(r: Reader, obj: dict, where: str) -> Any:
     cls = allowed(DATACLASSES, obj.get("class"), where, "class")
     fields = r.value(obj.get("v"), where)
     if type(fields) is not dict:
-        raise CodecError(f"{where}: a {cls.__name__} needs its fields as a dict.")
+        raise CodecError(N_("{where}: a {cls} needs its fields as a dict."), where=where,
+                         cls=cls.__name__)
     try:
         out = cls(**fields)
     except TypeError as err:
-        raise CodecError(f"{where}: the fields do not make a {cls.__name__} ({err}).") from None
+        raise CodecError(N_("{where}: the fields do not make a {cls} ({error})."), where=where,
+                         cls=cls.__name__, error=str(err)) from None
     return out
 
 
@@ -345,14 +465,42 @@ def _read_kernel(r: Reader, obj: dict, where: str):
 
     name = obj.get("name")
     if not isinstance(name, str) or name not in kernels.KERNELS:
-        raise CodecError(f"{where}: unknown kernel {name!r}.")
+        raise CodecError(N_("{where}: unknown kernel {name!r}."), where=where, name=name)
     return kernels.KERNELS[name]
+
+
+def _read_message(r: Reader, obj: dict, where: str) -> Message:
+    template = obj.get("template")
+    params = r.value(obj.get("params"), f"{where}.params")
+    if type(template) is not str or type(params) is not dict \
+            or not all(type(k) is str for k in params):
+        raise CodecError(N_("{where}: a message needs its template and its parameters."),
+                         where=where)
+    return Message(template, **params)
+
+
+def _read_text(r: Reader, obj: dict, where: str) -> Text:
+    message = r.value(obj.get("message"), f"{where}.message")
+    if type(message) not in (Message, Joined):
+        raise CodecError(N_("{where}: a message needs its template and its parameters."),
+                         where=where)
+    return Text(message)
+
+
+def _read_joined(r: Reader, obj: dict, where: str) -> Joined:
+    parts = r.value(obj.get("parts"), f"{where}.parts")
+    if type(parts) is not list or type(obj.get("sep")) is not str \
+            or type(obj.get("capitalize")) is not bool:
+        raise CodecError(N_("{where}: joined messages need their parts, separator and case."),
+                         where=where)
+    return Joined(parts, obj["sep"], obj["capitalize"])
 
 
 def _read_ref(r: Reader, obj: dict, where: str) -> Any:
     ident = obj.get("id")
     if type(ident) is not int or ident not in r._objects:
-        raise CodecError(f"{where}: refers to an object {ident!r} not read before it.")
+        raise CodecError(N_("{where}: refers to an object {ident!r} not read before it."),
+                         where=where, ident=ident)
     return r._objects[ident]
 
 
@@ -379,12 +527,15 @@ READERS: dict[str, Callable[[Reader, dict, str], Any]] = {
     "dataclass": _read_dataclass,
     "kernel": _read_kernel,
     "sparse": _read_sparse,
+    "message": _read_message,
+    "joined": _read_joined,
+    "text": _read_text,
 }
 
 
 def _list_of(obj: dict, where: str) -> list:
     if type(obj.get("v")) is not list:
-        raise CodecError(f"{where}: a tuple needs a list of items.")
+        raise CodecError(N_("{where}: a tuple needs a list of items."), where=where)
     return obj["v"]
 
 
@@ -396,7 +547,11 @@ def guarded(kind: str, fn: Callable[[], Any]) -> Any:
     except CodecError:
         raise
     except RecursionError:
-        raise CodecError(f"The stored {kind} nests values too deeply.") from None
+        raise _kind_error("deep", _KINDS.get(kind, kind)) from None
     except Exception as err:  # noqa: BLE001
-        raise CodecError(f"The stored {kind} cannot be read ({type(err).__name__}: "
-                         f"{err}).") from None
+        raise _kind_error("unreadable", _KINDS.get(kind, kind), type=type(err).__name__,
+                          error=str(err)) from None
+
+
+#: :func:`guarded`'s kinds (as its callers write them) by their :data:`_BY_KIND` keys.
+_KINDS = {"data set": "dataset"}

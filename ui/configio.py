@@ -8,6 +8,7 @@ import streamlit as st
 
 from clustering import config as cfg
 from clustering.errors import ClusteringError
+from clustering import i18n
 from clustering.i18n import N_, _
 from ui import forms, runs, state, widgets
 from ui import methods as labels
@@ -42,7 +43,7 @@ def _error_key(key: str) -> str:
 def _failed(err: Exception, key: str) -> None:
     """Keep the reason a replay (control ``key``) failed, shown next to that control."""
     st.session_state[_error_key(key)] = (
-        str(err) if isinstance(err, ClusteringError) else
+        i18n.text(err) if isinstance(err, ClusteringError) else
         _("The configuration could not be applied ({error_type}: {error}).").format(
             error_type=type(err).__name__, error=err))
 

@@ -22,7 +22,7 @@ from typing import Optional
 
 import pandas as pd
 
-from clustering import registry
+from clustering import i18n, registry
 from clustering.export import metrics_frame, neutralise_formulas
 from clustering.i18n import N_, _
 from ui import runs
@@ -89,9 +89,10 @@ def download_help(item: Download, dataset=None) -> Optional[str]:
     if data.startswith(codecs.BOM_UTF8) and fmt.encoding != UTF8_BOM:
         return _("Written as {format}: the table's {encoding} cannot hold some of its "
                  "characters.").format(
-                     format=dataclasses.replace(fmt, encoding=UTF8_BOM).describe(),
+                     format=i18n.text(dataclasses.replace(fmt, encoding=UTF8_BOM).description()),
                      encoding=fmt.encoding)
-    return _("Written as {format}, as the data's table.").format(format=fmt.describe())
+    return _("Written as {format}, as the data's table.").format(
+        format=i18n.text(fmt.description()))
 
 
 def labels_xlsx(result: runs.MethodResult, dataset) -> bytes:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Mapping, Optional
 
 import numpy as np
 
-from clustering.i18n import _
+from clustering.i18n import _, fmt
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,15 +82,15 @@ def silhouette_figure(silhouette: Optional[float]) -> Figure:
                       _("needs at least 2 clusters with objects."))
     word = (_("clearly separated") if silhouette >= CLEAR_SILHOUETTE else
             _("weakly separated") if silhouette >= POOR_SILHOUETTE else _("not separated"))
-    return Figure(_("Silhouette"), f"{silhouette:.2f}",
+    return Figure(_("Silhouette"), fmt(silhouette, ".2f"),
                   _("-1 to 1, how far each object is from the other clusters compared with its "
                     "own: {word} (from {clear} clear, below {poor} no real structure).").format(
-                      word=word, clear=f"{CLEAR_SILHOUETTE:g}", poor=f"{POOR_SILHOUETTE:g}"))
+                      word=word, clear=fmt(CLEAR_SILHOUETTE, "g"), poor=fmt(POOR_SILHOUETTE, "g")))
 
 
 def ari_figure(ari: float) -> Figure:
     """The agreement with the known labels."""
-    return Figure(_("Agreement with the labels (ARI)"), f"{ari:.2f}",
+    return Figure(_("Agreement with the labels (ARI)"), fmt(ari, ".2f"),
                   _("1 = the same grouping as the known labels, 0 = no better than chance."))
 
 
@@ -98,10 +98,10 @@ def reliable_figure(proba: np.ndarray, threshold: float = RELIABLE_P) -> Figure:
     """The share of objects whose largest probability is at least ``threshold``."""
     top = np.asarray(proba, dtype=float).max(axis=1)
     n = int(np.sum(top >= threshold))
-    return Figure(_("Reliable objects"), f"{n / max(top.size, 1):.0%}",
+    return Figure(_("Reliable objects"), fmt(n / max(top.size, 1), ".0%"),
                   _("{n} of {total} objects have a largest probability of at least "
                     "{threshold}; the others lie between clusters.").format(
-                      n=n, total=top.size, threshold=f"{threshold:g}"))
+                      n=n, total=top.size, threshold=fmt(threshold, "g")))
 
 
 def poor_reasons(metrics: Mapping) -> list[str]:
@@ -110,13 +110,13 @@ def poor_reasons(metrics: Mapping) -> list[str]:
     ari, sil = _number(metrics, "ari"), _number(metrics, "silhouette")
     if ari is not None and ari < POOR_ARI:
         reasons.append(_("it agrees little with the known labels (ARI {ari}, below "
-                         "{poor})").format(ari=f"{ari:.2f}", poor=f"{POOR_ARI:g}"))
+                         "{poor})").format(ari=fmt(ari, ".2f"), poor=fmt(POOR_ARI, "g")))
     if sil is None and _number(metrics, "n_clusters") is not None \
             and _number(metrics, "n_clusters") < 2:
         reasons.append(_("it has fewer than 2 clusters"))
     elif sil is not None and sil < POOR_SILHOUETTE:
         reasons.append(_("its clusters are not separated (silhouette {silhouette}, below "
-                         "{poor})").format(silhouette=f"{sil:.2f}", poor=f"{POOR_SILHOUETTE:g}"))
+                         "{poor})").format(silhouette=fmt(sil, ".2f"), poor=fmt(POOR_SILHOUETTE, "g")))
     return reasons
 
 
@@ -182,7 +182,7 @@ def shown_value(key: str, value) -> str:
         return _("not defined")
     if key in COUNTS and value.is_integer():
         return str(int(value))
-    return f"{value:.4g}"
+    return fmt(value, ".4g")
 
 
 def readable(key: str) -> tuple[str, str]:

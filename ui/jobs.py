@@ -41,7 +41,8 @@ import uuid
 from typing import Any, Callable, MutableMapping, Optional
 
 from clustering.errors import ClusteringError
-from clustering.i18n import _, language, ngettext, set_language
+from clustering import i18n
+from clustering.i18n import _, language, ngettext, set_language, fmt
 from clustering.progress import Progress
 from clustering.resources import env_positive_int
 
@@ -328,7 +329,7 @@ class Job:
         p = self.progress
         if p is None:
             return _("{label}: starting…").format(label=self.label)
-        text = p.message or _("step {step} of {total}").format(step=p.step, total=p.total)
+        text = i18n.text(p.message) if p.message else _("step {step} of {total}").format(step=p.step, total=p.total)
         return f"{self.label}: {text}"
 
     def snapshot_title(self, what: str) -> str:
@@ -424,7 +425,7 @@ class Job:
         future.cancel()
         restarted = self.worker is not None and cluster.restart_worker(self.worker)
         why = (_("at the time cap of {seconds} s ({env} raises it)").format(
-                   seconds=f"{self.time_limit:g}", env=MAX_SECONDS_ENV)
+                   seconds=fmt(self.time_limit, "g"), env=MAX_SECONDS_ENV)
                if self.timed_out else _("when its session closed") if self.abandoned
                else _("when you pressed Stop"))
         self.error = (_("{label} did not stop within {grace} s of being stopped {why}: its worker "
@@ -432,7 +433,7 @@ class Job:
                         "results are.") if restarted else
                       _("{label} did not stop within {grace} s of being stopped {why}: its worker "
                         "was abandoned and nothing of this run was kept; your data and earlier "
-                        "results are.")).format(label=self.label, grace=f"{GRACE_SECONDS:g}",
+                        "results are.")).format(label=self.label, grace=fmt(GRACE_SECONDS, "g"),
                                                 why=why)
         self._cap_said = self.timed_out
 
@@ -462,7 +463,7 @@ class Job:
         try:
             result = future.result()
         except ClusteringError as err:
-            self.error = str(err)
+            self.error = i18n.text(err)
         except MemoryError:
             self.error = _("Out of memory: the data set is too large for this method. "
                            "Use fewer rows or a method without an N x N matrix.")
@@ -523,7 +524,7 @@ class Job:
         try:
             self._submit_and_watch()
         except ClusteringError as err:
-            self.error = str(err)
+            self.error = i18n.text(err)
         except Exception as err:  # noqa: BLE001 - the cluster itself failed
             log.error("job %s could not run:\n%s", self.method, traceback.format_exc())
             self.error = _("{label} could not run on the server's workers ({kind}: {err}); your "
@@ -536,7 +537,7 @@ class Job:
             if (self.timed_out and self.error and not self._cap_said
                     and "time cap" not in self.error):
                 self.error += _(" (Training was stopped at the time cap of {seconds} s.)").format(
-                    seconds=f"{self.time_limit:g}")
+                    seconds=fmt(self.time_limit, "g"))
             self.finished_at = time.monotonic()
             self._ended()
 

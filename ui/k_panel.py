@@ -11,7 +11,7 @@ from typing import Optional
 import pandas as pd
 import plotly.graph_objects as go
 
-from clustering.i18n import _
+from clustering.i18n import _, fmt
 
 
 def k_figure(table: pd.DataFrame, suggested: Optional[int]) -> go.Figure:
@@ -25,7 +25,7 @@ def k_figure(table: pd.DataFrame, suggested: Optional[int]) -> go.Figure:
                                      "stability": _("stability over restarts (mean ARI)")},
                         chosen=suggested, chosen_text=_("suggested K ="),
                         y_title=_("silhouette, stability"), hline=MIN_STABILITY,
-                        hline_text=_("stability {level}").format(level=f"{MIN_STABILITY:g}"))
+                        hline_text=_("stability {level}").format(level=fmt(MIN_STABILITY, "g")))
 
 
 def _use_k(key: str, value: int) -> None:

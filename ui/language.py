@@ -2,9 +2,13 @@
 visitor's choice, kept for the session (:mod:`clustering.i18n` holds the catalogs)."""
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from clustering import i18n
+
+log = logging.getLogger("clustermap.language")
 
 #: The session-state key (and widget key) of the chosen language.
 KEY = "cm_lang"
@@ -35,14 +39,39 @@ def session_choice():
 i18n.set_language_source(session_choice)
 
 
-def choose() -> str:
-    """Draw the switch in the sidebar and make its language this session's; returns it."""
+def _remember(workspace, code: str) -> None:
+    """Keep ``code`` in ``workspace`` when it is not already its language (a store that cannot
+    be written only loses the preference, logged)."""
+    if workspace is None or getattr(workspace, "language", None) == code:
+        return
+    try:
+        workspace.set_language(code)
+    except Exception:  # noqa: BLE001 - a preference; the page goes on
+        log.warning("the workspace's language could not be kept", exc_info=True)
+
+
+def begin() -> None:
+    """Speak the session's language (or the browser's) until :func:`choose` has read the
+    workspace's: the messages of opening the workspace are in it."""
+    code = st.session_state.get(KEPT)
+    i18n.set_language(code if code in i18n.LANGUAGES else browser_language())
+
+
+def choose(workspace=None) -> str:
+    """Draw the switch in the sidebar and make its language this session's; returns it.
+
+    The language is the one chosen in this session, else the one last chosen in ``workspace``
+    (:attr:`ui.workspace.Workspace.language`: a reload, another tab, a new visit), else the
+    browser's; a choice is kept in the workspace too."""
     chosen = st.session_state.get(KEY)
     if chosen not in i18n.LANGUAGES:  # first visit, or a click on the chosen one unset it
-        chosen = st.session_state.get(KEPT) or browser_language()
+        remembered = getattr(workspace, "language", None)
+        chosen = (st.session_state.get(KEPT) or
+                  (remembered if remembered in i18n.LANGUAGES else None) or browser_language())
         st.session_state[KEY] = chosen
     st.session_state[KEPT] = chosen
     i18n.set_language(chosen)
+    _remember(workspace, chosen)
     # One label in both languages: a widget whose label changed would be a new widget.
     st.sidebar.segmented_control("Язык · Language", options=list(i18n.LANGUAGES),
                                  format_func=i18n.LANGUAGES.get, key=KEY,

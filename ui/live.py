@@ -12,7 +12,7 @@ from typing import Callable, Optional
 import streamlit as st
 
 from clustering import plots, registry
-from clustering.i18n import N_, _
+from clustering.i18n import N_, _, fmt
 from clustering.progress import RESTART_METRICS, STATUS_METRICS
 from ui import state
 from ui.widgets import md_escape
@@ -43,18 +43,18 @@ def status_text(metrics: dict, elapsed: Optional[float] = None) -> str:
     if not all(k in metrics for k in RESTART_METRICS):
         return ""
     m = metrics
-    parts = [_("Restart {restart} of {n}").format(restart=f"{m['restart']:.0f}",
-                                                  n=f"{m['n_restarts']:.0f}"),
+    parts = [_("Restart {restart} of {n}").format(restart=fmt(m['restart'], ".0f"),
+                                                  n=fmt(m['n_restarts'], ".0f")),
              (_("epoch {epoch} of at most {max} (stopped early)") if m.get("early_stopped")
               else _("epoch {epoch} of at most {max}")).format(
-                 epoch=f"{m['epoch']:.0f}", max=f"{m['max_epochs']:.0f}")]
+                 epoch=fmt(m['epoch'], ".0f"), max=fmt(m['max_epochs'], ".0f"))]
     if "loss" in m:
-        loss = f"{m['loss']:.5g}"
-        parts.append(_("loss {loss} (best {best})").format(loss=loss, best=f"{m['best_loss']:.5g}")
+        loss = fmt(m['loss'], ".5g")
+        parts.append(_("loss {loss} (best {best})").format(loss=loss, best=fmt(m['best_loss'], ".5g"))
                      if "best_loss" in m else _("loss {loss}").format(loss=loss))
     seconds = m.get("elapsed", elapsed)
     if seconds is not None:
-        parts.append(_("{seconds} s so far").format(seconds=f"{seconds:.0f}"))
+        parts.append(_("{seconds} s so far").format(seconds=fmt(seconds, ".0f")))
     return " · ".join(parts)
 
 
@@ -117,8 +117,8 @@ def _panel(method: str, drawer: Optional[Callable] = None) -> None:
         return  # nothing to draw yet
     else:
         c2.caption(_("{elapsed} s of at most {limit} s. Settings and other pages stay usable; "
-                     "the run goes on.").format(elapsed=f"{job.elapsed:.0f}",
-                                                limit=f"{job.time_limit:g}"))
+                     "the run goes on.").format(elapsed=fmt(job.elapsed, ".0f"),
+                                                limit=fmt(job.time_limit, "g")))
     left, right = st.columns(2)
     with left:
         _curves(job)

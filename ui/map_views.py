@@ -12,7 +12,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from clustering.i18n import N_, _, format_number
+from clustering import i18n
+from clustering.i18n import N_, _, format_number, fmt
 from ui.result import MethodResult, object_ids, status_word
 
 
@@ -40,7 +41,7 @@ def cell_hover(som, bmu: np.ndarray, ids: Sequence[str], *, values=None, value_n
         head = _("unit {unit} (row {row}, col {col})").format(unit=u, row=u // cols,
                                                               col=u % cols)
         if values is not None:
-            head += f"\n{value_name} {values[u]:.4g}"
+            head += f"\n{value_name} {fmt(values[u], '.4g')}"
         objs = members[u]
         if objs:
             shown = ", ".join(objs[:limit]) + (f" … (+{len(objs) - limit})" if len(objs) > limit else "")
@@ -103,10 +104,10 @@ def som_stop_reason(som, stop_reason: str = "") -> str:
             som.mode, _("every recorded interval"))
         return (_("it stopped early after {done} of {total} {word}: no unit moved more than "
                   "tol = {tol} since the previous check ({check})").format(
-                    done=done, total=total, word=word, tol=f"{som.tol:g}", check=check)
+                    done=done, total=total, word=word, tol=fmt(som.tol, "g"), check=check)
                 + (_("; η had decayed to {eta} by then, so the units moved little because the "
                      "learning rate was small (a larger tau2 or a smaller tol trains "
-                     "longer)").format(eta=f"{som.eta_end_:.3g}")
+                     "longer)").format(eta=fmt(som.eta_end_, ".3g"))
                    if som.eta_end_ < 0.1 * float(som.eta0) else
                    _(", so the map had settled")))
     return _("it ran the whole schedule of {total} {word}").format(total=total, word=word)
@@ -120,9 +121,9 @@ def som_status(result: MethodResult) -> str:
     lattice = _LATTICE_WORDS.get(som.lattice)
     return _("{status} in {seconds} s: {reason}. {rows} x {cols} {lattice} lattice, "
              "quantization error {qe}, topographic error {te}, {k} clusters of cells.").format(
-        status=_(status_word(result)), seconds=f"{result.elapsed:.1f}", reason=reason, rows=rows,
+        status=_(status_word(result)), seconds=fmt(result.elapsed, ".1f"), reason=reason, rows=rows,
         cols=cols, lattice=_(lattice) if lattice else som.lattice,
-        qe=f"{som.quantization_error_:.4f}", te=f"{som.topographic_error_:.4f}",
+        qe=fmt(som.quantization_error_, ".4f"), te=fmt(som.topographic_error_, ".4f"),
         k=result.n_clusters)
 
 
@@ -167,8 +168,8 @@ def schedule_note(som) -> str:
     done, epochs = int(som.n_steps_done_), _epoch_mode(som)
     parts = [_("σ(t) = {sigma0}·exp(-t/{tau1}) and η(t) = {eta0}·exp(-t/{tau2}); at the end "
                "σ = {sigma} cells and η = {eta}.").format(
-        sigma0=f"{som.sigma0_:.3g}", tau1=f"{som.tau1_:.4g}", eta0=f"{float(som.eta0):.3g}",
-        tau2=f"{som.tau2_:.4g}", sigma=f"{som.sigma_end_:.3g}", eta=f"{som.eta_end_:.3g}")]
+        sigma0=fmt(som.sigma0_, ".3g"), tau1=fmt(som.tau1_, ".4g"), eta0=fmt(float(som.eta0), ".3g"),
+        tau2=fmt(som.tau2_, ".4g"), sigma=fmt(som.sigma_end_, ".3g"), eta=fmt(som.eta_end_, ".3g"))]
     t_eta = som.tau2_ * np.log(10.0)
     if t_eta < done:
         parts.append((_("η fell to a tenth of η0 by epoch {t}: from there each update moves the "
@@ -186,7 +187,7 @@ def schedule_note(som) -> str:
     if int(getattr(som, "convergence_steps_", 0) or 0) > 0 and done > int(som.n_steps):
         parts.append((_("From epoch {t} the convergence phase holds η at {eta}.") if epochs else
                       _("From step {t} the convergence phase holds η at {eta}.")).format(
-            t=_count(som.n_steps), eta=f"{float(som.convergence_eta):g}"))
+            t=_count(som.n_steps), eta=fmt(float(som.convergence_eta), "g")))
     return " ".join(parts)
 
 
@@ -260,13 +261,13 @@ def cochran_verdict(cochran: Mapping) -> dict:
     g, crit = float(cochran.get("G", np.nan)), float(cochran.get("critical", np.nan))
     alpha = float(cochran.get("alpha", 0.05))
     homog = cochran.get("homogeneous")
-    note = str(cochran.get("note") or "")
+    note = i18n.text(cochran.get("note") or "")
     if homog is None or not np.isfinite(g):
         why = note or _("too few replicates or networks.")
         return {"homogeneous": None,
                 "text": _("Cochran's test cannot judge: {why}").format(why=why)}
     head = _("Cochran's test: G = {g}, critical value {critical} at the {alpha} level; ").format(
-        g=f"{g:.4f}", critical=f"{crit:.4f}", alpha=f"{alpha:.0%}")
+        g=fmt(g, ".4f"), critical=fmt(crit, ".4f"), alpha=fmt(alpha, ".0%"))
     if homog:
         text = head + _("the replicate variances are homogeneous: rule (33) removes no network.")
     else:
@@ -301,20 +302,20 @@ def filter_summary(qbm) -> list[str]:
     if level is not None:
         out.append(_("Level of Θ: networks whose mean Θ is at most {threshold} (the {quantile} "
                      "quantile of the networks' means) are kept; removed: {removed}.").format(
-            threshold=f"{level['threshold']:.6g}", quantile=f"{level['quantile']:g}",
+            threshold=fmt(level['threshold'], ".6g"), quantile=fmt(level['quantile'], "g"),
             removed=", ".join(map(str, level["removed"])) or _("none")))
     kept = list(filt["kept"])
     out.append(_("Kept networks: {kept}; the mean criterion (34) over their maps is Θ = {theta} "
                  "(all maps: {theta_all}).").format(
-        kept=", ".join(map(str, kept)) or _("none"), theta=f"{qbm.theta_mean_:.6g}",
-        theta_all=f"{qbm.theta_mean_all_:.6g}"))
+        kept=", ".join(map(str, kept)) or _("none"), theta=fmt(qbm.theta_mean_, ".6g"),
+        theta_all=fmt(qbm.theta_mean_all_, ".6g")))
     return out
 
 
 def filter_table(qbm) -> pd.DataFrame:
     """Table 5 with the filter (``variances_``) and, for every removed network, why
     (``filter_["reasons"]``; empty for a kept one)."""
-    reasons = {int(k): str(v) for k, v in dict(qbm.filter_.get("reasons", {})).items()}
+    reasons = {int(k): i18n.text(v) for k, v in dict(qbm.filter_.get("reasons", {})).items()}
     table = qbm.variances_.copy()
     table["reason"] = [reasons.get(int(q), "") for q in table["network"]]
     return table
@@ -338,17 +339,19 @@ def headline(qbm, comparison: Mapping | None = None) -> dict:
                       else _("as set (tick 'choose M from the curve' to have it chosen)")),
            "sizes": " / ".join(str(v) for v in s["sizes"]),
            "sizes_help": _("objects per cluster, clusters numbered by decreasing size"),
-           "reliable": f"{s['reliable_share']:.0%}",
+           "reliable": fmt(s['reliable_share'], ".0%"),
            "reliable_help": _("{n_reliable} of {n} objects have a posterior of at least "
                               "{threshold} (the article: 26/27 = 0.963)").format(
                n_reliable=s["n_reliable"], n=s["n_objects"],
-               threshold=f"{s['reliable_posterior']:.3f}"),
-           "theta": f"{s['theta_mean']:.4g}",
+               threshold=fmt(s['reliable_posterior'], ".3f")),
+           "theta": fmt(s['theta_mean'], ".4g"),
            "theta_help": _("mean criterion (34) over the maps of the kept networks "
                            "{networks}").format(networks=", ".join(map(str, s["kept_networks"]))),
-           "warnings": list(s["warnings"]), "verdict": None, "kmeans_better": False}
+           "warnings": [i18n.text(w) for w in s["warnings"]], "verdict": None,
+           "kmeans_better": False}
     if comparison is not None:
-        out["verdict"] = comparison.get("verdict")
+        out["verdict"] = (i18n.text(comparison["verdict"]) if comparison.get("verdict")
+                          else comparison.get("verdict"))
         out["kmeans_better"] = comparison.get("more_compact") == "k-means"
     return out
 
@@ -361,7 +364,7 @@ def selection_note(qbm) -> str:
              "objects assigned reliably and no empty cluster (all candidates when none "
              "qualifies). Θ (34) always falls as M grows, so it is shown, not maximised. This "
              "rule is the app's; the article leaves the choice open.").format(
-        m=qbm.n_clusters_, share=f"{MIN_RELIABLE:.0%}")
+        m=qbm.n_clusters_, share=fmt(MIN_RELIABLE, ".0%"))
 
 
 def flags_frame(qbm, ids: Sequence[str]) -> pd.DataFrame:
@@ -404,7 +407,18 @@ def decision_tables(qbm, frame, score: str | None, ids: Sequence[str]):
     """Section 4's ``(clusters, objects)`` (:meth:`decisions`) on ``frame[score]``; the objects
     with their id (``row`` from 1). ``score`` None: the rules that need no score."""
     clusters, objects = qbm.decisions(frame if score else None, score)
-    return clusters, with_ids(objects, ids)
+    return shown_cells(clusters), shown_cells(with_ids(objects, ids))
+
+
+def shown_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its words in the current language: section 4's states and
+    recommendations, and the sentences the backend keeps as data (reasons: a
+    :class:`~clustering.i18n.Text`); other cells (numbers, ids) as they are."""
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = [_decision_word(v) if isinstance(v, str) else v for v in out[col]]
+    return out
 
 
 def _objects(k: int) -> str:
@@ -424,6 +438,8 @@ _DECISION_WORDS = {w: w for w in (
 def _decision_word(text) -> str:
     """A state or recommendation of section 4 in the current language (as it is when the
     catalog does not hold it)."""
+    if isinstance(text, i18n.Text):
+        return i18n.text(text)
     return _(_DECISION_WORDS[text]) if text in _DECISION_WORDS else str(text)
 
 
@@ -434,9 +450,9 @@ def recommendation_lines(clusters: pd.DataFrame, score: str | None) -> dict[int,
         rank = ("" if pd.isna(row["rank"])
                 else _("rank {rank}, ").format(rank=int(row["rank"])))
         mean = ("" if score is None or pd.isna(row["mean"])
-                else _(", mean {score} {value}").format(score=score, value=f"{row['mean']:.4g}"))
+                else _(", mean {score} {value}").format(score=score, value=fmt(row['mean'], ".4g")))
         ratio = ("" if pd.isna(row["ratio"]) or row["state"] == "unsatisfactory"
-                 else _(", {ratio} times the base cluster's").format(ratio=f"{row['ratio']:.3g}"))
+                 else _(", {ratio} times the base cluster's").format(ratio=fmt(row['ratio'], ".3g")))
         out[int(m)] = _("Cluster {m} ({details}): {state} — {recommendation}.").format(
             m=int(m), details=rank + _objects(int(row["size"])) + mean + ratio,
             state=_decision_word(row["state"]),
@@ -500,7 +516,7 @@ def map_choices(qbm) -> list[tuple[int, str]]:
     best = qbm.maps_.index(qbm.best_map_)
     mt = qbm.maps_table_
     best_word, out_word = _(", best kept map"), _(", filtered out")
-    items = [(k, f"{mt['name'].iloc[k]} (Θ = {mt['theta'].iloc[k]:.4g}"
+    items = [(k, f"{mt['name'].iloc[k]} (Θ = {fmt(mt['theta'].iloc[k], '.4g')}"
                  f"{best_word if k == best else ''}"
                  f"{'' if bool(mt['kept'].iloc[k]) else out_word})")
              for k in range(len(mt))]

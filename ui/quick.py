@@ -19,7 +19,8 @@ def generate_default() -> None:
     X, y = datasets.generate(DEFAULT_GENERATOR, **params)
     state.set_dataset(tables.from_arrays(X, y),
                       {"source": "generator", "name": DEFAULT_GENERATOR, "params": params},
-                      _("{name} ({n} points)").format(name=DEFAULT_GENERATOR, n=len(X)))
+                      _("{name} ({n} points)").format(
+                          name=_(datasets.GENERATOR_LABELS[DEFAULT_GENERATOR]), n=len(X)))
 
 
 def recommended_neural_params(n_clusters: int = DEFAULT_CLUSTERS) -> dict:

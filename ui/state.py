@@ -20,6 +20,7 @@ import numpy as np
 import streamlit as st
 
 from clustering.errors import ClusteringError
+from clustering import i18n
 from clustering.i18n import _
 from ui import workspace as wsp
 from ui.jobs import Job
@@ -144,7 +145,7 @@ def new_workspace() -> None:
     try:
         ws = wsp.new_workspace()
     except ClusteringError as err:  # the store is unavailable: said, nothing changed
-        flash(str(err), "error")
+        flash(i18n.text(err), "error")
         return
     st.query_params[wsp.TOKEN_PARAM] = ws.token
     _settle(ws)

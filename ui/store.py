@@ -41,18 +41,21 @@ from typing import Callable, Iterator, Mapping, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from clustering.i18n import Message, N_
 from ui import store_records as rec
 from ui import store_schema as schema
 from ui.store_jobs import JobsMixin
 from ui.store_records import (JobInfo, RecordNotFound, RunInfo, StoreFull, WorkspaceConflict,
                             WorkspaceNotFound, valid_token)
 from ui.store_schema import JOB_STATUSES, StoreError
-from ui.store_settings import TTL_ENV, fmt_duration, settings
+from ui.store_settings import TTL_ENV, duration_text, settings
 
 __all__ = ["Store", "StoreError", "StoreFull", "WorkspaceConflict", "WorkspaceNotFound",
            "RecordNotFound", "RunInfo", "JobInfo", "JOB_STATUSES", "valid_token"]
 
 log = logging.getLogger("clustermap.store")
+#: What the working table's records belong to, in messages (:func:`ui.store_records.part_of`).
+_OF_TABLE = Message(N_("of the working table"))
 
 WS, DS, RUNS, JOBS = schema.workspaces, schema.datasets, schema.runs, schema.jobs
 class _Keep:
@@ -126,9 +129,10 @@ class Store(JobsMixin):
         except sa.exc.SQLAlchemyError as exc:
             cause = getattr(exc, "orig", None) or exc
             log.error("workspace store %s: %s: %s", self.where, type(cause).__name__, cause)
-            raise StoreError(f"The server's workspace store failed ({type(cause).__name__}, "
-                             f"details in the server's log); nothing was changed. Try again, "
-                             f"or tell the server's administrator if it persists.") from None
+            raise StoreError(N_("The server's workspace store failed ({type}, details in the "
+                                "server's log); nothing was changed. Try again, or tell the "
+                                "server's administrator if it persists."),
+                             type=type(cause).__name__) from None
 
     @contextmanager
     def _tx(self, write: bool) -> Iterator[Connection]:
@@ -144,8 +148,8 @@ class Store(JobsMixin):
 
     def _gone(self) -> WorkspaceNotFound:
         return WorkspaceNotFound(
-            f"This workspace no longer exists: it was deleted, or it expired after "
-            f"{fmt_duration(self.ttl_s)} unused (setting {TTL_ENV}).")
+            N_("This workspace no longer exists: it was deleted, or it expired after {duration} "
+               "unused (setting {env})."), duration=duration_text(self.ttl_s), env=TTL_ENV)
 
     def _key(self, token) -> str:
         if not valid_token(token):
@@ -266,7 +270,7 @@ class Store(JobsMixin):
         """The workspace's JSON state and its version."""
         with self._tx(write=False) as conn:
             row = self._workspace(conn, self._key(token))
-        return rec.loads(row.state, "'state'"), row.version
+        return rec.loads(row.state, Message(N_("'{part}'"), part="state")), row.version
 
     def version(self, token) -> int:
         """The workspace's version: it changes with every write of its state, data set or
@@ -289,8 +293,9 @@ class Store(JobsMixin):
             changed = conn.execute(sa.select(jobs)).scalar_one()
         return int(version), int(count), int(newest), int(changed * 1000)
 
-    def set_state(self, token, state: Mapping, *, expected_version: int) -> int:
-        """Replace the state; the new version.
+    def set_state(self, token, state: Mapping, *, expected_version: Optional[int]) -> int:
+        """Replace the state; the new version (``expected_version`` None: a preference, written
+        without the check and without a new version).
 
         Raises
         ------
@@ -360,7 +365,7 @@ class Store(JobsMixin):
             self._add_bytes(conn, row, delta)
         return version
 
-    def _get_part(self, token, part: str, of: str):
+    def _get_part(self, token, part: str, of: Message):
         """``(meta, blobs)`` of a part of the data, None when there is none."""
         with self._tx(write=False) as conn:
             key = self._workspace(conn, self._key(token)).key
@@ -369,7 +374,7 @@ class Store(JobsMixin):
             if meta is None:
                 return None
             blobs = rec.get_blobs(conn, key, part, of)
-        return rec.loads(meta, f"'meta' {of}"), blobs
+        return rec.loads(meta, rec.part_of("meta", of)), blobs
 
     def dataset(self, token) -> Optional[tuple[dict, dict[str, bytes]]]:
         """``(meta, blobs)`` of the current data set; None when there is none.
@@ -379,16 +384,16 @@ class Store(JobsMixin):
         StoreError
             When a stored record is damaged (nothing is returned).
         """
-        return self._get_part(token, rec.DATASET, "of the data set")
+        return self._get_part(token, rec.DATASET, Message(N_("of the data set")))
 
     def table(self, token) -> Optional[tuple[dict, bytes]]:
         """``(meta, parquet bytes)`` of the working table; None when there is none. Raises as
         :meth:`dataset`."""
-        got = self._get_part(token, rec.TABLE, "of the working table")
+        got = self._get_part(token, rec.TABLE, _OF_TABLE)
         if got is None:
             return None
         if rec.TABLE_BLOB not in got[1]:
-            raise rec.damaged(f"'{rec.TABLE_BLOB}' of the working table", "missing")
+            raise rec.damaged(rec.part_of(rec.TABLE_BLOB, _OF_TABLE), Message(N_("missing")))
         return got[0], got[1][rec.TABLE_BLOB]
 
     # ------------------------------------------------------------------------------ runs
@@ -441,8 +446,9 @@ class Store(JobsMixin):
             if not rows:
                 raise rec.no_run()
             meta = conn.scalar(sa.select(RUNS.c.meta).where(RUNS.c.id == str(run_id)))
-            blobs = rec.get_blobs(conn, key, rec.run_owner(run_id), f"of run {run_id}")
-        return rec.run_info(rows[0]), rec.loads(meta, f"'meta' of run {run_id}"), blobs
+            blobs = rec.get_blobs(conn, key, rec.run_owner(run_id), rec.of_run(run_id))
+        return (rec.run_info(rows[0]), rec.loads(meta, rec.part_of("meta", rec.of_run(run_id))),
+                blobs)
 
     def delete_run(self, token, run_id: str) -> bool:
         """Remove a run from the history; False when it was not there (deleted meanwhile)."""

@@ -12,7 +12,7 @@ from typing import Mapping, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from clustering.memory import fmt_bytes
+from clustering.i18n import Message, N_
 from ui.store_schema import JOB_STATUSES, StoreError, blobs as BLOBS
 from ui.store_settings import STORE_MAX_ENV, WORKSPACE_MAX_ENV
 
@@ -120,7 +120,7 @@ def loads(text: str, what: str):
     try:
         return json.loads(text)
     except (TypeError, ValueError):
-        raise damaged(what, "not valid JSON") from None
+        raise damaged(what, Message(N_("not valid JSON"))) from None
 
 
 def clip(error: Optional[str]) -> Optional[str]:
@@ -170,13 +170,13 @@ def drop_blobs(conn: Connection, key: str, owner: str) -> None:
     conn.execute(BLOBS.delete().where(BLOBS.c.workspace == key).where(BLOBS.c.owner == owner))
 
 
-def get_blobs(conn: Connection, key: str, owner: str, of: str) -> dict[str, bytes]:
+def get_blobs(conn: Connection, key: str, owner: str, of: Message) -> dict[str, bytes]:
     """The blobs of ``owner``, each checked against its size and sha256.
 
     Raises
     ------
     StoreError
-        When one is damaged (``of`` completes its name in the message: ``"of run 1f3e..."``).
+        When one is damaged (``of`` completes its name in the message: :func:`of_run`).
     """
     rows = conn.execute(sa.select(BLOBS.c.name, BLOBS.c.size, BLOBS.c.sha256, BLOBS.c.data)
                         .where(BLOBS.c.workspace == key).where(BLOBS.c.owner == owner)
@@ -185,57 +185,94 @@ def get_blobs(conn: Connection, key: str, owner: str, of: str) -> dict[str, byte
     for row in rows:
         data = bytes(row.data)
         if len(data) != row.size:
-            raise damaged(f"'{row.name}' {of}", f"truncated: {len(data)} of {row.size} bytes, "
-                                                "checksum mismatch")
+            raise damaged(blob_of(row.name, of),
+                          Message(N_("truncated: {size} of {expected} bytes, checksum mismatch"),
+                                  size=len(data), expected=row.size))
         if hashlib.sha256(data).hexdigest() != row.sha256:
-            raise damaged(f"'{row.name}' {of}", "checksum mismatch")
+            raise damaged(blob_of(row.name, of), Message(N_("checksum mismatch")))
         out[row.name] = data
     return out
 
 
 # ----------------------------------------------------------------------------------- errors
-CONFLICT = ("This workspace was changed in another tab or window meanwhile; your change was not "
-            "saved. The page now shows the current state.")
+CONFLICT = N_("This workspace was changed in another tab or window meanwhile; your change was "
+              "not saved. The page now shows the current state.")
+
+
+def bytes_text(n: float) -> Message:
+    """:func:`clustering.memory.fmt_bytes` as a :class:`~clustering.i18n.Message` (the same
+    English, ``"1.5 KB"``; the unit translated where it is shown)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024:
+            return Message(N_("{size:.0f} B") if unit == "B" else _UNITS[unit], size=n)
+        n /= 1024.0
+    return Message(N_("{size:.1f} TB"), size=n)
+
+
+_UNITS = {"KB": N_("{size:.1f} KB"), "MB": N_("{size:.1f} MB"), "GB": N_("{size:.1f} GB")}
 
 
 def workspace_full(used: int, delta: int, cap: int) -> StoreFull:
-    return StoreFull(f"This workspace holds {fmt_bytes(used)} and this change needs "
-                     f"{fmt_bytes(delta)} more, over its cap of {fmt_bytes(cap)} (setting "
-                     f"{WORKSPACE_MAX_ENV}); delete runs in the history to make room.")
+    return StoreFull(N_("This workspace holds {used} and this change needs {delta} more, over its "
+                        "cap of {cap} (setting {env}); delete runs in the history to make room."),
+                     used=bytes_text(used), delta=bytes_text(delta), cap=bytes_text(cap),
+                     env=WORKSPACE_MAX_ENV)
 
 
 def store_full(total: int, delta: int, cap: int) -> StoreFull:
-    return StoreFull(f"The server's workspace store holds {fmt_bytes(total)} and this change "
-                     f"needs {fmt_bytes(delta)} more, over its cap of {fmt_bytes(cap)} (setting "
-                     f"{STORE_MAX_ENV}); delete runs in the history to make room, or ask the "
-                     f"server's administrator to raise the cap.")
+    return StoreFull(N_("The server's workspace store holds {total} and this change needs "
+                        "{delta} more, over its cap of {cap} (setting {env}); delete runs in the "
+                        "history to make room, or ask the server's administrator to raise the "
+                        "cap."), total=bytes_text(total), delta=bytes_text(delta),
+                     cap=bytes_text(cap), env=STORE_MAX_ENV)
 
 
-def damaged(what: str, why: str) -> StoreError:
-    return StoreError(f"The stored record {what} of this workspace is damaged ({why}); it was "
-                      f"not loaded.")
+def part_of(part: str, of) -> Message:
+    """The name of a stored record in messages: ``'meta' of run 1f3e...`` (``part``: the
+    record's name, data; ``of``: a :class:`~clustering.i18n.Message` such as :func:`of_run`)."""
+    return Message(N_("'{part}' {of}"), part=part, of=of)
+
+
+blob_of = part_of
+
+
+def of_run(run_id) -> Message:
+    """``of run 1f3e...``: what a record belongs to, in messages (:func:`part_of`)."""
+    return Message(N_("of run {run}"), run=run_id)
+
+
+def of_job(job_id) -> Message:
+    """``of job 1f3e...`` (:func:`part_of`)."""
+    return Message(N_("of job {job}"), job=job_id)
+
+
+def damaged(what, why) -> StoreError:
+    """The error of a damaged record ``what`` (:func:`part_of`) for the reason ``why`` (both
+    :class:`~clustering.i18n.Message` or text)."""
+    return StoreError(N_("The stored record {what} of this workspace is damaged ({why}); it was "
+                         "not loaded."), what=what, why=why)
 
 
 def no_run() -> RecordNotFound:
-    return RecordNotFound("This run is no longer in the workspace's history (it was deleted, "
-                          "perhaps in another tab or window).")
+    return RecordNotFound(N_("This run is no longer in the workspace's history (it was deleted, "
+                             "perhaps in another tab or window)."))
 
 
 def no_job() -> RecordNotFound:
-    return RecordNotFound("This job is no longer in the workspace (it was deleted, perhaps in "
-                          "another tab or window).")
+    return RecordNotFound(N_("This job is no longer in the workspace (it was deleted, perhaps in "
+                             "another tab or window)."))
 
 
 def run_info(row) -> RunInfo:
     """A ``runs`` row (its list columns, :data:`RUN_COLUMNS`) as a :class:`RunInfo`."""
     return RunInfo(row.id, row.method, row.label, row.created_at,
-                   loads(row.headline, f"'headline' of run {row.id}"), row.nbytes,
+                   loads(row.headline, part_of("headline", of_run(row.id))), row.nbytes,
                    row.data_token)
 
 
 def job_info(row) -> JobInfo:
     """A ``jobs`` row as a :class:`JobInfo`."""
     return JobInfo(row.id, row.method, row.label, row.status,
-                   loads(row.config, f"'config' of job {row.id}"), row.created_at,
+                   loads(row.config, part_of("config", of_job(row.id))), row.created_at,
                    row.updated_at, row.dask_key, row.run_id, row.error, row.process,
                    row.data_token)

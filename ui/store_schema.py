@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from clustering.errors import ClusteringError
+from clustering.i18n import N_
 
 log = logging.getLogger("clustermap.store")
 
@@ -191,9 +192,9 @@ def make_engine(url: str) -> Engine:
         else:
             engine = sa.create_engine(parsed, hide_parameters=True, pool_pre_ping=True)
     except (sa.exc.ArgumentError, ImportError) as exc:
-        raise StoreError(f"The workspace database URL cannot be used ({exc}); set "
-                         f"CLUSTERMAP_DATABASE_URL to sqlite:///<file> or "
-                         f"postgresql+psycopg://user@host/db.") from None
+        raise StoreError(N_("The workspace database URL cannot be used ({error}); set "
+                            "{env} to sqlite:///<file> or postgresql+psycopg://user@host/db."),
+                         error=str(exc), env="CLUSTERMAP_DATABASE_URL") from None
     return engine
 
 
@@ -214,16 +215,17 @@ def _stored_version(conn: Connection, where: str):
     if "schema_info" not in names:
         ours = sorted(names & set(TABLES))
         if ours:
-            raise StoreError(f"The database {where} holds tables named like clustermap's "
-                             f"({', '.join(ours)}) but no schema_info, so its schema version is "
-                             f"unknown; it was not opened (this clustermap knows schema version "
-                             f"{SCHEMA_VERSION}).")
+            raise StoreError(N_("The database {where} holds tables named like clustermap's "
+                                "({tables}) but no schema_info, so its schema version is "
+                                "unknown; it was not opened (this clustermap knows schema version "
+                                "{known})."), where=where, tables=", ".join(ours),
+                             known=SCHEMA_VERSION)
         return None
     rows = conn.execute(sa.text("SELECT schema_version FROM schema_info")).all()
     if len(rows) != 1 or not isinstance(rows[0][0], int):
-        raise StoreError(f"The database {where} has an unknown schema version "
-                         f"({[r[0] for r in rows]!r}); it was not opened (this clustermap knows "
-                         f"schema version {SCHEMA_VERSION}).")
+        raise StoreError(N_("The database {where} has an unknown schema version ({found!r}); "
+                            "it was not opened (this clustermap knows schema version {known})."),
+                         where=where, found=[r[0] for r in rows], known=SCHEMA_VERSION)
     return rows[0][0]
 
 
@@ -231,18 +233,21 @@ def _migrate(conn: Connection, version: int, where: str) -> None:
     for v in range(version, SCHEMA_VERSION):
         step = MIGRATIONS.get(v)
         if step is None:
-            raise StoreError(f"The database {where} has schema version {version} and no "
-                             f"migration from version {v} to {v + 1} is known; it was not opened "
-                             f"(this clustermap knows schema version {SCHEMA_VERSION}).")
+            raise StoreError(N_("The database {where} has schema version {version} and no "
+                                "migration from version {start} to {end} is known; it was not "
+                                "opened (this clustermap knows schema version {known})."),
+                             where=where, version=version, start=v, end=v + 1,
+                             known=SCHEMA_VERSION)
         log.info("workspace store %s: migrating the schema from version %d to %d", where, v, v + 1)
         try:
             step(conn)
         except StoreError:
             raise
         except Exception as exc:
-            raise StoreError(f"The migration of the database {where} from schema version {v} "
-                             f"to {v + 1} failed ({type(exc).__name__}: {exc}); the database "
-                             f"was left at version {version}.") from exc
+            raise StoreError(N_("The migration of the database {where} from schema version "
+                                "{start} to {end} failed ({type}: {error}); the database was "
+                                "left at version {version}."), where=where, start=v, end=v + 1,
+                             type=type(exc).__name__, error=str(exc), version=version) from exc
     conn.execute(schema_info.update().values(schema_version=SCHEMA_VERSION))
 
 
@@ -267,9 +272,10 @@ def ensure_schema(engine: Engine) -> int:
                 log.info("workspace store %s: created at schema version %d", where,
                          SCHEMA_VERSION)
             elif version > SCHEMA_VERSION:
-                raise StoreError(f"The database {where} has schema version {version}, newer than"
-                                 f" version {SCHEMA_VERSION} that this clustermap knows; it was "
-                                 f"not opened (upgrade clustermap or use another database).")
+                raise StoreError(N_("The database {where} has schema version {version}, newer "
+                                    "than version {known} that this clustermap knows; it was not "
+                                    "opened (upgrade clustermap or use another database)."),
+                                 where=where, version=version, known=SCHEMA_VERSION)
             elif version < SCHEMA_VERSION:
                 _migrate(conn, version, where)
     return SCHEMA_VERSION if version is None else version

@@ -29,6 +29,7 @@ from typing import Mapping, Optional
 
 from clustering.memory import fmt_bytes, parse_bytes
 from clustering.errors import ConfigError
+from clustering.i18n import Message, N_
 
 log = logging.getLogger("clustermap.store")
 
@@ -70,8 +71,8 @@ def parse_duration(text: str, where: str = TTL_ENV) -> float:
     m = _DURATION.fullmatch(str(text).lower())
     value = float(m[1]) * _UNITS[m[2]] if m else float("nan")
     if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{where}: expected a duration such as 604800, 7d or 12h, got "
-                          f"{text!r}.")
+        raise ConfigError(N_("{where}: expected a duration such as 604800, 7d or 12h, got "
+                             "{text!r}."), where=where, text=text)
     return value
 
 
@@ -83,6 +84,27 @@ def fmt_duration(seconds: float) -> str:
             text = f"{n:.0f}" if n == round(n) else f"{n:.1f}"
             return f"{text} {unit}{'' if text == '1' else 's'}"
     return f"{seconds:g} second{'' if seconds == 1 else 's'}"
+
+
+#: :func:`duration_text`'s sentences by unit: (one whole, several whole, a fraction).
+_DURATIONS = {
+    "day": (N_("{n:.0f} day"), N_("{n:.0f} days"), N_("{n:.1f} days")),
+    "hour": (N_("{n:.0f} hour"), N_("{n:.0f} hours"), N_("{n:.1f} hours")),
+    "minute": (N_("{n:.0f} minute"), N_("{n:.0f} minutes"), N_("{n:.1f} minutes")),
+}
+
+
+def duration_text(seconds: float) -> Message:
+    """:func:`fmt_duration` as a :class:`~clustering.i18n.Message` (the same English; the unit
+    translated where it is shown)."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds / size
+            one, many, part = _DURATIONS[unit]
+            if n != round(n):
+                return Message(part, n=n)
+            return Message(one if f"{n:.0f}" == "1" else many, n=n)
+    return Message(N_("{n:g} second") if seconds == 1 else N_("{n:g} seconds"), n=seconds)
 
 
 def _usable_dir(path: Path, own: bool = False) -> bool:

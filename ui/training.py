@@ -17,7 +17,8 @@ import pandas as pd
 from clustering import config as cfg
 from clustering import registry
 from clustering.errors import ClusteringError
-from clustering.i18n import _
+from clustering import i18n
+from clustering.i18n import N_, _
 from clustering.progress import Progress
 from ui.headline import comparison_order
 from ui.methods import compare_label
@@ -100,7 +101,7 @@ def preflight_comparison(methods: Mapping[str, Mapping[str, Any]], X: np.ndarray
         try:
             preflight(name, cfg.validate_params(name, app_params(name, params)), X)
         except ClusteringError as err:
-            raise type(err)(f"{compare_label(name)}: {err}") from None
+            raise err.prefixed(N_("{method}: "), method=compare_label(name)) from None
 
 
 def planned_execution(method: str) -> str:
@@ -178,7 +179,7 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
             if callback is not None:
                 frac = p.fraction if p.total else 0.0
                 # no metrics: each method reports its own, which share no axis or scale
-                step = p.message or _("step {step} of {total}").format(step=p.step,
+                step = i18n.text(p.message) if p.message else _("step {step} of {total}").format(step=p.step,
                                                                        total=p.total)
                 callback(Progress("compare", i * 1000 + int(frac * 1000), len(names) * 1000,
                                   {}, _("method {i} of {n}: {label} ({step})").format(
@@ -194,7 +195,7 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
             est, labels, _proba = cfg.fit_method(name, worker_params(name, params), dataset.X,
                                             callback=sub, stop=stop)
         except ClusteringError as err:
-            errors[label] = str(err)
+            errors[label] = i18n.text(err)
             continue
         labels = np.asarray(labels)
         partitions[label] = labels

@@ -10,7 +10,7 @@ from typing import Iterator, Optional
 import streamlit as st
 
 from clustering.errors import ClusteringError
-from clustering.i18n import _, ngettext
+from clustering.i18n import _, ngettext, text
 
 log = logging.getLogger("clustermap.app")
 
@@ -30,7 +30,7 @@ def md_escape(text: object) -> str:
 def show_error(err: BaseException) -> None:
     """A user-facing message for ``err``: its text for backend errors, a generic line otherwise."""
     if isinstance(err, ClusteringError):
-        st.error(md_escape(err), icon=":material/error:")
+        st.error(md_escape(text(err)), icon=":material/error:")
     elif isinstance(err, MemoryError):
         st.error(_("Out of memory: use fewer rows or a lighter method."), icon=":material/error:")
     else:
@@ -52,6 +52,37 @@ def guard() -> Iterator[None]:
         yield
     except Exception as err:  # page boundary: every error becomes a message
         show_error(err)
+
+
+def number_config(frame, column_config: Optional[dict] = None) -> Optional[dict]:
+    """``column_config`` for showing ``frame`` in the interface's language: in Russian every
+    decimal column not configured otherwise is ``"localized"`` (the browser writes it with a
+    decimal comma and thin-space thousands: a Russian visitor's browser is ``ru``); English
+    leaves the columns as Streamlit shows them."""
+    from clustering.i18n import language
+
+    config = dict(column_config or {})
+    if language() != "ru" or not hasattr(frame, "dtypes"):
+        return column_config
+    for name, dtype in frame.dtypes.items():
+        if getattr(dtype, "kind", "") == "f" and str(name) not in config:
+            config[str(name)] = st.column_config.NumberColumn(format="localized")
+    return config or None
+
+
+def number_format(printf: str) -> str:
+    """A column's number format: ``printf`` (``"%.4f"``) in English, ``"localized"`` in Russian
+    (a decimal comma; see :func:`number_config`)."""
+    from clustering.i18n import language
+
+    return "localized" if language() == "ru" and not printf.startswith("%d") else printf
+
+
+def table(frame, **kwargs) -> None:
+    """``st.dataframe(frame, ...)`` with numbers written as the interface's language writes
+    them (:func:`number_config`)."""
+    kwargs["column_config"] = number_config(frame, kwargs.get("column_config"))
+    st.dataframe(frame, **kwargs)
 
 
 def flash_messages() -> None:
@@ -142,4 +173,4 @@ def metrics_table(metrics: dict) -> None:
     if not metrics:
         st.caption(_("No quality figures."))
         return
-    st.dataframe(metrics_display(metrics), hide_index=True)
+    table(metrics_display(metrics), hide_index=True)

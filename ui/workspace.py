@@ -29,7 +29,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from clustering import i18n
 from clustering.errors import ClusteringError
+from clustering.i18n import N_, _
 
 log = logging.getLogger("clustermap.workspace")
 
@@ -108,6 +110,8 @@ class Workspace:
     stamp: tuple = ()
     #: The address-is-the-key notice was shown (once per workspace and server process).
     told: bool = False
+    #: The interface language last chosen in this workspace (None: never chosen).
+    language: Optional[str] = None
     _interrupted: Optional[list] = field(default=None, repr=False)
     _decoded: "OrderedDict[str, Any]" = field(default_factory=OrderedDict, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -147,6 +151,15 @@ class Workspace:
             self.dataset, self.spec, self.label = ds, spec, label
             self.data_token += 1
             self.results.clear()
+
+    def set_language(self, code: str) -> None:
+        """Keep ``code`` as the workspace's interface language (a preference: written without
+        the version check, so no other tab's next write conflicts with it)."""
+        with self.lock:
+            kept, _version = store().state(self.token)
+            kept["language"] = code
+            store().set_state(self.token, kept, expected_version=None)
+            self.language = code
 
     def set_table(self, table: Optional[dict], *, seen: int) -> None:
         """Keep the Data page's working table (an upload or the example, before ``prepare``)."""
@@ -293,7 +306,7 @@ def open_workspace(token: Optional[str]) -> Optional[Workspace]:
         _remember(ws)
     elif ws.stamp[:3] != stamp[:3]:  # another process added or deleted runs
         fresh = Workspace(token=token, data_token=ws.data_token)
-        _guarded(fresh, "the results", _read_results)
+        _guarded(fresh, N_("the results"), _read_results)
         with ws.lock:
             ws.results.clear()
             ws.results.update(fresh.results)
@@ -323,9 +336,11 @@ def _load(token: str, previous: Optional[Workspace]) -> Workspace:
     Decoded into a fresh copy, then swapped in under the lock: a session reading meanwhile sees
     the old state or the new, never half of each. A damaged record (checksum, truncation, an
     unknown kind) is left out with a note in ``ws.damaged``; the rest of the workspace opens."""
-    fresh = Workspace(token=token, version=store().version(token))  # first: a later write
-    for part, read in (("the data set", _read_dataset), ("the working table", _read_table),
-                       ("the results", _read_results)):  # makes it stale, never lost
+    kept, version = store().state(token)  # first: a later write makes it stale, never lost
+    fresh = Workspace(token=token, version=version, language=kept.get("language"))
+    for part, read in ((N_("the data set"), _read_dataset),
+                       (N_("the working table"), _read_table),
+                       (N_("the results"), _read_results)):
         _guarded(fresh, part, read)
     if previous is None:
         return fresh
@@ -343,8 +358,9 @@ def _guarded(ws: Workspace, part: str, read) -> None:
         read(ws)
     except ClusteringError as err:
         log.warning("workspace: %s could not be read: %s", part, err)
-        ws.damaged.append(f"{part[0].upper()}{part[1:]} of this workspace could not be read "
-                          f"back and was left out: {err}")
+        ws.damaged.append(_("{part} of this workspace could not be read back and was left out: "
+                            "{error}").format(part=_(part)[:1].upper() + _(part)[1:],
+                                              error=i18n.text(err)))
 
 
 def _read_dataset(ws: Workspace) -> None:
@@ -373,8 +389,9 @@ def _read_results(ws: Workspace) -> None:
                 ws.results[info.method] = ws.load_run(info.run_id)
             except ClusteringError as err:
                 log.warning("workspace: run %s could not be read: %s", info.run_id, err)
-                ws.damaged.append(f"A stored {info.method} run could not be read back and was "
-                                  f"left out: {err} Delete it in the run history.")
+                ws.damaged.append(_("A stored {method} run could not be read back and was left "
+                                    "out: {error} Delete it in the run history.").format(
+                                        method=info.method, error=i18n.text(err)))
 
 
 def _decode_table(meta: dict, data: bytes) -> dict:
@@ -422,11 +439,12 @@ class ResultSink:
             result.run_id = self.ws.add_result(method, result)
             return
         except ClusteringError as err:  # e.g. the workspace's cap
-            result.store_error = str(err)
+            result.store_error = i18n.text(err)
         except Exception as err:  # noqa: BLE001 - logged; the result is still shown
             log.error("storing a %s result failed", method, exc_info=True)
-            result.store_error = (f"This result could not be stored ({type(err).__name__}); "
-                                  "it is shown until the server restarts. Download it to keep it.")
+            result.store_error = _("This result could not be stored ({kind}); it is shown until "
+                                   "the server restarts. Download it to keep it.").format(
+                                       kind=type(err).__name__)
         with self.ws.lock:  # shown on its page, not in the history
             self.ws.results[method] = result
 

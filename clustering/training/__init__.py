@@ -22,6 +22,7 @@ from typing import Optional
 import keras
 
 from clustering.errors import ConfigError
+from clustering.i18n import N_
 from clustering.training.trainer import MAX_BATCH_STEPS_PER_CALL, STEPS_PER_CALL, Trainer
 
 __all__ = ["Trainer", "make_trainer", "BACKENDS", "STEPS_PER_CALL", "MAX_BATCH_STEPS_PER_CALL"]
@@ -45,6 +46,7 @@ def make_trainer(model, optimizer, objective, *, batch_size: Optional[int] = Non
     elif backend == "jax":
         from clustering.training.jax_loop import JaxTrainer as cls
     else:
-        raise ConfigError(f"Neural clustering trains with the {' or '.join(BACKENDS)} Keras "
-                          f"backend, not {backend}; set KERAS_BACKEND=tensorflow (or jax).")
+        raise ConfigError(N_("Neural clustering trains with the {first} or {second} Keras "
+                             "backend, not {backend}; set KERAS_BACKEND=tensorflow (or jax)."),
+                          first=BACKENDS[0], second=BACKENDS[1], backend=backend)
     return cls(model, optimizer, objective, batch_size=batch_size, seed=seed)

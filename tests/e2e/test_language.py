@@ -2,8 +2,10 @@
 Russian, the switch changes it, and the choice stays while the visitor moves between pages."""
 from __future__ import annotations
 
-from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_browser import settle, shot
+import re
+
+from tests.e2e.conftest import ARTIFACTS, ROOT
+from tests.e2e.test_browser import set_number, settle, shot
 
 
 def nav_titles(page) -> list[str]:
@@ -46,26 +48,119 @@ def _go(page, title: str, heading: str) -> None:
     settle(page)
 
 
-def test_the_pages_in_russian_from_data_to_results(browser, server):
-    """A Russian visitor's way: the default data, a SOM, the recommended network, Compare, with
-    each page's headings and buttons in Russian; a screenshot of each."""
+#: Words that stay in Latin letters in the Russian interface: method and library names, units,
+#: formats, the article's symbols, and the taxpayer table's own column names and values (data).
+ALLOWED = {
+    # methods, libraries, formats, units, symbols
+    "k-means", "means", "dbscan", "macqueen", "lloyd", "keras", "dask", "tcp", "csv", "xlsx",
+    "excel", "utf-8", "utf", "bom", "json", "ari", "som", "plotly", "streamlit", "relu",
+    "softmax", "adam", "id", "sha-256", "sha", "png", "svg", "sigma", "eta", "theta", "phi",
+    "ward", "gmm", "hdbscan", "agglomerative", "spectral", "cp1251", "windows-1251", "nan",
+    "tensorflow", "jax", "max", "min", "log", "exp", "rbf", "knn", "umatrix", "x1", "x2",
+    # the taxpayer table's columns and values, the bundled file's name
+    "enterprise_id", "cost_of_sales", "net_profit", "fixed_assets", "revenue", "revenue_prev",
+    "phi11", "phi13", "phi21", "phi24", "phi1", "phi2", "planted_group", "average", "sound",
+    "weak", "outlier", "taxpayers_synthetic_ru", "label", "true_label", "cluster",
+}
+_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*[A-Za-z0-9]|[A-Za-z]")
+
+
+def english_words(page) -> list[str]:
+    """The Latin-letter words of the rendered page (main area and sidebar; tables are drawn on a
+    canvas, their cells are data) outside :data:`ALLOWED`, single letters (formula symbols: M,
+    K, T, N) and words of a code block (a configuration's keys)."""
+    text = page.evaluate("""() => {
+        const skip = el => el.closest('[data-testid="stCode"], [data-testid="stSidebarNav"] span[data-testid="stIconMaterial"], [data-testid="stIconMaterial"], .modebar');
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        const out = [];
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            const el = n.parentElement;
+            if (!el || skip(el)) continue;
+            const style = window.getComputedStyle(el);
+            if (style.display === 'none' || style.visibility === 'hidden') continue;
+            if (el.closest('script, style, noscript')) continue;
+            out.push(n.textContent);
+        }
+        return out.join(' ');
+    }""")
+    words = {w for w in _LATIN.findall(text) if len(w) > 1}
+    return sorted(w for w in words if w.lower() not in ALLOWED
+                  and not re.fullmatch(r"[A-Za-z]\d*|E\d+|[A-Z]\d+", w))
+
+
+def check_russian(page, where: str) -> None:
+    """Fail naming the English words that ``where`` shows to a Russian visitor."""
+    found = english_words(page)
+    assert not found, f"{where}: English words in the Russian interface: {found}"
+
+
+def test_the_pages_in_russian_from_data_to_results(browser, server, tmp_path):
+    """A Russian visitor's way through every page: the quick start's default data, a SOM, the
+    recommended network and its download, Compare, the Russian taxpayer table uploaded, the
+    quasi-Bayesian ensemble with its tabs, the run history; on each, no English word outside
+    :data:`ALLOWED`, and a screenshot."""
     context, page = _russian_tab(browser, server)
+    check_russian(page, "home")
     page.get_by_role("button", name="1 · Создать данные по умолчанию").click()
     page.get_by_text("Созданы данные по умолчанию: три облака, 500 точек.").wait_for()
     _go(page, "Данные", "Данные")
+    check_russian(page, "data (generated)")
     shot(page, "42-data-russian")
     _go(page, "Самоорганизующаяся карта", "Самоорганизующаяся карта")
     page.get_by_role("button", name="Обучить карту").click()
     page.get_by_role("heading", name="Результаты").wait_for(timeout=180_000)
+    settle(page)
+    check_russian(page, "SOM results")
     shot(page, "43-som-russian")
     _go(page, "Главная", "Быстрый старт")
     page.get_by_role("button", name="2 · Обучить рекомендуемую сеть").click()
     page.get_by_role("heading", name="Результаты").wait_for(timeout=240_000)
+    settle(page)
+    check_russian(page, "neural results")
     shot(page, "44-neural-russian")
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Метки и вероятности (CSV)").click()
+    assert open(dl.value.path(), "rb").read().startswith(b"\xef\xbb\xbf")  # a CSV for Excel
     _go(page, "Сравнение", "Сравнение методов")
     page.get_by_role("button", name="Запустить сравнение").click()
     page.get_by_role("heading", name="Результаты").wait_for(timeout=240_000)
+    settle(page)
+    check_russian(page, "compare")
     shot(page, "45-compare-russian")
+
+    _go(page, "Данные", "Данные")
+    page.get_by_text("Загрузить CSV", exact=True).click()
+    with page.expect_file_chooser() as fc:
+        page.get_by_role("button", name=re.compile("Browse files|Upload|Выбрать|Загрузить")) \
+            .first.click()
+    fc.value.set_files(str(ROOT / "data" / "taxpayers_synthetic_ru.csv"))
+    page.get_by_text(re.compile(r"taxpayers_synthetic_ru\.csv: 120 строк")).wait_for()
+    settle(page)
+    check_russian(page, "data (the Russian taxpayer table read)")
+    page.get_by_role("button", name="Использовать эту таблицу").click()
+    page.get_by_role("button", name="Подтвердить").click()  # the results leave the pages
+    page.get_by_text(re.compile(r"объектов — 120, признаков — 5")).first.wait_for()
+    settle(page)
+    check_russian(page, "data (the taxpayer table in use)")
+    shot(page, "47-data-taxpayers-russian")
+
+    _go(page, "Квазибайесовский ансамбль", "Квазибайесовский ансамбль")
+    set_number(page, "повторов на сеть", 2)  # 18 maps keep the test short on a busy machine
+    page.get_by_text(re.compile(r"Выбрать M по кривой")).click()
+    page.get_by_role("button", name="Запустить ансамбль").click()
+    page.get_by_role("heading", name="Результаты").wait_for(timeout=360_000)
+    settle(page)
+    check_russian(page, "ensemble results")
+    shot(page, "48-ensemble-russian")
+    for tab, name in (("Фильтр (таблица 5)", "48b-ensemble-filter-russian"),
+                      ("Решения", "48c-ensemble-decisions-russian"),
+                      ("Профиль кластеров", "48d-ensemble-profile-russian"),
+                      ("Апостериорные вероятности", "48e-ensemble-posterior-russian")):
+        page.get_by_role("tab", name=tab).click()
+        settle(page)
+        check_russian(page, f"ensemble: {tab}")
+        shot(page, name)
     _go(page, "История запусков", "История запусков")
+    check_russian(page, "run history")
     shot(page, "46-history-russian")
     context.close()
