@@ -31,7 +31,7 @@ from clustering import resources
 from clustering.distributed import (CONNECT_TIMEOUT, KEYWORDS, SCHEDULER_ENV, check_scheduler,
                                     fmt_bytes)
 from clustering.errors import ClusteringError
-from clustering.i18n import Message, N_
+from clustering.i18n import Message, N_, Text
 
 log = logging.getLogger("clustermap.cluster")
 
@@ -185,15 +185,18 @@ def n_workers() -> int:
     return 1 if address() else resources.worker_count()
 
 
-def describe() -> str:
-    """One line: where jobs run, e.g. "the embedded Dask cluster, 2 workers of 8.8 GB"."""
+def describe() -> Text:
+    """One line: where jobs run, e.g. "the embedded Dask cluster, 2 workers of 8.8 GB" (the
+    English text, shown in the reader's language by ``i18n.text``)."""
     where = address()
     workers = n_workers()
-    plural = "s" if workers != 1 else ""
     if where:
-        return f"the Dask cluster at {where}, {workers} worker{plural}"
-    return (f"the embedded Dask cluster, {workers} worker{plural} of "
-            f"{fmt_bytes(resources.worker_memory())}")
+        template = (N_("the Dask cluster at {address}, {n} worker") if workers == 1 else
+                    N_("the Dask cluster at {address}, {n} workers"))
+        return Text(Message(template, address=where, n=workers))
+    template = (N_("the embedded Dask cluster, {n} worker of {memory}") if workers == 1 else
+                N_("the embedded Dask cluster, {n} workers of {memory}"))
+    return Text(Message(template, n=workers, memory=fmt_bytes(resources.worker_memory())))
 
 
 def restart_worker(worker: str) -> bool:

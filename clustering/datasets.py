@@ -27,7 +27,8 @@ from clustering.constraints import Interval, Items, check_value
 from clustering.errors import ConfigError
 from clustering.i18n import Message, N_
 
-__all__ = ["make_blobs", "make_moons", "make_circles", "GENERATORS", "GENERATOR_LABELS", "GENERATOR_CONSTRAINTS",
+__all__ = ["make_blobs", "make_moons", "make_circles", "GENERATORS", "GENERATOR_LABELS",
+           "GENERATOR_CONSTRAINTS",
            "generator_defaults",
            "generate", "planned_shape", "estimate_memory", "check_memory", "MAX_SAMPLES",
            "MAX_FEATURES"]
@@ -269,18 +270,6 @@ def estimate_memory(n_samples: int, n_features: int) -> int:
     return 2 * (int(n_samples) * int(n_features) * 8 + int(n_samples) * 8)
 
 
-def _bytes_text(n: float) -> Message:
-    """:func:`clustering.memory.fmt_bytes` as a message (``"1.5 KB"``; the unit and the decimal
-    comma are the shown language's)."""
-    if n < 1024:
-        return Message(N_("{size:.0f} B"), size=n)
-    for template in (N_("{size:.1f} KB"), N_("{size:.1f} MB"), N_("{size:.1f} GB")):
-        n /= 1024.0
-        if n < 1024:
-            return Message(template, size=n)
-    return Message(N_("{size:.1f} TB"), size=n / 1024.0)
-
-
 def check_memory(name: str, params: dict[str, Any], memory_limit: Optional[int] = None) -> None:
     """Refuse a data set whose :func:`estimate_memory` is above the memory limit
     (``memory_limit``, else ``CLUSTERMAP_MEMORY_LIMIT``, see
@@ -302,7 +291,7 @@ def check_memory(name: str, params: dict[str, Any], memory_limit: Optional[int] 
                              "limit of {limit} (memory_limit, setting {env}). Ask for fewer "
                              "points or features, or raise the limit with the environment "
                              "variable {env}."),
-                          name=name, n=n, d=d, need=_bytes_text(need), limit=_bytes_text(limit),
+                          name=name, n=n, d=d, need=budget.fmt_bytes(need), limit=budget.fmt_bytes(limit),
                           env=env)
 
 

@@ -212,9 +212,16 @@ def _cluster_of_at_most(size: int, sc: "_Scene") -> Message:
                    objects=_objects(size), limit=sc.limit, n=sc.n)
 
 
-def _reason(*parts) -> str:
-    """The reason column's text: the parts (messages, None left out) joined by "; "."""
-    return str(Joined([p for p in parts if p is not None], "; "))
+def _reason(*parts) -> Text:
+    """The reason column's text: the parts (messages, None left out) joined by "; " (the
+    English text, shown in the reader's language by ``i18n.text``)."""
+    return Text(Joined([p for p in parts if p is not None], "; "))
+
+
+def _table(rows: list, columns: list, numbers: Mapping) -> pd.DataFrame:
+    """``rows`` as a table whose text columns hold their values as they are (object dtype: a
+    reason keeps its message) and whose ``numbers`` columns have those dtypes."""
+    return pd.DataFrame(rows, columns=columns, dtype=object).astype(dict(numbers))
 
 
 def _set_apart(sizes: Mapping[int, int], limit: int) -> set:
@@ -329,8 +336,9 @@ def decisions_from_means(sizes: Mapping[int, int], means: Optional[Mapping[int, 
         tail = _mean_row(m, sizes[m], mean[m], sc) if rated else \
             _size_row(sizes[m], m in small, sc)
         rows.append(head + tail + [RULE])
-    table = pd.DataFrame(rows, columns=["cluster"] + _CLUSTER_COLUMNS).set_index("cluster")
-    table["rank"] = table["rank"].astype("Int64")
+    table = _table(rows, ["cluster"] + _CLUSTER_COLUMNS,
+                   {"cluster": int, "rank": "Int64", "size": int, "share": float, "mean": float,
+                    "ratio": float}).set_index("cluster")
     return table
 
 
@@ -414,14 +422,14 @@ def _object_rows(i: int, m: int, p: np.ndarray, phi: Optional[float], cols: tupl
     own = float(p[m])
     out = []
     if states[m] == "anomalous":
-        out.append((i, "anomalous cluster", m, own,
+        out.append((i, N_("anomalous cluster"), m, own,
                     Text(Message(N_("member of anomalous cluster {cluster}: {reason}"),
                                 cluster=m, reason=reasons[m])), IN_DEPTH, True))
     split = _split_reason(p, phi, means, rules, score_name)
     if split is not None:
-        out.append((i, "split", m, own, split, IN_DEPTH, True))
+        out.append((i, N_("split"), m, own, split, IN_DEPTH, True))
     elif own < rules.reliable_posterior - _TOL:
-        out.append((i, "unreliable", m, own,
+        out.append((i, N_("unreliable"), m, own,
                     Text(Message(N_("posterior {posterior:.3f} of its cluster {cluster} is under "
                                    "the reliable level {level:.3f}"),
                                 posterior=own, cluster=m, level=rules.reliable_posterior)),
@@ -464,8 +472,8 @@ def object_decisions(labels, proba, score, clusters: pd.DataFrame,
     for i in range(lab.shape[0]):
         phi = None if s is None else float(s[i])
         rows += _object_rows(i, int(lab[i]), P[i], phi, cols, rules, score_name)
-    frame = pd.DataFrame(rows, columns=_OBJECT_COLUMNS).astype(
-        {"object": int, "cluster": int, "posterior": float, "article": bool})
+    frame = _table(rows, _OBJECT_COLUMNS,
+                   {"object": int, "cluster": int, "posterior": float, "article": bool})
     return frame.sort_values(["object", "flag"], kind="stable").reset_index(drop=True)
 
 

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass
 from typing import Iterator, Optional
 
 from clustering.errors import ClusteringError, ConfigError
-from clustering.i18n import Message, N_
+from clustering.i18n import Message, N_, Text
 # The memory budget lives in clustering.memory; its names stay importable from here until every
 # caller imports them from there.
 from clustering.memory import MEMORY_ENV, fmt_bytes, memory_limit_bytes, parse_bytes  # noqa: F401
@@ -124,12 +124,15 @@ class Execution:
     address: Optional[str]
     reason: str
 
-    def describe(self) -> str:
-        """One line for the app, e.g. ``"Dask LocalCluster, 2 workers"``."""
+    def describe(self) -> Text:
+        """One line for the app, e.g. ``"Dask LocalCluster, 2 workers"`` (the English text,
+        shown in the reader's language by ``i18n.text``)."""
         label = PATHS[self.path]
         if self.path == "remote":
             label += f" {self.address}"
-        return f"{label}, {self.workers} worker{'s' if self.workers != 1 else ''}"
+        template = (N_("{label}, {n} worker") if self.workers == 1 else
+                    N_("{label}, {n} workers"))
+        return Text(Message(template, label=label, n=self.workers))
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -516,8 +516,11 @@ class QuasiBayesianEnsemble(ClusterMixin, BaseEstimator):
         return pd.DataFrame({"network": net["network"], "tau1": net["tau1"], "tau2": net["tau2"],
                              "theta_mean": net["theta_mean"],
                              "replicate_variance": filt["variances"],
-                             "cochran": [cochran_word(q) for q in ids],
-                             "level": [level_word(q) for q in ids],
+                             # object columns: a word keeps its message (i18n.Text)
+                             "cochran": pd.Series([cochran_word(q) for q in ids], dtype=object,
+                                                  index=net.index),
+                             "level": pd.Series([level_word(q) for q in ids], dtype=object,
+                                                index=net.index),
                              "kept": [q in set(filt["kept"]) for q in ids]})
 
     def _keeps_coassociation(self, n: int, memory_limit: Optional[int]) -> bool:

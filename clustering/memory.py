@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from clustering.errors import ConfigError
-from clustering.i18n import N_
+from clustering.i18n import N_, Message, Text
 
 __all__ = ["MEMORY_ENV", "parse_bytes", "memory_limit_bytes", "fmt_bytes"]
 
@@ -51,10 +51,17 @@ def memory_limit_bytes(memory_limit=None) -> int:
     return job_memory()
 
 
-def fmt_bytes(n: float) -> str:
-    """``1536`` -> ``"1.5 KB"`` (powers of 1024)."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+#: A size's text per unit (powers of 1024), translated where it is shown ("1,5 КБ").
+_SIZE_UNITS = (N_("{size:.0f} B"), N_("{size:.1f} KB"), N_("{size:.1f} MB"), N_("{size:.1f} GB"),
+               N_("{size:.1f} TB"))
+
+
+def fmt_bytes(n: float) -> Text:
+    """``1536`` -> ``"1.5 KB"`` (powers of 1024): the English text, shown in the reader's
+    language by ``i18n.text`` (a :class:`~clustering.i18n.Text`)."""
+    n = float(n)
+    for template in _SIZE_UNITS[:-1]:
+        if n < 1024:
+            return Text(Message(template, size=n))
         n /= 1024.0
-    return f"{n:.1f} TB"  # pragma: no cover
+    return Text(Message(_SIZE_UNITS[-1], size=n))

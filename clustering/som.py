@@ -51,7 +51,7 @@ from clustering import distributed, limits
 from clustering import memory as budget
 from clustering.constraints import Interval, StrOptions, check_params
 from clustering.errors import ConfigError, DataError
-from clustering.i18n import Message, N_
+from clustering.i18n import Message, N_, Text
 from clustering.lattice import (LATTICES, lattice_adjacency, lattice_coordinates,
                                 lattice_sq_distances, suggest_lattice, umatrix_values)
 from clustering.planning import Plan
@@ -591,15 +591,19 @@ class SOM(TransformerMixin, ClusterMixin, BaseEstimator):
     def _set_execution(self, execution, mode: str) -> None:
         info = execution.as_dict()
         chunked = mode == "batch" and self.n_chunks_ > 1
-        how = (f"batch sums in {self.n_chunks_} chunks of {self.chunk_size_:,} objects"
-               if chunked else "batch sums in one block" if mode == "batch" else
-               "compiled epoch updates" if mode == "epoch" else "online updates")
+        how = (Message(N_("batch sums in {n} chunks of {size:,} objects"), n=self.n_chunks_,
+                       size=self.chunk_size_) if chunked else
+               Message(N_("batch sums in one block")) if mode == "batch" else
+               Message(N_("compiled epoch updates")) if mode == "epoch" else
+               Message(N_("online updates")))
         mem = self.memory_estimate_
+        details = Message(N_("{how}; memory about {total} of a {limit} limit"), how=how,
+                          total=budget.fmt_bytes(mem["total"]),
+                          limit=budget.fmt_bytes(mem["limit"]))
         info.update(chunk_size=int(self.chunk_size_), n_chunks=int(self.n_chunks_),
-                    chunked=bool(chunked),
-                    summary=f"{execution.describe()}; {how}; memory about "
-                            f"{budget.fmt_bytes(mem['total'])} of a "
-                            f"{budget.fmt_bytes(mem['limit'])} limit")
+                    chunked=bool(chunked), details=Text(details),
+                    summary=Text(Message("{where}; {details}", where=execution.describe(),
+                                         details=details)))
         self.execution_ = info
 
     # ------------------------------------------------------------------ clustering of cells

@@ -93,8 +93,9 @@ def results(res):
     """Which methods are poor, the metrics table (key columns first) and the partitions side
     by side (False: no method finished)."""
     for name, message in res.extra.get("errors", {}).items():
-        st.warning(widgets.md_escape(f"{name}: {message}"))
-    table = res.extra["table"]
+        st.warning(widgets.md_escape(f"{_(name)}: {message}"))
+    # the methods are named in English where the comparison ran (a worker): shown translated
+    table = res.extra["table"].rename(index=lambda m: _(str(m)))
     if table.empty:
         st.info(_("No method finished."))
         return False
@@ -104,10 +105,11 @@ def results(res):
     counts = {headline.readable(c)[0] for c in headline.COUNTS}
     widgets.table(shown, column_config={
         c: st.column_config.NumberColumn(format="%d" if c in counts else widgets.number_format(
-            "%.2f s" if c == "seconds" else "%.4f"))
+            "%.2f s" if c == _("seconds") else "%.4f"))
         for c in shown.columns})
     P, axes = state.projection()
-    st.plotly_chart(plots.small_multiples(P, res.extra["partitions"], cols=4, axis_names=axes),
+    partitions = {_(str(k)): v for k, v in res.extra["partitions"].items()}
+    st.plotly_chart(plots.small_multiples(P, partitions, cols=4, axis_names=axes),
                     key="cmp_multiples")
     return True
 

@@ -125,7 +125,8 @@ def grid_table(values: dict) -> None:
                  "end-of-training radius and rate of each network (formulas 4 and 11 at T; the "
                  "results' table 2 shows the values the maps reached):").format(
         networks=len(plan), reps=reps, maps=len(plan) * reps))
-    widgets.table(plan, hide_index=True, height=min(36 * (len(plan) + 1) + 4, 400),
+    widgets.table(plan, app_table=True, hide_index=True,
+                  height=min(36 * (len(plan) + 1) + 4, 400),
                  column_config={c: st.column_config.NumberColumn(
                      format=widgets.number_format("%.6f")) for c in ("sigma(T)", "eta(T)")})
 
@@ -157,7 +158,7 @@ def choice_tab(qbm) -> None:
         qbm.selection_, qbm.n_clusters_, min_reliable=MIN_RELIABLE,
         title=_("Share of reliable objects, silhouette and Θ (34) over M")), key="qbm_selection")
     st.caption(widgets.md_escape(runs.selection_note(qbm)))
-    widgets.table(qbm.selection_, hide_index=True)
+    widgets.table(qbm.selection_, app_table=True, hide_index=True)
 
 
 def networks_tab(qbm) -> None:
@@ -165,14 +166,14 @@ def networks_tab(qbm) -> None:
     st.caption(_("Table 2: σ and η as the networks' maps reached them at the end of training "
                  "(formulas 4 and 11 at the steps made), each replicate's Θ (22) and their "
                  "mean."))
-    widgets.table(table, hide_index=True)
+    widgets.table(table, app_table=True, hide_index=True)
     st.plotly_chart(plots.replicate_plot(table, runs.replicate_columns(qbm),
                                          name_column="network", mean_column="theta_mean",
                                          kept=runs.kept_mask(qbm),
                                          title=_("Criterion per replicate and mean (pale "
                                                  "bars: filtered out)")), key="qbm_reps")
     with st.expander(_("Every map (HCq,u)")):
-        widgets.table(qbm.maps_table_, hide_index=True)
+        widgets.table(qbm.maps_table_, app_table=True, hide_index=True)
 
 
 def filter_tab(qbm) -> None:
@@ -181,7 +182,7 @@ def filter_tab(qbm) -> None:
     verdict = runs.cochran_verdict(qbm.cochran_)
     show = {True: st.success, False: st.warning, None: st.info}[verdict["homogeneous"]]
     show(widgets.md_escape(verdict["text"]))
-    widgets.table(runs.filter_table(qbm), hide_index=True)
+    widgets.table(runs.filter_table(qbm), app_table=True, hide_index=True)
     level = qbm.filter_.get("level")
     st.plotly_chart(ensemble_plots.filter_plot(
         qbm.variances_, None if level is None else level["threshold"],
@@ -190,13 +191,13 @@ def filter_tab(qbm) -> None:
                  "mean of its five best networks (the nine give 4.23): both rules applied, as "
                  "the default filter cochran+level does."))
     st.markdown("**" + _("Filtered ensemble") + "**")
-    widgets.table(qbm.kept_networks_, hide_index=True)
+    widgets.table(qbm.kept_networks_, app_table=True, hide_index=True)
 
 
 def table3_tab(qbm, ids) -> None:
     st.caption(_("Table 3: for every map HCq,u, each object's cell k (from 1) and cluster m "
                  "(renamed to agree with the vote; a filtered-out map's too)."))
-    widgets.table(runs.cells_frame(qbm, ids), hide_index=True, height=360)
+    widgets.table(runs.cells_frame(qbm, ids), app_table=True, hide_index=True, height=360)
 
 
 def table4_tab(qbm, ds, ids) -> None:
@@ -208,12 +209,12 @@ def table4_tab(qbm, ds, ids) -> None:
         _("Table 4 for {name}: each object's cell, its distance to the cell's centre and to its "
           "cluster's centre; Q1(s) = Θ = {q1}.").format(name=table.attrs["name"],
                                                         q1=fmt(table.attrs['Q1'], ".6g"))))
-    widgets.table(table, hide_index=True, height=360)
+    widgets.table(table, app_table=True, hide_index=True, height=360)
 
 
 def posterior_tab(res, qbm, ids) -> None:
     frame = runs.posterior_frame(res, ids)
-    widgets.table(frame, hide_index=True, height=320,
+    widgets.table(frame, app_table=True, hide_index=True, height=320,
                  column_config={c: st.column_config.ProgressColumn(c, min_value=0.0,
                                                                    max_value=1.0,
                                                                    format=widgets.number_format(
@@ -259,12 +260,12 @@ def decisions_tab(qbm, ds, ids, score):
     st.caption(widgets.md_escape(runs.ranking_note(score)))
     for line in runs.recommendation_lines(clusters, score).values():
         st.markdown("- " + widgets.md_escape(line))
-    widgets.table(clusters, hide_index=False)
+    widgets.table(clusters, app_table=True, hide_index=False)
     if len(objects):
         st.write(_("{n} object(s) singled out by the article's rules (reliable from a posterior "
                    "of {threshold}):").format(n=objects["row"].nunique(),
                                               threshold=fmt(runs.flag_threshold(qbm), ".3f")))
-        widgets.table(objects, hide_index=True)
+        widgets.table(objects, app_table=True, hide_index=True)
     else:
         st.success(_("No object singled out: every object is assigned reliably and no cluster "
                      "is anomalous."))
@@ -305,7 +306,7 @@ def kmeans_tab(res) -> None:
     st.plotly_chart(ensemble_plots.criteria_bars(comp, title=_("Criterion Θ: k-means (25) and "
                                                                "the ensemble (34)")),
                     key="qbm_kmeans")
-    widgets.table(comp["table"], hide_index=True, height=300)
+    widgets.table(comp["table"], app_table=True, hide_index=True, height=300)
 
 
 TABS = [N_("Choice of M"), N_("Networks (table 2)"), N_("Filter (table 5)"), N_("Table 3"),

@@ -211,3 +211,69 @@ def test_fmt_writes_a_number_as_the_language_does():
     assert i18n.fmt(0.975, ".0%", code="ru") == "98%"
     assert i18n.fmt(1234.5, ",.1f", code="ru") == "1\u202f234,5"
     assert i18n.fmt("text", "", code="ru") == "text"
+
+
+def _russian_app():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest_helpers import APP, TIMEOUT, _OPEN
+
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    _OPEN.append(at)
+    at.session_state["cm_lang"] = "ru"
+    at.run()
+    check(at)
+    return at
+
+
+@pytest.fixture
+def russian_thread():
+    """AppTest formats a widget's value with the app's format_func in the test's thread: that
+    thread speaks Russian too, as the session does."""
+    i18n.set_language("ru")
+    yield
+    i18n.set_language("en")
+
+
+def test_an_error_from_the_loader_appears_in_russian_with_its_parameters_intact(russian_thread):
+    """The table's column, rows and values stay as the file has them; the sentence around them
+    is Russian (the error is raised by clustering.prepare_steps, in English, and translated
+    where the page shows it)."""
+    from tests.apptest_helpers import click
+
+    at = _russian_app()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data_source").set_value("Upload a CSV").run()
+    data = "id,a,Выручка\n1,1.0,x\n2,2.0,12 тыс\n3,3.0,z\n".encode("utf-8")
+    at.file_uploader(key="csv_upload").upload("ошибки.csv", data, "text/csv").run()
+    at.multiselect(key="tbl_features").set_value(["a", "Выручка"]).run()
+    click(at, "tbl_use")
+    assert not at.exception
+    assert at.error, "the loader's refusal is shown"
+    text = at.error[0].value.replace("\\", "")  # md_escape's backslashes
+    assert text.startswith("В столбце 'Выручка' есть ячейки, которые не являются числами")
+    assert "строка 2: 'x'" in text and "строка 3: '12 тыс'" in text  # rows and cells as
+    assert "строка 4: 'z'" in text  # the file has them
+    assert "строка 1 — заголовок" in text
+    assert at.session_state["cm_dataset"] is None  # nothing was made
+
+
+def test_the_language_is_kept_in_the_workspace():
+    """A new session on the same workspace (a reload, another tab) opens in the language last
+    chosen there, whatever its browser says."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apptest_helpers import APP, TIMEOUT, _OPEN
+
+    at = _russian_app()
+    token = at.query_params["ws"]
+    token = token[0] if isinstance(token, list) else token
+    again = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    _OPEN.append(again)
+    again.query_params["ws"] = token
+    again.run()
+    check(again)
+    assert again.session_state["cm_lang"] == "ru"
+    assert "Быстрый старт" in [h.value for h in again.subheader]
+    fresh = new_app()  # another workspace: the browser's language (AppTest's: English)
+    assert fresh.session_state["cm_lang"] == "en"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clustering.i18n import N_
+from clustering.i18n import N_, Text
 from ui.codec_formats import CODEC_VERSION, CodecError, sha256
 from ui.codec_values import Reader, Writer, guarded, no_constant
 
@@ -57,6 +57,40 @@ def _none_columns(frame: pd.DataFrame) -> list[int]:
     return out
 
 
+def _text_cells(frame: pd.DataFrame, writer: Writer) -> dict:
+    """The cells of object columns that hold an :class:`~clustering.i18n.Text` (a sentence kept
+    with its message), by column and row position: Parquet keeps only their English text."""
+    out = {}
+    for i in range(frame.shape[1]):
+        col = frame.iloc[:, i]
+        if col.dtype != object:
+            continue
+        cells = {str(j): writer.value(v, f"table[{i}][{j}]") for j, v in enumerate(col)
+                 if type(v) is Text}
+        if cells:
+            out[str(i)] = cells
+    return out
+
+
+def _restore_texts(frame: pd.DataFrame, texts, r: Reader, where: str) -> None:
+    """Put :func:`_text_cells` back (each must read as the Text of the English cell there)."""
+    if not isinstance(texts, dict):
+        raise CodecError(N_("{where}: the table's messages are malformed."), where=where)
+    for i, cells in texts.items():
+        if not (isinstance(i, str) and i.isdigit() and int(i) < frame.shape[1]
+                and isinstance(cells, dict)):
+            raise CodecError(N_("{where}: the table's messages are malformed."), where=where)
+        values = frame.iloc[:, int(i)].to_numpy(dtype=object, copy=True)
+        for j, value in cells.items():
+            text = r.value(value, f"{where}[{i}][{j}]")
+            if not (isinstance(j, str) and j.isdigit() and int(j) < len(values)
+                    and type(text) is Text and str(text) == values[int(j)]):
+                raise CodecError(N_("{where}: the table's messages are malformed."),
+                                 where=where)
+            values[int(j)] = text
+        frame.isetitem(int(i), pd.Series(values, index=frame.index, dtype=object))
+
+
 def encode_table(frame: pd.DataFrame) -> bytes:
     """``frame`` as Parquet bytes: values, dtypes, index, column names and ``attrs`` (e.g. the
     CSV reading notes in ``attrs["csv"]``), all read back exactly by :func:`decode_table`.
@@ -78,7 +112,8 @@ def encode_table(frame: pd.DataFrame) -> bytes:
     info = {"codec_version": CODEC_VERSION, "columns": _columns_info(frame.columns, writer),
             "index_name": writer.value(frame.index.name, "index.name"),
             "index_dtype": str(frame.index.dtype), "dtypes": [str(d) for d in frame.dtypes],
-            "none": _none_columns(frame), "attrs": writer.value(dict(frame.attrs), "attrs")}
+            "none": _none_columns(frame), "attrs": writer.value(dict(frame.attrs), "attrs"),
+            "texts": _text_cells(frame, writer)}
     stored = frame.copy(deep=False)
     stored.attrs = {}
     stored.columns = [f"c{i}" for i in range(frame.shape[1])]
@@ -166,6 +201,7 @@ def _decode_table(data: bytes, where: str) -> pd.DataFrame:
         values = frame.iloc[:, i].to_numpy(dtype=object, copy=True)
         values[pd.isna(values)] = None
         frame.isetitem(i, pd.Series(values, index=frame.index, dtype=object))
+    _restore_texts(frame, info.get("texts") or {}, r, where)
     frame.columns = _restore_columns(info.get("columns") or {}, r)
     if info.get("index_dtype") == "object" and frame.index.dtype != object:
         frame.index = frame.index.astype(object)

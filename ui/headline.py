@@ -116,7 +116,8 @@ def poor_reasons(metrics: Mapping) -> list[str]:
         reasons.append(_("it has fewer than 2 clusters"))
     elif sil is not None and sil < POOR_SILHOUETTE:
         reasons.append(_("its clusters are not separated (silhouette {silhouette}, below "
-                         "{poor})").format(silhouette=fmt(sil, ".2f"), poor=fmt(POOR_SILHOUETTE, "g")))
+                         "{poor})").format(silhouette=fmt(sil, ".2f"),
+                                           poor=fmt(POOR_SILHOUETTE, "g")))
     return reasons
 
 
@@ -228,5 +229,7 @@ def comparison_order(table) -> "pd.DataFrame":
 def comparison_display(table) -> "pd.DataFrame":
     """:func:`comparison_order` with the columns named readably (``method`` stays the index)."""
     table = comparison_order(table)
-    return table.rename(columns={c: c if c == "seconds" else readable(c)[0]
-                                 for c in table.columns})
+    table = table.rename(columns={c: _("seconds") if c == "seconds" else readable(c)[0]
+                                  for c in table.columns})
+    table.index.name = _("method")
+    return table

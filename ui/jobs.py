@@ -329,7 +329,8 @@ class Job:
         p = self.progress
         if p is None:
             return _("{label}: starting…").format(label=self.label)
-        text = i18n.text(p.message) if p.message else _("step {step} of {total}").format(step=p.step, total=p.total)
+        text = (i18n.text(p.message) if p.message else
+                _("step {step} of {total}").format(step=p.step, total=p.total))
         return f"{self.label}: {text}"
 
     def snapshot_title(self, what: str) -> str:

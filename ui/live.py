@@ -50,7 +50,8 @@ def status_text(metrics: dict, elapsed: Optional[float] = None) -> str:
                  epoch=fmt(m['epoch'], ".0f"), max=fmt(m['max_epochs'], ".0f"))]
     if "loss" in m:
         loss = fmt(m['loss'], ".5g")
-        parts.append(_("loss {loss} (best {best})").format(loss=loss, best=fmt(m['best_loss'], ".5g"))
+        parts.append(_("loss {loss} (best {best})").format(loss=loss,
+                                                           best=fmt(m['best_loss'], ".5g"))
                      if "best_loss" in m else _("loss {loss}").format(loss=loss))
     seconds = m.get("elapsed", elapsed)
     if seconds is not None:

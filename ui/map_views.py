@@ -168,7 +168,8 @@ def schedule_note(som) -> str:
     done, epochs = int(som.n_steps_done_), _epoch_mode(som)
     parts = [_("σ(t) = {sigma0}·exp(-t/{tau1}) and η(t) = {eta0}·exp(-t/{tau2}); at the end "
                "σ = {sigma} cells and η = {eta}.").format(
-        sigma0=fmt(som.sigma0_, ".3g"), tau1=fmt(som.tau1_, ".4g"), eta0=fmt(float(som.eta0), ".3g"),
+        sigma0=fmt(som.sigma0_, ".3g"), tau1=fmt(som.tau1_, ".4g"),
+        eta0=fmt(float(som.eta0), ".3g"),
         tau2=fmt(som.tau2_, ".4g"), sigma=fmt(som.sigma_end_, ".3g"), eta=fmt(som.eta_end_, ".3g"))]
     t_eta = som.tau2_ * np.log(10.0)
     if t_eta < done:
@@ -407,18 +408,7 @@ def decision_tables(qbm, frame, score: str | None, ids: Sequence[str]):
     """Section 4's ``(clusters, objects)`` (:meth:`decisions`) on ``frame[score]``; the objects
     with their id (``row`` from 1). ``score`` None: the rules that need no score."""
     clusters, objects = qbm.decisions(frame if score else None, score)
-    return shown_cells(clusters), shown_cells(with_ids(objects, ids))
-
-
-def shown_cells(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with its words in the current language: section 4's states and
-    recommendations, and the sentences the backend keeps as data (reasons: a
-    :class:`~clustering.i18n.Text`); other cells (numbers, ids) as they are."""
-    out = table.copy()
-    for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = [_decision_word(v) if isinstance(v, str) else v for v in out[col]]
-    return out
+    return clusters, with_ids(objects, ids)
 
 
 def _objects(k: int) -> str:
@@ -452,7 +442,8 @@ def recommendation_lines(clusters: pd.DataFrame, score: str | None) -> dict[int,
         mean = ("" if score is None or pd.isna(row["mean"])
                 else _(", mean {score} {value}").format(score=score, value=fmt(row['mean'], ".4g")))
         ratio = ("" if pd.isna(row["ratio"]) or row["state"] == "unsatisfactory"
-                 else _(", {ratio} times the base cluster's").format(ratio=fmt(row['ratio'], ".3g")))
+                 else _(", {ratio} times the base cluster's").format(
+                     ratio=fmt(row['ratio'], ".3g")))
         out[int(m)] = _("Cluster {m} ({details}): {state} — {recommendation}.").format(
             m=int(m), details=rank + _objects(int(row["size"])) + mean + ratio,
             state=_decision_word(row["state"]),
@@ -547,6 +538,8 @@ def _summary_tail(result: MethodResult) -> str:
     info = getattr(result.estimator, "execution_", None)
     if not info:
         return ""
+    if info.get("details"):
+        return i18n.text(info["details"])
     return info["summary"].split("; ", 1)[-1] if "; " in info["summary"] else ""
 
 

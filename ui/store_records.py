@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from clustering.i18n import Message, N_
+from clustering.memory import fmt_bytes
 from ui.store_schema import JOB_STATUSES, StoreError, blobs as BLOBS
 from ui.store_settings import STORE_MAX_ENV, WORKSPACE_MAX_ENV
 
@@ -199,23 +200,10 @@ CONFLICT = N_("This workspace was changed in another tab or window meanwhile; yo
               "not saved. The page now shows the current state.")
 
 
-def bytes_text(n: float) -> Message:
-    """:func:`clustering.memory.fmt_bytes` as a :class:`~clustering.i18n.Message` (the same
-    English, ``"1.5 KB"``; the unit translated where it is shown)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024:
-            return Message(N_("{size:.0f} B") if unit == "B" else _UNITS[unit], size=n)
-        n /= 1024.0
-    return Message(N_("{size:.1f} TB"), size=n)
-
-
-_UNITS = {"KB": N_("{size:.1f} KB"), "MB": N_("{size:.1f} MB"), "GB": N_("{size:.1f} GB")}
-
-
 def workspace_full(used: int, delta: int, cap: int) -> StoreFull:
     return StoreFull(N_("This workspace holds {used} and this change needs {delta} more, over its "
                         "cap of {cap} (setting {env}); delete runs in the history to make room."),
-                     used=bytes_text(used), delta=bytes_text(delta), cap=bytes_text(cap),
+                     used=fmt_bytes(used), delta=fmt_bytes(delta), cap=fmt_bytes(cap),
                      env=WORKSPACE_MAX_ENV)
 
 
@@ -223,8 +211,8 @@ def store_full(total: int, delta: int, cap: int) -> StoreFull:
     return StoreFull(N_("The server's workspace store holds {total} and this change needs "
                         "{delta} more, over its cap of {cap} (setting {env}); delete runs in the "
                         "history to make room, or ask the server's administrator to raise the "
-                        "cap."), total=bytes_text(total), delta=bytes_text(delta),
-                     cap=bytes_text(cap), env=STORE_MAX_ENV)
+                        "cap."), total=fmt_bytes(total), delta=fmt_bytes(delta),
+                     cap=fmt_bytes(cap), env=STORE_MAX_ENV)
 
 
 def part_of(part: str, of) -> Message:

@@ -109,7 +109,7 @@ def planned_execution(method: str) -> str:
     from clustering import cluster
 
     return _("Runs on a worker of {cluster}, never in the web server.").format(
-        cluster=cluster.describe())
+        cluster=i18n.text(cluster.describe()))
 
 
 def execution_text(result: MethodResult) -> str:
@@ -179,8 +179,8 @@ def compare(methods: Mapping[str, Mapping[str, Any]], dataset, data_spec: Mappin
             if callback is not None:
                 frac = p.fraction if p.total else 0.0
                 # no metrics: each method reports its own, which share no axis or scale
-                step = i18n.text(p.message) if p.message else _("step {step} of {total}").format(step=p.step,
-                                                                       total=p.total)
+                step = (i18n.text(p.message) if p.message else
+                        _("step {step} of {total}").format(step=p.step, total=p.total))
                 callback(Progress("compare", i * 1000 + int(frac * 1000), len(names) * 1000,
                                   {}, _("method {i} of {n}: {label} ({step})").format(
                                       i=i + 1, n=len(names), label=label, step=step)))

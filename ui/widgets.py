@@ -78,9 +78,14 @@ def number_format(printf: str) -> str:
     return "localized" if language() == "ru" and not printf.startswith("%d") else printf
 
 
-def table(frame, **kwargs) -> None:
+def table(frame, app_table: bool = False, **kwargs) -> None:
     """``st.dataframe(frame, ...)`` with numbers written as the interface's language writes
-    them (:func:`number_config`)."""
+    them (:func:`number_config`); ``app_table``: a table the app built, its headers and words
+    shown in the visitor's language (:func:`ui.column_names.shown_table`)."""
+    if app_table:
+        from ui.column_names import shown_table
+
+        frame = shown_table(frame)
     kwargs["column_config"] = number_config(frame, kwargs.get("column_config"))
     st.dataframe(frame, **kwargs)
 
