@@ -212,7 +212,26 @@ class _LocalFormatter(string.Formatter):
         return text
 
 
-class Message:
+class _Sentence:
+    """What a :class:`Message` and a :class:`Joined` share: English as ``str``, and ``+`` with
+    text makes a concatenation that stays translatable."""
+
+    __slots__ = ()
+
+    def render(self, translate: bool = True) -> str:  # pragma: no cover - each defines it
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.render(translate=False)
+
+    def __add__(self, other):  # message + "text": a concatenation that stays translatable
+        return Joined([self, other], "")
+
+    def __radd__(self, other):
+        return Joined([other, self], "")
+
+
+class Message(_Sentence):
     """A sentence kept as its English template and its parameters, translated when it is shown.
 
     The backend raises its errors with one (``DataError(N_("Row {row}: {value} is not a
@@ -239,15 +258,6 @@ class Message:
         values = {k: _render(v, translate) for k, v in self.params.items()}
         return _LocalFormatter(code).vformat(template, (), values)
 
-    def __str__(self) -> str:
-        return self.render(translate=False)
-
-    def __add__(self, other):  # message + "text": a concatenation that stays translatable
-        return Joined([self, other], "")
-
-    def __radd__(self, other):
-        return Joined([other, self], "")
-
     def __repr__(self) -> str:
         return f"Message({self.template!r}, **{self.params!r})"
 
@@ -265,7 +275,7 @@ class Message:
         self.template, self.params = state
 
 
-class Joined:
+class Joined(_Sentence):
     """Parts (sentences, messages) joined by ``sep``, each rendered in the language it
     is shown in; ``capitalize`` makes the first letter of the whole a capital (after
     translation)."""
@@ -280,15 +290,6 @@ class Joined:
     def render(self, translate: bool = True) -> str:
         out = self.sep.join(_render(p, translate) for p in self.parts)
         return out[:1].upper() + out[1:] if self.capitalize else out
-
-    def __str__(self) -> str:
-        return self.render(translate=False)
-
-    def __add__(self, other):  # message + "text": a concatenation that stays translatable
-        return Joined([self, other], "")
-
-    def __radd__(self, other):
-        return Joined([other, self], "")
 
     def __getstate__(self):
         return (self.parts, self.sep, self.capitalize)

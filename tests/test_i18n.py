@@ -277,3 +277,38 @@ def test_the_language_is_kept_in_the_workspace():
     assert "Быстрый старт" in [h.value for h in again.subheader]
     fresh = new_app()  # another workspace: the browser's language (AppTest's: English)
     assert fresh.session_state["cm_lang"] == "en"
+
+
+def test_a_list_of_numbers_is_read_either_way():
+    """A form's list of numbers (a grid of τ1, hidden layers): commas between numbers with
+    decimal points, or semicolons between numbers with decimal commas."""
+    from ui.forms import parse_number_list
+
+    assert parse_number_list("0.5, 1.5", (0.1,)) == (0.5, 1.5)
+    assert parse_number_list("0,5; 1,5", (0.1,)) == (0.5, 1.5)
+    assert parse_number_list("140, 280, 700", (140,)) == (140, 280, 700)
+    assert parse_number_list("1 000; 2,5", (1.0,)) == (1000.0, 2.5)
+    with pytest.raises(ValueError):
+        parse_number_list("a, b", (1,))
+
+
+def test_an_app_table_shows_its_headers_and_words_in_the_language(russian_thread):
+    """Section 4's table as the page shows it: Russian headers, states and reasons (a reason
+    kept as i18n.Text keeps its numbers as data), the numbers themselves untouched."""
+    import pandas as pd
+
+    from clustering.i18n import Message, N_, Text
+    from ui.column_names import shown_table
+
+    reason = Text(Message(N_("posterior {posterior:.3f} of its cluster {cluster} is under the "
+                             "reliable level {level:.3f}"), posterior=0.7, cluster=3,
+                          level=0.963))
+    table = pd.DataFrame({"rank": [1], "size": [38], "state": ["unsatisfactory"],
+                          "reason": pd.Series([reason], dtype=object), "theta_u2": [1.5]})
+    shown = shown_table(table.set_index("rank"))
+    assert list(shown.columns) == ["объекты", "состояние", "основание", "Θ, повтор 2"]
+    assert shown.index.name == "ранг"
+    assert shown["состояние"].iloc[0] == "неудовлетворительное состояние"
+    assert shown["основание"].iloc[0].startswith("апостериорная вероятность 0,700")
+    assert shown["объекты"].iloc[0] == 38 and shown["Θ, повтор 2"].iloc[0] == 1.5
+    assert str(reason).startswith("posterior 0.700 of its cluster 3")  # the data stays English

@@ -108,24 +108,24 @@ def metrics_csv(result: runs.MethodResult, dataset=None) -> bytes:
 def neural_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     """Labels and probabilities, configuration, the ``.keras`` model, metrics."""
     return [[
-        (_("Labels and probabilities (CSV)"), runs.labels_csv(result, dataset), "neural_labels.csv",
-         CSV),
-        (_("Labels and probabilities (Excel)"), labels_xlsx(result, dataset), "neural_labels.xlsx",
-         XLSX),
-        (_("Run configuration (JSON)"), runs.config_json(result), "neural_config.json", JSON),
-        (_("Trained model (.keras)"), runs.model_bytes(result), "neural_model.keras", BINARY),
-        (_("Metrics (CSV)"), metrics_csv(result, dataset), "neural_metrics.csv", CSV),
+        (_("Labels and probabilities (CSV)"), runs.labels_csv(result, dataset),
+         _("neural_labels.csv"), CSV),
+        (_("Labels and probabilities (Excel)"), labels_xlsx(result, dataset),
+         _("neural_labels.xlsx"), XLSX),
+        (_("Run configuration (JSON)"), runs.config_json(result), _("neural_config.json"), JSON),
+        (_("Trained model (.keras)"), runs.model_bytes(result), _("neural_model.keras"), BINARY),
+        (_("Metrics (CSV)"), metrics_csv(result, dataset), _("neural_metrics.csv"), CSV),
     ]]
 
 
 def som_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     """Labels, configuration, codebook, metrics."""
     return [[
-        (_("Labels (CSV)"), runs.labels_csv(result, dataset), "som_labels.csv", CSV),
-        (_("Labels (Excel)"), labels_xlsx(result, dataset), "som_labels.xlsx", XLSX),
-        (_("Run configuration (JSON)"), runs.config_json(result), "som_config.json", JSON),
-        (_("Codebook (CSV)"), runs.codebook_csv(result, dataset), "som_codebook.csv", CSV),
-        (_("Metrics (CSV)"), metrics_csv(result, dataset), "som_metrics.csv", CSV),
+        (_("Labels (CSV)"), runs.labels_csv(result, dataset), _("som_labels.csv"), CSV),
+        (_("Labels (Excel)"), labels_xlsx(result, dataset), _("som_labels.xlsx"), XLSX),
+        (_("Run configuration (JSON)"), runs.config_json(result), _("som_config.json"), JSON),
+        (_("Codebook (CSV)"), runs.codebook_csv(result, dataset), _("som_codebook.csv"), CSV),
+        (_("Metrics (CSV)"), metrics_csv(result, dataset), _("som_metrics.csv"), CSV),
     ]]
 
 
@@ -143,35 +143,38 @@ def ensemble_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
         return runs.table_csv(table, index=index, dataset=dataset)
 
     return [[
-        (_("Labels and posteriors (CSV)"), runs.labels_csv(result, dataset), "qbm_labels.csv", CSV),
-        (_("Labels and posteriors (Excel)"), labels_xlsx(result, dataset), "qbm_labels.xlsx", XLSX),
-        (_("Run configuration (JSON)"), runs.config_json(result), "qbm_config.json", JSON),
+        (_("Labels and posteriors (CSV)"), runs.labels_csv(result, dataset),
+         _("qbm_labels.csv"), CSV),
+        (_("Labels and posteriors (Excel)"), labels_xlsx(result, dataset),
+         _("qbm_labels.xlsx"), XLSX),
+        (_("Run configuration (JSON)"), runs.config_json(result), _("qbm_config.json"), JSON),
         (_("Codebook of the best map (CSV)"), runs.codebook_csv(result, dataset),
-         "qbm_codebook.csv", CSV),
+         _("qbm_codebook.csv"), CSV),
     ], [
-        (_("Flagged objects (CSV)"), csv(runs.flags_frame(qbm, ids)), "qbm_flags.csv", CSV),
-        (_("Networks, table 2 (CSV)"), csv(qbm.networks_), "qbm_networks.csv", CSV),
-        (_("Metrics (CSV)"), metrics_csv(result, dataset), "qbm_metrics.csv", CSV),
+        (_("Flagged objects (CSV)"), csv(runs.flags_frame(qbm, ids)), _("qbm_flags.csv"), CSV),
+        (_("Networks, table 2 (CSV)"), csv(qbm.networks_), _("qbm_networks.csv"), CSV),
+        (_("Metrics (CSV)"), metrics_csv(result, dataset), _("qbm_metrics.csv"), CSV),
     ], [
         (_("Cells and clusters per map, table 3 (CSV)"), csv(runs.cells_frame(qbm, ids)),
-         "qbm_table3.csv", CSV),
+         _("qbm_table3.csv"), CSV),
         (_("Best map's distances, table 4 (CSV)"), csv(runs.map_frame(qbm, dataset.X, ids)),
-         "qbm_table4.csv", CSV),
-        (_("Cluster decisions (CSV)"), csv(clusters, index=True), "qbm_cluster_decisions.csv", CSV),
-        (_("Object decisions (CSV)"), csv(objects), "qbm_object_decisions.csv", CSV),
+         _("qbm_table4.csv"), CSV),
+        (_("Cluster decisions (CSV)"), csv(clusters, index=True),
+         _("qbm_cluster_decisions.csv"), CSV),
+        (_("Object decisions (CSV)"), csv(objects), _("qbm_object_decisions.csv"), CSV),
     ]]
 
 
 def comparison_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     """All partitions, the metrics table, the comparison's configuration."""
     return [[
-        (_("All partitions (CSV)"), runs.partitions_csv(result, dataset), "comparison_labels.csv",
-         CSV),
+        (_("All partitions (CSV)"), runs.partitions_csv(result, dataset),
+         _("comparison_labels.csv"), CSV),
         (_("Metrics table (CSV)"),
          runs.table_csv(result.extra["table"], index=True, dataset=dataset),
-         "comparison_metrics.csv", CSV),
-        (_("Comparison configuration (JSON)"), runs.config_json(result), "comparison_config.json",
-         JSON),
+         _("comparison_metrics.csv"), CSV),
+        (_("Comparison configuration (JSON)"), runs.config_json(result),
+         _("comparison_config.json"), JSON),
     ]]
 
 
@@ -179,11 +182,14 @@ def classic_rows(result: runs.MethodResult, dataset) -> list[list[Download]]:
     """A classic method run on its own: labels (and probabilities), configuration, metrics."""
     name = result.method
     return [[
-        (_("Labels (CSV)"), runs.labels_csv(result, dataset), f"{name}_labels.csv", CSV),
-        (_("Labels (Excel)"), labels_xlsx(result, dataset), f"{name}_labels.xlsx", XLSX),
+        (_("Labels (CSV)"), runs.labels_csv(result, dataset),
+         _("{name}_labels.csv").format(name=name), CSV),
+        (_("Labels (Excel)"), labels_xlsx(result, dataset),
+         _("{name}_labels.xlsx").format(name=name), XLSX),
         (_("Run configuration (JSON)"), None if result.config is None else runs.config_json(result),
-         f"{name}_config.json", JSON),
-        (_("Metrics (CSV)"), metrics_csv(result, dataset), f"{name}_metrics.csv", CSV),
+         _("{name}_config.json").format(name=name), JSON),
+        (_("Metrics (CSV)"), metrics_csv(result, dataset),
+         _("{name}_metrics.csv").format(name=name), CSV),
     ]]
 
 

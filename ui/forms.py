@@ -18,6 +18,7 @@ from typing import Any, Mapping, Optional, Sequence
 import streamlit as st
 
 from clustering.constraints import FieldSpec, field_spec
+from clustering import i18n
 from clustering.i18n import N_, _
 from ui.widgets import md_escape
 
@@ -201,10 +202,12 @@ def _label(name: str) -> str:
     return _(meta["label"]) if "label" in meta else name.replace("_", " ")
 
 
-def _parse_tuple(text: str, like: Sequence) -> tuple:
-    """Comma- or semicolon-separated numbers; whole numbers stay ints when the default's are
-    (so a saved run's "140.0, 700.0" reads back), any other number is a float."""
-    values = [float(p.strip()) for p in text.replace(";", ",").split(",") if p.strip()]
+def parse_number_list(text: str, like: Sequence) -> tuple:
+    """Numbers separated by commas ("0.5, 1.5") or, with decimal commas, by semicolons
+    ("0,5; 1,5", :func:`clustering.i18n.parse_number`); whole numbers stay ints when the
+    default's are (so a saved run's "140.0, 700.0" reads back), any other number is a float."""
+    parts = text.split(";") if ";" in text else text.split(",")
+    values = [i18n.parse_number(p) for p in parts if p.strip()]
     ints = bool(like) and all(isinstance(v, int) and not isinstance(v, bool) for v in like)
     if ints and all(v.is_integer() for v in values):
         return tuple(int(v) for v in values)
@@ -281,13 +284,13 @@ def _tuple_input(label: str, default: Sequence, key: str, help, disabled: bool) 
     st.session_state.setdefault(key, ", ".join(str(v) for v in default))
     text = st.text_input(label, key=key, help=help, disabled=disabled, persist_state="session")
     try:
-        value = _parse_tuple(text, default)
+        value = parse_number_list(text, default)
         if not value:
             raise ValueError
         return value
     except ValueError:
-        st.error(md_escape(_("{label}: write numbers separated by commas, e.g. {example}. "
-                             "Using the default.").format(
+        st.error(md_escape(_("{label}: write numbers separated by commas, e.g. {example} (or "
+                             "by semicolons with decimal commas). Using the default.").format(
             label=label, example=", ".join(str(v) for v in default))))
         return tuple(default)
 
@@ -310,6 +313,8 @@ def _number_input(label: str, default: Any, key: str, help, disabled: bool, is_i
                                max_value=None if hi is None else int(hi), step=step, key=key,
                                help=help, disabled=disabled, persist_state="session")
     step = float(meta.get("step", 0.01))
+    if i18n.language() != "en":  # a number box is the browser's: it takes a decimal point only
+        help = ((help + "\n\n") if help else "") + _("Write decimals with a point: 0.5.")
     return st.number_input(label, min_value=None if lo is None else float(lo),
                            max_value=None if hi is None else float(hi), step=step,
                            format=meta.get("format", "%.4g"), key=key, help=help,

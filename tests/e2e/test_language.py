@@ -142,6 +142,7 @@ def test_the_pages_in_russian_from_data_to_results(browser, server, tmp_path):
     with page.expect_download() as dl:
         page.get_by_role("button", name="Метки и вероятности (CSV)").click()
     assert open(dl.value.path(), "rb").read().startswith(b"\xef\xbb\xbf")  # a CSV for Excel
+    assert dl.value.suggested_filename == "нейросеть_метки.csv"  # the file's name in Russian
     _go(page, "Сравнение", "Сравнение методов")
     page.get_by_role("button", name="Запустить сравнение").click()
     page.get_by_role("heading", name="Результаты").wait_for(timeout=240_000)
