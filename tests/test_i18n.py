@@ -312,3 +312,26 @@ def test_an_app_table_shows_its_headers_and_words_in_the_language(russian_thread
     assert shown["основание"].iloc[0].startswith("апостериорная вероятность 0,700")
     assert shown["объекты"].iloc[0] == 38 and shown["Θ, повтор 2"].iloc[0] == 1.5
     assert str(reason).startswith("posterior 0.700 of its cluster 3")  # the data stays English
+
+
+def test_a_russian_form_reads_a_decimal_comma(russian_thread):
+    """A browser's number box drops a typed comma ("1,5" would read 15), so a Russian form's
+    decimal settings are text boxes that read either way; a word or a value out of range is
+    said under the box and the value is kept."""
+    from tests.apptest_helpers import click
+
+    at = _russian_app()
+    at.switch_page("pages/data.py").run()
+    at.text_input(key="gen_blobs_cluster_std__text").set_value("1,5").run()
+    check(at)
+    assert at.session_state["gen_blobs_cluster_std"] == 1.5
+    at.text_input(key="gen_blobs_cluster_std__text").set_value("2.25").run()
+    assert at.session_state["gen_blobs_cluster_std"] == 2.25
+    at.text_input(key="gen_blobs_cluster_std__text").set_value("много").run()
+    assert at.session_state["gen_blobs_cluster_std"] == 2.25  # kept
+    assert any("'много' — не число" in e.value.replace("\\", "") for e in at.error)
+    at.text_input(key="gen_blobs_cluster_std__text").set_value("0,5").run()
+    assert not at.error
+    click(at, "gen_button")
+    check(at)
+    assert at.session_state["cm_data_spec"]["params"]["cluster_std"] == 0.5

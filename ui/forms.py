@@ -313,12 +313,53 @@ def _number_input(label: str, default: Any, key: str, help, disabled: bool, is_i
                                max_value=None if hi is None else int(hi), step=step, key=key,
                                help=help, disabled=disabled, persist_state="session")
     step = float(meta.get("step", 0.01))
-    if i18n.language() != "en":  # a number box is the browser's: it takes a decimal point only
-        help = ((help + "\n\n") if help else "") + _("Write decimals with a point: 0.5.")
+    if i18n.language() != "en":  # a number box is the browser's: it drops a decimal comma
+        return _decimal_text_input(label, key, help, disabled, (lo, hi), default is None)
     return st.number_input(label, min_value=None if lo is None else float(lo),
                            max_value=None if hi is None else float(hi), step=step,
                            format=meta.get("format", "%.4g"), key=key, help=help,
                            disabled=disabled, persist_state="session")
+
+
+def _decimal_text_input(label: str, key: str, help, disabled: bool, bounds: tuple,
+                        optional: bool) -> Optional[float]:
+    """A decimal typed either way ("0,25" or "0.25", :func:`clustering.i18n.parse_number`) in a
+    text box whose own key is ``{key}__text``; the number stays in ``key`` (as the number box of
+    the English form keeps it, so a switch of language, a preset or a saved run's loader keep
+    working). A text that is no number, or one out of ``bounds``, is said under the box and the
+    number is kept."""
+    ss = st.session_state
+    text_key, shown_key = f"{key}__text", f"{key}__shown"
+    if text_key not in ss or ss.get(shown_key) != ss[key]:  # a loader or a preset wrote key
+        ss[text_key] = "" if ss[key] is None else i18n.fmt(ss[key], "g")
+        ss[shown_key] = ss[key]
+    st.text_input(label, key=text_key, help=help, disabled=disabled,
+                  on_change=_read_decimal, args=(key, bounds, optional, label))
+    problem = ss.get(f"{key}__error")
+    if problem:
+        st.error(md_escape(problem))
+    return ss[key]
+
+
+def _read_decimal(key: str, bounds: tuple, optional: bool, label: str) -> None:
+    """The text box's callback: its number into ``key`` when it is one within ``bounds``."""
+    ss = st.session_state
+    text = str(ss.get(f"{key}__text", "")).strip()
+    ss.pop(f"{key}__error", None)
+    lo, hi = bounds
+    try:
+        value = None if (optional and not text) else i18n.parse_number(text)
+    except ValueError:
+        ss[f"{key}__error"] = _("{label}: {text!r} is not a number; write it as 0,5 or 0.5. "
+                                "The previous value is kept.").format(label=label, text=text)
+        return
+    if value is not None and ((lo is not None and value < lo) or (hi is not None and value > hi)):
+        ss[f"{key}__error"] = _("{label}: {value} is outside {low} to {high}. The previous "
+                                "value is kept.").format(
+            label=label, value=i18n.fmt(value, "g"), low=i18n.fmt(lo, "g") if lo is not None
+            else "−∞", high=i18n.fmt(hi, "g") if hi is not None else "∞")
+        return
+    ss[key] = ss[f"{key}__shown"] = value
 
 
 def param_inputs(defaults: Mapping[str, Any], key_prefix: str, *, columns: int = 3,
