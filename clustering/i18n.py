@@ -256,7 +256,12 @@ class Message(_Sentence):
         if not self.params:
             return template
         values = {k: _render(v, translate) for k, v in self.params.items()}
-        return _LocalFormatter(code).vformat(template, (), values)
+        try:
+            return _LocalFormatter(code).vformat(template, (), values)
+        except (KeyError, IndexError, ValueError):  # a damaged translation: the English
+            if template == self.template:
+                raise
+            return _LocalFormatter(code).vformat(self.template, (), values)
 
     def __repr__(self) -> str:
         return f"Message({self.template!r}, **{self.params!r})"

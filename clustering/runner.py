@@ -20,7 +20,7 @@ import numpy as np
 
 from clustering import registry
 from clustering.errors import ConfigError
-from clustering.i18n import N_
+from clustering.i18n import Message, N_
 from clustering.runconfig import ROOT, RunConfig, validate_data
 
 # ----------------------------------------------------------------------------------- running
@@ -81,7 +81,7 @@ def load_data(data: Mapping[str, Any], csv: Any = None):
         from clustering import datasets
 
         tables.check_size(*datasets.planned_shape(data["name"], data["params"]),
-                          what=f"The {data['name']} data set")
+                          what=Message(N_("The {name} data set"), name=data["name"]))
         X, y = datasets.generate(data["name"], **data["params"])
         return tables.from_arrays(X, y)
     frame = load_table(data, csv)
