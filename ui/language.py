@@ -1,5 +1,6 @@
 """The sidebar's language switch (Русский / English): the browser's language first, then the
-visitor's choice, kept for the session (:mod:`clustering.i18n` holds the catalogs)."""
+visitor's choice, kept for the session and in the workspace (:mod:`clustering.i18n` holds the
+catalogs)."""
 from __future__ import annotations
 
 import logging
