@@ -14,7 +14,7 @@ import pandas as pd
 from clustering import i18n
 from clustering.i18n import N_, _
 
-__all__ = ["COLUMN_NAMES", "shown_name", "shown_table"]
+__all__ = ["COLUMN_NAMES", "shown_name", "shown_word", "shown_table"]
 
 #: A column key of the app's tables -> its header as shown (translated where shown).
 COLUMN_NAMES = {
@@ -58,7 +58,7 @@ def shown_name(key) -> str:
     return text
 
 
-def _word(value):
+def shown_word(value):
     """A cell of an app table in the current language: a sentence kept with its message
     (:class:`~clustering.i18n.Text`), a word of the catalog (``"kept"``), else as it is."""
     if isinstance(value, i18n.Text):
@@ -73,8 +73,9 @@ def shown_table(table: pd.DataFrame) -> pd.DataFrame:
     text cells by the catalog; numbers untouched."""
     out = table.copy()
     for col in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
-            out[col] = pd.Series([_word(v) for v in out[col]], index=out.index, dtype=object)
+        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col])):
+            out[col] = pd.Series([shown_word(v) for v in out[col]], index=out.index,
+                                 dtype=object)
     out = out.rename(columns={c: shown_name(c) for c in out.columns})
     if out.index.name is not None:
         out.index.name = shown_name(out.index.name)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from clustering import i18n
 from clustering.i18n import N_, _, format_number, fmt
+from ui.column_names import shown_word
 from ui.result import MethodResult, object_ids, status_word
 
 
@@ -415,22 +416,15 @@ def _objects(k: int) -> str:
     return (_("{n} object") if k == 1 else _("{n} objects")).format(n=k)
 
 
-#: Section 4's states and recommendations (:mod:`clustering.decisions`) in the catalog, for
-#: the sentences of :func:`recommendation_lines` and the profile's legend.
-_DECISION_WORDS = {w: w for w in (
+#: Section 4's states and recommendations (:mod:`clustering.decisions`), marked for the
+#: catalog; shown by :func:`ui.column_names.shown_word` in the sentences of
+#: :func:`recommendation_lines` and in the decision tables.
+_DECISION_WORDS = (
     N_("unsatisfactory"), N_("successful"), N_("anomalous"), N_("unrated"),
     N_("lenient (щадящие) tax measures"), N_("no tax relief needed"),
     N_("individual in-depth analysis"),
     N_("check the assignment before applying the cluster's measures"),
-    N_("no decision: nothing to compare"))}
-
-
-def _decision_word(text) -> str:
-    """A state or recommendation of section 4 in the current language (as it is when the
-    catalog does not hold it)."""
-    if isinstance(text, i18n.Text):
-        return i18n.text(text)
-    return _(_DECISION_WORDS[text]) if text in _DECISION_WORDS else str(text)
+    N_("no decision: nothing to compare"))
 
 
 def recommendation_lines(clusters: pd.DataFrame, score: str | None) -> dict[int, str]:
@@ -446,8 +440,8 @@ def recommendation_lines(clusters: pd.DataFrame, score: str | None) -> dict[int,
                      ratio=fmt(row['ratio'], ".3g")))
         out[int(m)] = _("Cluster {m} ({details}): {state} — {recommendation}.").format(
             m=int(m), details=rank + _objects(int(row["size"])) + mean + ratio,
-            state=_decision_word(row["state"]),
-            recommendation=_decision_word(row["recommendation"]))
+            state=shown_word(row["state"]),
+            recommendation=shown_word(row["recommendation"]))
     return out
 
 
@@ -489,7 +483,7 @@ def profile_names(clusters: pd.DataFrame) -> dict[int, str]:
     for m, row in clusters.iterrows():
         rank = "" if pd.isna(row["rank"]) else _(" · rank {rank}").format(rank=int(row["rank"]))
         out[int(m)] = _("cluster {m}{rank}: {recommendation}").format(
-            m=int(m), rank=rank, recommendation=_decision_word(row["recommendation"]))
+            m=int(m), rank=rank, recommendation=shown_word(row["recommendation"]))
     return out
 
 
