@@ -33,7 +33,7 @@ from typing import Callable, Optional
 
 __all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "LANG_ENV", "LOCALE_DIR", "DOMAIN", "gettext", "_",
            "N_", "ngettext", "set_language", "set_language_source", "language", "check_language", "language_of_locale",
-           "language_from_env", "catalog_path", "format_number", "fmt", "parse_number", "Message",
+           "language_from_env", "catalog_path", "separators", "format_number", "fmt", "parse_number", "Message",
            "Joined", "Text", "text", "to_data", "from_data"]
 
 #: The languages of the interface, by code: the name each is chosen by (in its own language).
@@ -154,6 +154,23 @@ def N_(message: str) -> str:
 _THIN = "\u202f"
 
 
+@lru_cache(maxsize=None)
+def separators(code: Optional[str] = None) -> str:
+    """The language's decimal and thousands separators, in that order (``".,"`` English,
+    ``",\u202f"`` Russian): Babel's (CLDR), a no-break space made a thin one. The one rule
+    :func:`format_number`, :func:`fmt` and the figures (Plotly's ``separators``) follow."""
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    code = code or DEFAULT_LANGUAGE
+    return get_decimal_symbol(code) + get_group_symbol(code).replace("\u00a0", _THIN)
+
+
+def _localised(text: str, code: str) -> str:
+    """``text`` written with English separators (``1,234.5``) in ``code``'s."""
+    decimal, group = separators(code)
+    return text.translate({ord("."): decimal, ord(","): group}) if code != "en" else text
+
+
 def format_number(value, digits: int = 4, *, code: Optional[str] = None) -> str:
     """``value`` with at most ``digits`` decimals, as the language writes numbers: English
     ``12,345.6789``, Russian ``12 345,6789`` (decimal comma, thin-space thousands), Babel's
@@ -168,8 +185,7 @@ def format_number(value, digits: int = 4, *, code: Optional[str] = None) -> str:
     if number != number:
         return "—"
     pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
-    text = format_decimal(number, format=pattern, locale=code)
-    return text.replace("\u00a0", _THIN) if code == "ru" else text
+    return _localised(format_decimal(number, format=pattern, locale="en"), code)
 
 
 def fmt(value, spec: str = "", *, code: Optional[str] = None) -> str:
@@ -206,9 +222,8 @@ class _LocalFormatter(string.Formatter):
 
     def format_field(self, value, format_spec):
         text = super().format_field(value, format_spec)
-        if (self.code == "ru" and isinstance(value, numbers.Number)
-                and not isinstance(value, bool)):
-            text = text.replace(",", _THIN).replace(".", ",")
+        if isinstance(value, numbers.Number) and not isinstance(value, bool):
+            text = _localised(text, self.code)
         return text
 
 

@@ -14,15 +14,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from clustering.i18n import language
+from clustering.i18n import language, separators
 
 #: Above this many points scatter traces use WebGL.
 WEBGL_THRESHOLD = 1000
 #: Height of Plotly's mode-bar in pixels: the top margin starts below it.
 MODEBAR_PX = 34
-#: Plotly's decimal and thousands separators per language (a Russian figure writes 0,25 and
-#: 12 345, as :func:`clustering.i18n.format_number` does).
-SEPARATORS = {"en": ".,", "ru": ",\u202f"}
 #: Pixels of the top margin for a figure title, and for the titles over subplots.
 TITLE_PX = 28
 SUBPLOT_TITLE_PX = 22
@@ -162,7 +159,7 @@ def finish_layout(fig: go.Figure, title: Optional[str] = None, height: int = 420
     or "bottom" (a row under the plot, for figures with a right-hand y axis).
     """
     top = top_margin(bool(title), subplot_titles)
-    fig.update_layout(separators=SEPARATORS.get(language(), ".,"))  # ticks and hovers
+    fig.update_layout(separators=separators(language()))  # ticks and hovers: 0,25 in Russian
     fig.update_layout(template="plotly_white", height=height,
                       margin=dict(l=10, r=10, t=top, b=10 if legend == "right" else 60))
     if legend == "bottom":
